@@ -66,3 +66,67 @@ func (e *SyntaxError) Unwrap() error { return e.Err }
 func errAt(off int, err error, detail string) error {
 	return &SyntaxError{Offset: off, Err: err, Detail: detail}
 }
+
+// Sentinel errors of the value codecs (Encode, Marshal, ToJSON, FromJSON,
+// ValidateRecord). They are wrapped in *EncodeError or *JSONError.
+var (
+	// ErrUnsupportedType: a Go value that has no data-model equivalent.
+	ErrUnsupportedType = errors.New("unsupported Go type")
+	// ErrJSONSyntax: input that is not well-formed JSON.
+	ErrJSONSyntax = errors.New("malformed JSON")
+	// ErrNotObject: a JSON document or record whose top level is not an object.
+	ErrNotObject = errors.New("top level is not an object")
+	// ErrBadBytes: a {"$bytes"} object that is malformed.
+	ErrBadBytes = errors.New("malformed $bytes object")
+	// ErrBadBlob: a {"$type":"blob"} object that is malformed.
+	ErrBadBlob = errors.New("malformed blob")
+	// ErrBadType: a "$type" field that is not a non-empty string.
+	ErrBadType = errors.New("invalid $type")
+	// ErrReservedKey: a map with a "$link" or "$bytes" key, which the JSON
+	// form cannot represent.
+	ErrReservedKey = errors.New("map uses a key reserved by the JSON form")
+)
+
+// EncodeError says what is wrong with a Go value given to Encode, Marshal,
+// ToJSON or ValidateRecord, and where inside it: Path is a JSONPath-like
+// location such as $["embed"]["images"][0].
+type EncodeError struct {
+	Path   string
+	Err    error
+	Detail string
+}
+
+func (e *EncodeError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("dag-cbor: %v at %s: %s", e.Err, e.Path, e.Detail)
+	}
+	return fmt.Sprintf("dag-cbor: %v at %s", e.Err, e.Path)
+}
+
+func (e *EncodeError) Unwrap() error { return e.Err }
+
+// JSONError says what is wrong with atproto JSON given to FromJSON: Offset is
+// the byte offset in the input near which the problem was found (for
+// structural problems, the end of the offending value), Path is where in the
+// document it is.
+type JSONError struct {
+	Offset int64
+	Path   string
+	Err    error
+	Detail string
+}
+
+func (e *JSONError) Error() string {
+	s := fmt.Sprintf("atproto json: %v at byte %d", e.Err, e.Offset)
+	if e.Path != "" {
+		s += " (" + e.Path + ")"
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+func (e *JSONError) Unwrap() error { return e.Err }
+
+func typeName(v any) string { return fmt.Sprintf("%T", v) }

@@ -385,4 +385,3 @@ func TestWriterReproducesCorpusFilesByteForByte(t *testing.T) {
 		})
 	}
 }
-

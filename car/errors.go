@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/ipfs/go-cid"
 )
 
@@ -38,8 +39,12 @@ var (
 )
 
 // HeaderError is returned by NewReader when the CAR header cannot be read.
+//
+// Offset is 0 for a problem with the header's length prefix, the offset of
+// the offending DAG-CBOR item for a problem with its content, and the offset
+// where the input ends for a truncated header.
 type HeaderError struct {
-	Offset int64  // byte offset in the input where the problem was found
+	Offset int64  // byte offset in the input, see above
 	Err    error  // one of the sentinel errors above
 	Detail string // human-readable specifics, may be empty
 	Cause  error  // underlying error (for example a *dagcbor.SyntaxError), may be nil
@@ -50,7 +55,16 @@ func (e *HeaderError) Error() string {
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
-	if e.Cause != nil {
+	var se *dagcbor.SyntaxError
+	switch {
+	case errors.As(e.Cause, &se):
+		// Offset already says where; the syntax error's own offset is
+		// relative to the header bytes and would only confuse.
+		msg += ": " + se.Err.Error()
+		if se.Detail != "" {
+			msg += ": " + se.Detail
+		}
+	case e.Cause != nil:
 		msg += ": " + e.Cause.Error()
 	}
 	return msg

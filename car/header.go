@@ -16,7 +16,7 @@ func (r *Reader) readHeader() error {
 		if err == errEOF {
 			return &HeaderError{Offset: 0, Err: ErrTruncated, Detail: "empty input"}
 		}
-		return &HeaderError{Offset: r.off, Err: err, Detail: "header length"}
+		return &HeaderError{Offset: 0, Err: err, Detail: "header length prefix"}
 	}
 	if n == 0 {
 		return &HeaderError{Offset: 0, Err: ErrBadHeader, Detail: "header length is zero"}

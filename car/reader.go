@@ -212,7 +212,7 @@ func (r *Reader) bufferedCID() cid.Cid {
 func (r *Reader) truncated(start int64, c cid.Cid, err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF || err == bufio.ErrBufferFull {
 		return &BlockError{Offset: start, CID: c, Err: ErrTruncated,
-			Detail: fmt.Sprintf("input ends at byte %d", r.off)}
+			Detail: fmt.Sprintf("input ends at byte %d", r.off+int64(r.br.Buffered()))}
 	}
 	return &BlockError{Offset: start, CID: c, Err: err} // an I/O error from the underlying reader
 }

@@ -21,7 +21,15 @@ import {
   writeBytes,
   writeJson,
 } from './common.mjs'
-import { verifyRepoCar } from '@atproto/repo'
+import {
+  BlockMap,
+  Leaf,
+  MST,
+  MemoryBlockstore,
+  blocksToCarFile,
+  signCommit,
+  verifyRepoCar,
+} from '@atproto/repo'
 
 const REPOS = [
   { name: 'empty', n: 0, key: 'k256' },
@@ -81,3 +89,55 @@ for (const spec of REPOS) {
   )
 }
 writeJson(path.join(outDir, 'index.json'), { repos: index, packages: versions })
+
+// ---------------------------------------------------------------------------
+// A deliberately NON-canonical repo: 20 records all put in one MST node
+// (built with the reference's MST.create(entries), which does not check
+// layers), correctly signed. The reference verifier (verifyRepoCar) accepts
+// it; verify-car.mjs reports mstCanonical=false. arbor's verify must reject it.
+{
+  const keypair = await loadK256()
+  const did = DID_K256
+  const writes = await buildWrites(20, did)
+  const storage = new MemoryBlockstore()
+  const blocks = new BlockMap()
+  const leaves = []
+  for (const w of writes) {
+    const cid = await blocks.add(w.record)
+    leaves.push(new Leaf(`${w.collection}/${w.rkey}`, cid))
+  }
+  leaves.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  const flat = await MST.create(storage, leaves, { layer: 0 })
+  const unstored = await flat.getUnstoredBlocks()
+  const commit = await signCommit(
+    { did, version: 3, rev: revTid(0), prev: null, data: unstored.root },
+    keypair,
+  )
+  const carBlocks = new BlockMap()
+  const commitCid = await carBlocks.add(commit)
+  carBlocks.addMap(unstored.blocks)
+  carBlocks.addMap(blocks)
+  const car = await blocksToCarFile(commitCid, carBlocks)
+  const accepted = await verifyRepoCar(car, did, keypair.did())
+  const canonical = await createRepo(did, keypair, writes, revTid(0))
+  const canonicalDataCid = (await canonical.repo.data.getPointer()).toString()
+  if (canonicalDataCid === unstored.root.toString()) throw new Error('flat tree is canonical?')
+  writeBytes(path.join(outDir, 'noncanonical-flat.car'), car)
+  writeJson(path.join(outDir, 'noncanonical-flat.json'), {
+    name: 'noncanonical-flat',
+    note: 'NOT a valid repo: 20 records in a single MST node regardless of key-hash layers. Signed correctly. @atproto/repo verifyRepoCar accepts it (it does not check MST shape); a canonical tree of the same records has root canonicalDataCid.',
+    did,
+    signingKey: keypair.did(),
+    keyType: 'secp256k1',
+    commitCid: commitCid.toString(),
+    dataCid: unstored.root.toString(),
+    canonicalDataCid,
+    canonicalCommitCid: canonical.repo.cid.toString(),
+    rev: revTid(0),
+    recordCount: accepted.creates.length,
+    referenceVerifyRepoCarAccepts: true,
+    mstNodeCount: 1,
+    generator: { script: 'golden/gen/gen-repos.mjs', packages: versions },
+  })
+  console.log(`noncanonical-flat: data=${unstored.root} canonical=${canonicalDataCid}`)
+}

@@ -137,15 +137,11 @@ func (r *Reader) next() (Block, error) {
 	}
 	var data []byte
 	if r.opts.reuseBuffer {
-		if int64(cap(r.buf)) < size {
-			r.buf = make([]byte, size)
-		}
-		data = r.buf[:size]
+		data, err = r.readData(r.buf[:0], size)
+		r.buf = data[:0]
 	} else {
-		data = make([]byte, size)
+		data, err = r.readData(nil, size)
 	}
-	got, err := readFull(r.br, data)
-	r.off += int64(got)
 	if err != nil {
 		return Block{}, r.truncated(start, c, err)
 	}
@@ -247,6 +243,27 @@ func (r *Reader) readVarint() (uint64, error) {
 			return x, nil
 		}
 	}
+}
+
+// readChunk is how much readData allocates ahead of the bytes it has
+// actually received: a corrupt length prefix on a short input cannot make
+// the reader allocate more than about twice the input.
+const readChunk = 1 << 20
+
+// readData appends size bytes from the input to dst, growing it at most
+// readChunk bytes ahead of what has arrived.
+func (r *Reader) readData(dst []byte, size int64) ([]byte, error) {
+	for int64(len(dst)) < size {
+		want := int(min(size-int64(len(dst)), readChunk))
+		dst = slices.Grow(dst, want)
+		n, err := readFull(r.br, dst[len(dst):len(dst)+want])
+		dst = dst[:len(dst)+n]
+		r.off += int64(n)
+		if err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
 }
 
 // readFull is io.ReadFull that reports how many bytes it read.

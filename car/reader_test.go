@@ -339,3 +339,40 @@ func TestReadAllStopsAtFirstError(t *testing.T) {
 		t.Fatalf("got %v, %v, %v", roots, blocks, err)
 	}
 }
+
+func TestTruncatedLargeBlockAllocatesOnlyWhatArrived(t *testing.T) {
+	// A section that declares the maximum block size but carries 10 bytes
+	// must fail with ErrTruncated having allocated about one read chunk,
+	// not the declared 8 MiB.
+	c := sha256CID(0x71, nil)
+	in := cat(emptyHeader, varint.ToUvarint(uint64(len(c)+DefaultMaxBlockSize)), c, make([]byte, 10))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r, err := NewReader(bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Next()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTruncated) {
+		t.Fatalf("got %v, want ErrTruncated", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2*readChunk {
+		t.Errorf("allocated %d bytes for a 10-byte block", grew)
+	}
+}
+
+func TestMaxSizeBlockIsAccepted(t *testing.T) {
+	data := bytes.Repeat([]byte{'x'}, DefaultMaxBlockSize)
+	in := cat(emptyHeader, section(sha256CID(0x55, data), data))
+	for _, opts := range [][]Option{nil, {WithReuseBuffer()}} {
+		r, err := NewReader(bytes.NewReader(in), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := r.Next()
+		if err != nil || !bytes.Equal(b.Data, data) {
+			t.Fatalf("got %d bytes, %v", len(b.Data), err)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package car
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/ipfs/go-cid"
+	gocar "github.com/ipld/go-car/v2"
+)
+
+// syntheticCAR builds a CAR of about size bytes of small DAG-CBOR records
+// (100 to 400 bytes, like atproto posts and MST nodes).
+func syntheticCAR(b *testing.B, size int) (data []byte, blocks int) {
+	b.Helper()
+	var buf bytes.Buffer
+	buf.Grow(size + size/8)
+	rec := dagcbor.NewWriter(nil)
+	var w *Writer
+	for i := 0; buf.Len() < size; i++ {
+		rec.Reset()
+		rec.WriteMapHeader(3)
+		rec.WriteString("text")
+		rec.WriteString(fmt.Sprintf("%0*d", 80+(i*7919)%300, i))
+		rec.WriteString("$type")
+		rec.WriteString("app.bsky.feed.post")
+		rec.WriteString("createdAt")
+		rec.WriteString("2025-03-10T00:54:05.000Z")
+		c := dagcbor.SumCID(dagcbor.CodecDagCBOR, rec.Bytes())
+		if w == nil {
+			var err error
+			if w, err = NewWriter(&buf, []cid.Cid{c}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Put(c, rec.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+		blocks++
+		if i%1024 == 0 {
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes(), blocks
+}
+
+const benchCARSize = 50 << 20
+
+func benchmarkOurReader(b *testing.B, opts ...Option) {
+	data, want := syntheticCAR(b, benchCARSize)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r, err := NewReader(bytes.NewReader(data), opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != want {
+			b.Fatalf("read %d blocks, want %d", n, want)
+		}
+	}
+	b.ReportMetric(float64(want), "blocks/op")
+}
+
+func BenchmarkReader(b *testing.B)            { benchmarkOurReader(b) }
+func BenchmarkReaderReuseBuffer(b *testing.B) { benchmarkOurReader(b, WithReuseBuffer()) }
+
+func BenchmarkGoCarBlockReader(b *testing.B) {
+	data, want := syntheticCAR(b, benchCARSize)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		br, err := gocar.NewBlockReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			_, err := br.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != want {
+			b.Fatalf("read %d blocks, want %d", n, want)
+		}
+	}
+	b.ReportMetric(float64(want), "blocks/op")
+}
+
+func BenchmarkWriter(b *testing.B) {
+	data, want := syntheticCAR(b, benchCARSize)
+	r, err := NewReader(bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	blocks := make([]Block, 0, want)
+	for {
+		blk, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		blocks = append(blocks, blk)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		w, err := NewWriter(io.Discard, r.Roots())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, blk := range blocks {
+			if err := w.Put(blk.CID, blk.Data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package dagcbor
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+)
+
+// interopDir is the shared AT Protocol interop vectors, beside the repo.
+var interopDir = filepath.Join("..", "..", "shared", "interop")
+
+func readShared(t testing.TB, parts ...string) []byte {
+	t.Helper()
+	p := filepath.Join(append([]string{interopDir}, parts...)...)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("shared interop file missing: %v", err)
+	}
+	return b
+}
+
+type dataModelFixture struct {
+	JSON       json.RawMessage `json:"json"`
+	CBORBase64 string          `json:"cbor_base64"`
+	CID        string          `json:"cid"`
+}
+
+type dataModelCase struct {
+	Note string          `json:"note"`
+	JSON json.RawMessage `json:"json"`
+}
+
+func decodeB64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		t.Fatalf("fixture base64: %v", err)
+	}
+	return b
+}
+
+// jsonEqual compares two JSON documents as values (numbers exactly).
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	parse := func(x []byte) any {
+		d := json.NewDecoder(bytes.NewReader(x))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("parsing %s: %v", x, err)
+		}
+		return v
+	}
+	return reflect.DeepEqual(parse(a), parse(b))
+}
+
+func TestDataModelFixturesJSONToCBORMatchesBytesAndCID(t *testing.T) {
+	var fixtures []dataModelFixture
+	if err := json.Unmarshal(readShared(t, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
+		t.Fatal(err)
+	}
+	if len(fixtures) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for i, f := range fixtures {
+		t.Run(f.CID, func(t *testing.T) {
+			want := decodeB64(t, f.CBORBase64)
+			v, err := FromJSON(f.JSON)
+			if err != nil {
+				t.Fatalf("fixture %d: FromJSON: %v", i, err)
+			}
+			got, err := Encode(v)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("CBOR mismatch\n got %x\nwant %x", got, want)
+			}
+			if c := SumCID(CodecDagCBOR, got); c.String() != f.CID {
+				t.Fatalf("CID %s, want %s", c, f.CID)
+			}
+		})
+	}
+}
+
+func TestDataModelFixturesCBORToJSONMatches(t *testing.T) {
+	var fixtures []dataModelFixture
+	if err := json.Unmarshal(readShared(t, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fixtures {
+		t.Run(f.CID, func(t *testing.T) {
+			v, err := Decode(decodeB64(t, f.CBORBase64))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			got, err := ToJSON(v)
+			if err != nil {
+				t.Fatalf("ToJSON: %v", err)
+			}
+			if !jsonEqual(t, got, f.JSON) {
+				t.Fatalf("JSON mismatch\n got %s\nwant %s", got, f.JSON)
+			}
+			// Through the fxamacker path too: same bytes back.
+			var anyV any
+			if err := Unmarshal(decodeB64(t, f.CBORBase64), &anyV); err != nil {
+				t.Fatalf("Unmarshal: %v", err)
+			}
+			back, err := Marshal(anyV)
+			if err != nil {
+				t.Fatalf("Marshal: %v", err)
+			}
+			if !bytes.Equal(back, decodeB64(t, f.CBORBase64)) {
+				t.Fatalf("Marshal(Unmarshal(b)) differs\n got %x", back)
+			}
+		})
+	}
+}
+
+func TestDataModelValidDocumentsAreAccepted(t *testing.T) {
+	var cases []dataModelCase
+	if err := json.Unmarshal(readShared(t, "data-model", "data-model-valid.json"), &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range cases {
+		t.Run(c.Note, func(t *testing.T) {
+			v, err := FromJSON(c.JSON)
+			if err != nil {
+				t.Fatalf("FromJSON(%s): %v", c.JSON, err)
+			}
+			if _, err := Encode(v); err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			if m, ok := v.(map[string]any)["rcrd"]; ok {
+				if err := ValidateRecord(m); err != nil {
+					t.Fatalf("ValidateRecord: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestDataModelInvalidDocumentsAreRejected(t *testing.T) {
+	var cases []dataModelCase
+	if err := json.Unmarshal(readShared(t, "data-model", "data-model-invalid.json"), &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	// The reason each case must be rejected, read off its note by hand.
+	reasons := map[string]error{
+		"top-level not an object":        ErrNotObject,
+		"float":                          ErrFloat,
+		"record with $type null":         ErrBadType,
+		"record with $type wrong type":   ErrBadType,
+		"record with empty $type string": ErrBadType,
+		"blob with string size":          ErrBadBlob,
+		"blob with missing key":          ErrBadBlob,
+		"bytes with wrong field type":    ErrBadBytes,
+		"bytes with extra fields":        ErrBadBytes,
+		"link with wrong field type":     ErrBadLink,
+		"link with bogus CID":            ErrBadLink,
+		"link with extra fields":         ErrBadLink,
+	}
+	for _, c := range cases {
+		t.Run(c.Note, func(t *testing.T) {
+			want, ok := reasons[c.Note]
+			if !ok {
+				t.Fatalf("new invalid case %q: add its expected reason to the table", c.Note)
+			}
+			v, err := FromJSON(c.JSON)
+			if err == nil {
+				t.Fatalf("FromJSON(%s) accepted: %#v", c.JSON, v)
+			}
+			var je *JSONError
+			if !errors.As(err, &je) {
+				t.Fatalf("error %v is not a *JSONError", err)
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("FromJSON error %v, want %v", err, want)
+			}
+		})
+	}
+}
+
+// dagJSONProblems walks an IPLD dag-json document (parsed independently of
+// this package) and lists why its value is outside the atproto data model:
+// ErrFloat for numbers with a fraction or exponent, ErrIntRange for
+// integers beyond int64, ErrBadLink for CIDv0 links.
+func dagJSONProblems(t *testing.T, v any, out map[error]bool) {
+	switch x := v.(type) {
+	case json.Number:
+		s := string(x)
+		if strings.ContainsAny(s, ".eE") {
+			out[ErrFloat] = true
+			return
+		}
+		n, ok := new(big.Int).SetString(s, 10)
+		if !ok {
+			t.Fatalf("dag-json number %q", s)
+		}
+		if !n.IsInt64() {
+			out[ErrIntRange] = true
+		}
+	case []any:
+		for _, e := range x {
+			dagJSONProblems(t, e, out)
+		}
+	case map[string]any:
+		if slash, ok := x["/"]; ok && len(x) == 1 {
+			switch s := slash.(type) {
+			case string:
+				c, err := cid.Decode(s)
+				if err != nil {
+					t.Fatalf("dag-json link %q: %v", s, err)
+				}
+				if c.Version() != 1 {
+					out[ErrBadLink] = true
+				}
+				return
+			case map[string]any:
+				if _, ok := s["bytes"]; ok && len(s) == 1 {
+					return
+				}
+			}
+		}
+		for _, e := range x {
+			dagJSONProblems(t, e, out)
+		}
+	}
+}
+
+func TestDagCBORFixturesRoundTripOrFailForTheRightReason(t *testing.T) {
+	root := filepath.Join(interopDir, "dag-cbor", "fixtures")
+	dirs, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatalf("shared interop fixtures missing: %v", err)
+	}
+	seen, accepted, rejected := 0, 0, 0
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, d.Name())
+		files, err := filepath.Glob(filepath.Join(dir, "*.dag-cbor"))
+		if err != nil || len(files) != 1 {
+			t.Fatalf("%s: want one .dag-cbor file, got %v %v", d.Name(), files, err)
+		}
+		jsonFiles, _ := filepath.Glob(filepath.Join(dir, "*.dag-json"))
+		if len(jsonFiles) != 1 {
+			t.Fatalf("%s: want one .dag-json file, got %v", d.Name(), jsonFiles)
+		}
+		seen++
+		t.Run(d.Name(), func(t *testing.T) {
+			data, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCID := strings.TrimSuffix(filepath.Base(files[0]), ".dag-cbor")
+			if got := SumCID(CodecDagCBOR, data); got.String() != wantCID {
+				t.Fatalf("fixture file CID %s, want %s (fixture corrupt?)", got, wantCID)
+			}
+			jb, err := os.ReadFile(jsonFiles[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(jb))
+			dec.UseNumber()
+			var jv any
+			if err := dec.Decode(&jv); err != nil {
+				t.Fatalf("dag-json: %v", err)
+			}
+			problems := map[error]bool{}
+			dagJSONProblems(t, jv, problems)
+
+			v, err := Decode(data)
+			verr := Validate(data)
+			if (err == nil) != (verr == nil) {
+				t.Fatalf("Decode error %v but Validate error %v", err, verr)
+			}
+			if len(problems) > 0 {
+				rejected++
+				if err == nil {
+					t.Fatalf("Decode accepted a value outside the data model (%v)", problems)
+				}
+				var se *SyntaxError
+				if !errors.As(err, &se) || !problems[se.Err] {
+					t.Fatalf("Decode error %v, want one of %v", err, problems)
+				}
+				return
+			}
+			accepted++
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			out, err := Encode(v)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			if !bytes.Equal(out, data) {
+				t.Fatalf("re-encoding differs\n got %x\nwant %x", out, data)
+			}
+			if got := SumCID(CodecDagCBOR, out); got.String() != wantCID {
+				t.Fatalf("CID %s, want %s", got, wantCID)
+			}
+		})
+	}
+	if seen < 100 {
+		t.Fatalf("only %d fixtures found", seen)
+	}
+	t.Logf("%d fixtures: %d in the data model, %d rejected", seen, accepted, rejected)
+}
+
+func TestNegativeFixtureDuplicateKeysAreRejected(t *testing.T) {
+	var cases []struct {
+		Name string `json:"name"`
+		Hex  string `json:"hex"`
+	}
+	if err := json.Unmarshal(readShared(t, "dag-cbor", "negative-fixtures", "dag-cbor", "decode", "duplicate-keys.json"), &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			b, err := hex.DecodeString(c.Hex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Decode(b); !errors.Is(err, ErrDuplicateKey) {
+				t.Fatalf("Decode = %v, want ErrDuplicateKey", err)
+			}
+			var v any
+			if err := Unmarshal(b, &v); !errors.Is(err, ErrDuplicateKey) {
+				t.Fatalf("Unmarshal = %v, want ErrDuplicateKey", err)
+			}
+		})
+	}
+}
+
+func TestNegativeFixtureDuplicateJSONKeysAreRejected(t *testing.T) {
+	var cases []struct {
+		Name string `json:"name"`
+		Hex  string `json:"hex"`
+	}
+	if err := json.Unmarshal(readShared(t, "dag-cbor", "negative-fixtures", "dag-json", "decode", "duplicate-keys.json"), &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			b, err := hex.DecodeString(c.Hex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := FromJSON(b); !errors.Is(err, ErrDuplicateKey) {
+				t.Fatalf("FromJSON(%s) = %v, want ErrDuplicateKey", b, err)
+			}
+		})
+	}
+}

@@ -39,9 +39,10 @@ type State struct {
 	// Nullified lists the indexes of nullified entries, in log order.
 	Nullified []int
 
-	ops   []*Operation
-	info  []opInfo
-	timed bool
+	ops     []*Operation
+	info    []opInfo
+	timed   bool
+	entries []LogEntry
 }
 
 type opInfo struct {
@@ -78,10 +79,10 @@ func (s *State) Current() *Operation { return s.Head().Normalize() }
 // a plain list of operations) is used. Errors are *OpError values naming the
 // first bad entry and wrapping one of the sentinel errors.
 func ValidateLog(did string, entries []LogEntry) (*State, error) {
-	return validateLog(did, entries, make(keyCache, 4))
+	return validateLog(did, entries, make(keyCache, 4), true)
 }
 
-func validateLog(did string, entries []LogEntry, cache keyCache) (*State, error) {
+func validateLog(did string, entries []LogEntry, cache keyCache, checkFlags bool) (*State, error) {
 	if len(entries) == 0 {
 		return nil, ErrEmptyLog
 	}
@@ -100,6 +101,7 @@ func validateLog(did string, entries []LogEntry, cache keyCache) (*State, error)
 		ops:     make([]*Operation, 0, len(entries)),
 		info:    make([]opInfo, 0, len(entries)),
 		timed:   entries[0].HasMeta,
+		entries: entries,
 	}
 	byCID := make(map[string]int, len(entries))
 	for i := range entries {
@@ -118,7 +120,7 @@ func validateLog(did string, entries []LogEntry, cache keyCache) (*State, error)
 			s.Nullified = append(s.Nullified, i)
 		}
 		e := &entries[i]
-		if e.HasMeta && e.Nullified != s.Entries[i].Nullified {
+		if checkFlags && e.HasMeta && e.Nullified != s.Entries[i].Nullified {
 			err := fmt.Errorf("%w: log says nullified=%v, the rules give %v", ErrNullifiedMismatch, e.Nullified, s.Entries[i].Nullified)
 			return nil, &OpError{Index: i, CID: s.Entries[i].CID, Err: err}
 		}

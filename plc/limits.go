@@ -1,0 +1,82 @@
+package plc
+
+import "fmt"
+
+// The directory's limits on a new operation (did-method-plc's server
+// constraints, and @did-plc/lib's rotation key count).
+const (
+	MaxOpBytes           = 4000 // DAG-CBOR of the signed operation
+	MaxAlsoKnownAs       = 10
+	MaxAlsoKnownAsLength = 258 // a 253-character handle plus "at://"
+	MinRotationKeys      = 1
+	MaxRotationKeys      = 5
+	MaxServices          = 10
+	MaxServiceTypeLength = 96
+	MaxEndpointLength    = 256
+	MaxIDLength          = 32 // service and verification method ids
+)
+
+// CheckLimits checks a new operation against the directory's limits and
+// returns a *LimitError (wrapping ErrLimit) or an ErrBadKey error for the
+// first one it breaks. Tombstones only have the size limit. Historical
+// operations are not held to these limits by ValidateLog.
+func CheckLimits(op *Operation) error {
+	if n := len(op.SignedCBOR()); n > MaxOpBytes {
+		return &LimitError{Field: "operation size (bytes of DAG-CBOR)", Limit: MaxOpBytes, Got: n}
+	}
+	if op.Type == TypeTombstone {
+		return nil
+	}
+	if op.Type == TypeCreate {
+		return &LimitError{Field: "type", Msg: "new operations cannot use the legacy create form"}
+	}
+	if n := len(op.AlsoKnownAs); n > MaxAlsoKnownAs {
+		return &LimitError{Field: "alsoKnownAs entries", Limit: MaxAlsoKnownAs, Got: n}
+	}
+	seen := map[string]bool{}
+	for i, a := range op.AlsoKnownAs {
+		if len(a) > MaxAlsoKnownAsLength {
+			return &LimitError{Field: fmt.Sprintf("alsoKnownAs[%d] length", i), Limit: MaxAlsoKnownAsLength, Got: len(a)}
+		}
+		if seen[a] {
+			return &LimitError{Field: fmt.Sprintf("alsoKnownAs[%d]", i), Msg: fmt.Sprintf("duplicate entry %q", a)}
+		}
+		seen[a] = true
+	}
+	if n := len(op.RotationKeys); n < MinRotationKeys || n > MaxRotationKeys {
+		return &LimitError{Field: "rotationKeys", Msg: fmt.Sprintf("%d keys; need %d to %d", n, MinRotationKeys, MaxRotationKeys)}
+	}
+	seen = map[string]bool{}
+	for i, k := range op.RotationKeys {
+		if _, err := ParseDIDKey(k); err != nil {
+			return fmt.Errorf("rotationKeys[%d]: %w", i, err)
+		}
+		if seen[k] {
+			return &LimitError{Field: fmt.Sprintf("rotationKeys[%d]", i), Msg: fmt.Sprintf("duplicate key %s", k)}
+		}
+		seen[k] = true
+	}
+	if n := len(op.Services); n > MaxServices {
+		return &LimitError{Field: "services entries", Limit: MaxServices, Got: n}
+	}
+	for _, s := range op.Services {
+		if len(s.ID) > MaxIDLength {
+			return &LimitError{Field: fmt.Sprintf("service id %q length", s.ID), Limit: MaxIDLength, Got: len(s.ID)}
+		}
+		if len(s.Type) > MaxServiceTypeLength {
+			return &LimitError{Field: "services." + s.ID + ".type length", Limit: MaxServiceTypeLength, Got: len(s.Type)}
+		}
+		if len(s.Endpoint) > MaxEndpointLength {
+			return &LimitError{Field: "services." + s.ID + ".endpoint length", Limit: MaxEndpointLength, Got: len(s.Endpoint)}
+		}
+	}
+	for _, vm := range op.VerificationMethods {
+		if len(vm.ID) > MaxIDLength {
+			return &LimitError{Field: fmt.Sprintf("verification method id %q length", vm.ID), Limit: MaxIDLength, Got: len(vm.ID)}
+		}
+		if _, err := ParseDIDKey(vm.Key); err != nil {
+			return fmt.Errorf("verificationMethods.%s: %w", vm.ID, err)
+		}
+	}
+	return nil
+}

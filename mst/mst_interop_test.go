@@ -1,0 +1,373 @@
+package mst
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+)
+
+func TestHeightMatchesInteropKeyHeights(t *testing.T) {
+	var cases []struct {
+		Key    string `json:"key"`
+		Height int    `json:"height"`
+	}
+	readJSON(t, &cases, "interop", "mst", "key_heights.json")
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range cases {
+		if got := Height([]byte(c.Key)); got != c.Height {
+			t.Errorf("Height(%q) = %d, want %d", c.Key, got, c.Height)
+		}
+	}
+}
+
+func TestCommonPrefixMatchesInterop(t *testing.T) {
+	var cases []struct {
+		Left  string `json:"left"`
+		Right string `json:"right"`
+		Len   int    `json:"len"`
+	}
+	readJSON(t, &cases, "interop", "mst", "common_prefix.json")
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range cases {
+		if got := commonPrefix([]byte(c.Left), []byte(c.Right)); got != c.Len {
+			t.Errorf("commonPrefix(%q, %q) = %d, want %d", c.Left, c.Right, got, c.Len)
+		}
+	}
+}
+
+func exampleKeys(t testing.TB) []string {
+	f, err := os.Open(sharedPath(t, "interop", "mst", "example_keys.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var keys []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if l := strings.TrimRight(s.Text(), "\r"); l != "" {
+			keys = append(keys, l)
+		}
+	}
+	if len(keys) == 0 {
+		t.Fatal("no example keys")
+	}
+	return keys
+}
+
+func TestExampleKeysAreValid(t *testing.T) {
+	for _, k := range exampleKeys(t) {
+		if err := ValidateKey([]byte(k)); err != nil {
+			t.Errorf("ValidateKey(%q): %v", k, err)
+		}
+	}
+}
+
+type proofFixture struct {
+	Comment          string   `json:"comment"`
+	LeafValue        string   `json:"leafValue"`
+	Keys             []string `json:"keys"`
+	Adds             []string `json:"adds"`
+	Dels             []string `json:"dels"`
+	RootBeforeCommit string   `json:"rootBeforeCommit"`
+	RootAfterCommit  string   `json:"rootAfterCommit"`
+	BlocksInProof    []string `json:"blocksInProof"`
+}
+
+func leavesWith(keys []string, v cid.Cid) []Leaf {
+	s := append([]string(nil), keys...)
+	sort.Strings(s)
+	out := make([]Leaf, len(s))
+	for i, k := range s {
+		out[i] = Leaf{Key: []byte(k), Value: v}
+	}
+	return out
+}
+
+func TestCommitProofFixturesRoots(t *testing.T) {
+	var fixtures []proofFixture
+	readJSON(t, &fixtures, "interop", "firehose", "commit-proof-fixtures.json")
+	if len(fixtures) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for _, f := range fixtures {
+		t.Run(f.Comment, func(t *testing.T) {
+			val := mustCID(t, f.LeafValue)
+			before, after := mustCID(t, f.RootBeforeCommit), mustCID(t, f.RootAfterCommit)
+
+			tr, err := BuildTree(leavesWith(f.Keys, val))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rootOf(t, tr); got != before {
+				t.Fatalf("BuildTree(keys) root = %s, want %s", got, before)
+			}
+			if got, _ := builderRoot(t, leavesWith(f.Keys, val)); got != before {
+				t.Errorf("Builder(keys) root = %s, want %s", got, before)
+			}
+			inc := NewEmpty()
+			for _, k := range f.Keys {
+				if inc, err = inc.Insert([]byte(k), val); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := rootOf(t, inc); got != before {
+				t.Errorf("Insert(keys) root = %s, want %s", got, before)
+			}
+
+			mod := tr
+			for _, k := range f.Adds {
+				if mod, err = mod.Insert([]byte(k), val); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, k := range f.Dels {
+				if mod, err = mod.Delete([]byte(k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := rootOf(t, mod); got != after {
+				t.Errorf("after adds/dels root = %s, want %s", got, after)
+			}
+			if got := rootOf(t, tr); got != before {
+				t.Errorf("old tree changed: root = %s, want %s", got, before)
+			}
+
+			afterKeys := map[string]bool{}
+			for _, k := range f.Keys {
+				afterKeys[k] = true
+			}
+			for _, k := range f.Adds {
+				afterKeys[k] = true
+			}
+			for _, k := range f.Dels {
+				delete(afterKeys, k)
+			}
+			var ks []string
+			for k := range afterKeys {
+				ks = append(ks, k)
+			}
+			tr2, err := BuildTree(leavesWith(ks, val))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rootOf(t, tr2); got != after {
+				t.Errorf("BuildTree(after keys) root = %s, want %s", got, after)
+			}
+
+			// The proof blocks are nodes of the after tree (or of the
+			// before tree, for deletions): every one must be among the
+			// blocks our trees produce.
+			blocks := blocksOf(t, mod)
+			for c, d := range blocksOf(t, tr) {
+				blocks[c] = d
+			}
+			for _, s := range f.BlocksInProof {
+				if _, ok := blocks[mustCID(t, s)]; !ok {
+					t.Errorf("proof block %s is not a node of the before or after tree", s)
+				}
+			}
+			verifyClean(t, blocks, after)
+			verifyClean(t, blocks, before)
+		})
+	}
+}
+
+// exhaustive loads the 128 exhaustive mst-test-suite CARs.
+type exhaustiveCase struct {
+	name  string
+	root  cid.Cid
+	src   MapSource
+	pairs []kv
+}
+
+func loadExhaustive(t *testing.T) []exhaustiveCase {
+	dir := sharedPath(t, "interop", "mst-test-suite", "cars", "exhaustive")
+	var out []exhaustiveCase
+	for i := 0; i < 128; i++ {
+		name := fmt.Sprintf("exhaustive_%03d.car", i)
+		root, src := readCAR(t, filepath.Join(dir, name))
+		tr, err := Load(src, root)
+		if err != nil {
+			t.Fatalf("%s: Load: %v", name, err)
+		}
+		out = append(out, exhaustiveCase{name: name, root: root, src: src, pairs: walkAll(t, tr)})
+	}
+	return out
+}
+
+func keySetID(pairs []kv) string {
+	ks := make([]string, len(pairs))
+	for i, p := range pairs {
+		ks[i] = p.key
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
+}
+
+func TestExhaustiveCARs(t *testing.T) {
+	cases := loadExhaustive(t)
+	bySet := map[string]cid.Cid{}
+	values := map[string]cid.Cid{}
+	for _, c := range cases {
+		bySet[keySetID(c.pairs)] = c.root
+		for _, p := range c.pairs {
+			if v, ok := values[p.key]; ok && v != p.val {
+				t.Fatalf("key %s has different values across CARs", p.key)
+			}
+			values[p.key] = p.val
+		}
+	}
+	if len(bySet) != 128 || len(values) != 7 {
+		t.Fatalf("expected 128 distinct subsets of 7 keys, got %d sets, %d keys", len(bySet), len(values))
+	}
+	rng := rand.New(rand.NewSource(1))
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !sort.SliceIsSorted(c.pairs, func(i, j int) bool { return c.pairs[i].key < c.pairs[j].key }) {
+				t.Errorf("Walk not in key order: %v", c.pairs)
+			}
+			got := verifyClean(t, c.src, c.root)
+			if keySetID(got) != keySetID(c.pairs) || len(got) != len(c.pairs) {
+				t.Errorf("Verify leaves %v, Walk leaves %v", got, c.pairs)
+			}
+			if r, _ := builderRoot(t, leavesOf(c.pairs)); r != c.root {
+				t.Errorf("Builder root = %s, want %s", r, c.root)
+			}
+			tr, err := BuildTree(leavesOf(c.pairs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := rootOf(t, tr); r != c.root {
+				t.Errorf("BuildTree root = %s, want %s", r, c.root)
+			}
+			// The CAR holds exactly the tree's nodes (no commit, no records).
+			if bl := blocksOf(t, tr); !sameBlocks(bl, c.src) {
+				t.Errorf("WriteBlocks gives %d blocks, CAR has %d (or bytes differ)", len(bl), len(c.src))
+			}
+			for round := 0; round < 5; round++ {
+				perm := rng.Perm(len(c.pairs))
+				ins := NewEmpty()
+				for _, i := range perm {
+					if ins, err = ins.Insert([]byte(c.pairs[i].key), c.pairs[i].val); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if r := rootOf(t, ins); r != c.root {
+					t.Errorf("insert order %v: root = %s, want %s", perm, r, c.root)
+				}
+			}
+			// Deleting each key from the loaded tree gives the CAR of the
+			// smaller set.
+			loaded, err := Load(c.src, c.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range c.pairs {
+				smaller, err := loaded.Delete([]byte(p.key))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rest := append(append([]kv(nil), c.pairs[:i]...), c.pairs[i+1:]...)
+				if r, want := rootOf(t, smaller), bySet[keySetID(rest)]; r != want {
+					t.Errorf("delete %s: root = %s, want %s", p.key, r, want)
+				}
+			}
+			if r := rootOf(t, loaded); r != c.root {
+				t.Errorf("loaded tree changed by Delete: %s", r)
+			}
+		})
+	}
+}
+
+func TestMSTDiffSampleNodeSets(t *testing.T) {
+	dir := sharedPath(t, "interop", "mst-test-suite", "tests-sample")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no diff cases in %s (%v)", dir, err)
+	}
+	suite := filepath.Dir(dir)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var tc struct {
+				Inputs struct {
+					A string `json:"mst_a"`
+					B string `json:"mst_b"`
+				} `json:"inputs"`
+				Results struct {
+					Created []string `json:"created_nodes"`
+					Deleted []string `json:"deleted_nodes"`
+				} `json:"results"`
+			}
+			readJSON(t, &tc, "interop", "mst-test-suite", "tests-sample", filepath.Base(f))
+			ra, sa := readCAR(t, filepath.Join(suite, tc.Inputs.A))
+			rb, sb := readCAR(t, filepath.Join(suite, tc.Inputs.B))
+			ta, err := Load(sa, ra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb, err := Load(sb, rb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Turn a into b with Insert/Delete; the new nodes must be
+			// exactly the created ones, the dropped ones the deleted ones.
+			cur := ta
+			want := map[string]cid.Cid{}
+			for _, p := range walkAll(t, tb) {
+				want[p.key] = p.val
+			}
+			for _, p := range walkAll(t, ta) {
+				if _, ok := want[p.key]; !ok {
+					if cur, err = cur.Delete([]byte(p.key)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for k, v := range want {
+				if cur, err = cur.Insert([]byte(k), v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r := rootOf(t, cur); r != rb {
+				t.Fatalf("a→b root = %s, want %s", r, rb)
+			}
+			na, nb := blocksOf(t, ta), blocksOf(t, cur)
+			var created, deleted []string
+			for c := range nb {
+				if _, ok := na[c]; !ok {
+					created = append(created, c.String())
+				}
+			}
+			for c := range na {
+				if _, ok := nb[c]; !ok {
+					deleted = append(deleted, c.String())
+				}
+			}
+			sort.Strings(created)
+			sort.Strings(deleted)
+			if strings.Join(created, " ") != strings.Join(sorted(tc.Results.Created), " ") {
+				t.Errorf("created nodes %v, want %v", created, tc.Results.Created)
+			}
+			if strings.Join(deleted, " ") != strings.Join(sorted(tc.Results.Deleted), " ") {
+				t.Errorf("deleted nodes %v, want %v", deleted, tc.Results.Deleted)
+			}
+		})
+	}
+}
+
+func sorted(s []string) []string {
+	s = append([]string(nil), s...)
+	sort.Strings(s)
+	return s
+}

@@ -1,0 +1,221 @@
+package mst
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/ipfs/go-cid"
+)
+
+// MaxProblems is how many problems Verify collects before it stops
+// recording more (it still walks the whole tree and calls fn).
+const MaxProblems = 1000
+
+// Verify checks the tree rooted at root, reading nodes from src, and calls
+// fn (which may be nil) with every leaf in walk order. It walks depth-first
+// without building a Tree and checks:
+//
+//   - every node decodes strictly (ErrNotANode) and its block exists
+//     (ErrMissingBlock; the walk goes on elsewhere);
+//   - keys are valid (ErrBadKey), strictly increasing over the whole in-order
+//     walk (ErrUnsorted, ErrDuplicateKey);
+//   - every entry's height equals its node's layer, every subtree is exactly
+//     one layer down, nothing links below layer 0 (ErrWrongLayer);
+//   - no node is empty except the root of an empty tree, and the root is not
+//     an entry-less pointer to a subtree (ErrEmptyNode);
+//   - prefixes are minimal (ErrNonMinimalPrefix);
+//   - no node is met twice, as its own ancestor or under two parents
+//     (ErrCycle);
+//   - rebuilding from the leaves gives root (ErrRootMismatch; only checked
+//     when every node could be read and the keys were sorted and valid).
+//
+// The root's layer is the largest height among its entries. Verify returns
+// up to MaxProblems problems; its error is only for an error from fn or a
+// failure of src other than a missing block.
+//
+// Memory: O(depth) working state, plus a 16-byte fingerprint per visited
+// node to detect reuse.
+func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
+	v := &verifier{src: src, fn: fn, seen: make(map[[16]byte]struct{}), b: NewBuilder(nil), feeding: true}
+	if err := v.visit(root, -1, true); err != nil {
+		return v.problems, err
+	}
+	if !v.incomplete && v.feeding {
+		got, err := v.b.Finish()
+		if err != nil {
+			return v.problems, fmt.Errorf("mst: rebuilding the tree: %w", err)
+		}
+		if got != root {
+			v.add(problem(root, nil, ErrRootMismatch, "rebuilt root is %s", got))
+		}
+	}
+	return v.problems, nil
+}
+
+type verifier struct {
+	src        BlockSource
+	fn         func(key []byte, val cid.Cid) error
+	problems   []Problem
+	path       []cid.Cid
+	seen       map[[16]byte]struct{}
+	last       []byte // last key walked
+	haveLast   bool
+	b          *Builder
+	feeding    bool // every leaf so far was accepted by b
+	incomplete bool // some node could not be read
+	bufs       [][]byte
+}
+
+func (v *verifier) add(p Problem) {
+	if len(v.problems) < MaxProblems {
+		v.problems = append(v.problems, p)
+	}
+}
+
+func fingerprint(c cid.Cid) [16]byte {
+	s := sha256.Sum256([]byte(c.KeyString()))
+	var f [16]byte
+	copy(f[:], s[:16])
+	return f
+}
+
+// visit checks the node c. layer is the layer the node must have, or -1
+// when it is to be taken from the node's entries (the root, or the child of
+// an entry-less root).
+func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
+	if c.Prefix().Codec != dagcbor.CodecDagCBOR {
+		v.incomplete = true
+		v.add(problem(c, v.last, ErrNotANode, "link codec 0x%x is not dag-cbor", c.Prefix().Codec))
+		return nil
+	}
+	for _, a := range v.path {
+		if a == c {
+			v.incomplete = true
+			v.add(problem(c, v.last, ErrCycle, "node links back to its ancestor"))
+			return nil
+		}
+	}
+	fp := fingerprint(c)
+	if _, ok := v.seen[fp]; ok {
+		v.incomplete = true
+		v.add(problem(c, v.last, ErrCycle, "node linked from two places"))
+		return nil
+	}
+	v.seen[fp] = struct{}{}
+	data, err := v.src.Get(c)
+	if err != nil {
+		if errors.Is(err, ErrMissingBlock) {
+			v.incomplete = true
+			v.add(Problem{CID: c, Key: string(v.last), Err: err})
+			return nil
+		}
+		return fmt.Errorf("mst: reading node %s: %w", c, err)
+	}
+	nd, err := DecodeNode(data)
+	if err != nil {
+		v.incomplete = true
+		v.add(Problem{CID: c, Key: string(v.last), Err: err})
+		return nil
+	}
+	depth := len(v.path)
+	v.path = append(v.path, c)
+	defer func() { v.path = v.path[:depth] }()
+	for len(v.bufs) <= depth {
+		v.bufs = append(v.bufs, nil)
+	}
+
+	if len(nd.Entries) == 0 {
+		switch {
+		case !nd.Left.Defined() && root:
+			return nil // the empty tree
+		case !nd.Left.Defined():
+			v.add(problem(c, v.last, ErrEmptyNode, "node has no entries and no subtree"))
+			return nil
+		case root:
+			v.add(problem(c, v.last, ErrEmptyNode, "root has no entries, only a subtree"))
+		}
+	}
+	if layer < 0 {
+		layer = -1
+		key := v.bufs[depth][:0]
+		for _, e := range nd.Entries {
+			key = append(key[:e.Prefix], e.Suffix...)
+			layer = max(layer, Height(key))
+		}
+		v.bufs[depth] = key
+	}
+	child := func(l cid.Cid) error {
+		if !l.Defined() {
+			return nil
+		}
+		if layer == 0 {
+			v.incomplete = true
+			v.add(problem(c, v.last, ErrWrongLayer, "subtree %s below layer 0", l))
+			return nil
+		}
+		next := layer - 1
+		if layer < 0 {
+			next = -1
+		}
+		return v.visit(l, next, false)
+	}
+	if err := child(nd.Left); err != nil {
+		return err
+	}
+	for i, e := range nd.Entries {
+		// v.bufs[depth] holds the previous key of this node (children use
+		// deeper buffers).
+		prev := v.bufs[depth]
+		if i == 0 {
+			prev = prev[:0]
+		}
+		// The key shares e.Prefix bytes with prev by construction, plus any
+		// further bytes its suffix has in common with the rest of prev.
+		extra := commonPrefix(prev[e.Prefix:], e.Suffix)
+		key := append(prev[:e.Prefix], e.Suffix...)
+		v.bufs[depth] = key
+		if i > 0 && extra > 0 {
+			v.add(problem(c, key, ErrNonMinimalPrefix, "prefix %d, shares %d bytes with the previous key", e.Prefix, e.Prefix+extra))
+		}
+		if err := v.leaf(c, key, e.Value, layer); err != nil {
+			return err
+		}
+		if err := child(e.Right); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaf checks one entry's key and passes it on to fn and the rebuild.
+func (v *verifier) leaf(c cid.Cid, key []byte, val cid.Cid, layer int) error {
+	valid := true
+	if err := ValidateKey(key); err != nil {
+		valid = false
+		v.add(Problem{CID: c, Key: string(key), Err: err})
+	} else if h := Height(key); h != layer {
+		v.add(problem(c, key, ErrWrongLayer, "key height %d in a layer-%d node", h, layer))
+	}
+	if v.haveLast {
+		switch bytes.Compare(v.last, key) {
+		case 0:
+			v.add(problem(c, key, ErrDuplicateKey, ""))
+		case 1:
+			v.add(problem(c, key, ErrUnsorted, "after %q", v.last))
+		}
+	}
+	if v.feeding {
+		if !valid || v.b.Add(key, val) != nil {
+			v.feeding = false
+		}
+	}
+	v.last = append(v.last[:0], key...)
+	v.haveLast = true
+	if v.fn != nil {
+		return v.fn(key, val)
+	}
+	return nil
+}

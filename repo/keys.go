@@ -1,0 +1,154 @@
+package repo
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+)
+
+// ParsePublicKey parses a public key written as a did:key ("did:key:z…") or
+// as a multibase multicodec string ("z…", the publicKeyMultibase of a
+// Multikey). Errors wrap ErrInvalidKey.
+func ParsePublicKey(s string) (atcrypto.PublicKey, error) {
+	var (
+		k   atcrypto.PublicKey
+		err error
+	)
+	if strings.HasPrefix(s, "did:") {
+		k, err = atcrypto.ParsePublicDIDKey(s)
+	} else {
+		k, err = atcrypto.ParsePublicMultibase(s)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: public key %s: %v", ErrInvalidKey, quote(s), err)
+	}
+	return k, nil
+}
+
+// ParsePrivateKey parses a private key as the reference tools print it: a
+// multibase multicodec string ("z…", as `goat key generate` prints and
+// atcrypto's Multibase method returns), which says whether it is k256 or
+// p256.
+//
+// Also accepted: 64 hexadecimal digits, read as a raw secp256k1 (k256) key,
+// the form the TypeScript PDS keeps in its *_K256_PRIVATE_KEY_HEX settings.
+//
+// Errors wrap ErrInvalidKey and never repeat the key material.
+func ParsePrivateKey(s string) (atcrypto.PrivateKeyExportable, error) {
+	if len(s) == 64 && isHex(s) {
+		b, _ := hex.DecodeString(s)
+		k, err := atcrypto.ParsePrivateBytesK256(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: hex k256 private key: %v", ErrInvalidKey, err)
+		}
+		return k, nil
+	}
+	k, err := atcrypto.ParsePrivateMultibase(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a multibase private key (%d characters): %v", ErrInvalidKey, len(s), err)
+	}
+	return k, nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxKeyFile bounds how much of a key file is read.
+const maxKeyFile = 64 << 10
+
+// readKeyArg returns the key text named by arg: the trimmed contents of the
+// file arg when such a file exists, otherwise arg itself. from is the file
+// name, or "" when arg was used as the key.
+func readKeyArg(arg string) (text, from string, err error) {
+	st, statErr := os.Stat(arg)
+	if statErr != nil {
+		if errors.Is(statErr, fs.ErrNotExist) || strings.ContainsAny(arg, "\x00") {
+			return strings.TrimSpace(arg), "", nil
+		}
+		// A path that exists but cannot be inspected (e.g. permission denied).
+		return "", arg, fmt.Errorf("%w: key file %s: %v", ErrInvalidKey, quote(arg), statErr)
+	}
+	if st.IsDir() {
+		return "", arg, fmt.Errorf("%w: key file %s is a directory", ErrInvalidKey, quote(arg))
+	}
+	if st.Size() > maxKeyFile {
+		return "", arg, fmt.Errorf("%w: key file %s is %d bytes, too large for a key", ErrInvalidKey, quote(arg), st.Size())
+	}
+	b, err := os.ReadFile(arg)
+	if err != nil {
+		return "", arg, fmt.Errorf("%w: key file %s: %v", ErrInvalidKey, quote(arg), err)
+	}
+	return strings.TrimSpace(string(b)), arg, nil
+}
+
+// LoadPrivateKey reads a private key given on a command line: arg is either
+// the path of a file holding one key string (surrounding whitespace ignored)
+// or the key string itself, in any form ParsePrivateKey accepts. An existing
+// file wins over the string interpretation. Errors name the file and wrap
+// ErrInvalidKey; they never repeat the key material.
+func LoadPrivateKey(arg string) (atcrypto.PrivateKeyExportable, error) {
+	text, from, err := readKeyArg(arg)
+	if err != nil {
+		return nil, err
+	}
+	k, err := ParsePrivateKey(text)
+	if err != nil {
+		if from != "" {
+			return nil, fmt.Errorf("key file %s: %w", quote(from), err)
+		}
+		return nil, fmt.Errorf("private key argument is neither an existing file nor a key: %w", err)
+	}
+	return k, nil
+}
+
+// LoadPublicKey reads a public key given on a command line: arg is a file
+// path or the key string itself, as for LoadPrivateKey. The key may be a
+// did:key, a public multibase string, or a private key (anything
+// ParsePrivateKey accepts), whose public half is returned.
+func LoadPublicKey(arg string) (atcrypto.PublicKey, error) {
+	text, from, err := readKeyArg(arg)
+	if err != nil {
+		return nil, err
+	}
+	k, perr := ParsePublicKey(text)
+	if perr == nil {
+		return k, nil
+	}
+	if priv, err := ParsePrivateKey(text); err == nil {
+		pub, err := priv.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("%w: public half of private key: %v", ErrInvalidKey, err)
+		}
+		return pub, nil
+	}
+	// Report the public-key error without echoing what may be secret.
+	perr = fmt.Errorf("%w: neither a did:key, a public multibase key nor a private key (%d characters)", ErrInvalidKey, len(text))
+	if from != "" {
+		return nil, fmt.Errorf("key file %s: %w", quote(from), perr)
+	}
+	return nil, fmt.Errorf("public key argument is neither an existing file nor a key: %w", perr)
+}
+
+// KeyType names the curve of an atcrypto key: "k256" for secp256k1, "p256"
+// for NIST P-256, "" for anything else (including nil).
+func KeyType(k any) string {
+	switch k.(type) {
+	case *atcrypto.PublicKeyK256, *atcrypto.PrivateKeyK256, atcrypto.PublicKeyK256, atcrypto.PrivateKeyK256:
+		return "k256"
+	case *atcrypto.PublicKeyP256, *atcrypto.PrivateKeyP256, atcrypto.PublicKeyP256, atcrypto.PrivateKeyP256:
+		return "p256"
+	}
+	return ""
+}

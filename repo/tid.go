@@ -1,0 +1,88 @@
+package repo
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+)
+
+// TID is a syntactically valid timestamp identifier. Build one with
+// ParseTID, TIDFromTime or a TIDClock.
+type TID string
+
+// ParseTID checks that s is a TID: 13 base32-sortable characters whose first
+// one leaves the top bit zero. Errors wrap ErrInvalidTID.
+func ParseTID(s string) (TID, error) {
+	if _, err := syntax.ParseTID(s); err != nil {
+		return "", fmt.Errorf("%w %s: %v", ErrInvalidTID, quote(s), err)
+	}
+	return TID(s), nil
+}
+
+// String returns the TID's text.
+func (t TID) String() string { return string(t) }
+
+// Time returns the timestamp encoded in the TID (microsecond precision, UTC).
+func (t TID) Time() time.Time {
+	return time.UnixMicro(int64(syntax.TID(t).Integer() >> 10)).UTC()
+}
+
+// ClockID returns the 10-bit clock identifier encoded in the TID.
+func (t TID) ClockID() uint { return uint(syntax.TID(t).Integer() & 0x3ff) }
+
+// maxTIDMicros is the largest timestamp a TID can hold (53 bits of
+// microseconds, a little after the year 2255).
+const maxTIDMicros = 1<<53 - 1
+
+// TIDFromTime returns the TID for t and clockID. Only the low 10 bits of
+// clockID are used. Times before 1970 give the TID of the epoch and times
+// after the year 2255 the largest TID, rather than wrapping around.
+func TIDFromTime(t time.Time, clockID uint) TID {
+	return tidFromMicros(clampMicros(t.UnixMicro()), clockID)
+}
+
+func clampMicros(us int64) int64 {
+	switch {
+	case us < 0:
+		return 0
+	case us > maxTIDMicros:
+		return maxTIDMicros
+	}
+	return us
+}
+
+func tidFromMicros(us int64, clockID uint) TID {
+	return TID(syntax.NewTID(us, clockID&0x3ff))
+}
+
+// TIDClock hands out TIDs that strictly increase, even when the wall clock
+// stands still or steps backwards: each TID's timestamp is at least one
+// microsecond after the previous one's. It is safe for concurrent use.
+// The zero value is not usable; call NewTIDClock.
+type TIDClock struct {
+	mu      sync.Mutex
+	clockID uint
+	last    int64            // microseconds of the last TID handed out
+	now     func() time.Time // the wall clock; replaced in tests
+}
+
+// NewTIDClock returns a clock that stamps its TIDs with clockID (only the low
+// 10 bits are used).
+func NewTIDClock(clockID uint) *TIDClock {
+	return &TIDClock{clockID: clockID & 0x3ff, last: -1, now: time.Now}
+}
+
+// Next returns a TID later than every TID this clock returned before. Once
+// the largest timestamp has been handed out, Next keeps returning it.
+func (c *TIDClock) Next() TID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	us := clampMicros(c.now().UnixMicro())
+	if us <= c.last {
+		us = min(c.last+1, maxTIDMicros)
+	}
+	c.last = us
+	return tidFromMicros(us, c.clockID)
+}

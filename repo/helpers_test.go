@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	car "github.com/ipld/go-car/v2"
 	"github.com/ipfs/go-cid"
+	car "github.com/ipld/go-car/v2"
 )
 
 // sharedDir is where the shared interop vectors and corpus live, beside the

@@ -62,8 +62,8 @@
 //	ours, WithReuseBuffer    48-50  1055-1100   7.5 M  155,661
 //	go-car/v2 BlockReader    72-77   680-730  109.1 M  1,089,594
 //
-// Ours is about 1.2x faster (1.5x with WithReuseBuffer) with half (one
-// seventh) of the allocated bytes; a CPU profile shows sha2-256 is over
+// Ours is about 1.2x faster (1.5x with WithReuseBuffer) with half (a
+// fourteenth) of the allocated bytes; a CPU profile shows sha2-256 is over
 // half of what remains, so the reader is close to hash-bound. The interop
 // tests check that both readers give the same (CID, bytes, offset)
 // sequence on every shared CAR.

@@ -3,6 +3,7 @@ package car
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/ipfs/go-cid"
@@ -29,6 +30,9 @@ func (r *Reader) readHeader() error {
 	buf := make([]byte, n)
 	got, err := readFull(r.br, buf)
 	r.off += int64(got)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return &HeaderError{Offset: r.off, Err: err, Detail: "reading the header"}
+	}
 	if err != nil {
 		return &HeaderError{Offset: r.off, Err: ErrTruncated,
 			Detail: fmt.Sprintf("header declares %d bytes, input has %d", n, got)}
@@ -71,7 +75,6 @@ func decodeHeader(b []byte) ([]cid.Cid, error) {
 	}
 	var (
 		roots              []cid.Cid
-		version            uint64
 		haveRoots, haveVer bool
 		prev               []byte
 	)
@@ -116,7 +119,7 @@ func decodeHeader(b []byte) ([]cid.Cid, error) {
 				}
 				return nil, bad(verOff, fmt.Sprintf("version %d, want 1", v))
 			}
-			version, haveVer = v, true
+			haveVer = true
 		default:
 			return nil, bad(keyOff, fmt.Sprintf("unexpected key %q", k))
 		}
@@ -130,7 +133,6 @@ func decodeHeader(b []byte) ([]cid.Cid, error) {
 	if !haveRoots {
 		return nil, bad(0, "missing roots")
 	}
-	_ = version
 	return roots, nil
 }
 

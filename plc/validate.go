@@ -252,3 +252,16 @@ func (s *State) ActiveChain() []int {
 	}
 	return out
 }
+
+// LogEntries returns the log the state was built from, with the nullified
+// flags the rules give.
+func (s *State) LogEntries() []LogEntry {
+	out := make([]LogEntry, len(s.entries))
+	copy(out, s.entries)
+	for i := range out {
+		if out[i].HasMeta {
+			out[i].Nullified = s.Entries[i].Nullified
+		}
+	}
+	return out
+}

@@ -376,3 +376,60 @@ func TestMaxSizeBlockIsAccepted(t *testing.T) {
 		}
 	}
 }
+
+type failAfter struct {
+	data []byte
+	err  error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+func TestReaderPassesThroughIOErrors(t *testing.T) {
+	boom := errors.New("connection reset")
+	a := []byte{0xa0}
+	sec := section(sha256CID(0x71, a), a)
+	tests := []struct {
+		name   string
+		data   []byte
+		header bool
+		offset int64
+	}{
+		{"inside the header", emptyHeader[:5], true, 5},
+		{"inside a block", cat(emptyHeader, sec[:len(sec)-1]), false, firstSection},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewReader(&failAfter{tc.data, boom})
+			if !tc.header {
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = r.Next()
+			}
+			if !errors.Is(err, boom) || errors.Is(err, ErrTruncated) {
+				t.Fatalf("got %v, want the I/O error itself", err)
+			}
+			var he *HeaderError
+			var be *BlockError
+			switch {
+			case tc.header && errors.As(err, &he):
+				if he.Offset != tc.offset {
+					t.Errorf("offset %d, want %d", he.Offset, tc.offset)
+				}
+			case !tc.header && errors.As(err, &be):
+				if be.Offset != tc.offset {
+					t.Errorf("offset %d, want %d", be.Offset, tc.offset)
+				}
+			default:
+				t.Errorf("got %T", err)
+			}
+		})
+	}
+}

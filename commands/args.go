@@ -1,0 +1,115 @@
+package commands
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// reorderArgs moves the flags of the command being run in front of its
+// positional arguments, so that `arbor ls repo.car --json` works like
+// `arbor ls --json repo.car` (urfave/cli v2 stops parsing flags at the first
+// positional argument). It knows which flags take a value from the command's
+// flag definitions. Everything after a literal "--" stays positional.
+func reorderArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	rest := args[1:]
+	flags := app.Flags
+	cmds := app.Commands
+	// Walk down the command path: global flags, then command names.
+	for len(rest) > 0 {
+		a := rest[0]
+		if a == "--" {
+			return append(out, rest...)
+		}
+		if isFlag(a) {
+			out = append(out, a)
+			rest = rest[1:]
+			if takesValue(flags, a) && len(rest) > 0 {
+				out = append(out, rest[0])
+				rest = rest[1:]
+			}
+			continue
+		}
+		cmd := findCommand(cmds, a)
+		if cmd == nil {
+			// Not a command of this level: leave the rest for the
+			// parser to report.
+			return append(out, rest...)
+		}
+		out = append(out, a)
+		rest = rest[1:]
+		flags = cmd.Flags
+		cmds = cmd.Subcommands
+		if len(cmds) == 0 {
+			break
+		}
+	}
+	var fl, pos []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			pos = append(pos, rest[i+1:]...)
+			break
+		}
+		if isFlag(a) {
+			fl = append(fl, a)
+			if takesValue(flags, a) && i+1 < len(rest) {
+				fl = append(fl, rest[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	out = append(out, fl...)
+	if len(pos) > 0 {
+		out = append(out, "--")
+		out = append(out, pos...)
+	}
+	return out
+}
+
+func isFlag(a string) bool {
+	return len(a) > 1 && a[0] == '-' && a != "-"
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// takesValue reports whether flag argument a (like "--key" or "-o") needs the
+// next argument as its value.
+func takesValue(flags []cli.Flag, a string) bool {
+	if strings.Contains(a, "=") {
+		return false
+	}
+	name := strings.TrimLeft(a, "-")
+	if name == "h" || name == "help" {
+		return false
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n != name {
+				continue
+			}
+			switch f.(type) {
+			case *cli.BoolFlag:
+				return false
+			}
+			if dv, ok := f.(cli.DocGenerationFlag); ok {
+				return dv.TakesValue()
+			}
+			return true
+		}
+	}
+	return false
+}

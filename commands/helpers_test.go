@@ -1,0 +1,59 @@
+package commands
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// shared is the path of the shared reference material from this package.
+var shared = filepath.Join("..", "..", "shared")
+
+func corpus(parts ...string) string {
+	return filepath.Join(append([]string{shared, "corpus"}, parts...)...)
+}
+
+// result is what one run of arbor produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs arbor with args (without the program name) and stdin.
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(append([]string{"arbor"}, args...), Env{
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &out,
+		Stderr: &errb,
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+// runJSON runs arbor and decodes its standard output as JSON into v.
+func runJSON(t *testing.T, v any, args ...string) result {
+	t.Helper()
+	r := run(t, "", args...)
+	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+		t.Fatalf("arbor %v: output is not JSON (%v); exit %d, stderr %q, stdout %q", args, err, r.code, r.stderr, r.stdout)
+	}
+	return r
+}
+
+// wantOneLineError checks the shape of a failure: the wanted exit code, and
+// a single line on stderr that mentions want.
+func wantOneLineError(t *testing.T, r result, code int, want string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d (stderr %q)", r.code, code, r.stderr)
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "arbor: ") {
+		t.Fatalf("stderr is not one arbor: line: %q", r.stderr)
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Fatalf("stderr %q does not mention %q", r.stderr, want)
+	}
+}

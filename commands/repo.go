@@ -1,0 +1,505 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/ipfs/go-cid"
+	"github.com/urfave/cli/v2"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+// readArchive opens a CAR argument ("-" for stdin) and reads it, with a
+// progress line on a terminal.
+func readArchive(c *cli.Context, name string, keepBodies bool) (*repo.Archive, error) {
+	in, err := openInput(c, name)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	var total int64
+	if f, ok := in.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			total = st.Size()
+		}
+	}
+	var read int64
+	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, func() int64 { return read })
+	a, err := repo.ReadArchive(in, repo.LoadOptions{
+		KeepBodies: keepBodies,
+		Progress:   func(n int64) { read = n },
+	})
+	p.Stop()
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
+	}
+	return a, nil
+}
+
+func displayName(name string) string {
+	if name == stdinName {
+		return "standard input"
+	}
+	return name
+}
+
+// commitJSON is the JSON form of a commit.
+type commitJSON struct {
+	CID       string  `json:"cid"`
+	DID       string  `json:"did"`
+	Version   int64   `json:"version"`
+	Rev       string  `json:"rev,omitempty"`
+	Data      string  `json:"data"`
+	Prev      *string `json:"prev"`
+	Signature bool    `json:"signature"`
+}
+
+func newCommitJSON(a *repo.Archive) *commitJSON {
+	if a.Commit == nil {
+		return nil
+	}
+	cj := &commitJSON{
+		CID:       a.Root.String(),
+		DID:       a.Commit.DID,
+		Version:   a.Commit.Version,
+		Rev:       a.Commit.Rev,
+		Data:      a.Commit.Data.String(),
+		Signature: len(a.Commit.Sig) > 0,
+	}
+	if a.Commit.Prev.Defined() {
+		s := a.Commit.Prev.String()
+		cj.Prev = &s
+	}
+	return cj
+}
+
+func cidStrings(cs []cid.Cid) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.String()
+	}
+	return out
+}
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "summarise a repository CAR: commit, records per collection, MST shape, blocks",
+		ArgsUsage: "FILE.car|-",
+		Flags:     []cli.Flag{jsonFlag},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "FILE.car|-"); err != nil {
+				return err
+			}
+			a, err := readArchive(c, c.Args().First(), false)
+			if err != nil {
+				return err
+			}
+			s, err := a.Inspect()
+			if err != nil {
+				return inputErr(err)
+			}
+			type layerCount struct {
+				Layer   int `json:"layer"`
+				Entries int `json:"entries"`
+			}
+			var layers []layerCount
+			for l, n := range s.EntriesPerLayer {
+				layers = append(layers, layerCount{l, n})
+			}
+			sort.Slice(layers, func(i, j int) bool { return layers[i].Layer > layers[j].Layer })
+			type collCount struct {
+				Collection string `json:"collection"`
+				Records    int    `json:"records"`
+			}
+			var colls []collCount
+			for k, n := range s.Collections {
+				colls = append(colls, collCount{k, n})
+			}
+			sort.Slice(colls, func(i, j int) bool { return colls[i].Collection < colls[j].Collection })
+			out := struct {
+				File         string       `json:"file"`
+				Root         string       `json:"root"`
+				BareTree     bool         `json:"bareTree"`
+				Commit       *commitJSON  `json:"commit"`
+				DataCID      string       `json:"data"`
+				Records      int          `json:"records"`
+				Collections  []collCount  `json:"collections"`
+				Blocks       int          `json:"blocks"`
+				Distinct     int          `json:"distinctBlocks"`
+				BlockBytes   int64        `json:"blockBytes"`
+				FileBytes    int64        `json:"fileBytes"`
+				Duplicates   int          `json:"duplicateBlocks"`
+				Commits      int          `json:"commits"`
+				MSTNodes     int          `json:"mstNodes"`
+				MSTDepth     int          `json:"mstDepth"`
+				Layers       []layerCount `json:"entriesPerLayer"`
+				Unreferenced []string     `json:"unreferencedBlocks"`
+				Missing      []string     `json:"missingBlocks"`
+			}{
+				File: displayName(c.Args().First()), Root: a.Root.String(), BareTree: a.IsBareTree(),
+				Commit: newCommitJSON(a), DataCID: a.Data.String(), Records: s.Records, Collections: colls,
+				Blocks: a.BlockCount, Distinct: a.DistinctBlocks(), BlockBytes: a.BlockBytes, FileBytes: a.FileBytes,
+				Duplicates: a.Duplicates, Commits: s.Commits, MSTNodes: s.MSTNodes, MSTDepth: s.MSTDepth, Layers: layers,
+				Unreferenced: cidStrings(s.Unreferenced), Missing: cidStrings(s.Missing),
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				return printJSON(w, out)
+			}
+			p := newPainter(w)
+			row := func(k, format string, args ...any) {
+				fmt.Fprintf(w, "%-13s %s\n", k, fmt.Sprintf(format, args...))
+			}
+			row("file", "%s (%s)", out.File, humanBytes(out.FileBytes))
+			if out.Commit != nil {
+				row("did", "%s", p.bold(out.Commit.DID))
+				row("version", "%d", out.Commit.Version)
+				if out.Commit.Rev != "" {
+					row("rev", "%s", out.Commit.Rev)
+				}
+				row("commit", "%s", out.Commit.CID)
+				row("data", "%s", out.Commit.Data)
+				if out.Commit.Prev != nil {
+					row("prev", "%s", *out.Commit.Prev)
+				} else {
+					row("prev", "none")
+				}
+				if out.Commit.Signature {
+					row("signature", "present (not checked here; see arbor verify)")
+				} else {
+					row("signature", "%s", p.red("absent"))
+				}
+			} else {
+				row("root", "%s (bare MST, no commit)", out.Root)
+			}
+			row("records", "%d in %d collections", out.Records, len(colls))
+			for _, cc := range colls {
+				fmt.Fprintf(w, "  %-40s %d\n", cc.Collection, cc.Records)
+			}
+			row("mst", "%d nodes, depth %d", out.MSTNodes, out.MSTDepth)
+			for _, l := range layers {
+				fmt.Fprintf(w, "  layer %-4d %d entries\n", l.Layer, l.Entries)
+			}
+			row("blocks", "%d (%d distinct, %d duplicates), %s of block data", out.Blocks, out.Distinct, out.Duplicates, humanBytes(out.BlockBytes))
+			if out.Commits > 1 {
+				row("history", "%d commits reachable through prev", out.Commits)
+			}
+			row("unreferenced", "%d", len(out.Unreferenced))
+			for _, u := range out.Unreferenced {
+				fmt.Fprintf(w, "  %s\n", u)
+			}
+			if len(out.Missing) > 0 {
+				row("missing", "%s", p.yellow(fmt.Sprint(len(out.Missing))))
+			} else {
+				row("missing", "0")
+			}
+			for _, m := range out.Missing {
+				fmt.Fprintf(w, "  %s\n", m)
+			}
+			return nil
+		},
+	}
+}
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ls",
+		Usage:     "list the records of a repository CAR, one collection/rkey<TAB>cid per line in key order",
+		ArgsUsage: "FILE.car|-",
+		Flags: []cli.Flag{
+			jsonFlag,
+			&cli.StringFlag{Name: "collection", Usage: "only records of this collection (NSID)"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "FILE.car|- [--collection NSID]"); err != nil {
+				return err
+			}
+			coll := c.String("collection")
+			if coll != "" {
+				if _, err := syntax.ParseNSID(coll); err != nil {
+					return usageErr("--collection: %v", err)
+				}
+			}
+			a, err := readArchive(c, c.Args().First(), false)
+			if err != nil {
+				return err
+			}
+			if a.CommitErr != nil {
+				return inputErr(a.CommitErr)
+			}
+			prefix := coll + "/"
+			type entry struct {
+				Path string `json:"path"`
+				CID  string `json:"cid"`
+			}
+			entries := []entry{}
+			jsonOut := c.Bool("json")
+			w := newLineWriter(c.App.Writer)
+			err = a.Walk(func(key []byte, val cid.Cid) error {
+				if coll != "" && !strings.HasPrefix(string(key), prefix) {
+					return nil
+				}
+				if jsonOut {
+					entries = append(entries, entry{string(key), val.String()})
+					return nil
+				}
+				w.line(string(key), "\t", val.String())
+				return w.err
+			})
+			if err != nil {
+				return inputErr(err)
+			}
+			if jsonOut {
+				return printJSON(c.App.Writer, entries)
+			}
+			return w.flush()
+		},
+	}
+}
+
+func getCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "get",
+		Usage:     "print one record in the atproto JSON form",
+		ArgsUsage: "FILE.car|- at://DID/COLLECTION/RKEY|COLLECTION/RKEY",
+		Flags:     []cli.Flag{jsonFlag},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 2, 2, "FILE.car|- at://DID/COLLECTION/RKEY|COLLECTION/RKEY"); err != nil {
+				return err
+			}
+			ref := c.Args().Get(1)
+			var did, path string
+			if strings.HasPrefix(ref, "at://") {
+				authority, coll, rkey, err := repo.ParseATURI(ref)
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				if coll == "" || rkey == "" {
+					return usageErr("%s does not name a record (need at://DID/COLLECTION/RKEY)", ref)
+				}
+				did, path = authority, coll+"/"+rkey
+			} else {
+				if _, _, err := repo.ParseRecordPath(ref); err != nil {
+					return usageErr("%v", err)
+				}
+				path = ref
+			}
+			a, err := readArchive(c, c.Args().First(), true)
+			if err != nil {
+				return err
+			}
+			if a.CommitErr != nil {
+				return inputErr(a.CommitErr)
+			}
+			if did != "" && a.Commit != nil && a.Commit.DID != did {
+				return failErr("%s is a repo of %s, not %s", displayName(c.Args().First()), a.Commit.DID, did)
+			}
+			rc, body, found, err := a.Record(path)
+			if err != nil {
+				return inputErr(err)
+			}
+			if !found {
+				return failErr("no record %s in %s", path, displayName(c.Args().First()))
+			}
+			v, err := dagcbor.Decode(body)
+			if err != nil {
+				return inputErr(fmt.Errorf("record %s (block %s): %w", path, rc, err))
+			}
+			if c.Bool("json") {
+				uri := "at://"
+				if a.Commit != nil {
+					uri += a.Commit.DID + "/" + path
+				} else {
+					uri = path
+				}
+				js, err := dagcbor.ToJSON(v)
+				if err != nil {
+					return inputErr(err)
+				}
+				return printJSON(c.App.Writer, struct {
+					URI   string     `json:"uri"`
+					CID   string     `json:"cid"`
+					Value rawMessage `json:"value"`
+				}{uri, rc.String(), rawMessage(js)})
+			}
+			js, err := dagcbor.ToJSONIndent(v, "  ")
+			if err != nil {
+				return inputErr(err)
+			}
+			_, err = fmt.Fprintf(c.App.Writer, "%s\n", js)
+			return err
+		},
+	}
+}
+
+// rawMessage embeds already-encoded JSON.
+type rawMessage []byte
+
+func (m rawMessage) MarshalJSON() ([]byte, error) { return m, nil }
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write every record as DIR/COLLECTION/RKEY.json, and the commit as DIR/_commit.json",
+		ArgsUsage: "FILE.car|- DIR",
+		Flags:     []cli.Flag{jsonFlag},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 2, 2, "FILE.car|- DIR"); err != nil {
+				return err
+			}
+			a, err := readArchive(c, c.Args().First(), true)
+			if err != nil {
+				return err
+			}
+			if a.CommitErr != nil {
+				return inputErr(a.CommitErr)
+			}
+			dir := c.Args().Get(1)
+			n, err := repo.Export(a, dir)
+			if err != nil {
+				return inputErr(err)
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, struct {
+					Dir     string `json:"dir"`
+					Records int    `json:"records"`
+				}{dir, n})
+			}
+			fmt.Fprintf(c.App.Writer, "wrote %d records and _commit.json to %s\n", n, filepath.Clean(dir))
+			return nil
+		},
+	}
+}
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check every block hash, the commit and its signature, the MST's canonical shape, and every record",
+		ArgsUsage: "FILE.car|-",
+		Flags: []cli.Flag{
+			jsonFlag,
+			&cli.StringFlag{Name: "key", Usage: "check the signature against this public key (did:key:... or multibase)"},
+			&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file), and that the commit's DID is the document's"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "FILE.car|- [--key did:key:... | --did-doc FILE.json]"); err != nil {
+				return err
+			}
+			var opts repo.VerifyOptions
+			switch {
+			case c.IsSet("key") && c.IsSet("did-doc"):
+				return usageErr("give --key or --did-doc, not both")
+			case c.IsSet("key"):
+				k, err := repo.LoadPublicKey(c.String("key"))
+				if err != nil {
+					return usageErr("--key: %v", err)
+				}
+				opts.Key = k
+			case c.IsSet("did-doc"):
+				doc, err := os.ReadFile(c.String("did-doc"))
+				if err != nil {
+					return inputErr(err)
+				}
+				did, k, err := repo.SigningKeyFromDIDDocument(doc)
+				if err != nil {
+					return inputErr(fmt.Errorf("%s: %w", c.String("did-doc"), err))
+				}
+				opts.Key, opts.DID = k, did
+			}
+			a, err := readArchive(c, c.Args().First(), false)
+			if err != nil {
+				return err
+			}
+			rep, err := a.Verify(opts)
+			if err != nil {
+				return inputErr(err)
+			}
+			type problemJSON struct {
+				Kind  string `json:"kind"`
+				CID   string `json:"cid,omitempty"`
+				Key   string `json:"key,omitempty"`
+				Error string `json:"error"`
+			}
+			probs := []problemJSON{}
+			for _, p := range rep.Problems {
+				pj := problemJSON{Kind: p.Kind, Key: p.Key, Error: p.Err.Error()}
+				if p.CID.Defined() {
+					pj.CID = p.CID.String()
+				}
+				probs = append(probs, pj)
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				err := printJSON(w, struct {
+					File             string        `json:"file"`
+					Valid            bool          `json:"valid"`
+					SignatureChecked bool          `json:"signatureChecked"`
+					Commit           *commitJSON   `json:"commit"`
+					Records          int           `json:"records"`
+					Blocks           int           `json:"blocks"`
+					Problems         []problemJSON `json:"problems"`
+				}{displayName(c.Args().First()), rep.Valid(), rep.SignatureChecked, newCommitJSON(a), rep.Records, a.BlockCount, probs})
+				if err != nil {
+					return err
+				}
+			} else {
+				p := newPainter(w)
+				for _, pr := range rep.Problems {
+					fmt.Fprintf(w, "%s %s\n", p.red("✗"), pr.Error())
+				}
+				sig := "signature not checked (give --key or --did-doc)"
+				if a.IsBareTree() {
+					sig = "bare MST: no commit, no signature"
+				} else if rep.SignatureChecked {
+					sig = "signature checked"
+				}
+				if rep.Valid() {
+					fmt.Fprintf(w, "%s %s: valid: %d blocks, %d records; %s\n", p.green("✓"), displayName(c.Args().First()), a.BlockCount, rep.Records, sig)
+				} else {
+					fmt.Fprintf(w, "%s %s: INVALID: %d problems; %s\n", p.red("✗"), displayName(c.Args().First()), len(rep.Problems), sig)
+				}
+			}
+			if !rep.Valid() {
+				return silentExit(ExitFail)
+			}
+			return nil
+		},
+	}
+}
+
+// lineWriter buffers line output and remembers the first write error (a
+// closed pipe ends the listing quietly).
+type lineWriter struct {
+	w   io.Writer
+	buf []byte
+	err error
+}
+
+func newLineWriter(w io.Writer) *lineWriter { return &lineWriter{w: w} }
+
+func (l *lineWriter) line(parts ...string) {
+	for _, p := range parts {
+		l.buf = append(l.buf, p...)
+	}
+	l.buf = append(l.buf, '\n')
+	if len(l.buf) > 64<<10 {
+		l.flush()
+	}
+}
+
+func (l *lineWriter) flush() error {
+	if l.err == nil && len(l.buf) > 0 {
+		_, l.err = l.w.Write(l.buf)
+	}
+	l.buf = l.buf[:0]
+	return l.err
+}
+

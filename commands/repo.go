@@ -502,4 +502,3 @@ func (l *lineWriter) flush() error {
 	l.buf = l.buf[:0]
 	return l.err
 }
-

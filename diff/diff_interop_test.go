@@ -1,0 +1,285 @@
+package diff
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/mst"
+)
+
+var interop = filepath.Join("..", "..", "shared", "interop")
+
+// readCAR reads a CAR file into src and returns its first root.
+func readCAR(t *testing.T, path string, src mst.MapSource) cid.Cid {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	roots, blocks, err := car.ReadAll(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(roots) == 0 {
+		t.Fatalf("%s: no root", path)
+	}
+	for c, b := range blocks {
+		src[c] = b
+	}
+	return roots[0]
+}
+
+func strs(cs []cid.Cid) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.String()
+	}
+	return out
+}
+
+// subset returns the blocks of src named by the lists.
+func subset(t *testing.T, src mst.MapSource, lists ...[]cid.Cid) mst.MapSource {
+	t.Helper()
+	out := mst.MapSource{}
+	for _, l := range lists {
+		for _, c := range l {
+			b, ok := src[c]
+			if !ok {
+				t.Fatalf("block %s is not in the source", c)
+			}
+			out[c] = b
+		}
+	}
+	return out
+}
+
+type suiteCase struct {
+	Type        string `json:"$type"`
+	Description string `json:"description"`
+	Inputs      struct {
+		A string `json:"mst_a"`
+		B string `json:"mst_b"`
+	} `json:"inputs"`
+	Results struct {
+		Created   []string `json:"created_nodes"`
+		Deleted   []string `json:"deleted_nodes"`
+		RecordOps []struct {
+			Path string  `json:"rpath"`
+			Old  *string `json:"old_value"`
+			New  *string `json:"new_value"`
+		} `json:"record_ops"`
+		Proof     []string        `json:"proof_nodes"`
+		Inductive []string        `json:"inductive_proof_nodes"`
+		Firehose  json.RawMessage `json:"firehose_cids"`
+	} `json:"results"`
+}
+
+func cidOrEmpty(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func defOrEmpty(c cid.Cid) string {
+	if !c.Defined() {
+		return ""
+	}
+	return c.String()
+}
+
+// Every mst-diff case of the mst-test-suite sample: created and deleted
+// nodes, record ops, proof nodes and inductive proof nodes exactly as the
+// suite lists them; and the covering proof alone lets the ops be inverted.
+func TestSuiteMSTDiffCasesMatchExactly(t *testing.T) {
+	suite := filepath.Join(interop, "mst-test-suite")
+	files, err := filepath.Glob(filepath.Join(suite, "tests-sample", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no mst-test-suite cases found: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tc suiteCase
+			if err := json.Unmarshal(raw, &tc); err != nil {
+				t.Fatal(err)
+			}
+			if tc.Type != "mst-diff" {
+				t.Fatalf("$type %q", tc.Type)
+			}
+			src := mst.MapSource{}
+			rootA := readCAR(t, filepath.Join(suite, tc.Inputs.A), src)
+			rootB := readCAR(t, filepath.Join(suite, tc.Inputs.B), src)
+			res, err := Compare(src, rootA, src, rootB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(what string, got []cid.Cid, want []string) {
+				t.Helper()
+				if want == nil {
+					want = []string{}
+				}
+				if g := strs(got); !slices.Equal(g, want) {
+					t.Errorf("%s:\n got %v\nwant %v", what, g, want)
+				}
+			}
+			check("created_nodes", res.CreatedNodes, tc.Results.Created)
+			check("deleted_nodes", res.DeletedNodes, tc.Results.Deleted)
+			check("proof_nodes", res.ProofNodes, tc.Results.Proof)
+			check("inductive_proof_nodes", res.InductiveProofNodes, tc.Results.Inductive)
+			var gotOps, wantOps []string
+			for _, o := range res.Ops {
+				gotOps = append(gotOps, o.Path+" "+defOrEmpty(o.Old)+" "+defOrEmpty(o.New))
+			}
+			for _, o := range tc.Results.RecordOps {
+				wantOps = append(wantOps, o.Path+" "+cidOrEmpty(o.Old)+" "+cidOrEmpty(o.New))
+			}
+			if !slices.Equal(gotOps, wantOps) {
+				t.Errorf("record_ops:\n got %v\nwant %v", gotOps, wantOps)
+			}
+			var firehose []string
+			if json.Unmarshal(tc.Results.Firehose, &firehose) == nil {
+				// The suite's definition: created nodes, new record
+				// values and the exclusion-proof nodes of deletions.
+				want := cidSet{}
+				want.add(res.CreatedNodes...)
+				want.add(res.CreatedRecords...)
+				want.add(res.ProofNodes...)
+				check("firehose_cids", want.sorted(), firehose)
+			}
+			// The #commit blocks alone suffice to invert, in any order.
+			proof := subset(t, src, res.CreatedNodes, res.CoveringProof)
+			rng := rand.New(rand.NewPCG(1, uint64(len(res.Ops))))
+			for range 10 {
+				ops := slices.Clone(res.Ops)
+				rng.Shuffle(len(ops), func(i, j int) { ops[i], ops[j] = ops[j], ops[i] })
+				if err := CheckInversion(proof, rootB, rootA, ops); err != nil {
+					t.Fatalf("inverting %v: %v", ops, err)
+				}
+			}
+		})
+	}
+}
+
+type proofFixture struct {
+	Comment    string   `json:"comment"`
+	LeafValue  string   `json:"leafValue"`
+	Keys       []string `json:"keys"`
+	Adds       []string `json:"adds"`
+	Dels       []string `json:"dels"`
+	RootBefore string   `json:"rootBeforeCommit"`
+	RootAfter  string   `json:"rootAfterCommit"`
+	Blocks     []string `json:"blocksInProof"`
+}
+
+func permutations(ops []Op) [][]Op {
+	if len(ops) <= 1 {
+		return [][]Op{slices.Clone(ops)}
+	}
+	var out [][]Op
+	for i := range ops {
+		rest := append(slices.Clone(ops[:i]), ops[i+1:]...)
+		for _, p := range permutations(rest) {
+			out = append(out, append([]Op{ops[i]}, p...))
+		}
+	}
+	return out
+}
+
+// The firehose commit-proof fixtures: the diff finds exactly the adds and
+// dels, the #commit blocks (created nodes plus covering proof) hold every
+// block the fixture requires, and those blocks alone invert the ops in
+// every order, as the reference test does.
+func TestCommitProofFixturesCoveringProof(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(interop, "firehose", "commit-proof-fixtures.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixtures []proofFixture
+	if err := json.Unmarshal(raw, &fixtures); err != nil {
+		t.Fatal(err)
+	}
+	for _, fx := range fixtures {
+		t.Run(fx.Comment, func(t *testing.T) {
+			leaf, err := cid.Decode(fx.LeafValue)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := mst.MapSource{}
+			build := func(keys []string) cid.Cid {
+				tr := mst.NewEmpty()
+				for _, k := range keys {
+					if tr, err = tr.Insert([]byte(k), leaf); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := tr.WriteBlocks(func(c cid.Cid, b []byte) error { src[c] = b; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				r, _ := tr.RootCID()
+				return r
+			}
+			before := build(fx.Keys)
+			var afterKeys []string
+			for _, k := range append(slices.Clone(fx.Keys), fx.Adds...) {
+				if !slices.Contains(fx.Dels, k) {
+					afterKeys = append(afterKeys, k)
+				}
+			}
+			after := build(afterKeys)
+			if before.String() != fx.RootBefore || after.String() != fx.RootAfter {
+				t.Fatalf("roots %s -> %s, fixture %s -> %s", before, after, fx.RootBefore, fx.RootAfter)
+			}
+			res, err := Compare(src, before, src, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wantOps, gotOps []string
+			for _, k := range fx.Adds {
+				wantOps = append(wantOps, "+"+k)
+			}
+			for _, k := range fx.Dels {
+				wantOps = append(wantOps, "-"+k)
+			}
+			for _, o := range res.Ops {
+				sign := "+"
+				if o.Action() == Delete {
+					sign = "-"
+				}
+				gotOps = append(gotOps, sign+o.Path)
+			}
+			slices.Sort(wantOps)
+			slices.Sort(gotOps)
+			if !slices.Equal(gotOps, wantOps) {
+				t.Fatalf("ops %v, want %v", gotOps, wantOps)
+			}
+			carried := cidSet{}
+			carried.add(res.CreatedNodes...)
+			carried.add(res.CoveringProof...)
+			for _, b := range fx.Blocks {
+				c, _ := cid.Decode(b)
+				if _, ok := carried[c]; !ok {
+					t.Errorf("block %s required by the fixture is not carried (carried %v)", b, strs(carried.sorted()))
+				}
+			}
+			proof := subset(t, src, carried.sorted())
+			for _, order := range permutations(res.Ops) {
+				if err := CheckInversion(proof, after, before, order); err != nil {
+					t.Fatalf("order %v: %v", order, err)
+				}
+			}
+		})
+	}
+}

@@ -19,6 +19,11 @@
 // signature, and DER-encoded signatures, are rejected). Keys and signature
 // maths come from indigo's atcrypto package.
 //
+// Some version 2 commits were signed (with p256 keys) before atproto required
+// low-S signatures, and about half of them carry high-S signatures;
+// VerifySignature rejects those with ErrBadSignature like any other
+// non-conforming signature.
+//
 // DecodeCommit is strict: it accepts exactly one canonical DAG-CBOR map with
 // exactly the fields above, so that encoding a decoded commit always gives
 // back the very same bytes, and therefore the same CID.

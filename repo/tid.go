@@ -60,18 +60,19 @@ func tidFromMicros(us int64, clockID uint) TID {
 // TIDClock hands out TIDs that strictly increase, even when the wall clock
 // stands still or steps backwards: each TID's timestamp is at least one
 // microsecond after the previous one's. It is safe for concurrent use.
-// The zero value is not usable; call NewTIDClock.
+// The zero value is a clock with clock identifier 0.
 type TIDClock struct {
 	mu      sync.Mutex
 	clockID uint
+	started bool             // whether a TID has been handed out
 	last    int64            // microseconds of the last TID handed out
-	now     func() time.Time // the wall clock; replaced in tests
+	now     func() time.Time // the wall clock; nil means time.Now (tests replace it)
 }
 
 // NewTIDClock returns a clock that stamps its TIDs with clockID (only the low
 // 10 bits are used).
 func NewTIDClock(clockID uint) *TIDClock {
-	return &TIDClock{clockID: clockID & 0x3ff, last: -1, now: time.Now}
+	return &TIDClock{clockID: clockID & 0x3ff}
 }
 
 // Next returns a TID later than every TID this clock returned before. Once
@@ -79,10 +80,14 @@ func NewTIDClock(clockID uint) *TIDClock {
 func (c *TIDClock) Next() TID {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	us := clampMicros(c.now().UnixMicro())
-	if us <= c.last {
+	now := c.now
+	if now == nil {
+		now = time.Now
+	}
+	us := clampMicros(now().UnixMicro())
+	if c.started && us <= c.last {
 		us = min(c.last+1, maxTIDMicros)
 	}
-	c.last = us
+	c.last, c.started = us, true
 	return tidFromMicros(us, c.clockID)
 }

@@ -40,6 +40,17 @@ func TestTIDClockIncreasesWhenWallClockStallsOrStepsBack(t *testing.T) {
 	}
 }
 
+func TestTIDClockZeroValueWorks(t *testing.T) {
+	var c TIDClock
+	a, b := c.Next(), c.Next()
+	if _, err := ParseTID(string(a)); err != nil || b <= a || a.ClockID() != 0 {
+		t.Errorf("zero clock gave %q then %q (%v)", a, b, err)
+	}
+	if d := time.Since(a.Time()); d < 0 || d > time.Minute {
+		t.Errorf("zero clock TID time %v is not now", a.Time())
+	}
+}
+
 func TestTIDClockUsesWallClockWhenAhead(t *testing.T) {
 	c := NewTIDClock(1)
 	at := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)

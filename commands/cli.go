@@ -76,6 +76,9 @@ func Commands() []*cli.Command {
 		getCommand(),
 		exportCommand(),
 		verifyCommand(),
+		keyCommand(),
+		createCommand(),
+		rewriteCommand(),
 	}
 }
 

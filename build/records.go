@@ -1,0 +1,80 @@
+package build
+
+import (
+	"fmt"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/mst"
+)
+
+// Record is one record ready to go into a repository: its path, its
+// canonical DAG-CBOR bytes and their CID, and where it came from (for error
+// messages).
+type Record struct {
+	Collection string
+	RKey       string // "" for a JSON line without one, until Create assigns a TID
+	CID        cid.Cid
+	Data       []byte
+	File       string // input file
+	Line       int    // line in File (0 when not applicable)
+}
+
+// Path is the record's repository path, collection/rkey.
+func (r *Record) Path() string { return r.Collection + "/" + r.RKey }
+
+// EncodeRecord converts one record given as a data-model value (as
+// dagcbor.FromJSON returns it) to canonical DAG-CBOR and its CID. It checks
+// that the value is an atproto record (an object with a $type, no floats,
+// well-formed links, bytes and blobs; ErrBadRecord) and at most
+// MaxRecordSize bytes once encoded (ErrRecordTooLarge).
+func EncodeRecord(v any) ([]byte, cid.Cid, error) {
+	if err := dagcbor.ValidateRecord(v); err != nil {
+		return nil, cid.Undef, wrap(ErrBadRecord, err)
+	}
+	data, err := dagcbor.Encode(v)
+	if err != nil {
+		return nil, cid.Undef, wrap(ErrBadRecord, err)
+	}
+	if len(data) > MaxRecordSize {
+		return nil, cid.Undef, fmt.Errorf("%w: %d bytes of DAG-CBOR, the limit is %d (1 MiB)", ErrRecordTooLarge, len(data), MaxRecordSize)
+	}
+	return data, dagcbor.SumCID(dagcbor.CodecDagCBOR, data), nil
+}
+
+// CheckPath checks that collection is an NSID, rkey a record key, and
+// collection/rkey a valid MST key. Errors wrap ErrBadPath.
+func CheckPath(collection, rkey string) error {
+	if _, err := syntax.ParseNSID(collection); err != nil {
+		return fmt.Errorf("%w: collection %q is not an NSID: %v", ErrBadPath, collection, err)
+	}
+	if _, err := syntax.ParseRecordKey(rkey); err != nil {
+		return fmt.Errorf("%w: %q is not a record key: %v", ErrBadPath, rkey, err)
+	}
+	if err := mst.ValidateKey([]byte(collection + "/" + rkey)); err != nil {
+		return wrap(ErrBadPath, err)
+	}
+	return nil
+}
+
+// pathChecker checks paths, remembering the collections already seen valid
+// (there are few of them and many records).
+type pathChecker map[string]bool
+
+func (pc pathChecker) check(collection, rkey string) error {
+	if !pc[collection] {
+		if _, err := syntax.ParseNSID(collection); err != nil {
+			return fmt.Errorf("%w: collection %q is not an NSID: %v", ErrBadPath, collection, err)
+		}
+		pc[collection] = true
+	}
+	if _, err := syntax.ParseRecordKey(rkey); err != nil {
+		return fmt.Errorf("%w: %q is not a record key: %v", ErrBadPath, rkey, err)
+	}
+	if len(collection)+1+len(rkey) > mst.MaxKeyLen {
+		return fmt.Errorf("%w: %s/%s is longer than %d bytes", ErrBadPath, collection, rkey, mst.MaxKeyLen)
+	}
+	return nil
+}

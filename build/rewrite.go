@@ -1,0 +1,325 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+// RewriteOptions says how Rewrite transforms a repository. The zero value
+// changes nothing.
+type RewriteOptions struct {
+	// Key re-signs the commit. It is required whenever the commit changes
+	// (records dropped, DID or rev set).
+	Key atcrypto.PrivateKeyExportable
+	// DID moves the repository to another DID ("" keeps it).
+	DID string
+	// Rev is the new commit's rev ("" gives a TID of now, or just after the
+	// old rev if that is later).
+	Rev string
+	// DropCollections drops every record of these collections;
+	// KeepCollections, if not empty, drops every record of any other.
+	DropCollections, KeepCollections []string
+	// DropPaths drops these records (collection/rkey); each must exist.
+	DropPaths []string
+	// Compact writes only the current commit, tree and records, each block
+	// once, in the canonical layout: unreferenced blocks, duplicates and
+	// the history of legacy exports are dropped.
+	Compact bool
+	// Force accepts an input that fails verification; its tree is then
+	// rebuilt from its records (which needs Key).
+	Force bool
+}
+
+// RewriteResult says what Rewrite changed.
+type RewriteResult struct {
+	OldCommit, NewCommit cid.Cid
+	OldData, NewData     cid.Cid
+	OldDID, NewDID       string
+	OldRev, NewRev       string
+	// SigningKey is the did:key of the new signature; "" when the commit is
+	// kept as it was.
+	SigningKey    string
+	CommitChanged bool
+	TreeRebuilt   bool
+	// Layout is "kept" (the input's blocks in their order) or "canonical".
+	Layout      string
+	RecordsIn   int
+	RecordsOut  int
+	Dropped     map[string]int // records dropped, by collection
+	BlocksIn    int            // sections in the input (duplicates included)
+	BlocksOut   int
+	BytesIn     int64
+	BytesOut    int64
+	Unchanged   bool           // the output is byte-for-byte the input
+	InputErrors []repo.Problem // problems of an invalid input accepted with Force
+}
+
+// Layouts of a rewritten CAR.
+const (
+	LayoutKept      = "kept"
+	LayoutCanonical = "canonical"
+)
+
+func (o *RewriteOptions) check() error {
+	if o.DID != "" {
+		if err := CheckDID(o.DID); err != nil {
+			return err
+		}
+	}
+	if o.Rev != "" {
+		if _, err := parseRev(o.Rev); err != nil {
+			return err
+		}
+	}
+	for _, c := range slices.Concat(o.DropCollections, o.KeepCollections) {
+		if _, err := syntax.ParseNSID(c); err != nil {
+			return fmt.Errorf("%w: collection %q is not an NSID: %v", ErrBadOption, c, err)
+		}
+	}
+	for _, p := range o.DropPaths {
+		if _, _, err := repo.ParseRecordPath(p); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadOption, err)
+		}
+	}
+	return nil
+}
+
+// Rewrite reads the repository CAR in, verifies it, and writes to w the
+// repository transformed as opts says (see the package documentation for
+// the layouts). in must be seekable when the input repeats blocks and
+// Compact is not set (the input is then read twice to keep the repeats).
+// The caller should verify the output with CheckCAR before publishing it.
+func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	a, err := repo.ReadArchive(in, repo.LoadOptions{KeepBodies: true})
+	if err != nil {
+		return nil, wrap(ErrInvalidInput, err)
+	}
+	if a.CommitErr != nil {
+		return nil, wrap(ErrInvalidInput, a.CommitErr)
+	}
+	if a.Commit == nil {
+		return nil, fmt.Errorf("%w: the root is a bare MST with no commit", ErrInvalidInput)
+	}
+	rep, err := a.Verify(repo.VerifyOptions{})
+	if err != nil {
+		return nil, wrap(ErrInvalidInput, err)
+	}
+	res := &RewriteResult{
+		OldCommit: a.Root, OldData: a.Data, OldDID: a.Commit.DID, OldRev: a.Commit.Rev,
+		BlocksIn: a.BlockCount, BytesIn: a.FileBytes, Dropped: map[string]int{},
+	}
+	if !rep.Valid() {
+		if !opts.Force {
+			return nil, fmt.Errorf("%w: %d problems, first: %w (--force rebuilds the tree from its records)", ErrInvalidInput, len(rep.Problems), rep.Problems[0])
+		}
+		res.InputErrors = rep.Problems
+	}
+
+	// The records that stay.
+	keep := setOf(opts.KeepCollections)
+	dropColl := setOf(opts.DropCollections)
+	dropPath := setOf(opts.DropPaths)
+	found := map[string]bool{}
+	var leaves []mst.Leaf
+	err = a.Walk(func(key []byte, val cid.Cid) error {
+		res.RecordsIn++
+		k := string(key)
+		coll, _, _ := strings.Cut(k, "/")
+		drop := (len(keep) > 0 && !keep[coll]) || dropColl[coll]
+		if dropPath[k] {
+			found[k] = true
+			drop = true
+		}
+		if drop {
+			res.Dropped[coll]++
+			return nil
+		}
+		leaves = append(leaves, mst.Leaf{Key: []byte(k), Value: val})
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(ErrInvalidInput, err)
+	}
+	for _, p := range opts.DropPaths {
+		if !found[p] {
+			return nil, fmt.Errorf("%w: %s is not in the repository", ErrNoSuchRecord, p)
+		}
+	}
+	res.RecordsOut = len(leaves)
+
+	res.TreeRebuilt = len(leaves) != res.RecordsIn || !rep.Valid()
+	res.NewDID = a.Commit.DID
+	if opts.DID != "" {
+		res.NewDID = opts.DID
+	}
+	res.CommitChanged = res.TreeRebuilt || res.NewDID != res.OldDID || opts.Key != nil || opts.Rev != ""
+	if res.CommitChanged && opts.Key == nil {
+		var why string
+		switch {
+		case !rep.Valid():
+			why = "the tree of an invalid input is rebuilt"
+		case res.TreeRebuilt:
+			why = "records are dropped"
+		case res.NewDID != res.OldDID:
+			why = "the DID changes"
+		default:
+			why = "the rev changes"
+		}
+		return nil, fmt.Errorf("%w: the commit must be signed again because %s", ErrNeedKey, why)
+	}
+
+	canonical := res.TreeRebuilt || opts.Compact
+	var nodes []block
+	res.NewData = a.Data
+	if canonical {
+		root, ns, err := buildTree(leaves)
+		if err != nil {
+			return nil, err
+		}
+		if !res.TreeRebuilt && root != a.Data {
+			return nil, fmt.Errorf("%w: its tree rebuilt from its records has root %s, not %s", ErrInvalidInput, root, a.Data)
+		}
+		res.NewData, nodes = root, ns
+	}
+
+	commitCID, commitBytes := a.Root, []byte(nil)
+	res.NewRev = res.OldRev
+	if res.CommitChanged {
+		rev := opts.Rev
+		if rev == "" {
+			rev = nextRev(res.OldRev, time.Now())
+		}
+		_, commitCID, commitBytes, err = signCommit(res.NewDID, rev, res.NewData, deterministicKey{opts.Key})
+		if err != nil {
+			return nil, err
+		}
+		res.NewRev = rev
+		pub, err := opts.Key.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", repo.ErrInvalidKey, err)
+		}
+		res.SigningKey = pub.DIDKey()
+	} else if commitBytes, err = a.Get(a.Root); err != nil {
+		return nil, err
+	}
+	res.NewCommit = commitCID
+
+	if canonical {
+		res.Layout = LayoutCanonical
+		res.BlocksOut, res.BytesOut, err = writeCanonical(w, commitCID, commitBytes, nodes, leaves, func(i int) ([]byte, error) {
+			b, err := a.Get(leaves[i].Value)
+			if err != nil {
+				return nil, fmt.Errorf("%w: record %s: %w", ErrInvalidInput, leaves[i].Key, err)
+			}
+			return b, nil
+		})
+		return res, err
+	}
+
+	// Keep the input's blocks in their order, duplicates included.
+	res.Layout = LayoutKept
+	seq := a.Order()
+	if a.Duplicates > 0 {
+		s, ok := in.(io.Seeker)
+		if !ok {
+			return nil, errors.New("the input repeats blocks and cannot be read again: use --compact, or give a file")
+		}
+		if seq, err = rereadSequence(in, s); err != nil {
+			return nil, err
+		}
+	}
+	roots := a.Roots
+	cw := &countingWriter{w: w}
+	if res.CommitChanged {
+		roots = []cid.Cid{commitCID}
+	}
+	cr, err := car.NewWriter(cw, roots)
+	if err != nil {
+		return nil, err
+	}
+	if res.CommitChanged {
+		if err := cr.Put(commitCID, commitBytes); err != nil {
+			return nil, err
+		}
+		res.BlocksOut++
+	}
+	for _, c := range seq {
+		if res.CommitChanged && c == a.Root {
+			continue
+		}
+		b, err := a.Get(c)
+		if err != nil {
+			return nil, err
+		}
+		if err := cr.Put(c, b); err != nil {
+			return nil, err
+		}
+		res.BlocksOut++
+	}
+	if err := cr.Flush(); err != nil {
+		return nil, err
+	}
+	res.BytesOut = cw.n
+	res.Unchanged = !res.CommitChanged
+	return res, nil
+}
+
+// rereadSequence reads the CIDs of every section of the CAR again, from the
+// start.
+func rereadSequence(in io.Reader, s io.Seeker) ([]cid.Cid, error) {
+	if _, err := s.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	cr, err := car.NewReader(in, car.WithReuseBuffer())
+	if err != nil {
+		return nil, err
+	}
+	var seq []cid.Cid
+	for {
+		b, err := cr.Next()
+		if err == io.EOF {
+			return seq, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		seq = append(seq, b.CID)
+	}
+}
+
+// nextRev returns the TID of now, or the TID one microsecond after old when
+// that is later (a clock behind the old commit's).
+func nextRev(old string, now time.Time) string {
+	t := repo.TIDFromTime(now, 0)
+	if old == "" || t.String() > old {
+		return t.String()
+	}
+	o, err := repo.ParseTID(old)
+	if err != nil {
+		return t.String()
+	}
+	return repo.TIDFromTime(o.Time().Add(time.Microsecond), 0).String()
+}
+
+func setOf(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}

@@ -1,0 +1,171 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/arbor-atproto/arbor/build"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+func createCommand() *cli.Command {
+	const usage = "--did DID --key KEYFILE [--rev TID] OUT.car DIR|RECORDS.jsonl|-"
+	return &cli.Command{
+		Name:  "create",
+		Usage: "build a signed repository CAR from records (a directory tree or JSON lines)",
+		Description: "Records come as a directory DIR/COLLECTION/RKEY.json (what arbor export writes; DIR/_commit.json\n" +
+			"is ignored) or as JSON lines {\"collection\": NSID, \"rkey\": RKEY, \"record\": {...}} from a file or - (stdin);\n" +
+			"a line without rkey gets a TID derived from the rev. Records are in the atproto JSON form and must be\n" +
+			"valid atproto data ($type, no floats, well-formed $link/$bytes/blobs), at most 1 MiB each.\n" +
+			"The CAR holds the commit, then the MST nodes, then the records, in a fixed order: the same records, DID,\n" +
+			"key and --rev give the same bytes. It is verified before it replaces OUT.car.",
+		ArgsUsage: "OUT.car DIR|RECORDS.jsonl|-",
+		Flags: []cli.Flag{
+			jsonFlag,
+			&cli.StringFlag{Name: "did", Usage: "the repository's `DID`", Required: false},
+			&cli.StringFlag{Name: "key", Usage: "signing key: a `KEYFILE` or a private multibase key (arbor key generate)"},
+			&cli.StringFlag{Name: "rev", Usage: "the commit's rev, a `TID` (default: now)"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 2, 2, usage); err != nil {
+				return err
+			}
+			if !c.IsSet("did") || !c.IsSet("key") {
+				return usageErr("usage: arbor create %s (--did and --key are required)", usage)
+			}
+			opts := build.CreateOptions{DID: c.String("did"), Rev: c.String("rev")}
+			if err := checkDIDFlag(opts.DID); err != nil {
+				return err
+			}
+			if opts.Rev != "" {
+				if _, err := repo.ParseTID(opts.Rev); err != nil {
+					return usageErr("--rev: %v", err)
+				}
+			}
+			key, err := repo.LoadPrivateKey(c.String("key"))
+			if err != nil {
+				return usageErr("--key: %v", err)
+			}
+			opts.Key = key
+			out, in := c.Args().Get(0), c.Args().Get(1)
+			if err := distinctOutput(in, out); err != nil {
+				return err
+			}
+			recs, err := loadRecords(c, in)
+			if err != nil {
+				return inputErr(err)
+			}
+			pub, err := key.PublicKey()
+			if err != nil {
+				return usageErr("--key: %v", err)
+			}
+			var res *build.CreateResult
+			err = build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+				var err error
+				res, err = build.Create(w, recs, opts)
+				return err
+			}, func(tmp string) error {
+				return build.CheckCAR(tmp, pub, res.Commit, res.Records)
+			})
+			if err != nil {
+				return buildErr(err)
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				return printJSON(w, struct {
+					File          string `json:"file"`
+					DID           string `json:"did"`
+					Rev           string `json:"rev"`
+					Commit        string `json:"commit"`
+					Data          string `json:"data"`
+					SigningKey    string `json:"signingKey"`
+					Records       int    `json:"records"`
+					RKeysAssigned int    `json:"rkeysAssigned"`
+					MSTNodes      int    `json:"mstNodes"`
+					Blocks        int    `json:"blocks"`
+					Bytes         int64  `json:"bytes"`
+				}{out, res.DID, res.Rev, res.Commit.String(), res.Data.String(), res.SigningKey,
+					res.Records, res.RKeysAssigned, res.MSTNodes, res.Blocks, res.Bytes})
+			}
+			p := newPainter(w)
+			fmt.Fprintf(w, "%s created %s: %d records, %d MST nodes, %d blocks, %s\n", p.green("✓"), out, res.Records, res.MSTNodes, res.Blocks, humanBytes(res.Bytes))
+			fmt.Fprintf(w, "  did     %s\n  rev     %s\n  commit  %s\n  data    %s\n  signed  %s\n", res.DID, res.Rev, res.Commit, res.Data, res.SigningKey)
+			if res.RKeysAssigned > 0 {
+				fmt.Fprintf(w, "  %d records got a TID as rkey\n", res.RKeysAssigned)
+			}
+			return nil
+		},
+	}
+}
+
+// checkDIDFlag checks a --did value (exit 2 when it is not a DID).
+func checkDIDFlag(did string) error {
+	if err := build.CheckDID(did); err != nil {
+		return usageErr("--did: %v", err)
+	}
+	return nil
+}
+
+// loadRecords reads records from a directory, a JSON-lines file, or stdin.
+func loadRecords(c *cli.Context, in string) ([]build.Record, error) {
+	if in == stdinName {
+		return build.LoadJSONLines(c.App.Reader, "standard input")
+	}
+	st, err := os.Stat(in)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return build.LoadDir(in)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var read atomic.Int64
+	p := startProgress(c.App.ErrWriter, "reading "+in, st.Size(), read.Load)
+	defer p.Stop()
+	return build.LoadJSONLines(&countReader{r: f, n: &read}, in)
+}
+
+type countReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// distinctOutput refuses an output path that is the input itself.
+func distinctOutput(in, out string) error {
+	if out == stdinName {
+		return usageErr("the output must be a file (it is written to a temporary file, verified, then renamed)")
+	}
+	if in == stdinName {
+		return nil
+	}
+	si, err1 := os.Stat(in)
+	so, err2 := os.Stat(out)
+	if err1 == nil && err2 == nil && os.SameFile(si, so) {
+		return usageErr("the output %s is the input: arbor never modifies a file in place", out)
+	}
+	return nil
+}
+
+// buildErr maps an error of the build package to an exit code: a CAR that
+// fails its own verification is a failure (1), anything else bad input (2).
+func buildErr(err error) error {
+	if errors.Is(err, build.ErrInvalidOutput) {
+		return failErr("%v", err)
+	}
+	return inputErr(err)
+}

@@ -19,6 +19,10 @@ import (
 // readArchive opens a CAR argument ("-" for stdin) and reads it, with a
 // progress line on a terminal.
 func readArchive(c *cli.Context, name string, keepBodies bool) (*repo.Archive, error) {
+	return readArchiveOpts(c, name, repo.LoadOptions{KeepBodies: keepBodies})
+}
+
+func readArchiveOpts(c *cli.Context, name string, opts repo.LoadOptions) (*repo.Archive, error) {
 	in, err := openInput(c, name)
 	if err != nil {
 		return nil, err
@@ -32,10 +36,8 @@ func readArchive(c *cli.Context, name string, keepBodies bool) (*repo.Archive, e
 	}
 	var read int64
 	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, func() int64 { return read })
-	a, err := repo.ReadArchive(in, repo.LoadOptions{
-		KeepBodies: keepBodies,
-		Progress:   func(n int64) { read = n },
-	})
+	opts.Progress = func(n int64) { read = n }
+	a, err := repo.ReadArchive(in, opts)
 	p.Stop()
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
@@ -414,7 +416,7 @@ func verifyCommand() *cli.Command {
 				}
 				opts.Key, opts.DID = k, did
 			}
-			a, err := readArchive(c, c.Args().First(), false)
+			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CollectBadBlocks: true})
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,11 @@ type LoadOptions struct {
 	KeepBodies bool
 	// Progress, if set, is called with the number of bytes read so far.
 	Progress func(n int64)
+	// CollectBadBlocks turns a block whose bytes do not match its CID, or
+	// whose CID is not an atproto CID, into a BlockProblem instead of an
+	// error, so a verifier can list every bad block. Framing errors
+	// (truncation, bad varints) still end the read.
+	CollectBadBlocks bool
 }
 
 // BlockProblem is something wrong with one block that does not stop the
@@ -59,6 +64,7 @@ type Archive struct {
 	Problems []BlockProblem
 
 	nodes  map[cid.Cid][]byte // MST nodes and commits
+	bad    map[cid.Cid]error  // blocks whose bytes could not be trusted
 	others map[cid.Cid][]byte // other blocks; nil values unless KeepBodies
 	order  []cid.Cid          // first-seen order of distinct blocks
 }
@@ -93,6 +99,17 @@ func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
 			break
 		}
 		if err != nil {
+			var be *car.BlockError
+			if opts.CollectBadBlocks && errors.As(err, &be) && be.CID.Defined() &&
+				(errors.Is(err, car.ErrHashMismatch) || errors.Is(err, car.ErrUnsupportedCID)) {
+				a.BlockCount++
+				a.Problems = append(a.Problems, BlockProblem{CID: be.CID, Offset: be.Offset, Err: be.Err})
+				if a.bad == nil {
+					a.bad = map[cid.Cid]error{}
+				}
+				a.bad[be.CID] = be.Err
+				continue
+			}
 			return nil, err
 		}
 		a.BlockCount++
@@ -128,7 +145,11 @@ func (a *Archive) add(blk car.Block, keep bool) {
 			return
 		}
 		if err := dagcbor.Validate(blk.Data); err != nil {
+			// Kept whole: it may be a broken MST node, and the tree
+			// walk then says precisely what is wrong with it.
 			a.Problems = append(a.Problems, BlockProblem{CID: blk.CID, Offset: blk.Offset, Err: err})
+			a.nodes[blk.CID] = bytes.Clone(blk.Data)
+			return
 		}
 	}
 	var body []byte
@@ -177,16 +198,20 @@ func (a *Archive) resolveRoot() {
 		a.Data = a.Root
 		return
 	}
-	a.CommitErr = fmt.Errorf("root %s: %w", a.Root, err)
+	a.CommitErr = fmt.Errorf("%w: root %s: %v", ErrNotRepo, a.Root, err)
 }
 
 // IsBareTree reports whether the archive's root is an MST node rather than a
 // commit.
 func (a *Archive) IsBareTree() bool { return a.Commit == nil && a.CommitErr == nil }
 
-// Has reports whether a block is in the archive.
+// Has reports whether a block is in the archive (a bad block, collected
+// with CollectBadBlocks, counts as present: it is reported once, as bad).
 func (a *Archive) Has(c cid.Cid) bool {
 	if _, ok := a.nodes[c]; ok {
+		return true
+	}
+	if _, ok := a.bad[c]; ok {
 		return true
 	}
 	_, ok := a.others[c]
@@ -210,6 +235,9 @@ func (a *Archive) Get(c cid.Cid) ([]byte, error) {
 			return nil, fmt.Errorf("block %s: %w", c, errNotANode)
 		}
 		return b, nil
+	}
+	if err, ok := a.bad[c]; ok {
+		return nil, fmt.Errorf("block %s: %w", c, err)
 	}
 	return nil, fmt.Errorf("block %s: %w", c, mst.ErrMissingBlock)
 }

@@ -205,7 +205,9 @@ type VerifyOptions struct {
 func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 	r := &Report{}
 	add := func(p Problem) { r.Problems = append(r.Problems, p) }
+	badBlock := map[cid.Cid]bool{}
 	for _, bp := range a.Problems {
+		badBlock[bp.CID] = true
 		add(Problem{Kind: KindBlock, CID: bp.CID, Err: fmt.Errorf("at byte %d: %w", bp.Offset, bp.Err)})
 	}
 	if a.CommitErr != nil {
@@ -234,6 +236,9 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		return nil, err
 	}
 	for _, p := range probs {
+		if badBlock[p.CID] && errors.Is(p.Err, mst.ErrNotANode) {
+			continue // the block's own problem is already listed
+		}
 		add(Problem{Kind: KindMST, CID: p.CID, Key: p.Key, Err: p.Err})
 	}
 	sort.SliceStable(r.Problems, func(i, j int) bool { return kindRank(r.Problems[i].Kind) < kindRank(r.Problems[j].Kind) })

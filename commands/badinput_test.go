@@ -204,8 +204,8 @@ func TestBadInputGetsClearErrorAndExitCode(t *testing.T) {
 		inspect    int // expected inspect exit code
 	}{
 		{
-			name:  "truncated file",
-			build: func(f *fixture) []byte { b := f.bytes(); return b[:len(b)-7] },
+			name:       "truncated file",
+			build:      func(f *fixture) []byte { b := f.bytes(); return b[:len(b)-7] },
 			verifyCode: ExitUsage, verifyWant: "truncated", inspect: ExitUsage,
 		},
 		{

@@ -50,7 +50,9 @@
 // when first asked for and cached. A Tree from Load reads nodes lazily from
 // its BlockSource (see Tree). Loaded nodes are checked one by one (strict
 // encoding, valid and sorted keys, layer); cross-node ordering is only
-// checked by Verify.
+// checked by Verify. The source is trusted to return the bytes of the CID
+// asked for (block hashes are not re-checked here); Verify still catches a
+// lying source, because the rebuilt root then differs (ErrRootMismatch).
 //
 // # Building and verifying
 //

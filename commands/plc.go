@@ -1,0 +1,768 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbor-atproto/arbor/plc"
+	"github.com/arbor-atproto/arbor/repo"
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/urfave/cli/v2"
+)
+
+// PLCCommand is `arbor plc`: create, update, roll back and audit did:plc
+// identities. Only history and submit use the network.
+func PLCCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "plc",
+		Usage: "create, update, roll back and audit did:plc identities",
+		Subcommands: []*cli.Command{
+			plcGenesisCommand(),
+			plcDIDCommand(),
+			plcUpdateCommand(),
+			plcRollbackCommand(),
+			plcVerifyCommand(),
+			plcHistoryCommand(),
+			plcSubmitCommand(),
+		},
+	}
+}
+
+const maxPLCInput = 64 << 20
+
+var (
+	signWithFlag = &cli.StringFlag{Name: "sign-with", Usage: "private rotation key to sign with (file or multibase)"}
+	nowFlag      = &cli.StringFlag{Name: "now", Usage: "the time the directory will receive the operation (RFC 3339; default: now)"}
+	hostFlag     = &cli.StringFlag{Name: "plc-host", Usage: "directory URL", EnvVars: []string{"ARBOR_PLC_HOST"}, Value: plc.DefaultHost}
+	outFlag      = &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the bare signed operation to this file (for submit)"}
+)
+
+func readPLCInput(c *cli.Context, name string) ([]byte, error) {
+	f, err := openInput(c, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPLCInput+1))
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("%s: %w", name, err))
+	}
+	if len(b) > maxPLCInput {
+		return nil, usageErr("%s: larger than %d bytes", name, maxPLCInput)
+	}
+	return b, nil
+}
+
+// readLog reads and validates a log file. A log that does not parse exits 2;
+// one that does not validate is returned as a failure (exit 1).
+func readLog(c *cli.Context, name, did string) (*plc.State, []plc.LogEntry, error) {
+	b, err := readPLCInput(c, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, err := plc.ParseLog(b)
+	if err != nil {
+		return nil, nil, inputErr(fmt.Errorf("%s: %w", name, err))
+	}
+	st, err := plc.ValidateLog(did, entries)
+	if err != nil {
+		return nil, entries, &exitError{code: ExitFail, err: fmt.Errorf("%s: %w", name, err)}
+	}
+	return st, entries, nil
+}
+
+func loadSigner(c *cli.Context) (atcrypto.PrivateKey, error) {
+	if !c.IsSet("sign-with") {
+		return nil, usageErr("--sign-with KEY is required")
+	}
+	k, err := repo.LoadPrivateKey(c.String("sign-with"))
+	if err != nil {
+		return nil, usageErr("--sign-with: %v", err)
+	}
+	return k, nil
+}
+
+func loadDIDKey(flag, arg string) (string, error) {
+	k, err := repo.LoadPublicKey(arg)
+	if err != nil {
+		return "", usageErr("--%s: %v", flag, err)
+	}
+	return k.DIDKey(), nil
+}
+
+func nowArg(c *cli.Context) (time.Time, error) {
+	if !c.IsSet("now") {
+		return time.Now().UTC(), nil
+	}
+	t, err := plc.ParseTime(c.String("now"))
+	if err != nil {
+		return time.Time{}, usageErr("--now %q: %v", c.String("now"), err)
+	}
+	return t, nil
+}
+
+type opJSON struct {
+	DID       string          `json:"did"`
+	CID       string          `json:"cid"`
+	Prev      *string         `json:"prev"`
+	Operation json.RawMessage `json:"operation"`
+}
+
+func newOpJSON(did string, op *plc.Operation) opJSON {
+	o := opJSON{DID: did, CID: op.CID().String(), Operation: op.AppendJSON(nil)}
+	if op.Prev != "" {
+		p := op.Prev
+		o.Prev = &p
+	}
+	return o
+}
+
+func writeOpFile(c *cli.Context, op *plc.Operation) error {
+	if !c.IsSet("out") {
+		return nil
+	}
+	b := append(op.AppendJSON(nil), '\n')
+	if err := os.WriteFile(c.String("out"), b, 0o644); err != nil {
+		return inputErr(err)
+	}
+	return nil
+}
+
+// printOp prints a signed operation: as {did, cid, prev, operation} with
+// --json, otherwise a summary line and the indented operation.
+func printOp(c *cli.Context, did string, op *plc.Operation, summary string) error {
+	if err := writeOpFile(c, op); err != nil {
+		return err
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		return printJSON(w, newOpJSON(did, op))
+	}
+	fmt.Fprintln(w, summary)
+	fmt.Fprintf(w, "did: %s\ncid: %s\n", did, op.CID())
+	var v any
+	_ = json.Unmarshal(op.AppendJSON(nil), &v)
+	return printJSON(w, v)
+}
+
+func plcGenesisCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "genesis",
+		Usage: "create and sign a genesis operation; prints it and the DID",
+		Flags: []cli.Flag{
+			jsonFlag,
+			&cli.StringSliceFlag{Name: "rotation-key", Usage: "rotation key (public or private, file or multibase), highest priority first; repeat"},
+			&cli.StringFlag{Name: "signing-key", Usage: "atproto signing key (public or private, file or multibase)"},
+			&cli.StringFlag{Name: "handle", Usage: "handle, e.g. alice.example.com"},
+			&cli.StringFlag{Name: "pds", Usage: "PDS endpoint URL"},
+			signWithFlag, outFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 0, 0, "--rotation-key K... --signing-key K --handle H --pds URL --sign-with K"); err != nil {
+				return err
+			}
+			signer, err := loadSigner(c)
+			if err != nil {
+				return err
+			}
+			var p plc.GenesisParams
+			for _, k := range c.StringSlice("rotation-key") {
+				dk, err := loadDIDKey("rotation-key", k)
+				if err != nil {
+					return err
+				}
+				p.RotationKeys = append(p.RotationKeys, dk)
+			}
+			if len(p.RotationKeys) == 0 {
+				return usageErr("at least one --rotation-key is required")
+			}
+			if c.IsSet("signing-key") {
+				if p.SigningKey, err = loadDIDKey("signing-key", c.String("signing-key")); err != nil {
+					return err
+				}
+			}
+			p.Handle, p.PDS = c.String("handle"), c.String("pds")
+			op, did, err := plc.NewGenesis(p, signer)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			return printOp(c, did, op, "genesis operation")
+		},
+	}
+}
+
+func plcDIDCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "did",
+		Usage:     "the DID of a signed genesis operation (checks its signature too)",
+		ArgsUsage: "OP.json|-",
+		Flags:     []cli.Flag{jsonFlag},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "OP.json|-"); err != nil {
+				return err
+			}
+			b, err := readPLCInput(c, c.Args().First())
+			if err != nil {
+				return err
+			}
+			op, _, err := parseOpArg(b)
+			if err != nil {
+				return inputErr(err)
+			}
+			did, err := plc.DIDFromGenesis(op)
+			if err != nil {
+				return inputErr(err)
+			}
+			_, verr := plc.ValidateLog(did, []plc.LogEntry{{Operation: op}})
+			w := c.App.Writer
+			if c.Bool("json") {
+				out := struct {
+					DID   string `json:"did"`
+					CID   string `json:"cid"`
+					Valid bool   `json:"valid"`
+					Error string `json:"error,omitempty"`
+				}{DID: did, CID: op.CID().String(), Valid: verr == nil}
+				if verr != nil {
+					out.Error = verr.Error()
+				}
+				if err := printJSON(w, out); err != nil {
+					return err
+				}
+				if verr != nil {
+					return silentExit(ExitFail)
+				}
+				return nil
+			}
+			fmt.Fprintln(w, did)
+			if verr != nil {
+				return failErr("the genesis operation does not validate: %v", verr)
+			}
+			return nil
+		},
+	}
+}
+
+// parseOpArg accepts a bare operation or the {did, operation, ...} form
+// that --json and the directory's logs use, returning the DID when given.
+func parseOpArg(b []byte) (*plc.Operation, string, error) {
+	var probe struct {
+		DID       string          `json:"did"`
+		Operation json.RawMessage `json:"operation"`
+	}
+	if json.Unmarshal(b, &probe) == nil && len(probe.Operation) > 0 {
+		op, err := plc.ParseOperation(probe.Operation)
+		return op, probe.DID, err
+	}
+	op, err := plc.ParseOperation(b)
+	return op, "", err
+}
+
+func plcUpdateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "update",
+		Usage:     "the next operation on top of a log, checked against it before it is printed",
+		ArgsUsage: "LOG.json|-",
+		Flags: []cli.Flag{
+			jsonFlag, signWithFlag, nowFlag, outFlag,
+			&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
+			&cli.StringFlag{Name: "handle", Usage: "new handle"},
+			&cli.StringFlag{Name: "pds", Usage: "new PDS endpoint"},
+			&cli.StringFlag{Name: "signing-key", Usage: "new atproto signing key (public or private, file or multibase)"},
+			&cli.StringSliceFlag{Name: "add-rotation-key", Usage: "add a rotation key (lowest priority unless --first); repeat"},
+			&cli.BoolFlag{Name: "first", Usage: "add the new rotation keys at the highest priority"},
+			&cli.StringSliceFlag{Name: "remove-rotation-key", Usage: "remove a rotation key; repeat"},
+			&cli.BoolFlag{Name: "tombstone", Usage: "deactivate the DID"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "LOG.json|- --sign-with K [--handle H] [--pds URL] [--signing-key K] [--add-rotation-key K] [--remove-rotation-key K] [--tombstone]"); err != nil {
+				return err
+			}
+			signer, err := loadSigner(c)
+			if err != nil {
+				return err
+			}
+			now, err := nowArg(c)
+			if err != nil {
+				return err
+			}
+			u := plc.Update{Handle: c.String("handle"), PDS: c.String("pds"), Tombstone: c.Bool("tombstone"), AddFirst: c.Bool("first")}
+			if c.IsSet("signing-key") {
+				if u.SigningKey, err = loadDIDKey("signing-key", c.String("signing-key")); err != nil {
+					return err
+				}
+			}
+			for _, k := range c.StringSlice("add-rotation-key") {
+				dk, err := loadDIDKey("add-rotation-key", k)
+				if err != nil {
+					return err
+				}
+				u.AddRotationKeys = append(u.AddRotationKeys, dk)
+			}
+			for _, k := range c.StringSlice("remove-rotation-key") {
+				dk, err := loadDIDKey("remove-rotation-key", k)
+				if err != nil {
+					return err
+				}
+				u.RemoveRotationKeys = append(u.RemoveRotationKeys, dk)
+			}
+			if u.Tombstone && (u.Handle != "" || u.PDS != "" || u.SigningKey != "" || len(u.AddRotationKeys)+len(u.RemoveRotationKeys) > 0) {
+				return usageErr("--tombstone cannot be combined with other changes")
+			}
+			st, _, err := readLog(c, c.Args().First(), c.String("did"))
+			if err != nil {
+				return err
+			}
+			op, err := plc.NextOperation(st, u, signer, now)
+			if err != nil {
+				if errors.Is(err, plc.ErrNoChange) || errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadKey) || errors.Is(err, plc.ErrLimit) {
+					return usageErr("%v", err)
+				}
+				return failErr("%v", err)
+			}
+			return printOp(c, st.DID, op, fmt.Sprintf("next operation on %s", st.HeadCID()))
+		},
+	}
+}
+
+func plcRollbackCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rollback",
+		Usage:     "undo operations: nullify (fork, within 72h, higher-priority key) or restore (new op on the head)",
+		ArgsUsage: "LOG.json|-",
+		Flags: []cli.Flag{
+			jsonFlag, signWithFlag, nowFlag, outFlag,
+			&cli.StringFlag{Name: "to", Usage: "CID of the operation whose state to return to"},
+			&cli.IntFlag{Name: "last", Usage: "undo the last N active operations"},
+			&cli.StringFlag{Name: "mode", Value: plc.ModeNullify, Usage: "nullify or restore"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "say what would happen; print no operation"},
+			&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "LOG.json|- --sign-with K (--to CID | --last N) [--mode nullify|restore] [--now TIME] [--dry-run]"); err != nil {
+				return err
+			}
+			if c.IsSet("to") == c.IsSet("last") {
+				return usageErr("give exactly one of --to CID and --last N")
+			}
+			mode := c.String("mode")
+			if mode != plc.ModeNullify && mode != plc.ModeRestore {
+				return usageErr("--mode must be nullify or restore, not %q", mode)
+			}
+			signer, err := loadSigner(c)
+			if err != nil {
+				return err
+			}
+			now, err := nowArg(c)
+			if err != nil {
+				return err
+			}
+			st, _, err := readLog(c, c.Args().First(), c.String("did"))
+			if err != nil {
+				return err
+			}
+			target, err := st.ResolveTarget(c.String("to"), c.Int("last"))
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			var plan *plc.RollbackPlan
+			if mode == plc.ModeNullify {
+				plan, err = plc.PlanNullify(st, target, signer, now)
+			} else {
+				plan, err = plc.PlanRestore(st, target, signer, now)
+			}
+			return printPlan(c, st, plan, err)
+		},
+	}
+}
+
+func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr error) error {
+	w := c.App.Writer
+	dry := c.Bool("dry-run")
+	if planErr == nil && !dry {
+		if err := writeOpFile(c, plan.Op); err != nil {
+			return err
+		}
+	}
+	if c.Bool("json") {
+		type nulJSON struct {
+			Index     int    `json:"index"`
+			CID       string `json:"cid"`
+			CreatedAt string `json:"createdAt,omitempty"`
+		}
+		out := struct {
+			DID       string          `json:"did"`
+			Mode      string          `json:"mode"`
+			Possible  bool            `json:"possible"`
+			Error     string          `json:"error,omitempty"`
+			Target    string          `json:"target,omitempty"`
+			Nullifies []nulJSON       `json:"nullifies"`
+			Deadline  string          `json:"deadline,omitempty"`
+			SignerKey string          `json:"signerKey,omitempty"`
+			KeyIndex  *int            `json:"keyIndex,omitempty"`
+			CID       string          `json:"cid,omitempty"`
+			Operation json.RawMessage `json:"operation,omitempty"`
+		}{DID: st.DID, Possible: planErr == nil, Nullifies: []nulJSON{}}
+		if planErr != nil {
+			out.Error = planErr.Error()
+		}
+		if plan != nil {
+			out.Mode, out.Target, out.SignerKey = plan.Mode, plan.TargetCID, plan.SignerKey
+			if plan.SignerIndex >= 0 {
+				ki := plan.SignerIndex
+				out.KeyIndex = &ki
+			}
+			for _, n := range plan.Nullified {
+				e := st.Entries[n]
+				out.Nullifies = append(out.Nullifies, nulJSON{Index: n, CID: e.CID, CreatedAt: plc.FormatTime(e.CreatedAt)})
+			}
+			if !plan.Deadline.IsZero() {
+				out.Deadline = plc.FormatTime(plan.Deadline)
+			}
+			if plan.Op != nil && !dry {
+				out.CID, out.Operation = plan.CID, plan.Op.AppendJSON(nil)
+			}
+		}
+		if err := printJSON(w, out); err != nil {
+			return err
+		}
+		if planErr != nil {
+			return silentExit(rollbackExit(planErr))
+		}
+		return nil
+	}
+	if plan != nil {
+		fmt.Fprintf(w, "%s rollback of %s to operation %d (%s)\n", plan.Mode, st.DID, plan.Target, plan.TargetCID)
+		if plan.Mode == plc.ModeNullify {
+			fmt.Fprintf(w, "would nullify %d operation(s):\n", len(plan.Nullified))
+			for _, n := range plan.Nullified {
+				e := st.Entries[n]
+				fmt.Fprintf(w, "  %d  %s  %s  %s\n", n, plc.FormatTime(e.CreatedAt), e.CID, e.Type)
+			}
+			if !plan.Deadline.IsZero() {
+				fmt.Fprintf(w, "possible until %s (72h after %s)\n", plc.FormatTime(plan.Deadline), st.Entries[plan.Nullified[0]].CID)
+			}
+		}
+		if plan.SignerIndex >= 0 {
+			fmt.Fprintf(w, "signing with rotation key %d (%s)\n", plan.SignerIndex, plan.SignerKey)
+		}
+	}
+	if planErr != nil {
+		return &exitError{code: rollbackExit(planErr), err: planErr}
+	}
+	if dry {
+		fmt.Fprintf(w, "dry run: the operation (cid %s) validates; nothing printed\n", plan.CID)
+		return nil
+	}
+	fmt.Fprintf(w, "operation cid: %s\n", plan.CID)
+	var v any
+	_ = json.Unmarshal(plan.Op.AppendJSON(nil), &v)
+	return printJSON(w, v)
+}
+
+func rollbackExit(err error) int {
+	if errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadKey) {
+		return ExitUsage
+	}
+	return ExitFail
+}
+
+func plcVerifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "validate an audit log (or plain list of operations) and print the DID document; or a whole export stream with --export",
+		ArgsUsage: "LOG.json|-",
+		Flags: []cli.Flag{
+			jsonFlag,
+			&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
+			&cli.StringFlag{Name: "export", Usage: "validate every DID of a directory export stream (JSON lines)"},
+			&cli.IntFlag{Name: "workers", Usage: "goroutines for --export (default: all cores)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.IsSet("export") {
+				if err := needArgs(c, 0, 0, "--export FILE.jsonl|-"); err != nil {
+					return err
+				}
+				return verifyExport(c, c.String("export"))
+			}
+			if err := needArgs(c, 1, 1, "LOG.json|- [--did DID]"); err != nil {
+				return err
+			}
+			st, entries, err := readLog(c, c.Args().First(), c.String("did"))
+			w := c.App.Writer
+			if err != nil {
+				var ee *exitError
+				if c.Bool("json") && entries != nil && errors.As(err, &ee) && ee.code == ExitFail {
+					out := map[string]any{"valid": false, "error": ee.err.Error()}
+					var oe *plc.OpError
+					if errors.As(err, &oe) {
+						out["index"], out["cid"] = oe.Index, oe.CID
+					}
+					if perr := printJSON(w, out); perr != nil {
+						return perr
+					}
+					return silentExit(ExitFail)
+				}
+				return err
+			}
+			var doc *plc.Document
+			if !st.Tombstoned() {
+				if doc, err = st.Document(); err != nil {
+					return failErr("%s: %v", st.DID, err)
+				}
+			}
+			if c.Bool("json") {
+				nul := []string{}
+				for _, i := range st.Nullified {
+					nul = append(nul, st.Entries[i].CID)
+				}
+				return printJSON(w, map[string]any{
+					"valid": true, "did": st.DID, "operations": st.Len(), "head": st.HeadCID(),
+					"tombstoned": st.Tombstoned(), "nullified": nul, "document": doc,
+				})
+			}
+			fmt.Fprintf(w, "valid: %s, %d operation(s), %d nullified, head %s\n", st.DID, st.Len(), len(st.Nullified), st.HeadCID())
+			for _, i := range st.Nullified {
+				e := st.Entries[i]
+				fmt.Fprintf(w, "nullified: %d %s (by operation %d)\n", i, e.CID, e.NullifiedBy)
+			}
+			if st.Tombstoned() {
+				fmt.Fprintln(w, "tombstoned: the DID is deactivated")
+				return nil
+			}
+			return printJSON(w, doc)
+		},
+	}
+}
+
+func verifyExport(c *cli.Context, name string) error {
+	f, err := openInput(c, name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var total int64
+	if fi, err := os.Stat(name); err == nil && name != stdinName {
+		total = fi.Size()
+	}
+	var read atomic.Int64
+	p := startProgress(c.App.ErrWriter, "validating "+displayName(name), total, read.Load)
+	start := time.Now()
+	workers := c.Int("workers")
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	res, err := plc.ValidateExport(f, plc.ExportOptions{
+		Workers:       workers,
+		ProgressEvery: 2000,
+		Progress:      func(pr plc.ExportProgress) { read.Store(pr.Bytes) },
+	})
+	p.Stop()
+	if err != nil {
+		return inputErr(err)
+	}
+	elapsed := time.Since(start)
+	w := c.App.Writer
+	if c.Bool("json") {
+		type bad struct {
+			DID   string `json:"did"`
+			Index int    `json:"index"`
+			CID   string `json:"cid,omitempty"`
+			Error string `json:"error"`
+		}
+		inv := []bad{}
+		for _, f := range res.Invalid {
+			b := bad{DID: f.DID, Index: -1, Error: f.Err.Error()}
+			var oe *plc.OpError
+			if errors.As(f.Err, &oe) {
+				b.Index, b.CID = oe.Index, oe.CID
+			}
+			inv = append(inv, b)
+		}
+		if err := printJSON(w, map[string]any{
+			"lines": res.Lines, "dids": res.DIDs, "valid": res.Valid, "invalid": inv,
+			"badLines": res.BadLines, "firstBadLine": res.FirstBadLine, "seconds": elapsed.Seconds(),
+		}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(w, "%d operation(s), %d DID(s): %d valid, %d invalid (%.1fs, %d workers)\n",
+			res.Lines, res.DIDs, res.Valid, len(res.Invalid), elapsed.Seconds(), workers)
+		for _, f := range res.Invalid {
+			fmt.Fprintf(w, "invalid: %s: %v\n", f.DID, f.Err)
+		}
+		if res.BadLines > 0 {
+			fmt.Fprintf(w, "%d unreadable line(s); first: %s\n", res.BadLines, res.FirstBadLine)
+		}
+	}
+	if len(res.Invalid) > 0 || res.BadLines > 0 {
+		return silentExit(ExitFail)
+	}
+	return nil
+}
+
+func plcHistoryCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "history",
+		Usage:     "fetch a DID's audit log from the directory, validate it and list its operations",
+		ArgsUsage: "DID",
+		Flags:     []cli.Flag{jsonFlag, hostFlag, &cli.BoolFlag{Name: "raw", Usage: "print the audit log as the directory sent it"}},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "DID [--plc-host URL]"); err != nil {
+				return err
+			}
+			did := c.Args().First()
+			if !plc.ValidDID(did) {
+				return usageErr("%q is not a did:plc identifier", did)
+			}
+			cl := &plc.Client{Host: c.String("plc-host")}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			entries, raw, err := cl.AuditLog(ctx, did)
+			if err != nil {
+				return inputErr(err)
+			}
+			w := c.App.Writer
+			if c.Bool("raw") {
+				_, err := w.Write(append(raw, '\n'))
+				return err
+			}
+			st, verr := plc.ValidateLog(did, entries)
+			if c.Bool("json") {
+				type entryJSON struct {
+					Index     int    `json:"index"`
+					CID       string `json:"cid"`
+					Type      string `json:"type"`
+					CreatedAt string `json:"createdAt"`
+					Nullified bool   `json:"nullified"`
+					Handle    string `json:"handle,omitempty"`
+					PDS       string `json:"pds,omitempty"`
+					SignedBy  string `json:"signedBy,omitempty"`
+				}
+				list := []entryJSON{}
+				for i, e := range entries {
+					ej := entryJSON{Index: i, CID: e.CID, Type: e.Operation.Type, CreatedAt: plc.FormatTime(e.CreatedAt), Nullified: e.Nullified}
+					ej.Handle, ej.PDS = summary(e.Operation)
+					if st != nil {
+						ej.SignedBy = st.Entries[i].SignedBy
+					}
+					list = append(list, ej)
+				}
+				out := map[string]any{"did": did, "valid": verr == nil, "entries": list}
+				if verr != nil {
+					out["error"] = verr.Error()
+				}
+				if err := printJSON(w, out); err != nil {
+					return err
+				}
+				if verr != nil {
+					return silentExit(ExitFail)
+				}
+				return nil
+			}
+			fmt.Fprintf(w, "%s: %d operation(s)\n", did, len(entries))
+			for i, e := range entries {
+				h, pds := summary(e.Operation)
+				mark := " "
+				if e.Nullified {
+					mark = "N"
+				}
+				fmt.Fprintf(w, "%s %3d  %s  %s  %-13s %s %s\n", mark, i, plc.FormatTime(e.CreatedAt), e.CID, e.Operation.Type, h, pds)
+			}
+			if verr != nil {
+				return failErr("%s: %v", did, verr)
+			}
+			fmt.Fprintln(w, "valid")
+			return nil
+		},
+	}
+}
+
+func summary(op *plc.Operation) (handle, pds string) {
+	n := op.Normalize()
+	if n == nil {
+		return "", ""
+	}
+	if s, ok := n.ServiceByID("atproto_pds"); ok {
+		pds = s.Endpoint
+	}
+	return n.PrimaryHandle(), pds
+}
+
+func plcSubmitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "submit",
+		Usage:     "check a signed operation against the DID's current log and send it to the directory",
+		ArgsUsage: "OP.json|-",
+		Flags: []cli.Flag{jsonFlag, hostFlag,
+			&cli.StringFlag{Name: "did", Usage: "the DID (default: from the file, or computed for a genesis operation)"},
+			&cli.BoolFlag{Name: "no-check", Usage: "do not fetch and check against the current log first"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "OP.json|- [--did DID] [--plc-host URL]"); err != nil {
+				return err
+			}
+			b, err := readPLCInput(c, c.Args().First())
+			if err != nil {
+				return err
+			}
+			op, did, err := parseOpArg(b)
+			if err != nil {
+				return inputErr(err)
+			}
+			if c.IsSet("did") {
+				did = c.String("did")
+			}
+			if did == "" && op.IsGenesis() {
+				if did, err = plc.DIDFromGenesis(op); err != nil {
+					return inputErr(err)
+				}
+			}
+			if !plc.ValidDID(did) {
+				return usageErr("no DID for this operation: give --did")
+			}
+			if err := plc.CheckLimits(op); err != nil {
+				return failErr("%v", err)
+			}
+			cl := &plc.Client{Host: c.String("plc-host")}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if op.IsGenesis() {
+				if _, err := plc.ValidateLog(did, []plc.LogEntry{{Operation: op}}); err != nil {
+					return failErr("%v", err)
+				}
+			} else if !c.Bool("no-check") {
+				entries, _, err := cl.AuditLog(ctx, did)
+				if err != nil {
+					return inputErr(fmt.Errorf("fetching the current log to check against: %w", err))
+				}
+				st, err := plc.ValidateLog(did, entries)
+				if err != nil {
+					return failErr("the directory's current log does not validate: %v", err)
+				}
+				if err := plc.CheckNext(st, op, time.Now().UTC()); err != nil {
+					return failErr("the operation would be refused: %v", err)
+				}
+			}
+			if err := cl.Submit(ctx, did, op); err != nil {
+				if errors.Is(err, plc.ErrDirectory) {
+					return failErr("%v", err)
+				}
+				return inputErr(err)
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				return printJSON(w, map[string]any{"submitted": true, "did": did, "cid": op.CID().String()})
+			}
+			fmt.Fprintf(w, "submitted %s for %s\n", op.CID(), did)
+			return nil
+		},
+	}
+}
+

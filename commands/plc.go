@@ -765,4 +765,3 @@ func plcSubmitCommand() *cli.Command {
 		},
 	}
 }
-

@@ -167,7 +167,6 @@ func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 	return res, readErr
 }
 
-
 func exportWorker(in <-chan []exportJob, logs map[string]*didLog) {
 	cache := make(keyCache, 1024)
 	for batch := range in {
@@ -243,4 +242,3 @@ func shard(did string, n int) int {
 	h.Write([]byte(did))
 	return int(h.Sum32() % uint32(n))
 }
-

@@ -76,6 +76,7 @@ func Commands() []*cli.Command {
 		getCommand(),
 		exportCommand(),
 		verifyCommand(),
+		diffCommand(), applyCommand(),
 		keyCommand(),
 		createCommand(),
 		rewriteCommand(),

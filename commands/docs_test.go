@@ -1,0 +1,65 @@
+package commands
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+var updateDocs = flag.Bool("update-docs", false, "rewrite docs/commands.md from the commands' --help")
+
+// commandReference renders docs/commands.md: for every command, exactly what
+// its --help prints, so the reference cannot drift from the binary.
+func commandReference(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# Command reference\n\n")
+	b.WriteString("Generated from each command's `--help` by `go test ./commands -run TestCommandReference -update-docs`;\n")
+	b.WriteString("a test fails when this file and `--help` disagree.\n\n")
+	b.WriteString("Exit codes, for every command: 0 success (for `diff`: no difference), 1 a difference was found or\n")
+	b.WriteString("verification failed, 2 bad usage or unreadable input. Errors are one line on standard error;\n")
+	b.WriteString("results go to standard output. Flags may come before or after file arguments; `--` ends the flags.\n\n")
+	help := func(path []string) {
+		r := run(t, "", append(path, "--help")...)
+		if r.code != 0 {
+			t.Fatalf("arbor %v --help: exit %d: %s", path, r.code, r.stderr)
+		}
+		title := "arbor"
+		if len(path) > 0 {
+			title += " " + strings.Join(path, " ")
+		}
+		b.WriteString("## " + title + "\n\n```\n" + strings.TrimRight(r.stdout, "\n") + "\n```\n\n")
+	}
+	help(nil)
+	var walk func(prefix []string, cmds []*cli.Command)
+	walk = func(prefix []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := append(append([]string{}, prefix...), c.Name)
+			help(p)
+			walk(p, c.Subcommands)
+		}
+	}
+	walk(nil, Commands())
+	return b.String()
+}
+
+func TestCommandReferenceMatchesHelp(t *testing.T) {
+	path := filepath.Join("..", "docs", "commands.md")
+	want := commandReference(t)
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("docs/commands.md is out of date with --help; run: go test ./commands -run TestCommandReference -update-docs")
+	}
+}

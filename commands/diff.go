@@ -54,15 +54,15 @@ type diffJSON struct {
 		Updates int `json:"updates"`
 		Deletes int `json:"deletes"`
 	} `json:"summary"`
-	Collection          string   `json:"collection,omitempty"`
+	Collection          string       `json:"collection,omitempty"`
 	Ops                 []diffOpJSON `json:"ops"`
-	CreatedNodes        []string `json:"createdNodes"`
-	DeletedNodes        []string `json:"deletedNodes"`
-	CreatedRecords      []string `json:"createdRecords"`
-	DeletedRecords      []string `json:"deletedRecords"`
-	ProofNodes          []string `json:"proofNodes"`
-	InductiveProofNodes []string `json:"inductiveProofNodes"`
-	CoveringProof       []string `json:"coveringProof"`
+	CreatedNodes        []string     `json:"createdNodes"`
+	DeletedNodes        []string     `json:"deletedNodes"`
+	CreatedRecords      []string     `json:"createdRecords"`
+	DeletedRecords      []string     `json:"deletedRecords"`
+	ProofNodes          []string     `json:"proofNodes"`
+	InductiveProofNodes []string     `json:"inductiveProofNodes"`
+	CoveringProof       []string     `json:"coveringProof"`
 	Visited             struct {
 		Old int `json:"old"`
 		New int `json:"new"`

@@ -155,7 +155,11 @@ func (b *Builder) Add(key []byte, val cid.Cid) error {
 	if !val.Defined() {
 		return &KeyError{Key: string(key), Reason: "undefined value CID"}
 	}
-	h := Height(key)
+	return b.add(key, val, Height(key))
+}
+
+// add appends a key already checked by the caller, of height h.
+func (b *Builder) add(key []byte, val cid.Cid, h int) error {
 	for len(b.spine) <= h {
 		b.spine = append(b.spine, bnode{})
 	}

@@ -192,23 +192,28 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 
 // leaf checks one entry's key and passes it on to fn and the rebuild.
 func (v *verifier) leaf(c cid.Cid, key []byte, val cid.Cid, layer int) error {
-	valid := true
+	ok := true
 	if err := ValidateKey(key); err != nil {
-		valid = false
+		ok = false
 		v.add(Problem{CID: c, Key: string(key), Err: err})
-	} else if h := Height(key); h != layer {
+	}
+	h := Height(key)
+	if ok && h != layer {
 		v.add(problem(c, key, ErrWrongLayer, "key height %d in a layer-%d node", h, layer))
 	}
 	if v.haveLast {
 		switch bytes.Compare(v.last, key) {
 		case 0:
+			ok = false
 			v.add(problem(c, key, ErrDuplicateKey, ""))
 		case 1:
+			ok = false
 			v.add(problem(c, key, ErrUnsorted, "after %q", v.last))
 		}
 	}
 	if v.feeding {
-		if !valid || v.b.Add(key, val) != nil {
+		// The key is valid and sorted, so the rebuild can skip its checks.
+		if !ok || v.b.add(key, val, h) != nil {
 			v.feeding = false
 		}
 	}

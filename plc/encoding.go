@@ -77,7 +77,7 @@ func opFromJSON(v *jvalue) (*Operation, error) {
 				if op.Type == TypeTombstone {
 					err = malformed("a tombstone's \"prev\" cannot be null")
 				}
-				continue
+				break
 			}
 			op.Prev, err = jstr(f, "prev")
 			if err == nil && op.Prev == "" {

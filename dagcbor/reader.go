@@ -352,6 +352,88 @@ func parseLinkBytes(b []byte, start int) (cid.Cid, error) {
 	return c, nil
 }
 
+// skipLink checks a tag-42 link like ReadLink does, without building a
+// cid.Cid (so without allocating).
+func (r *Reader) skipLink() error {
+	major, arg, start, err := r.head()
+	if err != nil {
+		return err
+	}
+	if major != MajorTag {
+		r.off = start
+		return errAt(start, ErrType, "expected CID link, found "+majorName(major))
+	}
+	if arg != TagLink {
+		return errAt(start, ErrTag, tagDetail(arg))
+	}
+	if m, err := r.PeekMajor(); err != nil {
+		return err
+	} else if m != MajorBytes {
+		return errAt(start, ErrBadLink, "tag 42 content is not a byte string")
+	}
+	b, err := r.ReadBytes()
+	if err != nil {
+		return err
+	}
+	if len(b) < 2 || b[0] != 0x00 {
+		return errAt(start, ErrBadLink, "missing 0x00 multibase prefix")
+	}
+	if b[1] != 0x01 {
+		return errAt(start, ErrBadLink, "not a CIDv1")
+	}
+	if !wellFormedCIDv1(b[2:]) {
+		// Let go-cid say what is wrong; this path is rare.
+		_, err := parseLinkBytes(b, start)
+		if err == nil {
+			err = errAt(start, ErrBadLink, "malformed CID")
+		}
+		return err
+	}
+	return nil
+}
+
+// wellFormedCIDv1 checks what go-cid's Cast checks for a CIDv1 after its
+// version byte: a codec varint, then a multihash (code varint, length
+// varint, exactly that many digest bytes) that ends the input. Varints must
+// be minimal and at most 9 bytes, as go-varint requires.
+func wellFormedCIDv1(b []byte) bool {
+	_, n := minimalUvarint(b)
+	if n <= 0 {
+		return false
+	}
+	b = b[n:]
+	if len(b) < 2 {
+		return false
+	}
+	_, n = minimalUvarint(b)
+	if n <= 0 {
+		return false
+	}
+	b = b[n:]
+	l, n := minimalUvarint(b)
+	if n <= 0 {
+		return false
+	}
+	return uint64(len(b)-n) == l
+}
+
+// minimalUvarint decodes an unsigned LEB128 varint, returning n <= 0 when it
+// is truncated, longer than 9 bytes or not minimal.
+func minimalUvarint(b []byte) (uint64, int) {
+	var x uint64
+	for i := 0; i < len(b) && i < 9; i++ {
+		c := b[i]
+		x |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if c == 0 && i > 0 {
+				return 0, -1
+			}
+			return x, i + 1
+		}
+	}
+	return 0, -1
+}
+
 // Skip reads and discards one complete item, enforcing every DAG-CBOR rule
 // inside it (including map key order).
 func (r *Reader) Skip() error { return r.skip(0) }
@@ -403,8 +485,7 @@ func (r *Reader) skip(depth int) error {
 		}
 		return nil
 	case MajorTag:
-		_, err := r.ReadLink()
-		return err
+		return r.skipLink()
 	default: // MajorSimple
 		start := r.off
 		b := r.buf[r.off]

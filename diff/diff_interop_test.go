@@ -12,7 +12,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 var interop = filepath.Join("..", "..", "shared", "interop")
@@ -280,6 +282,211 @@ func TestCommitProofFixturesCoveringProof(t *testing.T) {
 					t.Fatalf("order %v: %v", order, err)
 				}
 			}
+		})
+	}
+}
+
+var golden = filepath.Join("..", "golden", "diffs")
+
+func readArchive(t *testing.T, path string) *repo.Archive {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, err := repo.ReadArchive(f, repo.LoadOptions{KeepBodies: true})
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if a.CommitErr != nil {
+		t.Fatalf("%s: %v", path, a.CommitErr)
+	}
+	return a
+}
+
+type goldenDiff struct {
+	Creates []struct{ Path, CID string } `json:"creates"`
+	Updates []struct {
+		Path, Prev, CID string
+	} `json:"updates"`
+	Deletes []struct{ Path, Prev string } `json:"deletes"`
+	OldCommit   string   `json:"oldCommit"`
+	NewCommit   string   `json:"newCommit"`
+	OldRoot     string   `json:"oldRoot"`
+	NewRoot     string   `json:"newRoot"`
+	NewBlocks   []string `json:"newBlocks"`
+	RemovedCIDs []string `json:"removedCids"`
+}
+
+// The reference implementation's diffs (@atproto/repo, golden/diffs): our
+// walk lists exactly its creates, updates and deletes and the same new and
+// removed blocks; the reference's own slice.car applies to old.car and gives
+// exactly new.car's blocks and root; and the covering proof inverts the ops.
+func TestGoldenReferenceDiffsMatchAndSlicesApply(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(golden, "*", "expected.json"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden diff cases in %s: %v", golden, err)
+	}
+	for _, exp := range dirs {
+		dir := filepath.Dir(exp)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			raw, err := os.ReadFile(exp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g goldenDiff
+			if err := json.Unmarshal(raw, &g); err != nil {
+				t.Fatal(err)
+			}
+			oldA := readArchive(t, filepath.Join(dir, "old.car"))
+			newA := readArchive(t, filepath.Join(dir, "new.car"))
+			if oldA.Data.String() != g.OldRoot || newA.Data.String() != g.NewRoot {
+				t.Fatalf("roots %s, %s; expected.json says %s, %s", oldA.Data, newA.Data, g.OldRoot, g.NewRoot)
+			}
+			res, err := Compare(oldA, oldA.Data, newA, newA.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got []string
+			for _, c := range g.Creates {
+				want = append(want, "create "+c.Path+" >"+c.CID)
+			}
+			for _, u := range g.Updates {
+				want = append(want, "update "+u.Path+" "+u.Prev+">"+u.CID)
+			}
+			for _, d := range g.Deletes {
+				want = append(want, "delete "+d.Path+" "+d.Prev+">")
+			}
+			got = opsString(res.Ops)
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("ops:\n got %v\nwant %v", got, want)
+			}
+			// Blocks NEW has and OLD lacks: the new commit, created nodes
+			// and new records OLD does not hold.
+			newBlocks := cidSet{}
+			newBlocks.add(newA.Root)
+			newBlocks.add(res.CreatedNodes...)
+			for _, c := range res.CreatedRecords {
+				if !oldA.Has(c) {
+					newBlocks.add(c)
+				}
+			}
+			if gn := strs(newBlocks.sorted()); !slices.Equal(gn, sortedStrings(g.NewBlocks)) {
+				t.Errorf("new blocks:\n got %v\nwant %v", gn, sortedStrings(g.NewBlocks))
+			}
+			removed := cidSet{}
+			removed.add(oldA.Root)
+			removed.add(res.DeletedNodes...)
+			for _, c := range res.DeletedRecords {
+				if !newA.Has(c) {
+					removed.add(c)
+				}
+			}
+			if gr := strs(removed.sorted()); !slices.Equal(gr, sortedStrings(g.RemovedCIDs)) {
+				t.Errorf("removed:\n got %v\nwant %v", gr, sortedStrings(g.RemovedCIDs))
+			}
+
+			// The reference's slice applies to old.car and gives new.car.
+			slice := readArchive(t, filepath.Join(dir, "slice.car"))
+			emitted := cidSet{}
+			applied, err := ApplySlice(Snapshot{Blocks: oldA, Root: oldA.Root}, Snapshot{Blocks: slice, Root: slice.Root},
+				func(c cid.Cid, b []byte) error {
+					if dagcbor.SumCID(c.Type(), b) != c {
+						t.Errorf("emitted block %s with other bytes", c)
+					}
+					emitted.add(c)
+					return nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied.CommitCID.String() != g.NewCommit || applied.Commit.Data.String() != g.NewRoot {
+				t.Errorf("applied commit %s data %s, want %s %s", applied.CommitCID, applied.Commit.Data, g.NewCommit, g.NewRoot)
+			}
+			if ge, gn := strs(emitted.sorted()), strs(sortCIDs(slices.Clone(newA.Order()))); !slices.Equal(ge, gn) {
+				t.Errorf("applied snapshot has %d blocks, new.car %d", len(ge), len(gn))
+			}
+			if got := opsString(applied.Ops); !slices.Equal(got, opsString(res.Ops)) {
+				t.Errorf("ApplySlice ops differ from Compare's")
+			}
+
+			proof := mst.MapSource{}
+			for _, c := range append(slices.Clone(res.CreatedNodes), res.CoveringProof...) {
+				b, err := newA.Get(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				proof[c] = b
+			}
+			if err := CheckInversion(proof, newA.Data, oldA.Data, res.Ops); err != nil {
+				t.Errorf("inverting with the covering proof: %v", err)
+			}
+		})
+	}
+}
+
+func sortedStrings(ss []string) []string {
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return out
+}
+
+// leavesOf walks a whole tree: the brute-force side of the comparisons.
+func leavesOf(t *testing.T, a *repo.Archive) map[string]cid.Cid {
+	t.Helper()
+	m := map[string]cid.Cid{}
+	if err := a.Walk(func(k []byte, v cid.Cid) error { m[string(k)] = v; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The dnproto sequence: successive real PDS exports of one account. The
+// expected change per step is from shared/corpus/PROVENANCE.md (login and
+// handle change leave the repo alone; each other step adds one record); the
+// ops must also equal a brute-force comparison of the full record lists.
+func TestDnprotoExportSequence(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "corpus", "dnproto", "test", "mst")
+	steps := []struct {
+		file    string
+		creates int    // records created since the previous export
+		coll    string // their collection
+	}{
+		{"msttest-01-new.car", 0, ""},
+		{"msttest-02-login.car", 0, ""},
+		{"msttest-03-setprofile.car", 1, "app.bsky.actor.profile"},
+		{"msttest-04-firstpost.car", 1, "app.bsky.feed.post"},
+		{"msttest-05-firstlike.car", 1, "app.bsky.feed.like"},
+		{"msttest-06-reply.car", 1, "app.bsky.feed.post"},
+		{"msttest-07-handlechange.car", 0, ""},
+	}
+	prev := readArchive(t, filepath.Join(dir, steps[0].file))
+	for _, s := range steps[1:] {
+		t.Run(s.file, func(t *testing.T) {
+			cur := readArchive(t, filepath.Join(dir, s.file))
+			res, err := Compare(prev, prev.Data, cur, cur.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := opsString(res.Ops), opsString(bruteOps(leavesOf(t, prev), leavesOf(t, cur))); !slices.Equal(got, want) {
+				t.Fatalf("ops %v, brute force %v", got, want)
+			}
+			creates, updates, deletes := res.Counts()
+			if creates != s.creates || updates != 0 || deletes != 0 {
+				t.Fatalf("ops %v, want %d create(s)", opsString(res.Ops), s.creates)
+			}
+			for _, o := range res.Ops {
+				if o.Collection() != s.coll {
+					t.Errorf("op %s, want collection %s", o.Path, s.coll)
+				}
+			}
+			if r := applyOps(t, prev, prev.Data, res.Ops); r != cur.Data {
+				t.Errorf("applying the ops to the previous export gives %s, want %s", r, cur.Data)
+			}
+			prev = cur
 		})
 	}
 }

@@ -335,3 +335,15 @@ func TestBadInputGetsClearErrorAndExitCode(t *testing.T) {
 		})
 	}
 }
+
+func TestVerifyReportsRecordWhereNodeExpected(t *testing.T) {
+	f := newFixture(t, 40)
+	top := f.leafNode(f.keysOfHeight(1)[:1])
+	// The node's left link points at a record block, not at a node.
+	top.Left = dagcbor.SumCID(dagcbor.CodecDagCBOR, f.records[f.keysOfHeight(0)[0]])
+	f.node = top
+	r := run(t, "", "verify", writeTemp(t, f.bytes()), "--key", f.publicDIDKey())
+	if r.code != ExitFail || !bytes.Contains([]byte(r.stdout), []byte("not an MST node")) {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -107,7 +107,9 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 	v.seen[fp] = struct{}{}
 	data, err := v.src.Get(c)
 	if err != nil {
-		if errors.Is(err, ErrMissingBlock) {
+		if errors.Is(err, ErrMissingBlock) || errors.Is(err, ErrNotANode) {
+			// A source may know a block is not a node without
+			// handing over its bytes (a record kept by CID only).
 			v.incomplete = true
 			v.add(Problem{CID: c, Key: string(v.last), Err: err})
 			return nil

@@ -113,4 +113,3 @@ func TestApplySliceRefusesSlicesThatDoNotFit(t *testing.T) {
 		})
 	}
 }
-

@@ -310,13 +310,13 @@ type goldenDiff struct {
 	Updates []struct {
 		Path, Prev, CID string
 	} `json:"updates"`
-	Deletes []struct{ Path, Prev string } `json:"deletes"`
-	OldCommit   string   `json:"oldCommit"`
-	NewCommit   string   `json:"newCommit"`
-	OldRoot     string   `json:"oldRoot"`
-	NewRoot     string   `json:"newRoot"`
-	NewBlocks   []string `json:"newBlocks"`
-	RemovedCIDs []string `json:"removedCids"`
+	Deletes     []struct{ Path, Prev string } `json:"deletes"`
+	OldCommit   string                        `json:"oldCommit"`
+	NewCommit   string                        `json:"newCommit"`
+	OldRoot     string                        `json:"oldRoot"`
+	NewRoot     string                        `json:"newRoot"`
+	NewBlocks   []string                      `json:"newBlocks"`
+	RemovedCIDs []string                      `json:"removedCids"`
 }
 
 // The reference implementation's diffs (@atproto/repo, golden/diffs): our

@@ -1,0 +1,144 @@
+package plc
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+)
+
+// genExport builds an export stream of dids identities with opsPer
+// operations each (genesis + handle updates, k256 keys), interleaved by
+// time as the directory exports them.
+func genExport(tb testing.TB, dids, opsPer int) ([]byte, int) {
+	tb.Helper()
+	type line struct {
+		at  time.Time
+		raw []byte
+	}
+	var lines []line
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for d := 0; d < dids; d++ {
+		rec, main := mustKey(tb, false), mustKey(tb, false)
+		op, did, err := NewGenesis(GenesisParams{RotationKeys: []string{dk(tb, rec), dk(tb, main)}, SigningKey: dk(tb, main), Handle: fmt.Sprintf("u%d.example.com", d), PDS: "https://pds.example.com"}, main)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		at := t0.Add(time.Duration(d) * time.Second)
+		e := LogEntry{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: at, HasMeta: true}
+		lines = append(lines, line{at, e.AppendJSON(nil)})
+		prev := op
+		for i := 1; i < opsPer; i++ {
+			n := prev.Normalize()
+			n.Prev, n.Sig = prev.CID().String(), ""
+			n.AlsoKnownAs = []string{fmt.Sprintf("at://u%d-%d.example.com", d, i)}
+			if err := Sign(n, main); err != nil {
+				tb.Fatal(err)
+			}
+			at = at.Add(time.Duration(dids) * time.Second)
+			e := LogEntry{DID: did, Operation: n, CID: n.CID().String(), CreatedAt: at, HasMeta: true}
+			lines = append(lines, line{at, e.AppendJSON(nil)})
+			prev = n
+		}
+	}
+	// interleave DIDs by time, as the directory's export does
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
+	var buf bytes.Buffer
+	for _, l := range lines {
+		buf.Write(l.raw)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes(), len(lines)
+}
+
+var (
+	exportOnce sync.Once
+	exportData []byte
+	exportOps  int
+)
+
+func TestValidateExportGeneratedStreamAllValid(t *testing.T) {
+	data, n := genExport(t, 20, 4)
+	res, err := ValidateExport(bytes.NewReader(append(data, []byte("not json\n")...)), ExportOptions{Workers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DIDs != 20 || res.Valid != 20 || len(res.Invalid) != 0 || int(res.Lines) != n+1 || res.BadLines != 1 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// BenchmarkValidateExport validates a generated export (2,000 DIDs x 5
+// operations) with all cores; ops/s is operations validated per second.
+func BenchmarkValidateExport(b *testing.B) {
+	exportOnce.Do(func() { exportData, exportOps = genExport(b, 2000, 5) })
+	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			b.SetBytes(int64(len(exportData)))
+			for i := 0; i < b.N; i++ {
+				res, err := ValidateExport(bytes.NewReader(exportData), ExportOptions{Workers: workers})
+				if err != nil || len(res.Invalid) != 0 {
+					b.Fatal(err, res.Invalid)
+				}
+			}
+			b.ReportMetric(float64(exportOps)*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+}
+
+// BenchmarkValidateLog validates one 5-operation audit log.
+func BenchmarkValidateLog(b *testing.B) {
+	data, _ := genExport(b, 1, 5)
+	entries := make([]LogEntry, 0, 5)
+	for _, l := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		e, err := ParseLogEntry(l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := ValidateLog("", entries); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(entries))*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkVerifySignature is the bare cost of one signature check
+// (sha256 of a typical operation's unsigned DAG-CBOR plus ECDSA verify), the
+// floor for log validation.
+func BenchmarkVerifySignature(b *testing.B) {
+	for _, p256 := range []bool{false, true} {
+		name := "k256"
+		if p256 {
+			name = "p256"
+		}
+		b.Run(name, func(b *testing.B) {
+			k := mustKey(b, p256)
+			op := &Operation{Type: TypeOperation, RotationKeys: []string{dk(b, k), dk(b, k)}, AlsoKnownAs: []string{"at://u.example.com"},
+				VerificationMethods: []VerificationMethod{{ID: "atproto", Key: dk(b, k)}},
+				Services:            []Service{{ID: "atproto_pds", Type: "AtprotoPersonalDataServer", Endpoint: "https://pds.example.com"}}}
+			if err := Sign(op, k); err != nil {
+				b.Fatal(err)
+			}
+			data := op.UnsignedCBOR()
+			sig, _ := DecodeSig(op.Sig)
+			pub, _ := k.PublicKey()
+			var _ atcrypto.PublicKey = pub
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := pub.HashAndVerify(data, sig); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifies/s")
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -136,7 +137,11 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	dropPath := setOf(opts.DropPaths)
 	found := map[string]bool{}
 	var leaves []mst.Leaf
-	err = a.Walk(func(key []byte, val cid.Cid) error {
+	walk := a.Walk
+	if !rep.Valid() {
+		walk = func(fn func(key []byte, val cid.Cid) error) error { return lenientWalk(a, fn) }
+	}
+	err = walk(func(key []byte, val cid.Cid) error {
 		res.RecordsIn++
 		k := string(key)
 		coll, _, _ := strings.Cut(k, "/")
@@ -322,4 +327,60 @@ func setOf(xs []string) map[string]bool {
 		m[x] = true
 	}
 	return m
+}
+
+// lenientWalk visits the entries of a tree that may be badly shaped (wrong
+// layers, keys out of order), for --force: every node reachable from the
+// root is decoded, and its entries are given to fn sorted by key. Duplicate
+// keys, missing or undecodable nodes and cycles are still errors.
+func lenientWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
+	var leaves []mst.Leaf
+	seen := map[cid.Cid]bool{}
+	var visit func(c cid.Cid) error
+	visit = func(c cid.Cid) error {
+		if seen[c] {
+			return fmt.Errorf("%w: node %s reached twice", mst.ErrCycle, c)
+		}
+		seen[c] = true
+		b, err := a.Get(c)
+		if err != nil {
+			return err
+		}
+		n, err := mst.DecodeNode(b)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", c, err)
+		}
+		if n.Left.Defined() {
+			if err := visit(n.Left); err != nil {
+				return err
+			}
+		}
+		var key []byte
+		for _, e := range n.Entries {
+			key = append(key[:e.Prefix:e.Prefix], e.Suffix...)
+			leaves = append(leaves, mst.Leaf{Key: bytes.Clone(key), Value: e.Value})
+			if e.Right.Defined() {
+				if err := visit(e.Right); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := visit(a.Data); err != nil {
+		return err
+	}
+	slices.SortFunc(leaves, func(x, y mst.Leaf) int { return bytes.Compare(x.Key, y.Key) })
+	for i, l := range leaves {
+		if i > 0 && bytes.Equal(l.Key, leaves[i-1].Key) {
+			return fmt.Errorf("%w: %s", mst.ErrDuplicateKey, l.Key)
+		}
+		if err := mst.ValidateKey(l.Key); err != nil {
+			return err
+		}
+		if err := fn(l.Key, l.Value); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -128,11 +128,13 @@ func convert(it *rawItem, pc pathChecker) (Record, error) {
 	if err != nil {
 		line := it.line
 		var je *dagcbor.JSONError
-		if !it.envelope && errors.As(err, &je) {
+		if !errors.As(err, &je) {
+			je = nil
+		} else if !it.envelope {
 			line = lineOf(it.data, je.Offset)
 		}
 		sentinel := ErrBadRecord
-		if it.envelope {
+		if it.envelope && (je == nil || !strings.HasPrefix(je.Path, `$["record"]`)) {
 			sentinel = ErrBadLine
 		}
 		path := ""

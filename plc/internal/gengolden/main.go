@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/arbor-atproto/arbor/plc"
@@ -26,6 +27,17 @@ type goCase struct {
 
 func main() {
 	out := filepath.Join("golden", "plc", "go_logs.json")
+	if len(os.Args) == 4 && os.Args[1] == "-export" {
+		// gengolden -export DIDS FILE.jsonl: a benchmark export stream,
+		// DIDS identities x 5 operations (golden/plc/gen/bench.js reads it)
+		var n int
+		fmt.Sscan(os.Args[2], &n)
+		if err := writeExport(n, os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "gengolden:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 {
 		out = os.Args[1]
 	}
@@ -177,4 +189,50 @@ func build() ([]goCase, error) {
 	}
 	out = append(out, c.result("go_restore_rollback"))
 	return out, nil
+}
+
+func writeExport(dids int, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	type line struct {
+		at  time.Time
+		raw []byte
+	}
+	var lines []line
+	for d := 0; d < dids; d++ {
+		main, err := atcrypto.GeneratePrivateKeyK256()
+		if err != nil {
+			return err
+		}
+		rec, err := atcrypto.GeneratePrivateKeyK256()
+		if err != nil {
+			return err
+		}
+		c, err := genesis(plc.GenesisParams{RotationKeys: []string{didKey(rec), didKey(main)}, SigningKey: didKey(main), Handle: fmt.Sprintf("u%d.example.com", d), PDS: "https://pds.example.com"}, main)
+		if err != nil {
+			return err
+		}
+		c.now = base.Add(time.Duration(d) * time.Second)
+		for i := 1; i < 5; i++ {
+			if err := c.update(plc.Update{Handle: fmt.Sprintf("u%d-%d.example.com", d, i)}, main, time.Duration(dids)*time.Second); err != nil {
+				return err
+			}
+		}
+		for i, e := range c.st.LogEntries() {
+			if i == 0 {
+				e.CreatedAt = base.Add(time.Duration(d) * time.Second)
+			}
+			lines = append(lines, line{e.CreatedAt, e.AppendJSON(nil)})
+		}
+	}
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
+	for _, l := range lines {
+		if _, err := f.Write(append(l.raw, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
 }

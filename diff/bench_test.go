@@ -136,3 +136,31 @@ func BenchmarkFullWalkBoth100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(changes), "ops")
 }
+
+// The 1M-record scale of the issue: 3,000 operations.
+func BenchmarkOps1MBy3000(b *testing.B) {
+	src, oldRoot, newRoot, blocks := benchPair(b, 1_000_000, 3000)
+	b.ResetTimer()
+	var res *Result
+	for b.Loop() {
+		var err error
+		if res, err = Ops(src, oldRoot, src, newRoot); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.OldVisited+res.NewVisited), "visited-nodes")
+	b.ReportMetric(float64(blocks), "stored-nodes")
+}
+
+func BenchmarkDiff1MBy3000(b *testing.B) {
+	src, oldRoot, newRoot, _ := benchPair(b, 1_000_000, 3000)
+	b.ResetTimer()
+	var res *Result
+	for b.Loop() {
+		var err error
+		if res, err = Compare(src, oldRoot, src, newRoot); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.OldVisited+res.NewVisited), "visited-nodes")
+}

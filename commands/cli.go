@@ -80,6 +80,7 @@ func Commands() []*cli.Command {
 		keyCommand(),
 		createCommand(),
 		rewriteCommand(),
+		PLCCommand(),
 	}
 }
 

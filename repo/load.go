@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -42,7 +41,7 @@ func (p BlockProblem) Error() string {
 }
 
 // Archive is a repository CAR read into memory in its lean form: MST nodes
-// and commits whole, every other block by CID (and by bytes with
+// and commits whole, every other block by digest (and by bytes with
 // KeepBodies).
 type Archive struct {
 	Roots []cid.Cid
@@ -63,10 +62,9 @@ type Archive struct {
 	// Problems found in individual blocks.
 	Problems []BlockProblem
 
-	nodes  map[cid.Cid][]byte // MST nodes and commits
-	bad    map[cid.Cid]error  // blocks whose bytes could not be trusted
-	others map[cid.Cid][]byte // other blocks; nil values unless KeepBodies
-	order  []cid.Cid          // first-seen order of distinct blocks
+	store  blockStore
+	badErr map[int]error // why a flagBad block could not be trusted
+	keep   bool
 }
 
 // ErrNotRepo: the archive's root is neither a commit nor an MST node.
@@ -75,49 +73,109 @@ var ErrNotRepo = errors.New("root block is neither a commit nor an MST node")
 // ErrNoRoot: the CAR header names no root.
 var ErrNoRoot = errors.New("CAR file has no root")
 
+// batch carries blocks from the reading goroutine to the indexing one.
+type batch struct {
+	buf    []byte
+	blocks []batchBlock
+	err    error // final: io.EOF or the error that ended the read
+}
+
+type batchBlock struct {
+	cid        cid.Cid
+	offset     int64
+	start, end int
+	err        error // a bad block collected under CollectBadBlocks
+}
+
+const batchBytes = 1 << 20
+
 // ReadArchive streams a CAR file and keeps what repository tools need. A
 // malformed CAR (bad header, framing, or a block whose bytes do not match its
-// CID) is an error; problems inside well-framed blocks are collected in
-// Problems.
+// CID unless CollectBadBlocks) is an error; problems inside well-framed
+// blocks are collected in Problems.
+//
+// Reading, which includes hashing every block, runs on one goroutine and
+// indexing on another, so the two cores the work usually has are both busy.
 func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
 	cr, err := car.NewReader(r, car.WithReuseBuffer())
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{
-		Roots:  cr.Roots(),
-		nodes:  make(map[cid.Cid][]byte),
-		others: make(map[cid.Cid][]byte),
-	}
+	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies}
 	if len(a.Roots) == 0 {
 		return nil, ErrNoRoot
 	}
 	a.Root = a.Roots[0]
-	for {
-		blk, err := cr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var be *car.BlockError
-			if opts.CollectBadBlocks && errors.As(err, &be) && be.CID.Defined() &&
-				(errors.Is(err, car.ErrHashMismatch) || errors.Is(err, car.ErrUnsupportedCID)) {
-				a.BlockCount++
-				a.Problems = append(a.Problems, BlockProblem{CID: be.CID, Offset: be.Offset, Err: be.Err})
-				if a.bad == nil {
-					a.bad = map[cid.Cid]error{}
+	rootD, rootCodec, _ := cidDigest(a.Root)
+
+	full := make(chan *batch, 4)
+	free := make(chan *batch, 4)
+	for i := 0; i < 4; i++ {
+		free <- &batch{buf: make([]byte, 0, batchBytes+64<<10)}
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		var b *batch
+		for {
+			if b == nil {
+				select {
+				case b = <-free:
+				case <-stop:
+					return
 				}
-				a.bad[be.CID] = be.Err
+				b.buf, b.blocks, b.err = b.buf[:0], b.blocks[:0], nil
+			}
+			blk, err := cr.Next()
+			if err != nil {
+				var be *car.BlockError
+				if err != io.EOF && opts.CollectBadBlocks && errors.As(err, &be) && be.CID.Defined() &&
+					(errors.Is(err, car.ErrHashMismatch) || errors.Is(err, car.ErrUnsupportedCID)) {
+					b.blocks = append(b.blocks, batchBlock{cid: be.CID, offset: be.Offset, err: be.Err})
+					continue
+				}
+				b.err = err
+				select {
+				case full <- b:
+				case <-stop:
+				}
+				return
+			}
+			st := len(b.buf)
+			b.buf = append(b.buf, blk.Data...)
+			b.blocks = append(b.blocks, batchBlock{cid: blk.CID, offset: blk.Offset, start: st, end: len(b.buf)})
+			if len(b.buf) >= batchBytes || len(b.blocks) >= 8192 {
+				select {
+				case full <- b:
+				case <-stop:
+					return
+				}
+				b = nil
+				if opts.Progress != nil {
+					opts.Progress(cr.BytesRead())
+				}
+			}
+		}
+	}()
+	for b := range full {
+		for _, bb := range b.blocks {
+			a.BlockCount++
+			if bb.err != nil {
+				a.addBad(bb)
 				continue
 			}
-			return nil, err
+			data := b.buf[bb.start:bb.end]
+			a.BlockBytes += int64(len(data))
+			a.add(bb, data, &rootD, rootCodec)
 		}
-		a.BlockCount++
-		a.BlockBytes += int64(len(blk.Data))
-		if opts.Progress != nil && a.BlockCount%4096 == 0 {
-			opts.Progress(cr.BytesRead())
+		if b.err != nil {
+			if b.err != io.EOF {
+				return nil, b.err
+			}
+			break
 		}
-		a.add(blk, opts.KeepBodies)
+		free <- b
 	}
 	a.FileBytes = cr.BytesRead()
 	if opts.Progress != nil {
@@ -127,36 +185,51 @@ func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
 	return a, nil
 }
 
-func (a *Archive) add(blk car.Block, keep bool) {
-	if _, ok := a.nodes[blk.CID]; ok {
+func (a *Archive) addBad(bb batchBlock) {
+	a.Problems = append(a.Problems, BlockProblem{CID: bb.cid, Offset: bb.offset, Err: bb.err})
+	d, codec, ok := cidDigest(bb.cid)
+	if !ok {
+		return // an unsupported CID: never referenced by a valid tree
+	}
+	i, added := a.store.insert(&d, codec)
+	if !added {
+		a.Duplicates++
+	}
+	a.store.entry(i).flags |= flagBad
+	if a.badErr == nil {
+		a.badErr = map[int]error{}
+	}
+	a.badErr[i] = bb.err
+}
+
+func (a *Archive) add(bb batchBlock, data []byte, rootD *[32]byte, rootCodec uint8) {
+	k := bb.cid.KeyString()
+	var d [32]byte
+	copy(d[:], k[4:])
+	codec := k[1]
+	i, added := a.store.insert(&d, codec)
+	if !added {
 		a.Duplicates++
 		return
 	}
-	if _, ok := a.others[blk.CID]; ok {
-		a.Duplicates++
-		return
-	}
-	a.order = append(a.order, blk.CID)
-	if blk.CID.Type() == dagcbor.CodecDagCBOR {
+	if codec == dagcbor.CodecDagCBOR {
 		// MST nodes and the commit are kept whole; they are small next to
 		// the records and the tree walk needs them.
-		if blk.CID == a.Root || looksLikeNode(blk.Data) {
-			a.nodes[blk.CID] = bytes.Clone(blk.Data)
+		if (d == *rootD && codec == rootCodec) || looksLikeNode(data) {
+			a.store.keep(i, data)
 			return
 		}
-		if err := dagcbor.Validate(blk.Data); err != nil {
+		if err := dagcbor.Validate(data); err != nil {
 			// Kept whole: it may be a broken MST node, and the tree
 			// walk then says precisely what is wrong with it.
-			a.Problems = append(a.Problems, BlockProblem{CID: blk.CID, Offset: blk.Offset, Err: err})
-			a.nodes[blk.CID] = bytes.Clone(blk.Data)
+			a.Problems = append(a.Problems, BlockProblem{CID: bb.cid, Offset: bb.offset, Err: err})
+			a.store.keep(i, data)
 			return
 		}
 	}
-	var body []byte
-	if keep {
-		body = bytes.Clone(blk.Data)
+	if a.keep {
+		a.store.keep(i, data)
 	}
-	a.others[blk.CID] = body
 }
 
 // looksLikeNode reports whether b is a map whose keys are exactly "e" and
@@ -178,11 +251,24 @@ func looksLikeNode(b []byte) bool {
 	return err == nil && string(k) == "l"
 }
 
+// block returns the bytes of a kept block and whether the block is in the
+// archive at all.
+func (a *Archive) block(c cid.Cid) (body []byte, present bool) {
+	i := a.store.lookup(c)
+	if i < 0 {
+		return nil, false
+	}
+	return a.store.body(i), true
+}
+
 func (a *Archive) resolveRoot() {
-	b, ok := a.nodes[a.Root]
-	if !ok {
-		if _, other := a.others[a.Root]; other {
-			a.CommitErr = ErrNotRepo
+	b, present := a.block(a.Root)
+	if b == nil {
+		if present {
+			a.CommitErr = fmt.Errorf("root block %s could not be read", a.Root)
+			if i := a.store.lookup(a.Root); i >= 0 && a.badErr[i] != nil {
+				a.CommitErr = fmt.Errorf("root block %s: %w", a.Root, a.badErr[i])
+			}
 		} else {
 			a.CommitErr = fmt.Errorf("root block %s is not in the file", a.Root)
 		}
@@ -207,39 +293,36 @@ func (a *Archive) IsBareTree() bool { return a.Commit == nil && a.CommitErr == n
 
 // Has reports whether a block is in the archive (a bad block, collected
 // with CollectBadBlocks, counts as present: it is reported once, as bad).
-func (a *Archive) Has(c cid.Cid) bool {
-	if _, ok := a.nodes[c]; ok {
-		return true
-	}
-	if _, ok := a.bad[c]; ok {
-		return true
-	}
-	_, ok := a.others[c]
-	return ok
-}
+func (a *Archive) Has(c cid.Cid) bool { return a.store.lookup(c) >= 0 }
 
 // DistinctBlocks is the number of distinct CIDs in the archive.
-func (a *Archive) DistinctBlocks() int { return len(a.order) }
+func (a *Archive) DistinctBlocks() int { return a.store.n }
 
 // Order returns the distinct block CIDs in the order they first appeared.
-func (a *Archive) Order() []cid.Cid { return a.order }
+func (a *Archive) Order() []cid.Cid {
+	out := make([]cid.Cid, a.store.n)
+	for i := range out {
+		out[i] = a.store.cidAt(i)
+	}
+	return out
+}
 
 // Get returns a block's bytes. Records are available only when the archive
-// was read with KeepBodies; otherwise Get reports them as not kept.
+// was read with KeepBodies; otherwise Get reports them as not MST nodes,
+// which is what the tree walk needs to know. It makes Archive an
+// mst.BlockSource. The bytes must not be modified.
 func (a *Archive) Get(c cid.Cid) ([]byte, error) {
-	if b, ok := a.nodes[c]; ok {
-		return b, nil
+	i := a.store.lookup(c)
+	if i < 0 {
+		return nil, fmt.Errorf("block %s: %w", c, mst.ErrMissingBlock)
 	}
-	if b, ok := a.others[c]; ok {
-		if b == nil {
-			return nil, fmt.Errorf("block %s: %w", c, errNotANode)
-		}
-		return b, nil
-	}
-	if err, ok := a.bad[c]; ok {
+	if err := a.badErr[i]; err != nil {
 		return nil, fmt.Errorf("block %s: %w", c, err)
 	}
-	return nil, fmt.Errorf("block %s: %w", c, mst.ErrMissingBlock)
+	if b := a.store.body(i); b != nil {
+		return b, nil
+	}
+	return nil, fmt.Errorf("block %s: %w", c, errNotANode)
 }
 
 // errNotANode is returned for blocks that were not kept because they are not
@@ -257,10 +340,7 @@ func (a *Archive) Record(path string) (c cid.Cid, body []byte, found bool, err e
 	if err != nil || !found {
 		return c, nil, found, err
 	}
-	body, ok := a.others[c]
-	if !ok {
-		body, ok = a.nodes[c]
-	}
+	body, ok := a.block(c)
 	if !ok {
 		return c, nil, true, fmt.Errorf("record %s: block %s: %w", path, c, mst.ErrMissingBlock)
 	}

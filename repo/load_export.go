@@ -34,8 +34,8 @@ func Export(a *Archive, dir string) (int, error) {
 		if !ok || !filepath.IsLocal(coll) || !filepath.IsLocal(rkey) || strings.ContainsAny(coll+rkey, `/\`) {
 			return fmt.Errorf("record key %q cannot be a file path inside %s", key, dir)
 		}
-		body, ok := a.others[val]
-		if !ok || body == nil {
+		body, _ := a.block(val)
+		if body == nil {
 			return fmt.Errorf("record %s: block %s is not in the file", key, val)
 		}
 		v, err := dagcbor.Decode(body)

@@ -38,77 +38,80 @@ func (a *Archive) Inspect() (*Stats, error) {
 	if a.CommitErr != nil {
 		return nil, a.CommitErr
 	}
-	reached := map[cid.Cid]bool{a.Root: true}
-	missing := map[cid.Cid]bool{}
+	w := treeWalker{a: a, reached: make([]uint64, (a.store.n+63)/64), missing: map[cid.Cid]bool{}, stats: s}
+	w.mark(a.Root)
 	// The current tree: full statistics.
-	w := treeWalker{a: a, reached: reached, missing: missing, stats: s}
-	w.walk(a.Data, -1, 1)
+	w.walk(a.Data, 1)
+	s.Missing = sortedCIDs(w.missing)
 	// History (legacy exports): reachability only.
+	w.stats, w.missing = nil, map[cid.Cid]bool{}
 	s.Commits = 1
 	for c := a.Commit; c != nil && c.Prev.Defined(); {
-		b, ok := a.nodes[c.Prev]
-		if !ok || reached[c.Prev] {
+		b, _ := a.block(c.Prev)
+		if b == nil || !w.mark(c.Prev) {
 			break
 		}
-		reached[c.Prev] = true
 		prev, err := DecodeCommit(b)
 		if err != nil {
 			break
 		}
 		s.Commits++
-		hw := treeWalker{a: a, reached: reached, missing: map[cid.Cid]bool{}}
-		hw.walk(prev.Data, -1, 1)
+		w.walk(prev.Data, 1)
 		c = prev
 	}
-	for _, c := range a.order {
-		if !reached[c] {
-			s.Unreferenced = append(s.Unreferenced, c)
+	for i := 0; i < a.store.n; i++ {
+		if w.reached[i/64]&(1<<(i%64)) == 0 {
+			s.Unreferenced = append(s.Unreferenced, a.store.cidAt(i))
 		}
 	}
-	s.Missing = sortedCIDs(missing)
 	return s, nil
 }
 
+// treeWalker walks trees for Inspect, marking what it reaches.
 type treeWalker struct {
 	a       *Archive
-	reached map[cid.Cid]bool
+	reached []uint64 // bit per store entry
 	missing map[cid.Cid]bool
 	stats   *Stats // nil: reachability only
+	key     []byte
 }
 
-// walk visits node c, which sits at the given layer (-1 when unknown) and
-// at depth levels below the root.
-func (w *treeWalker) walk(c cid.Cid, layer, depth int) {
-	if w.reached[c] && w.stats == nil {
+// mark records that c is reached; it returns false if c was reached before
+// or is not in the archive (then it is noted as missing).
+func (w *treeWalker) mark(c cid.Cid) bool {
+	i := w.a.store.lookup(c)
+	if i < 0 {
+		w.missing[c] = true
+		return false
+	}
+	if w.reached[i/64]&(1<<(i%64)) != 0 {
+		return false
+	}
+	w.reached[i/64] |= 1 << (i % 64)
+	return true
+}
+
+// walk visits node c at depth levels below the root.
+func (w *treeWalker) walk(c cid.Cid, depth int) {
+	if !w.mark(c) {
+		return // missing, or reached twice (verify reports the reuse)
+	}
+	b, _ := w.a.block(c)
+	if b == nil {
 		return
 	}
-	b, ok := w.a.nodes[c]
-	if !ok {
-		if !w.a.Has(c) {
-			w.missing[c] = true
-		}
-		w.reached[c] = true
-		return
-	}
-	if w.reached[c] && c != w.a.Root {
-		return // a node reached twice; verify reports the reuse
-	}
-	w.reached[c] = true
 	n, err := mst.DecodeNode(b)
 	if err != nil {
 		return
 	}
-	if len(n.Entries) > 0 {
-		// The node's layer is the height of its keys.
-		layer = -2
-	}
-	var key []byte
-	for i, e := range n.Entries {
+	layer := -1
+	key := w.key[:0]
+	for _, e := range n.Entries {
 		if e.Prefix > len(key) {
 			return
 		}
-		key = append(key[:e.Prefix:e.Prefix], e.Suffix...)
-		if i == 0 && layer == -2 {
+		key = append(key[:e.Prefix], e.Suffix...)
+		if layer < 0 {
 			layer = mst.Height(key)
 		}
 		if w.stats != nil {
@@ -117,27 +120,21 @@ func (w *treeWalker) walk(c cid.Cid, layer, depth int) {
 			w.stats.Collections[coll]++
 			w.stats.EntriesPerLayer[layer]++
 		}
-		if !w.a.Has(e.Value) {
-			w.missing[e.Value] = true
-		}
-		w.reached[e.Value] = true
+		w.mark(e.Value)
 	}
+	w.key = key
 	if w.stats != nil {
 		w.stats.MSTNodes++
 		if depth > w.stats.MSTDepth {
 			w.stats.MSTDepth = depth
 		}
 	}
-	child := layer - 1
-	if layer < 0 {
-		child = -1
-	}
 	if n.Left.Defined() {
-		w.walk(n.Left, child, depth+1)
+		w.walk(n.Left, depth+1)
 	}
 	for _, e := range n.Entries {
 		if e.Right.Defined() {
-			w.walk(e.Right, child, depth+1)
+			w.walk(e.Right, depth+1)
 		}
 	}
 }

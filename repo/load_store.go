@@ -1,0 +1,159 @@
+package repo
+
+import (
+	"encoding/binary"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
+)
+
+// blockStore is the archive's index of blocks: an open-addressing hash table
+// keyed by the sha2-256 digest of each block (whose bits are already uniform,
+// so the digest is its own hash), entries in first-seen order, and the bytes
+// of kept blocks packed into large slabs. It holds no pointers per block, so
+// a million-block archive costs the garbage collector almost nothing and
+// takes about 40 bytes a block plus the kept bytes.
+type blockStore struct {
+	pages  [][]blockEntry // entries in first-seen order, pageSize per page
+	n      int
+	slots  []uint32 // 0: empty; else entry index + 1
+	bodies []bodyLoc
+	slabs  [][]byte
+}
+
+type blockEntry struct {
+	digest [32]byte
+	codec  uint8
+	flags  uint8
+	body   uint32 // index into bodies, when flagKept
+}
+
+const (
+	flagKept = 1 << iota // bytes kept in a slab
+	flagBad              // bytes did not match the CID, or unsupported
+)
+
+type bodyLoc struct{ slab, off, n uint32 }
+
+const (
+	pageSize = 1 << 14
+	slabSize = 4 << 20
+)
+
+// cidDigest returns the digest and codec of an atproto CID (CIDv1,
+// sha2-256); ok is false for any other kind of CID, which the store never
+// holds.
+func cidDigest(c cid.Cid) (d [32]byte, codec uint8, ok bool) {
+	k := c.KeyString()
+	if len(k) != 36 || k[0] != 0x01 || k[2] != dagcbor.HashSHA256 || k[3] != 32 || k[1] >= 0x80 {
+		return d, 0, false
+	}
+	copy(d[:], k[4:])
+	return d, k[1], true
+}
+
+func (s *blockStore) entry(i int) *blockEntry { return &s.pages[i/pageSize][i%pageSize] }
+
+// find returns the index of the entry for (d, codec), or -1.
+func (s *blockStore) find(d *[32]byte, codec uint8) int {
+	if len(s.slots) == 0 {
+		return -1
+	}
+	mask := uint64(len(s.slots) - 1)
+	for p := binary.LittleEndian.Uint64(d[:8]) & mask; ; p = (p + 1) & mask {
+		v := s.slots[p]
+		if v == 0 {
+			return -1
+		}
+		e := s.entry(int(v - 1))
+		if e.digest == *d && e.codec == codec {
+			return int(v - 1)
+		}
+	}
+}
+
+// lookup finds the entry of a CID, or -1.
+func (s *blockStore) lookup(c cid.Cid) int {
+	d, codec, ok := cidDigest(c)
+	if !ok {
+		return -1
+	}
+	return s.find(&d, codec)
+}
+
+// insert adds (d, codec) unless present; it returns the entry index and
+// whether it was added.
+func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
+	if s.n+1 > len(s.slots)*3/4 {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	p := binary.LittleEndian.Uint64(d[:8]) & mask
+	for ; s.slots[p] != 0; p = (p + 1) & mask {
+		e := s.entry(int(s.slots[p] - 1))
+		if e.digest == *d && e.codec == codec {
+			return int(s.slots[p] - 1), false
+		}
+	}
+	i := s.n
+	if i%pageSize == 0 {
+		s.pages = append(s.pages, make([]blockEntry, pageSize))
+	}
+	*s.entry(i) = blockEntry{digest: *d, codec: codec}
+	s.n++
+	s.slots[p] = uint32(i + 1)
+	return i, true
+}
+
+func (s *blockStore) grow() {
+	size := 1 << 16
+	if len(s.slots) > 0 {
+		size = len(s.slots) * 2
+	}
+	s.slots = make([]uint32, size)
+	mask := uint64(size - 1)
+	for i := 0; i < s.n; i++ {
+		e := s.entry(i)
+		p := binary.LittleEndian.Uint64(e.digest[:8]) & mask
+		for s.slots[p] != 0 {
+			p = (p + 1) & mask
+		}
+		s.slots[p] = uint32(i + 1)
+	}
+}
+
+// keep copies a block's bytes into the slabs.
+func (s *blockStore) keep(i int, data []byte) {
+	e := s.entry(i)
+	if e.flags&flagKept != 0 {
+		return
+	}
+	last := len(s.slabs) - 1
+	if last < 0 || len(s.slabs[last])+len(data) > cap(s.slabs[last]) {
+		s.slabs = append(s.slabs, make([]byte, 0, max(slabSize, len(data))))
+		last++
+	}
+	off := len(s.slabs[last])
+	s.slabs[last] = append(s.slabs[last], data...)
+	e.flags |= flagKept
+	e.body = uint32(len(s.bodies))
+	s.bodies = append(s.bodies, bodyLoc{slab: uint32(last), off: uint32(off), n: uint32(len(data))})
+}
+
+// body returns a kept block's bytes (capacity-limited, so appending to it
+// cannot overwrite its neighbours), or nil.
+func (s *blockStore) body(i int) []byte {
+	e := s.entry(i)
+	if e.flags&flagKept == 0 {
+		return nil
+	}
+	l := s.bodies[e.body]
+	return s.slabs[l.slab][l.off : l.off+l.n : l.off+l.n]
+}
+
+// cidAt rebuilds the CID of entry i.
+func (s *blockStore) cidAt(i int) cid.Cid {
+	e := s.entry(i)
+	return dagcbor.CIDFromDigest(uint64(e.codec), e.digest)
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
 	"github.com/arbor-atproto/arbor/dagcbor"
 )
 
@@ -274,4 +276,27 @@ func FuzzLoadJSONLines(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlainRecordKeyAgreesWithSyntax: the fast path never accepts a key the
+// atproto syntax package refuses, on the interop vectors and edge cases.
+func TestPlainRecordKeyAgreesWithSyntax(t *testing.T) {
+	keys := []string{"", ".", "..", "...", "a", strings.Repeat("a", 512), strings.Repeat("a", 513), "a/b", "a b", "é", "self", "3jzfcijpj2z2a", "~:_.-"}
+	for _, f := range []string{"recordkey_syntax_valid.txt", "recordkey_syntax_invalid.txt"} {
+		b, err := os.ReadFile(interop("syntax", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if l != "" && !strings.HasPrefix(l, "#") {
+				keys = append(keys, l)
+			}
+		}
+	}
+	for _, k := range keys {
+		_, err := syntax.ParseRecordKey(k)
+		if plainRecordKey(k) && err != nil {
+			t.Errorf("%q: fast path accepts, syntax refuses: %v", k, err)
+		}
+	}
 }

@@ -70,11 +70,34 @@ func (pc pathChecker) check(collection, rkey string) error {
 		}
 		pc[collection] = true
 	}
-	if _, err := syntax.ParseRecordKey(rkey); err != nil {
-		return fmt.Errorf("%w: %q is not a record key: %v", ErrBadPath, rkey, err)
+	if !plainRecordKey(rkey) {
+		if _, err := syntax.ParseRecordKey(rkey); err != nil {
+			return fmt.Errorf("%w: %q is not a record key: %v", ErrBadPath, rkey, err)
+		}
 	}
 	if len(collection)+1+len(rkey) > mst.MaxKeyLen {
 		return fmt.Errorf("%w: %s/%s is longer than %d bytes", ErrBadPath, collection, rkey, mst.MaxKeyLen)
 	}
 	return nil
+}
+
+// plainRecordKey is a fast check for the common case: 1 to 512 bytes of
+// A-Za-z0-9 and ._:~-, not "." or "..". That is the whole record-key syntax,
+// so a key it accepts is valid; a key it refuses goes to
+// syntax.ParseRecordKey for the verdict and the error message (the interop
+// vectors pin both in TestPathSyntaxVectors).
+func plainRecordKey(s string) bool {
+	if len(s) == 0 || len(s) > 512 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.', c == '_', c == ':', c == '~', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -23,6 +23,7 @@ type Option func(*options)
 type options struct {
 	maxBlockSize int64
 	reuseBuffer  bool
+	withoutCIDs  bool
 }
 
 func defaultOptions() options {
@@ -47,4 +48,11 @@ func WithMaxBlockSize(n int) Option {
 // each Block.Data is a fresh slice the caller owns.
 func WithReuseBuffer() Option {
 	return func(o *options) { o.reuseBuffer = true }
+}
+
+// WithoutCIDs leaves Block.CID undefined on blocks read without error, to
+// save an allocation per block; Block.Digest and Block.Codec identify the
+// block instead. Errors still name the CID.
+func WithoutCIDs() Option {
+	return func(o *options) { o.withoutCIDs = true }
 }

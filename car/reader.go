@@ -17,6 +17,11 @@ type Block struct {
 	CID    cid.Cid
 	Data   []byte
 	Offset int64 // byte offset of the section start (its length varint) in the input
+	// Digest and Codec repeat what the CID says (its sha2-256 digest and
+	// its multicodec); with WithoutCIDs they are all there is, and CID is
+	// cid.Undef.
+	Digest [32]byte
+	Codec  uint8
 }
 
 // Reader streams the blocks of a CAR v1 file, checking every block's bytes
@@ -108,6 +113,7 @@ func (r *Reader) next() (Block, error) {
 
 	// Fast path: the 36-byte CIDv1 sha2-256 with codec dag-cbor or raw.
 	var digest [sha256.Size]byte
+	var codec uint8
 	var c cid.Cid
 	var cidLen int
 	pre, err := r.br.Peek(int(min(n, atprotoCIDLen)))
@@ -122,7 +128,10 @@ func (r *Reader) next() (Block, error) {
 			return Block{}, r.truncated(start, cid.Undef, err)
 		}
 		copy(digest[:], pre[4:])
-		c, _ = cid.Cast(pre[:atprotoCIDLen]) // cannot fail: checked above
+		codec = pre[1]
+		if !r.opts.withoutCIDs {
+			c, _ = cid.Cast(pre[:atprotoCIDLen]) // cannot fail: checked above
+		}
 		cidLen = atprotoCIDLen
 		_, _ = r.br.Discard(atprotoCIDLen)
 		r.off += atprotoCIDLen
@@ -130,9 +139,15 @@ func (r *Reader) next() (Block, error) {
 		return Block{}, r.otherCID(start, n)
 	}
 
+	errCID := func() cid.Cid { // the CID for an error, built on demand
+		if !c.Defined() {
+			c = dagcbor.CIDFromDigest(uint64(codec), digest)
+		}
+		return c
+	}
 	size := int64(n) - int64(cidLen)
 	if size > r.opts.maxBlockSize {
-		return Block{}, &BlockError{Offset: start, CID: c, Err: ErrBlockTooLarge,
+		return Block{}, &BlockError{Offset: start, CID: errCID(), Err: ErrBlockTooLarge,
 			Detail: fmt.Sprintf("block declares %d bytes, limit is %d", size, r.opts.maxBlockSize)}
 	}
 	var data []byte
@@ -143,13 +158,13 @@ func (r *Reader) next() (Block, error) {
 		data, err = r.readData(nil, size)
 	}
 	if err != nil {
-		return Block{}, r.truncated(start, c, err)
+		return Block{}, r.truncated(start, errCID(), err)
 	}
 	if sha256.Sum256(data) != digest {
-		return Block{}, &BlockError{Offset: start, CID: c, Err: ErrHashMismatch,
+		return Block{}, &BlockError{Offset: start, CID: errCID(), Err: ErrHashMismatch,
 			Detail: fmt.Sprintf("sha2-256 of the %d block bytes is %x", size, sha256.Sum256(data))}
 	}
-	return Block{CID: c, Data: data, Offset: start}, nil
+	return Block{CID: c, Data: data, Offset: start, Digest: digest, Codec: codec}, nil
 }
 
 // otherCID handles a section whose CID is not the fast-path form: it parses

@@ -433,3 +433,40 @@ func TestReaderPassesThroughIOErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestWithoutCIDsGivesDigestAndCodecInstead(t *testing.T) {
+	data := []byte{0xa1, 0x61, 0x61, 0x01}
+	c := dagcbor.SumCID(dagcbor.CodecDagCBOR, data)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, []cid.Cid{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put(c, data); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	r, err := NewReader(bytes.NewReader(buf.Bytes()), WithoutCIDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.CID.Defined() {
+		t.Fatalf("CID %s is set with WithoutCIDs", b.CID)
+	}
+	if got := dagcbor.CIDFromDigest(uint64(b.Codec), b.Digest); got != c {
+		t.Fatalf("digest and codec give %s, want %s", got, c)
+	}
+	// A bad block still names its CID.
+	raw := buf.Bytes()
+	raw[len(raw)-1] ^= 1
+	r, _ = NewReader(bytes.NewReader(raw), WithoutCIDs())
+	_, err = r.Next()
+	var be *BlockError
+	if !errors.As(err, &be) || be.CID != c || !errors.Is(err, ErrHashMismatch) {
+		t.Fatalf("err = %v, want a hash mismatch naming %s", err, c)
+	}
+}

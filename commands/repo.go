@@ -2,6 +2,8 @@ package commands
 
 import (
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,7 +44,21 @@ func readArchiveOpts(c *cli.Context, name string, opts repo.LoadOptions) (*repo.
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
 	}
+	capHeap()
 	return a, nil
+}
+
+// capHeap bounds the heap once an archive is in memory. What the archive
+// keeps is pointer-free and long-lived, and what the tree walks after it
+// allocate is short-lived, so the default policy (let the heap double before
+// collecting) would let garbage grow as large as the archive itself. A soft
+// limit a little above the live heap makes the collector run a few more,
+// cheap, cycles instead.
+func capHeap() {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	debug.SetMemoryLimit(int64(m.HeapAlloc) + max(int64(32<<20), int64(m.HeapAlloc)/8))
 }
 
 func displayName(name string) string {

@@ -81,7 +81,9 @@ type batch struct {
 }
 
 type batchBlock struct {
-	cid        cid.Cid
+	cid        cid.Cid // only for bad blocks; others go by digest
+	digest     [32]byte
+	codec      uint8
 	offset     int64
 	start, end int
 	err        error // a bad block collected under CollectBadBlocks
@@ -97,7 +99,7 @@ const batchBytes = 1 << 20
 // Reading, which includes hashing every block, runs on one goroutine and
 // indexing on another, so the two cores the work usually has are both busy.
 func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
-	cr, err := car.NewReader(r, car.WithReuseBuffer())
+	cr, err := car.NewReader(r, car.WithReuseBuffer(), car.WithoutCIDs())
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +146,7 @@ func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
 			}
 			st := len(b.buf)
 			b.buf = append(b.buf, blk.Data...)
-			b.blocks = append(b.blocks, batchBlock{cid: blk.CID, offset: blk.Offset, start: st, end: len(b.buf)})
+			b.blocks = append(b.blocks, batchBlock{digest: blk.Digest, codec: blk.Codec, offset: blk.Offset, start: st, end: len(b.buf)})
 			if len(b.buf) >= batchBytes || len(b.blocks) >= 8192 {
 				select {
 				case full <- b:
@@ -167,7 +169,7 @@ func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
 			}
 			data := b.buf[bb.start:bb.end]
 			a.BlockBytes += int64(len(data))
-			a.add(bb, data, &rootD, rootCodec)
+			a.add(&bb, data, &rootD, rootCodec)
 		}
 		if b.err != nil {
 			if b.err != io.EOF {
@@ -202,12 +204,9 @@ func (a *Archive) addBad(bb batchBlock) {
 	a.badErr[i] = bb.err
 }
 
-func (a *Archive) add(bb batchBlock, data []byte, rootD *[32]byte, rootCodec uint8) {
-	k := bb.cid.KeyString()
-	var d [32]byte
-	copy(d[:], k[4:])
-	codec := k[1]
-	i, added := a.store.insert(&d, codec)
+func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec uint8) {
+	d, codec := &bb.digest, bb.codec
+	i, added := a.store.insert(d, codec)
 	if !added {
 		a.Duplicates++
 		return
@@ -215,14 +214,14 @@ func (a *Archive) add(bb batchBlock, data []byte, rootD *[32]byte, rootCodec uin
 	if codec == dagcbor.CodecDagCBOR {
 		// MST nodes and the commit are kept whole; they are small next to
 		// the records and the tree walk needs them.
-		if (d == *rootD && codec == rootCodec) || looksLikeNode(data) {
+		if (*d == *rootD && codec == rootCodec) || looksLikeNode(data) {
 			a.store.keep(i, data)
 			return
 		}
 		if err := dagcbor.Validate(data); err != nil {
 			// Kept whole: it may be a broken MST node, and the tree
 			// walk then says precisely what is wrong with it.
-			a.Problems = append(a.Problems, BlockProblem{CID: bb.cid, Offset: bb.offset, Err: err})
+			a.Problems = append(a.Problems, BlockProblem{CID: dagcbor.CIDFromDigest(uint64(codec), *d), Offset: bb.offset, Err: err})
 			a.store.keep(i, data)
 			return
 		}

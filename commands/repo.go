@@ -2,11 +2,11 @@ package commands
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/debug"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 

@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,4 +57,19 @@ func wantOneLineError(t *testing.T, r result, code int, want string) {
 	if !strings.Contains(r.stderr, want) {
 		t.Fatalf("stderr %q does not mention %q", r.stderr, want)
 	}
+}
+
+// needE2E is for tests that need something outside Go (Node packages, a
+// browser). Without it they skip, so `go test ./...` works on a fresh
+// machine; CI installs everything and sets ARBOR_REQUIRE_E2E=1, and then a
+// missing dependency fails the test instead.
+func needE2E(t *testing.T, ok bool, what string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("ARBOR_REQUIRE_E2E") == "1" {
+		t.Fatalf("ARBOR_REQUIRE_E2E=1 but %s", what)
+	}
+	t.Skip(what)
 }

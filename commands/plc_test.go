@@ -455,13 +455,10 @@ func TestPLCHistoryAndSubmitAgainstFakeDirectory(t *testing.T) {
 // history back. It needs `npm ci` in golden/plc/gen (see its README).
 func TestPLCHistoryAndSubmitAgainstReferenceServer(t *testing.T) {
 	gen := filepath.Join("..", "golden", "plc", "gen")
-	if _, err := os.Stat(filepath.Join(gen, "node_modules", "@did-plc", "server")); err != nil {
-		t.Skip("reference server not installed: run `npm ci` in golden/plc/gen")
-	}
+	_, err := os.Stat(filepath.Join(gen, "node_modules", "@did-plc", "server"))
+	needE2E(t, err == nil, "reference server not installed: run `npm ci` in golden/plc/gen")
 	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
+	needE2E(t, err == nil, "node not installed")
 	cmd := exec.Command(node, "server.js")
 	cmd.Dir = gen
 	stdin, _ := cmd.StdinPipe()

@@ -59,7 +59,7 @@ else
   echo "| goat | not installed | | |"
 fi
 if [ -d golden/gen/node_modules ]; then
-  REPS=1 run "reference verifyRepoCar (@atproto/repo)" node --max-old-space-size=16000 golden/gen/verify-car.mjs "$CAR" "$DIDKEY"
+  REPS=1 run "reference verifyRepoCar (@atproto/repo)" node --max-old-space-size=16000 golden/gen/bench-verify.mjs "$CAR" "$DIDKEY"
 else
   echo "| reference verifier | not installed (npm ci in golden/gen) | | |"
 fi

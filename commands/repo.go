@@ -464,7 +464,8 @@ func verifyCommand() *cli.Command {
 					Records          int           `json:"records"`
 					Blocks           int           `json:"blocks"`
 					Problems         []problemJSON `json:"problems"`
-				}{displayName(c.Args().First()), rep.Valid(), rep.SignatureChecked, newCommitJSON(a), rep.Records, a.BlockCount, probs})
+					Warnings         []string      `json:"warnings"`
+				}{displayName(c.Args().First()), rep.Valid(), rep.SignatureChecked, newCommitJSON(a), rep.Records, a.BlockCount, probs, append([]string{}, rep.Warnings...)})
 				if err != nil {
 					return err
 				}
@@ -472,6 +473,9 @@ func verifyCommand() *cli.Command {
 				p := newPainter(w)
 				for _, pr := range rep.Problems {
 					fmt.Fprintf(w, "%s %s\n", p.red("✗"), pr.Error())
+				}
+				for _, warn := range rep.Warnings {
+					fmt.Fprintf(w, "%s %s\n", p.yellow("!"), warn)
 				}
 				sig := "signature not checked (give --key or --did-doc)"
 				if a.IsBareTree() {

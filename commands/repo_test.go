@@ -2,11 +2,14 @@ package commands
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // inspectJSON is the part of `inspect --json` the tests look at.
@@ -216,5 +219,65 @@ func TestLsReadsStandardInput(t *testing.T) {
 	r := run(t, string(b), "ls", "-")
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Every full export in the corpus verifies, with its signature where a key
+// for it is known (from indigo's DID documents, or for greenground the key
+// of a document indigo's own tests use for it although it names another
+// DID).
+func TestVerifyCorpusExports(t *testing.T) {
+	td := corpus("indigo", "testing", "testdata")
+	keyOf := func(doc string) string {
+		b, err := os.ReadFile(filepath.Join(td, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, k, err := repo.SigningKeyFromDIDDocument(b)
+		if err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		return k.DIDKey()
+	}
+	cases := []struct {
+		file string
+		args []string
+		warn string
+	}{
+		{corpus("indigo", "atproto", "repo", "testdata", "bnewbold.robocracy.org.20250310005405.car"), nil, ""},
+		{filepath.Join(td, "greenground.repo.car"), []string{"--key", keyOf("greenground.didDoc.json")}, ""},
+		{filepath.Join(td, "paul_staging.repo.car"), []string{"--did-doc", filepath.Join(td, "paul_staging.didDoc.json")}, ""},
+		{filepath.Join(td, "fakermaker.repo.car"), []string{"--did-doc", filepath.Join(td, "fakermaker.didDoc.json")}, "high-S"},
+		{filepath.Join(td, "divy.repo"), nil, ""},
+		{corpus("arroba", "arroba", "tests", "snarfed2.car"), nil, ""},
+		{corpus("rsky", "rsky-repo", "resources", "test", "valid_repo.car"), nil, ""},
+	}
+	for i := 1; i <= 7; i++ {
+		m, _ := filepath.Glob(corpus("dnproto", "test", "mst", fmt.Sprintf("msttest-%02d-*.car", i)))
+		if len(m) != 1 {
+			t.Fatalf("msttest-%02d: %v", i, m)
+		}
+		cases = append(cases, struct {
+			file string
+			args []string
+			warn string
+		}{m[0], nil, ""})
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			var got struct {
+				Valid            bool     `json:"valid"`
+				SignatureChecked bool     `json:"signatureChecked"`
+				Warnings         []string `json:"warnings"`
+				Problems         []any    `json:"problems"`
+			}
+			r := runJSON(t, &got, append([]string{"verify", "--json", c.file}, c.args...)...)
+			if r.code != 0 || !got.Valid || got.SignatureChecked != (c.args != nil) {
+				t.Fatalf("exit %d, %+v, stderr %s", r.code, got, r.stderr)
+			}
+			if (c.warn != "") != (len(got.Warnings) > 0) || (c.warn != "" && !strings.Contains(got.Warnings[0], c.warn)) {
+				t.Fatalf("warnings %q, want one mentioning %q", got.Warnings, c.warn)
+			}
+		})
 	}
 }

@@ -178,6 +178,8 @@ type Report struct {
 	// commit): the signature was then not verified at all.
 	SignatureChecked bool
 	Records          int
+	// Warnings are things worth saying that do not make the repo invalid.
+	Warnings []string
 }
 
 // Valid reports whether nothing was found wrong.
@@ -218,7 +220,13 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		if opts.Key != nil {
 			r.SignatureChecked = true
 			if err := a.Commit.VerifySignature(opts.Key); err != nil {
-				add(Problem{Kind: KindSignature, CID: a.Root, Err: err})
+				if a.Commit.Version == VersionLegacy && opts.Key.HashAndVerifyLenient(a.Commit.UnsignedBytes(), a.Commit.Sig) == nil {
+					// v2 repositories were signed before atproto required
+					// low-S signatures; their high-S signatures are genuine.
+					r.Warnings = append(r.Warnings, "legacy v2 commit has a high-S signature: accepted, as v2 predates the low-S rule")
+				} else {
+					add(Problem{Kind: KindSignature, CID: a.Root, Err: err})
+				}
 			}
 		}
 	}

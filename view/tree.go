@@ -1,0 +1,252 @@
+package view
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/mst"
+)
+
+// ErrBadTree is wrapped by errors about a tree that cannot be drawn: a node
+// that is not an MST node, a node reached twice, or links nested deeper than
+// any key's layer allows.
+var ErrBadTree = errors.New("malformed MST")
+
+// maxLayer bounds how far link chains are followed: a key's height is at
+// most 128 (256 bits in 2-bit groups).
+const maxLayer = 130
+
+// cacheSize bounds the decoded nodes a Tree keeps; past it the cache starts
+// afresh.
+const cacheSize = 1 << 14
+
+// Entry is one entry of a node with its full key.
+type Entry struct {
+	Key   string
+	Value cid.Cid // record CID
+	Right cid.Cid // subtree after this entry; cid.Undef when none
+}
+
+// Node is one decoded MST node.
+type Node struct {
+	CID     cid.Cid
+	Layer   int
+	Left    cid.Cid // subtree before the first entry; cid.Undef when none
+	Entries []Entry
+}
+
+// child returns the subtree link at position i: 0 is Left, i>0 the Right
+// of entry i-1.
+func (n *Node) child(i int) cid.Cid {
+	if i == 0 {
+		return n.Left
+	}
+	return n.Entries[i-1].Right
+}
+
+// Tree reads the nodes of one MST from a block source, decoding each on
+// demand and keeping a bounded cache. It is safe for concurrent use.
+type Tree struct {
+	src  mst.BlockSource
+	root cid.Cid
+
+	mu    sync.Mutex
+	cache map[cid.Cid]*Node
+}
+
+// NewTree returns a Tree over the MST rooted at root.
+func NewTree(src mst.BlockSource, root cid.Cid) *Tree {
+	return &Tree{src: src, root: root, cache: make(map[cid.Cid]*Node)}
+}
+
+// Root is the CID of the root node.
+func (t *Tree) Root() cid.Cid { return t.root }
+
+// Node returns the decoded node c. An entry-less node's layer is found by
+// following its left links down to a node with entries.
+func (t *Tree) Node(c cid.Cid) (*Node, error) {
+	n, err := t.decode(c)
+	if err != nil {
+		return nil, err
+	}
+	if len(n.Entries) > 0 || !n.Left.Defined() || n.Layer > 0 {
+		return n, nil
+	}
+	cur, steps := n, 0
+	for len(cur.Entries) == 0 && cur.Left.Defined() {
+		steps++
+		if steps > maxLayer {
+			return nil, fmt.Errorf("node %s: %w: chain of entry-less nodes deeper than any layer", c, ErrBadTree)
+		}
+		if cur, err = t.decode(cur.Left); err != nil {
+			return nil, err
+		}
+	}
+	layer := cur.Layer + steps
+	t.mu.Lock()
+	n = &Node{CID: n.CID, Layer: layer, Left: n.Left, Entries: n.Entries}
+	t.cache[c] = n
+	t.mu.Unlock()
+	return n, nil
+}
+
+// decode reads and decodes one node; Layer is set from the first entry
+// (0 for an entry-less node).
+func (t *Tree) decode(c cid.Cid) (*Node, error) {
+	t.mu.Lock()
+	n, ok := t.cache[c]
+	t.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	b, err := t.src.Get(c)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", c, err)
+	}
+	nd, err := mst.DecodeNode(b)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", c, err)
+	}
+	n = &Node{CID: c, Left: nd.Left, Entries: make([]Entry, len(nd.Entries))}
+	var prev []byte
+	for i, e := range nd.Entries {
+		if e.Prefix > len(prev) {
+			return nil, fmt.Errorf("node %s: %w: entry %d has prefix %d longer than the previous key", c, ErrBadTree, i, e.Prefix)
+		}
+		key := append(append([]byte{}, prev[:e.Prefix]...), e.Suffix...)
+		n.Entries[i] = Entry{Key: string(key), Value: e.Value, Right: e.Right}
+		prev = key
+	}
+	if len(n.Entries) > 0 {
+		n.Layer = mst.Height([]byte(n.Entries[0].Key))
+	}
+	t.mu.Lock()
+	if len(t.cache) >= cacheSize {
+		clear(t.cache)
+	}
+	t.cache[c] = n
+	t.mu.Unlock()
+	return n, nil
+}
+
+// KeyRange returns the first and last key stored under node c; both are ""
+// for an empty subtree.
+func (t *Tree) KeyRange(c cid.Cid) (first, last string, err error) {
+	first, err = t.edge(c, false)
+	if err != nil {
+		return "", "", err
+	}
+	last, err = t.edge(c, true)
+	return first, last, err
+}
+
+// edge follows the leftmost (or rightmost) links down to the smallest (or
+// largest) key.
+func (t *Tree) edge(c cid.Cid, right bool) (string, error) {
+	best := ""
+	for steps := 0; c.Defined(); steps++ {
+		if steps > maxLayer {
+			return "", fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
+		}
+		n, err := t.decode(c)
+		if err != nil {
+			return "", err
+		}
+		if !right {
+			if len(n.Entries) > 0 {
+				best = n.Entries[0].Key
+			}
+			c = n.Left
+			continue
+		}
+		if len(n.Entries) == 0 {
+			c = n.Left
+			continue
+		}
+		best = n.Entries[len(n.Entries)-1].Key
+		c = n.Entries[len(n.Entries)-1].Right
+	}
+	return best, nil
+}
+
+// position returns how many entries of n sort before key, and whether the
+// entry at that position is key itself.
+func position(n *Node, key string) (int, bool) {
+	i := sort.Search(len(n.Entries), func(i int) bool { return n.Entries[i].Key >= key })
+	return i, i < len(n.Entries) && n.Entries[i].Key == key
+}
+
+// Path returns the nodes on key's search path, from the root down to the
+// node holding key (found) or to the last node where it would be.
+func (t *Tree) Path(key string) (nodes []*Node, found bool, err error) {
+	c := t.root
+	for c.Defined() {
+		if len(nodes) > maxLayer {
+			return nil, false, fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
+		}
+		n, err := t.Node(c)
+		if err != nil {
+			return nil, false, err
+		}
+		nodes = append(nodes, n)
+		i, hit := position(n, key)
+		if hit {
+			return nodes, true, nil
+		}
+		c = n.child(i)
+	}
+	return nodes, false, nil
+}
+
+// Get returns the value stored under key.
+func (t *Tree) Get(key string) (cid.Cid, bool, error) {
+	nodes, found, err := t.Path(key)
+	if err != nil || !found {
+		return cid.Undef, false, err
+	}
+	n := nodes[len(nodes)-1]
+	i, _ := position(n, key)
+	return n.Entries[i].Value, true, nil
+}
+
+// Seek calls fn for every key >= from (all keys when from is ""), in key
+// order, until fn returns false. It reads O(depth + keys visited) nodes.
+func (t *Tree) Seek(from string, fn func(key string, val cid.Cid) bool) error {
+	_, err := t.seek(t.root, from, fn, 0)
+	return err
+}
+
+func (t *Tree) seek(c cid.Cid, from string, fn func(string, cid.Cid) bool, depth int) (bool, error) {
+	if !c.Defined() {
+		return true, nil
+	}
+	if depth > maxLayer {
+		return false, fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
+	}
+	n, err := t.decode(c)
+	if err != nil {
+		return false, err
+	}
+	start, _ := position(n, from)
+	// The subtree before entry `start` may still hold keys >= from.
+	more, err := t.seek(n.child(start), from, fn, depth+1)
+	if err != nil || !more {
+		return more, err
+	}
+	for i := start; i < len(n.Entries); i++ {
+		e := n.Entries[i]
+		if !fn(e.Key, e.Value) {
+			return false, nil
+		}
+		if more, err = t.seek(e.Right, "", fn, depth+1); err != nil || !more {
+			return more, err
+		}
+	}
+	return true, nil
+}
+
+func heightOf(key string) int { return mst.Height([]byte(key)) }

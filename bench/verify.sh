@@ -41,7 +41,7 @@ run() {
     [ "$m" -gt "$rss" ] && rss=$m
   done
   FLOOR=${FLOOR:-$best}
-  printf '| %s | %.2f s | %.2fx | %d MiB (%.2fx file) |\n' "$name" "$best" "$(awk "BEGIN{print $best/$FLOOR}")" $((rss/1024)) "$(awk "BEGIN{print $rss*1024/$SIZE}")"
+  printf '| %s | %.2f s | %s | %d MiB (%.2fx file) |\n' "$name" "$best" "$(awk "BEGIN{if ($FLOOR > 0) printf \"%.2fx\", $best/$FLOOR; else print \"-\"}")" $((rss/1024)) "$(awk "BEGIN{print $rss*1024/$SIZE}")"
 }
 
 echo "file: $CAR ($N records, $((SIZE/1048576)) MiB), $(nproc) cores, $(date -u +%Y-%m-%d), best of $REPS"

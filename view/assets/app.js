@@ -143,12 +143,13 @@
       }
       const lk = $("record-links");
       lk.replaceChildren();
-      const inRepo = r.links.filter((l) => l.path);
+      const inRepo = r.links.filter((l, i, all) => l.path && all.findIndex((m) => m.path === l.path) === i);
       if (inRepo.length) {
         lk.append("links to: ");
         inRepo.forEach((l, i) => { if (i) lk.append(", "); lk.append(el("a", { class: "ref", onclick: () => openRecord(l.path), text: l.path })); });
       }
       for (const li of $("records").children) li.classList.toggle("on", li.dataset.path === path);
+      document.querySelectorAll("#tree .entry").forEach((e) => e.classList.toggle("selected", e.dataset.key === path));
       $("find-key").value = path;
       ok();
     } catch (e) { fail(e); }
@@ -217,6 +218,13 @@
     await expand(div);
   }
 
+  // scrollTreeTo scrolls the tree panel alone (not the page) to show e.
+  function scrollTreeTo(e) {
+    const t = $("tree");
+    const top = e.getBoundingClientRect().top - t.getBoundingClientRect().top + t.scrollTop;
+    t.scrollTop = Math.max(0, top - t.clientHeight / 2);
+  }
+
   async function findPath(key) {
     try {
       const p = await api("/api/path", { key });
@@ -233,7 +241,7 @@
       const hops = p.nodes.length;
       if (p.found) {
         const entry = [...scope.querySelectorAll(":scope > .kids > .entry")].find((e) => e.dataset.key === key);
-        if (entry) { entry.classList.add("found"); entry.scrollIntoView({ block: "center" }); }
+        if (entry) { entry.classList.add("found"); scrollTreeTo(entry); }
         $("path-info").textContent = key + " (height " + p.height + "): found " + hops + (hops === 1 ? " node" : " nodes") + " down, in a layer-" + p.layers[hops - 1] + " node (path " + p.layers.map((l) => "L" + l).join(" → ") + ")";
       } else {
         $("path-info").textContent = key + " (height " + p.height + "): not in the tree; its place is under " + (hops ? "the layer-" + p.layers[hops - 1] + " node " + short(p.nodes[hops - 1]) : "the root");

@@ -1,0 +1,142 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/arbor-atproto/arbor/plc"
+)
+
+// Defaults used when a Resolver field is zero.
+const (
+	DefaultTimeout    = 10 * time.Second
+	DefaultMaxDocSize = 1 << 20 // 1 MiB
+)
+
+// Resolver resolves handles and DIDs and talks to an account's PDS. The zero
+// value works against the public network: plc.directory, the system DNS
+// resolver and a fresh HTTP client. A Resolver is safe for concurrent use
+// as long as its fields are not changed.
+type Resolver struct {
+	// PLCHost is the did:plc directory ("" means plc.DefaultHost).
+	PLCHost string
+	// HTTPClient makes every HTTP request (nil means a new http.Client with
+	// default settings). This is the test seam for HTTPS: a client whose
+	// transport dials a loopback server whatever the host name, and trusts
+	// its certificate, exercises the real https://<handle>/... URLs.
+	HTTPClient *http.Client
+	// DNSAddr is the DNS server ("host:port") asked for _atproto TXT
+	// records; "" means the system resolver.
+	DNSAddr string
+	// Timeout bounds each lookup (a DNS query, a document fetch); for PDS
+	// downloads it bounds the wait for the response and any silence while
+	// reading it, not the whole transfer. 0 means DefaultTimeout.
+	Timeout time.Duration
+	// MaxDocSize bounds every DID document and small response read into
+	// memory (atproto-did, /data, listBlobs pages). 0 means
+	// DefaultMaxDocSize.
+	MaxDocSize int64
+}
+
+func (r *Resolver) timeout() time.Duration {
+	if r.Timeout > 0 {
+		return r.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (r *Resolver) maxDoc() int64 {
+	if r.MaxDocSize > 0 {
+		return r.MaxDocSize
+	}
+	return DefaultMaxDocSize
+}
+
+func (r *Resolver) client() *http.Client {
+	if r.HTTPClient != nil {
+		return r.HTTPClient
+	}
+	return &http.Client{}
+}
+
+func (r *Resolver) plcHost() string {
+	h := strings.TrimRight(r.PLCHost, "/")
+	if h == "" {
+		return plc.DefaultHost
+	}
+	return h
+}
+
+// httpStatusError is an HTTP answer outside 2xx.
+type httpStatusError struct {
+	URL    string
+	Status int
+	Msg    string // the body, on one line and shortened
+}
+
+func (e *httpStatusError) Error() string {
+	if e.Msg == "" {
+		return fmt.Sprintf("GET %s: HTTP %d", e.URL, e.Status)
+	}
+	return fmt.Sprintf("GET %s: HTTP %d: %s", e.URL, e.Status, e.Msg)
+}
+
+// getSmall GETs url and reads the whole body, refusing one over max bytes
+// (checked against Content-Length first, then while reading). Errors say
+// the URL; a non-2xx status gives an *httpStatusError.
+func (r *Resolver) getSmall(ctx context.Context, url, accept string, max int64) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := r.client().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, &httpStatusError{URL: url, Status: resp.StatusCode, Msg: oneLine(string(b), 200)}
+	}
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("GET %s: %w: %d bytes announced, limit %d", url, ErrDocumentTooLarge, resp.ContentLength, max)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: reading body: %w", url, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("GET %s: %w: more than %d bytes", url, ErrDocumentTooLarge, max)
+	}
+	return b, nil
+}
+
+// unwrapURLError drops the *url.Error layer (whose message repeats the
+// method and URL the caller already gives).
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+// oneLine collapses whitespace and shortens s to at most n bytes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,110 @@
+package identity_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+)
+
+func rawCID(t *testing.T, b []byte) cid.Cid {
+	t.Helper()
+	mh, err := multihash.Sum(b, multihash.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cid.NewCidV1(cid.Raw, mh)
+}
+
+func TestSyncDownloads(t *testing.T) {
+	const did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+	p := &identitytest.PDS{
+		Repos:    map[string][]byte{did: []byte("the whole repo")},
+		Slices:   map[string]map[string][]byte{did: {"3ktt5626c222b": []byte("a slice")}},
+		Blobs:    map[string]map[string][]byte{did: {}},
+		BlobList: map[string][]string{},
+		PageSize: 2,
+	}
+	var want []string
+	for i := range 5 {
+		b := []byte(fmt.Sprintf("blob %d", i))
+		c := rawCID(t, b)
+		p.Blobs[did][c.String()] = b
+		want = append(want, c.String())
+	}
+	p.BlobList[did] = want
+	identitytest.StartPDS(t, p)
+	res := &identity.Resolver{Timeout: 5 * time.Second}
+	ctx := context.Background()
+
+	t.Run("getRepo streams the repository", func(t *testing.T) {
+		var buf bytes.Buffer
+		var last int64
+		n, err := res.GetRepo(ctx, p.URL(), did, "", &buf, func(done, total int64) { last = done })
+		if err != nil || n != 14 || buf.String() != "the whole repo" || last != 14 {
+			t.Errorf("got %d %q (progress %d), %v", n, buf.String(), last, err)
+		}
+	})
+	t.Run("getRepo with since asks for a slice", func(t *testing.T) {
+		var buf bytes.Buffer
+		if _, err := res.GetRepo(ctx, p.URL(), did, "3ktt5626c222b", &buf, nil); err != nil || buf.String() != "a slice" {
+			t.Errorf("got %q, %v", buf.String(), err)
+		}
+	})
+	t.Run("getRepo of an unknown repo is a PDS error with its message", func(t *testing.T) {
+		_, err := res.GetRepo(ctx, p.URL(), "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb", "", &bytes.Buffer{}, nil)
+		if !errors.Is(err, identity.ErrPDSRequest) || !bytes.Contains([]byte(err.Error()), []byte("RepoNotFound")) {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("listBlobs follows the cursor to the end", func(t *testing.T) {
+		got, err := res.ListBlobs(ctx, p.URL(), did)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("got %v, %v", got, err)
+		}
+		for i := range got {
+			if got[i].String() != want[i] {
+				t.Errorf("blob %d: %s, want %s", i, got[i], want[i])
+			}
+		}
+	})
+	t.Run("getBlob checks the bytes against the CID", func(t *testing.T) {
+		c, _ := cid.Decode(want[1])
+		var buf bytes.Buffer
+		if _, err := res.GetBlob(ctx, p.URL(), did, c, &buf); err != nil || buf.String() != "blob 1" {
+			t.Errorf("got %q, %v", buf.String(), err)
+		}
+		other := rawCID(t, []byte("something else"))
+		p.Blobs[did][other.String()] = []byte("not it")
+		if _, err := res.GetBlob(ctx, p.URL(), did, other, &bytes.Buffer{}); !errors.Is(err, identity.ErrBadBlob) {
+			t.Errorf("mismatched blob: %v, want ErrBadBlob", err)
+		}
+	})
+	t.Run("getBlob refuses a CID it cannot check", func(t *testing.T) {
+		mh, _ := multihash.Sum([]byte("x"), multihash.SHA2_256, -1)
+		c := cid.NewCidV1(cid.DagCBOR, mh)
+		if _, err := res.GetBlob(ctx, p.URL(), did, c, &bytes.Buffer{}); !errors.Is(err, identity.ErrBadBlob) {
+			t.Errorf("dag-cbor CID: %v, want ErrBadBlob", err)
+		}
+	})
+	t.Run("an unreachable PDS", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		_, err = res.GetRepo(ctx, "http://"+addr, did, "", &bytes.Buffer{}, nil)
+		if !errors.Is(err, identity.ErrPDSUnreachable) {
+			t.Errorf("error %v, want ErrPDSUnreachable", err)
+		}
+	})
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,4 +295,60 @@ func TestPageInHeadlessChromium(t *testing.T) {
 	t.Logf("screenshot: %s", out)
 }
 
-var _ = httptest.NewServer
+
+// With two snapshots the page lists the diff; an updated record opens on
+// side B with its badge and field changes, and the new root is marked as a
+// node only B has.
+func TestPageShowsDiffInHeadlessChromium(t *testing.T) {
+	d := startBrowser(t)
+	dir := filepath.Join("..", "golden", "diffs", "mixed-100")
+	var want struct {
+		Creates, Updates, Deletes []struct{ Path string }
+		NewRoot                   string `json:"newRoot"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &want)
+	ts := newTestServer(t, Options{},
+		Input{Name: "old.car", Archive: readCAR(t, filepath.Join(dir, "old.car"))},
+		Input{Name: "new.car", Archive: readCAR(t, filepath.Join(dir, "new.car"))})
+	d.call("POST", "/url", map[string]string{"url": ts.URL + "/"})
+	d.waitFor("the page to load", func() bool {
+		var ready bool
+		d.exec(&ready, "return document.body.dataset.ready === '1'")
+		return ready
+	})
+	counts := d.text("#diff-counts")
+	for _, w := range []string{fmt.Sprint(len(want.Creates), " CREATED"), fmt.Sprint(len(want.Updates), " UPDATED"), fmt.Sprint(len(want.Deletes), " DELETED")} {
+		if !strings.Contains(strings.ToUpper(counts), w) {
+			t.Errorf("diff counts %q lack %q", counts, w)
+		}
+	}
+	upd := want.Updates[0].Path
+	d.click(fmt.Sprintf(`#diff-ops li[data-path=%q]`, upd))
+	d.waitFor("the updated record to open", func() bool { return d.text("#record-path") == upd })
+	if badge := strings.ToLower(d.text("#record-change")); !strings.HasPrefix(badge, "updated") {
+		t.Errorf("badge %q", badge)
+	}
+	if f := d.text("#record-fields"); f == "" {
+		t.Error("no field changes shown for an updated record")
+	}
+	var sideB bool
+	d.exec(&sideB, "return document.querySelector('#sides button.on').dataset.side === 'b'")
+	if !sideB {
+		t.Error("an updated record did not open on side B")
+	}
+	d.find(fmt.Sprintf(`#tree > .node.only-b[data-cid=%q]`, want.NewRoot))
+	var shot string
+	json.Unmarshal(d.call("GET", "/screenshot", nil), &shot)
+	png, _ := base64.StdEncoding.DecodeString(shot)
+	if len(png) < 1000 {
+		t.Fatalf("screenshot: %d bytes", len(png))
+	}
+	os.WriteFile(filepath.Join(t.ArtifactDir(), "view-diff-mixed-100.png"), png, 0o644)
+	if p := os.Getenv("ARBOR_E2E_SCREENSHOT"); p != "" {
+		os.WriteFile(strings.TrimSuffix(p, ".png")+"-diff.png", png, 0o644)
+	}
+}

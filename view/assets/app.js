@@ -263,7 +263,7 @@
     ul.replaceChildren();
     for (const o of d.ops) {
       const side = o.action === "deleted" ? "a" : "b";
-      ul.append(el("li", { class: o.action, "data-path": o.path, onclick: () => openRecord(o.path, side) },
+      ul.append(el("li", { class: o.action, "data-path": o.path, title: o.action + " " + o.path, onclick: () => openRecord(o.path, side) },
         el("span", { text: o.path }), el("span", { class: "n", text: o.action })));
     }
   }

@@ -295,7 +295,6 @@ func TestPageInHeadlessChromium(t *testing.T) {
 	t.Logf("screenshot: %s", out)
 }
 
-
 // With two snapshots the page lists the diff; an updated record opens on
 // side B with its badge and field changes, and the new root is marked as a
 // node only B has.

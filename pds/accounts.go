@@ -1,0 +1,233 @@
+package pds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/mst"
+)
+
+func (s *Server) describeServer(w http.ResponseWriter, r *http.Request) (any, error) {
+	return map[string]any{
+		"did":                       s.serviceDID,
+		"availableUserDomains":      s.cfg.HandleDomains,
+		"inviteCodeRequired":        false,
+		"phoneVerificationRequired": false,
+		"links":                     map[string]any{},
+		"contact":                   map[string]any{},
+	}, nil
+}
+
+// sessionOut is the body of createAccount, createSession and
+// refreshSession.
+func (s *Server) sessionOut(ctx context.Context, a *Account, t *sessionTokens) map[string]any {
+	out := map[string]any{
+		"accessJwt":  t.Access,
+		"refreshJwt": t.Refresh,
+		"handle":     a.Handle,
+		"did":        a.DID,
+		"active":     a.Active,
+	}
+	if a.Email != "" {
+		out["email"] = a.Email
+		out["emailConfirmed"] = false
+	}
+	if doc, err := s.didDocument(ctx, a.DID); err == nil {
+		out["didDoc"] = doc
+	}
+	return out
+}
+
+func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, error) {
+	var in struct {
+		Handle   string `json:"handle"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		DID      string `json:"did"`
+	}
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, err
+	}
+	if in.DID != "" {
+		return nil, invalidRequest("bringing an existing DID is not supported; leave did empty")
+	}
+	if in.Password == "" {
+		return nil, invalidRequest("password is required")
+	}
+	if in.Email != "" && !strings.Contains(in.Email, "@") {
+		return nil, xerr(http.StatusBadRequest, "InvalidEmail", "%q is not an email address", in.Email)
+	}
+	in.Email = strings.ToLower(in.Email)
+	handle, err := s.normalizeHandle(in.Handle)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if _, err := s.store.AccountByHandle(ctx, handle); err == nil {
+		return nil, xerr(http.StatusBadRequest, "HandleNotAvailable", "Handle already taken: %s", handle)
+	}
+	if in.Email != "" {
+		if _, err := s.store.AccountByEmail(ctx, in.Email); err == nil {
+			return nil, xerr(http.StatusBadRequest, "InvalidEmail", "Email already taken: %s", in.Email)
+		}
+	}
+	hash, err := hashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	did, key, err := s.newIdentity(ctx, handle)
+	if err != nil {
+		return nil, err
+	}
+	a := &Account{DID: did, Handle: handle, Email: in.Email, PasswordHash: hash, SigningKey: key.Multibase(), CreatedAt: s.now(), Active: true}
+	st := s.repoState(did)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	tree := mst.NewEmpty()
+	first, nodes, err := s.buildCommit(a, cid.Undef, "", nil, tree, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateAccount(ctx, a, first); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, xerr(http.StatusBadRequest, "HandleNotAvailable", "Handle or email already taken: %s", handle)
+		}
+		return nil, err
+	}
+	st.head, st.rev, st.tree, st.nodes, st.loaded = first.Commit, first.Rev, tree, nodes, true
+	a.Head, a.Rev = first.Commit, first.Rev
+	t, err := s.newSession(ctx, did)
+	if err != nil {
+		return nil, err
+	}
+	out := s.sessionOut(ctx, a, t)
+	delete(out, "active")
+	delete(out, "email")
+	delete(out, "emailConfirmed")
+	return out, nil
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) (any, error) {
+	var in struct {
+		Identifier string `json:"identifier"`
+		Password   string `json:"password"`
+	}
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	ident := strings.ToLower(strings.TrimPrefix(in.Identifier, "@"))
+	var a *Account
+	var err error
+	switch {
+	case strings.HasPrefix(in.Identifier, "did:"):
+		a, err = s.store.AccountByDID(ctx, in.Identifier)
+	case strings.Contains(ident, "@"):
+		a, err = s.store.AccountByEmail(ctx, ident)
+	default:
+		a, err = s.store.AccountByHandle(ctx, ident)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if a == nil || !checkPassword(a.PasswordHash, in.Password) {
+		return nil, xerr(http.StatusUnauthorized, "AuthenticationRequired", "Invalid identifier or password")
+	}
+	t, err := s.newSession(ctx, a.DID)
+	if err != nil {
+		return nil, err
+	}
+	return s.sessionOut(ctx, a, t), nil
+}
+
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.authAccess(r)
+	if err != nil {
+		return nil, err
+	}
+	out := s.sessionOut(r.Context(), a, &sessionTokens{})
+	delete(out, "accessJwt")
+	delete(out, "refreshJwt")
+	return out, nil
+}
+
+// refreshAuth checks a refresh token and revokes it.
+func (s *Server) refreshAuth(r *http.Request) (*Account, error) {
+	tok, err := bearer(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.checkToken(tok, scopeRefresh)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if err := s.store.UseRefreshToken(ctx, c.ID, c.Subject); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, xerr(http.StatusBadRequest, "ExpiredToken", "Token has been revoked")
+		}
+		return nil, err
+	}
+	a, err := s.store.AccountByDID(ctx, c.Subject)
+	if err != nil {
+		return nil, errInvalidToken("token for an unknown account")
+	}
+	return a, nil
+}
+
+func (s *Server) refreshSession(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.refreshAuth(r)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.newSession(r.Context(), a.DID)
+	if err != nil {
+		return nil, err
+	}
+	out := s.sessionOut(r.Context(), a, t)
+	return out, nil
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.refreshAuth(r); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// jsonCID parses an optional CID field: absent (nil raw) gives nil; JSON
+// null gives cid.Undef when nullable.
+func jsonCID(name string, raw json.RawMessage, nullable bool) (*cid.Cid, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	if string(raw) == "null" {
+		if !nullable {
+			return nil, nil
+		}
+		u := cid.Undef
+		return &u, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, invalidRequest("%s must be a CID string", name)
+	}
+	c, err := parseCID(name, s)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func parseCID(name, s string) (cid.Cid, error) {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, invalidRequest("%s %q is not a CID: %v", name, s, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,185 @@
+package pds
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Token scopes, as the reference PDS writes them.
+const (
+	scopeAccess  = "com.atproto.access"
+	scopeRefresh = "com.atproto.refresh"
+)
+
+type tokenClaims struct {
+	Scope string `json:"scope"`
+	jwt.RegisteredClaims
+}
+
+func errAuthRequired() error {
+	return xerr(http.StatusUnauthorized, "AuthenticationRequired", "Authentication Required")
+}
+
+func errInvalidToken(format string, args ...any) error {
+	return xerr(http.StatusUnauthorized, "InvalidToken", format, args...)
+}
+
+// issueToken signs a token for did with the given scope and lifetime; it
+// returns the token and its id.
+func (s *Server) issueToken(did, scope string, ttl time.Duration) (string, string, error) {
+	idb, err := randomBytes(16)
+	if err != nil {
+		return "", "", err
+	}
+	id := hex.EncodeToString(idb)
+	now := s.now()
+	claims := tokenClaims{Scope: scope, RegisteredClaims: jwt.RegisteredClaims{
+		Subject:   did,
+		Audience:  jwt.ClaimStrings{s.serviceDID},
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		ID:        id,
+	}}
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	if scope == scopeAccess {
+		t.Header["typ"] = "at+jwt"
+	} else {
+		t.Header["typ"] = "refresh+jwt"
+	}
+	signed, err := t.SignedString(s.secret)
+	return signed, id, err
+}
+
+// session is what createAccount, createSession and refreshSession return.
+type sessionTokens struct {
+	Access, Refresh string
+}
+
+func (s *Server) newSession(ctx context.Context, did string) (*sessionTokens, error) {
+	access, _, err := s.issueToken(did, scopeAccess, s.cfg.AccessTTL)
+	if err != nil {
+		return nil, err
+	}
+	refresh, id, err := s.issueToken(did, scopeRefresh, s.cfg.RefreshTTL)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SaveRefreshToken(ctx, id, did, s.now().Add(s.cfg.RefreshTTL)); err != nil {
+		return nil, err
+	}
+	return &sessionTokens{Access: access, Refresh: refresh}, nil
+}
+
+// bearer returns the request's bearer token.
+func bearer(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", errAuthRequired()
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", errInvalidToken("Authorization header is not a bearer token")
+	}
+	return strings.TrimSpace(tok), nil
+}
+
+// checkToken verifies a token's signature, algorithm, audience, expiry and
+// scope and returns its claims.
+func (s *Server) checkToken(tok, scope string) (*tokenClaims, error) {
+	var claims tokenClaims
+	_, err := jwt.ParseWithClaims(tok, &claims, func(t *jwt.Token) (any, error) { return s.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithAudience(s.serviceDID),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(s.now),
+	)
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return nil, xerr(http.StatusBadRequest, "ExpiredToken", "Token has expired")
+		}
+		return nil, errInvalidToken("Token could not be verified: %v", err)
+	}
+	if claims.Scope != scope {
+		return nil, errInvalidToken("Bad token scope %q, expected %q", claims.Scope, scope)
+	}
+	if claims.Subject == "" {
+		return nil, errInvalidToken("token has no subject")
+	}
+	return &claims, nil
+}
+
+// authAccess checks the request's access token and returns its account.
+func (s *Server) authAccess(r *http.Request) (*Account, error) {
+	tok, err := bearer(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.checkToken(tok, scopeAccess)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.AccountByDID(r.Context(), c.Subject)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidToken("token for an unknown account")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.Active {
+		return nil, xerr(http.StatusBadRequest, "AccountDeactivated", "account %s is deactivated", a.DID)
+	}
+	return a, nil
+}
+
+// authAdmin checks HTTP basic auth as admin.
+func (s *Server) authAdmin(r *http.Request) error {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return errAuthRequired()
+	}
+	if user != "admin" || subtle.ConstantTimeCompare([]byte(pass), []byte(s.adminPass)) != 1 {
+		return xerr(http.StatusUnauthorized, "AuthenticationRequired", "Invalid admin credentials")
+	}
+	return nil
+}
+
+func hashPassword(pw string) ([]byte, error) {
+	if len(pw) > 72 {
+		return nil, invalidRequest("password longer than 72 bytes")
+	}
+	return bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+}
+
+// bcryptCost is bcrypt's default cost; a throwaway server needs no more.
+const bcryptCost = bcrypt.DefaultCost
+
+func checkPassword(hash []byte, pw string) bool {
+	return bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil
+}
+
+// ownRepo checks that the repo named in a write request is the
+// authenticated account's.
+func ownRepo(a *Account, repoParam string) error {
+	if repoParam == "" {
+		return invalidRequest("repo is required")
+	}
+	if repoParam != a.DID && repoParam != a.Handle {
+		// As the reference PDS answers it: 401, the token is not good for
+		// this repo.
+		return xerr(http.StatusUnauthorized, "AuthenticationRequired", "the session of %s may not write to repo %s", a.DID, repoParam)
+	}
+	return nil
+}
+
+func wrapStore(what string, err error) error {
+	return fmt.Errorf("%s: %w", what, err)
+}

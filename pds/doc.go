@@ -1,0 +1,69 @@
+// Package pds is a small, throwaway Personal Data Server: a real XRPC server
+// for AT Protocol clients, built on arbor's own MST, CAR, DAG-CBOR, commit
+// and did:plc packages, with an embedded SQLite store and an embedded did:plc
+// directory. It is meant for laptops and CI, not for production.
+//
+// # Terms
+//
+//   - Account: a did:plc identity whose repository this server hosts. Its
+//     signing key (k256) lives in the store and is published as the
+//     "#atproto" verification method of its DID document; the server's
+//     rotation key (also in the store) is the DID's only rotation key.
+//   - Head: the account's latest commit (CID and rev). Every write produces a
+//     new signed v3 commit (prev null, as the reference writes them) whose
+//     rev is a TID strictly after the previous one.
+//   - Seq event: one row per commit (and per identity change) with a
+//     server-wide increasing sequence number. A commit's row keeps the commit
+//     CID, rev, the previous rev ("since"), the record operations and a CAR of
+//     the new blocks, which is what a firehose #commit frame carries, so a
+//     later subscribeRepos can replay from any cursor.
+//   - Directory: where DIDs are registered and resolved: the embedded one
+//     (served by this server at /{did}, /{did}/data, /{did}/log,
+//     /{did}/log/audit, POST /{did}) or a remote one through plc.Client.
+//
+// # Storage
+//
+// Everything persistent sits behind the Store interface; the SQLite
+// implementation (modernc.org/sqlite, pure Go) is used both for a data
+// directory given by the user and, in a temporary directory deleted on
+// Close, for the default throwaway server. Blobs are files in the data
+// directory named by their CID's canonical string, which the server computes
+// itself: a name from a request is never used as a path, only parsed as a
+// CID and printed again.
+//
+// A write (commit block, new MST nodes, record blocks, the record index,
+// the account's head, the seq row) commits in one SQL transaction, and the
+// store refuses it unless the account's head is still the commit the write
+// was built on (compare and swap). Writes to one repository are also
+// serialised in memory by a per-repository lock, so commits chain.
+//
+// The blocks table holds exactly the blocks of each repository's current
+// state: a commit removes the previous commit block, the MST nodes the new
+// tree no longer has, and record blocks no path refers to any more. Each
+// block remembers the rev that added it, so sync.getRepo?since=REV is "the
+// blocks added after REV".
+//
+// # New blocks of a commit
+//
+// mst.Tree has no way to list only the nodes a change created, so the server
+// keeps, per repository written since start, the loaded tree and the set of
+// its node CIDs; after a change, Tree.WriteBlocks lists the new tree's nodes
+// and the ones not in the old set are new (and the old ones not in the new
+// set are removed). This costs a walk of the tree per commit (in memory, no
+// store reads after the first), which is fine for the repositories a local
+// server holds; an mst API listing only changed nodes would make it
+// proportional to the change.
+//
+// # Auth
+//
+// Sessions are HS256 JWTs signed with a per-server secret kept in the store:
+// access tokens (scope com.atproto.access, 2 hours) and refresh tokens
+// (scope com.atproto.refresh, 90 days, revocable: their ids are in the
+// store). Passwords are stored as bcrypt hashes. Errors follow the reference
+// PDS: no token is 401 AuthenticationRequired, a bad or tampered token 401
+// InvalidToken, an expired one 400 ExpiredToken (which is what makes
+// @atproto/api refresh its session).
+//
+// Nothing in this package prints or exits, and it keeps no package-level
+// mutable state.
+package pds

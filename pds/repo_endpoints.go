@@ -1,0 +1,373 @@
+package pds
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
+)
+
+// Write methods' results.
+type commitMeta struct {
+	CID string `json:"cid"`
+	Rev string `json:"rev"`
+}
+
+func atURI(did, collection, rkey string) string {
+	return "at://" + did + "/" + collection + "/" + rkey
+}
+
+func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.authAccess(r)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		Repo       string          `json:"repo"`
+		Collection string          `json:"collection"`
+		Rkey       string          `json:"rkey"`
+		Validate   *bool           `json:"validate"`
+		Record     json.RawMessage `json:"record"`
+		SwapCommit json.RawMessage `json:"swapCommit"`
+	}
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, err
+	}
+	if err := ownRepo(a, in.Repo); err != nil {
+		return nil, err
+	}
+	if in.Rkey == "" {
+		in.Rkey = string(s.clock.Next())
+	}
+	wr, err := prepareWrite("create", in.Collection, in.Rkey, in.Record)
+	if err != nil {
+		return nil, err
+	}
+	swapCommit, err := jsonCID("swapCommit", in.SwapCommit, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.writeRepo(r.Context(), a, []write{*wr}, swapCommit)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(),
+		"commit": commitMeta{res.commit.String(), res.rev}, "validationStatus": "unknown",
+	}, nil
+}
+
+// prepareWrite checks a path and, except for deletes, prepares the record.
+func prepareWrite(action, collection, rkey string, record json.RawMessage) (*write, error) {
+	if err := checkPath(collection, rkey); err != nil {
+		return nil, err
+	}
+	wr := &write{action: action, collection: collection, rkey: rkey}
+	if action != "delete" {
+		b, c, err := prepareRecord(collection, record)
+		if err != nil {
+			return nil, err
+		}
+		wr.value, wr.cid = b, c
+	}
+	return wr, nil
+}
+
+func (s *Server) putRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.authAccess(r)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		Repo       string          `json:"repo"`
+		Collection string          `json:"collection"`
+		Rkey       string          `json:"rkey"`
+		Validate   *bool           `json:"validate"`
+		Record     json.RawMessage `json:"record"`
+		SwapRecord json.RawMessage `json:"swapRecord"`
+		SwapCommit json.RawMessage `json:"swapCommit"`
+	}
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, err
+	}
+	if err := ownRepo(a, in.Repo); err != nil {
+		return nil, err
+	}
+	wr, err := prepareWrite("update", in.Collection, in.Rkey, in.Record)
+	if err != nil {
+		return nil, err
+	}
+	if wr.swap, err = jsonCID("swapRecord", in.SwapRecord, true); err != nil {
+		return nil, err
+	}
+	swapCommit, err := jsonCID("swapCommit", in.SwapCommit, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.writeRepo(r.Context(), a, []write{*wr}, swapCommit)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(),
+		"commit": commitMeta{res.commit.String(), res.rev}, "validationStatus": "unknown",
+	}, nil
+}
+
+func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.authAccess(r)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		Repo       string          `json:"repo"`
+		Collection string          `json:"collection"`
+		Rkey       string          `json:"rkey"`
+		SwapRecord json.RawMessage `json:"swapRecord"`
+		SwapCommit json.RawMessage `json:"swapCommit"`
+	}
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, err
+	}
+	if err := ownRepo(a, in.Repo); err != nil {
+		return nil, err
+	}
+	wr, err := prepareWrite("delete", in.Collection, in.Rkey, nil)
+	if err != nil {
+		return nil, err
+	}
+	if wr.swap, err = jsonCID("swapRecord", in.SwapRecord, false); err != nil {
+		return nil, err
+	}
+	swapCommit, err := jsonCID("swapCommit", in.SwapCommit, false)
+	if err != nil {
+		return nil, err
+	}
+	// Deleting a record that is not there is not an error, and makes no
+	// commit (unless a swap says the record should have been there).
+	if wr.swap == nil {
+		if _, err := s.store.Record(r.Context(), a.DID, wr.collection, wr.rkey); errors.Is(err, ErrNotFound) {
+			if swapCommit != nil {
+				if cur, err := s.store.AccountByDID(r.Context(), a.DID); err == nil && cur.Head != *swapCommit {
+					return nil, errInvalidSwap("Commit was at %s", cur.Head)
+				}
+			}
+			return map[string]any{}, nil
+		}
+	}
+	res, err := s.writeRepo(r.Context(), a, []write{*wr}, swapCommit)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"commit": commitMeta{res.commit.String(), res.rev}}, nil
+}
+
+const (
+	awCreate = "com.atproto.repo.applyWrites#create"
+	awUpdate = "com.atproto.repo.applyWrites#update"
+	awDelete = "com.atproto.repo.applyWrites#delete"
+)
+
+func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.authAccess(r)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		Repo     string `json:"repo"`
+		Validate *bool  `json:"validate"`
+		Writes   []struct {
+			Type       string          `json:"$type"`
+			Collection string          `json:"collection"`
+			Rkey       string          `json:"rkey"`
+			Value      json.RawMessage `json:"value"`
+		} `json:"writes"`
+		SwapCommit json.RawMessage `json:"swapCommit"`
+	}
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, err
+	}
+	if err := ownRepo(a, in.Repo); err != nil {
+		return nil, err
+	}
+	if len(in.Writes) == 0 {
+		return nil, invalidRequest("writes is empty")
+	}
+	if len(in.Writes) > MaxApplyWrites {
+		return nil, invalidRequest("Too many writes. Max: %d", MaxApplyWrites)
+	}
+	writes := make([]write, 0, len(in.Writes))
+	for i, iw := range in.Writes {
+		var action string
+		switch iw.Type {
+		case awCreate:
+			action = "create"
+			if iw.Rkey == "" {
+				iw.Rkey = string(s.clock.Next())
+			}
+		case awUpdate:
+			action = "update"
+		case awDelete:
+			action = "delete"
+		default:
+			return nil, invalidRequest("writes[%d]: unknown $type %q", i, iw.Type)
+		}
+		wr, err := prepareWrite(action, iw.Collection, iw.Rkey, iw.Value)
+		if err != nil {
+			var xe *XRPCError
+			if errors.As(err, &xe) {
+				xe.Message = fmt.Sprintf("writes[%d]: %s", i, xe.Message)
+			}
+			return nil, err
+		}
+		writes = append(writes, *wr)
+	}
+	swapCommit, err := jsonCID("swapCommit", in.SwapCommit, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.writeRepo(r.Context(), a, writes, swapCommit)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]map[string]any, len(writes))
+	for i, wr := range writes {
+		switch wr.action {
+		case "delete":
+			results[i] = map[string]any{"$type": "com.atproto.repo.applyWrites#deleteResult"}
+		default:
+			t := "com.atproto.repo.applyWrites#createResult"
+			if wr.action == "update" {
+				t = "com.atproto.repo.applyWrites#updateResult"
+			}
+			results[i] = map[string]any{"$type": t, "uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(), "validationStatus": "unknown"}
+		}
+	}
+	return map[string]any{"commit": commitMeta{res.commit.String(), res.rev}, "results": results}, nil
+}
+
+// recordJSON reads a record block and renders it in atproto JSON.
+func (s *Server) recordJSON(r *http.Request, did string, c cid.Cid) (json.RawMessage, error) {
+	b, err := s.store.Block(r.Context(), did, c)
+	if err != nil {
+		return nil, err
+	}
+	v, err := dagcbor.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("record %s of %s: %w", c, did, err)
+	}
+	return dagcbor.ToJSON(v)
+}
+
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	repoParam, collection, rkey := q.Get("repo"), q.Get("collection"), q.Get("rkey")
+	if repoParam == "" {
+		return nil, invalidRequest("parameter repo is required")
+	}
+	if err := checkPath(collection, rkey); err != nil {
+		return nil, err
+	}
+	a, err := s.account(r.Context(), repoParam, repoNotFound(repoParam))
+	if err != nil {
+		return nil, err
+	}
+	uri := atURI(a.DID, collection, rkey)
+	notFound := xerr(http.StatusBadRequest, "RecordNotFound", "Could not locate record: %s", uri)
+	c, err := s.store.Record(r.Context(), a.DID, collection, rkey)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if want := q.Get("cid"); want != "" {
+		wc, err := parseCID("cid", want)
+		if err != nil {
+			return nil, err
+		}
+		if wc != c {
+			return nil, notFound
+		}
+	}
+	val, err := s.recordJSON(r, a.DID, c)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"uri": uri, "cid": c.String(), "value": val}, nil
+}
+
+func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	repoParam, collection := q.Get("repo"), q.Get("collection")
+	if repoParam == "" {
+		return nil, invalidRequest("parameter repo is required")
+	}
+	if err := checkPath(collection, "x"); err != nil {
+		return nil, err
+	}
+	limit, err := queryInt(r, "limit", 50, 1, 100)
+	if err != nil {
+		return nil, err
+	}
+	reverse, err := queryBool(r, "reverse")
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.account(r.Context(), repoParam, repoNotFound(repoParam))
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.store.ListRecords(r.Context(), a.DID, collection, q.Get("cursor"), limit, reverse)
+	if err != nil {
+		return nil, err
+	}
+	records := make([]map[string]any, 0, len(refs))
+	for _, ref := range refs {
+		val, err := s.recordJSON(r, a.DID, ref.CID)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, map[string]any{"uri": atURI(a.DID, collection, ref.Rkey), "cid": ref.CID.String(), "value": val})
+	}
+	out := map[string]any{"records": records}
+	if len(refs) == limit {
+		out["cursor"] = refs[len(refs)-1].Rkey
+	}
+	return out, nil
+}
+
+func (s *Server) describeRepo(w http.ResponseWriter, r *http.Request) (any, error) {
+	repoParam, err := requireParam(r, "repo")
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.account(r.Context(), repoParam, repoNotFound(repoParam))
+	if err != nil {
+		return nil, err
+	}
+	cols, err := s.store.Collections(r.Context(), a.DID)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.didDocument(r.Context(), a.DID)
+	if err != nil {
+		return nil, err
+	}
+	var d struct {
+		AlsoKnownAs []string `json:"alsoKnownAs"`
+	}
+	json.Unmarshal(doc, &d)
+	correct := false
+	for _, aka := range d.AlsoKnownAs {
+		if strings.EqualFold(aka, "at://"+a.Handle) {
+			correct = true
+		}
+	}
+	return map[string]any{"handle": a.Handle, "did": a.DID, "didDoc": doc, "collections": cols, "handleIsCorrect": correct}, nil
+}

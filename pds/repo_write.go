@@ -1,0 +1,324 @@
+package pds
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+// repoState is what the server keeps in memory of a repository it has
+// written since it started: the current tree and the set of its node CIDs
+// (see "New blocks of a commit" in the package documentation). mu is the
+// repository's write lock.
+type repoState struct {
+	mu     sync.Mutex
+	loaded bool
+	head   cid.Cid
+	rev    string
+	tree   *mst.Tree
+	nodes  map[cid.Cid]struct{}
+}
+
+func (s *Server) repoState(did string) *repoState {
+	s.reposMu.Lock()
+	defer s.reposMu.Unlock()
+	st := s.repos[did]
+	if st == nil {
+		st = &repoState{}
+		s.repos[did] = st
+	}
+	return st
+}
+
+// storeSource reads one repository's blocks from the store for the mst
+// package.
+type storeSource struct {
+	ctx   context.Context
+	store Store
+	did   string
+}
+
+func (src storeSource) Get(c cid.Cid) ([]byte, error) {
+	b, err := src.store.Block(src.ctx, src.did, c)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %v", mst.ErrMissingBlock, err)
+	}
+	return b, err
+}
+
+// load reads the repository's head and tree from the store. The tree is
+// later used from other requests, so it reads with a background context.
+func (st *repoState) load(s *Server, a *Account) error {
+	if st.loaded && st.head == a.Head {
+		return nil
+	}
+	src := storeSource{ctx: context.Background(), store: s.store, did: a.DID}
+	cb, err := src.Get(a.Head)
+	if err != nil {
+		return fmt.Errorf("repo %s: head commit %s: %w", a.DID, a.Head, err)
+	}
+	c, err := repo.DecodeCommit(cb)
+	if err != nil {
+		return fmt.Errorf("repo %s: head commit %s: %w", a.DID, a.Head, err)
+	}
+	tree, err := mst.Load(src, c.Data)
+	if err != nil {
+		return fmt.Errorf("repo %s: tree %s: %w", a.DID, c.Data, err)
+	}
+	nodes := map[cid.Cid]struct{}{}
+	if err := tree.WriteBlocks(func(c cid.Cid, _ []byte) error { nodes[c] = struct{}{}; return nil }); err != nil {
+		return fmt.Errorf("repo %s: tree %s: %w", a.DID, c.Data, err)
+	}
+	st.head, st.rev, st.tree, st.nodes, st.loaded = a.Head, c.Rev, tree, nodes, true
+	return nil
+}
+
+// write is one change of a commit.
+type write struct {
+	action     string // "create", "update" (create or replace) or "delete"
+	collection string
+	rkey       string
+	value      []byte  // the record's DAG-CBOR
+	cid        cid.Cid // its CID
+	// swap, when set, is the CID the path must hold before the write
+	// (cid.Undef: the path must be empty).
+	swap *cid.Cid
+}
+
+func (w *write) path() string { return w.collection + "/" + w.rkey }
+
+// writeResult is what one write did.
+type writeResult struct {
+	action string // create, update, delete
+	cid    cid.Cid
+}
+
+type commitResult struct {
+	commit  cid.Cid
+	rev     string
+	results []writeResult
+}
+
+// checkPath checks a collection NSID and a record key.
+func checkPath(collection, rkey string) error {
+	if _, err := syntax.ParseNSID(collection); err != nil {
+		return invalidRequest("invalid collection %q: %v", collection, err)
+	}
+	if _, err := syntax.ParseRecordKey(rkey); err != nil {
+		return invalidRequest("invalid record key %q: %v", rkey, err)
+	}
+	if _, _, err := repo.ParseRecordPath(collection + "/" + rkey); err != nil {
+		return invalidRequest("%v", err)
+	}
+	return nil
+}
+
+// prepareRecord turns a record's atproto JSON into canonical DAG-CBOR and
+// its CID, checking the data model and that $type names the collection.
+func prepareRecord(collection string, raw []byte) ([]byte, cid.Cid, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, cid.Undef, invalidRequest("record is required")
+	}
+	v, err := dagcbor.FromJSON(raw)
+	if err != nil {
+		return nil, cid.Undef, invalidRequest("invalid record: %v", err)
+	}
+	if err := dagcbor.ValidateRecord(v); err != nil {
+		return nil, cid.Undef, invalidRequest("invalid record: %v", err)
+	}
+	if t, _ := v.(map[string]any)["$type"].(string); t != collection {
+		return nil, cid.Undef, invalidRequest("Invalid $type: expected %s, got %s", collection, t)
+	}
+	b, err := dagcbor.Encode(v)
+	if err != nil {
+		return nil, cid.Undef, invalidRequest("invalid record: %v", err)
+	}
+	return b, dagcbor.SumCID(dagcbor.CodecDagCBOR, b), nil
+}
+
+func errInvalidSwap(format string, args ...any) error {
+	return xerr(http.StatusBadRequest, "InvalidSwap", format, args...)
+}
+
+// nextRev returns a TID after prev.
+func (s *Server) nextRev(prev string) string {
+	t := s.clock.Next()
+	if prev == "" || string(t) > prev {
+		return string(t)
+	}
+	p, err := repo.ParseTID(prev)
+	if err != nil {
+		return string(t)
+	}
+	return string(repo.TIDFromTime(p.Time().Add(time.Microsecond), t.ClockID()))
+}
+
+// writeRepo applies writes to a's repository as one signed commit. A stale
+// swapCommit or swap, or any bad write, changes nothing.
+func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swapCommit *cid.Cid) (*commitResult, error) {
+	st := s.repoState(a.DID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	// Re-read the account under the lock: the head may have moved.
+	a, err := s.store.AccountByDID(ctx, a.DID)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.load(s, a); err != nil {
+		return nil, err
+	}
+	if swapCommit != nil && *swapCommit != st.head {
+		return nil, errInvalidSwap("Commit was at %s", st.head)
+	}
+	tree := st.tree
+	var (
+		ops      []Op
+		changes  []RecordChange
+		recs     []Block
+		unlinked []cid.Cid
+		results  []writeResult
+	)
+	for i := range writes {
+		w := &writes[i]
+		key := []byte(w.path())
+		old, found, err := tree.Get(key)
+		if err != nil {
+			return nil, fmt.Errorf("repo %s: reading %s: %w", a.DID, w.path(), err)
+		}
+		if w.swap != nil {
+			switch {
+			case !w.swap.Defined() && found:
+				return nil, errInvalidSwap("Record was at %s", old)
+			case w.swap.Defined() && !found:
+				return nil, errInvalidSwap("Record was not present")
+			case w.swap.Defined() && old != *w.swap:
+				return nil, errInvalidSwap("Record was at %s", old)
+			}
+		}
+		switch w.action {
+		case "create", "update":
+			if w.action == "create" && found {
+				return nil, invalidRequest("Record already exists at %s", w.path())
+			}
+			if tree, err = tree.Insert(key, w.cid); err != nil {
+				return nil, invalidRequest("writing %s: %v", w.path(), err)
+			}
+			op := Op{Action: "create", Path: w.path(), CID: w.cid}
+			if found {
+				op.Action, op.Prev = "update", old
+				unlinked = append(unlinked, old)
+			}
+			ops = append(ops, op)
+			recs = append(recs, Block{CID: w.cid, Data: w.value})
+			changes = append(changes, RecordChange{Collection: w.collection, Rkey: w.rkey, CID: w.cid})
+			results = append(results, writeResult{action: op.Action, cid: w.cid})
+		case "delete":
+			if !found {
+				return nil, invalidRequest("Could not find record %s to delete", w.path())
+			}
+			if tree, err = tree.Delete(key); err != nil {
+				return nil, fmt.Errorf("repo %s: deleting %s: %w", a.DID, w.path(), err)
+			}
+			ops = append(ops, Op{Action: "delete", Path: w.path(), Prev: old})
+			unlinked = append(unlinked, old)
+			changes = append(changes, RecordChange{Collection: w.collection, Rkey: w.rkey})
+			results = append(results, writeResult{action: "delete"})
+		default:
+			return nil, fmt.Errorf("unknown write action %q", w.action)
+		}
+	}
+	cw, nodes, err := s.buildCommit(a, st.head, st.rev, st.nodes, tree, recs)
+	if err != nil {
+		return nil, err
+	}
+	cw.Records, cw.Ops, cw.Unlinked = changes, ops, unlinked
+	if err := s.store.ApplyCommit(ctx, cw); err != nil {
+		return nil, fmt.Errorf("repo %s: saving commit %s: %w", a.DID, cw.Commit, err)
+	}
+	st.head, st.rev, st.tree, st.nodes = cw.Commit, cw.Rev, tree, nodes
+	return &commitResult{commit: cw.Commit, rev: cw.Rev, results: results}, nil
+}
+
+// buildCommit signs a commit of tree for a on top of prevHead and gathers
+// the blocks it adds (the commit, new MST nodes, the record blocks recs) and
+// removes (the previous commit, nodes the tree lost). It returns the new
+// tree's node set.
+func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, oldNodes map[cid.Cid]struct{}, tree *mst.Tree, recs []Block) (*CommitWrite, map[cid.Cid]struct{}, error) {
+	root, err := tree.RootCID()
+	if err != nil {
+		return nil, nil, fmt.Errorf("repo %s: tree root: %w", a.DID, err)
+	}
+	nodes := make(map[cid.Cid]struct{}, len(oldNodes)+4)
+	var newNodes []Block
+	err = tree.WriteBlocks(func(c cid.Cid, data []byte) error {
+		nodes[c] = struct{}{}
+		if _, ok := oldNodes[c]; !ok {
+			newNodes = append(newNodes, Block{CID: c, Data: data})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("repo %s: tree nodes: %w", a.DID, err)
+	}
+	var removed []cid.Cid
+	for c := range oldNodes {
+		if _, ok := nodes[c]; !ok {
+			removed = append(removed, c)
+		}
+	}
+	if prevHead.Defined() {
+		removed = append(removed, prevHead)
+	}
+	key, err := atcrypto.ParsePrivateMultibase(a.SigningKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("repo %s: signing key: %w", a.DID, err)
+	}
+	commit := &repo.Commit{DID: a.DID, Version: repo.VersionCurrent, Data: root, Rev: s.nextRev(prevRev)}
+	if err := commit.Sign(key); err != nil {
+		return nil, nil, fmt.Errorf("repo %s: signing commit: %w", a.DID, err)
+	}
+	cb, err := commit.Bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	cc := dagcbor.SumCID(dagcbor.CodecDagCBOR, cb)
+	blocks := make([]Block, 0, 1+len(newNodes)+len(recs))
+	blocks = append(blocks, Block{CID: cc, Data: cb})
+	blocks = append(blocks, newNodes...)
+	blocks = append(blocks, recs...)
+	var evt bytes.Buffer
+	cwr, err := car.NewWriter(&evt, []cid.Cid{cc})
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[cid.Cid]bool{}
+	for _, b := range blocks {
+		if seen[b.CID] {
+			continue
+		}
+		seen[b.CID] = true
+		if err := cwr.Put(b.CID, b.Data); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := cwr.Flush(); err != nil {
+		return nil, nil, err
+	}
+	return &CommitWrite{
+		DID: a.DID, PrevHead: prevHead, Commit: cc, Rev: commit.Rev, Since: prevRev,
+		Blocks: blocks, Removed: removed, EventCAR: evt.Bytes(), Time: s.now(),
+	}, nodes, nil
+}

@@ -1,0 +1,330 @@
+package pds
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+// Default limits.
+const (
+	DefaultMaxJSONBody   = 1 << 20   // a JSON request body
+	DefaultMaxBlobSize   = 5 << 20   // one uploaded blob
+	DefaultMaxImportSize = 256 << 20 // an importRepo CAR
+	DefaultAccessTTL     = 2 * time.Hour
+	DefaultRefreshTTL    = 90 * 24 * time.Hour
+	MaxApplyWrites       = 200
+)
+
+// Config configures a Server. Only PublicURL is required.
+type Config struct {
+	// DataDir holds the database and the blobs. Empty: a temporary
+	// directory, removed by Close.
+	DataDir string
+	// PublicURL is the URL clients reach the server at (e.g.
+	// http://127.0.0.1:2583); it is the PDS endpoint of every DID document
+	// and, with the embedded directory, the directory's URL.
+	PublicURL string
+	// Hostname names the service: its DID is did:web:Hostname. Default
+	// "localhost".
+	Hostname string
+	// HandleDomains are the suffixes handles may end with (each starting
+	// with a dot). Default [".test"].
+	HandleDomains []string
+	// PLCURL is a remote did:plc directory; empty means the embedded one.
+	PLCURL string
+	// HTTPClient is used to talk to a remote directory (nil: the default).
+	HTTPClient *http.Client
+
+	MaxJSONBody   int64
+	MaxBlobSize   int64
+	MaxImportSize int64
+	AccessTTL     time.Duration
+	RefreshTTL    time.Duration
+	// Now is the clock (nil: time.Now); tests move it.
+	Now func() time.Time
+}
+
+// Server is a running PDS: an http.Handler over a Store.
+type Server struct {
+	cfg        Config
+	store      Store
+	blobs      blobFiles
+	dir        string
+	removeDir  bool
+	secret     []byte
+	rotation   atcrypto.PrivateKeyExportable
+	adminPass  string
+	serviceDID string
+	directory  directory
+	clock      *repo.TIDClock
+	methods    map[string]method
+
+	reposMu sync.Mutex
+	repos   map[string]*repoState
+}
+
+// Open opens (or creates) the server's store and returns a Server ready to
+// serve. Close it to release the store (and remove a temporary directory).
+func Open(cfg Config) (*Server, error) {
+	if cfg.PublicURL == "" {
+		return nil, errors.New("pds: PublicURL is required")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("pds: public URL %q is not an http(s) URL", cfg.PublicURL)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if len(cfg.HandleDomains) == 0 {
+		cfg.HandleDomains = []string{".test"}
+	}
+	for i, d := range cfg.HandleDomains {
+		if !strings.HasPrefix(d, ".") {
+			cfg.HandleDomains[i] = "." + d
+		}
+	}
+	setDefault(&cfg.MaxJSONBody, DefaultMaxJSONBody)
+	setDefault(&cfg.MaxBlobSize, DefaultMaxBlobSize)
+	setDefault(&cfg.MaxImportSize, DefaultMaxImportSize)
+	if cfg.AccessTTL <= 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = DefaultRefreshTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, repos: map[string]*repoState{}, serviceDID: "did:web:" + cfg.Hostname}
+	if cfg.DataDir == "" {
+		d, err := os.MkdirTemp("", "arbor-pds-")
+		if err != nil {
+			return nil, fmt.Errorf("pds: temporary data directory: %w", err)
+		}
+		s.dir, s.removeDir = d, true
+	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("pds: data directory: %w", err)
+		}
+		s.dir = cfg.DataDir
+	}
+	if err := s.open(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func setDefault(v *int64, def int64) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+func (s *Server) open() error {
+	st, err := OpenSQLiteStore(filepath.Join(s.dir, "pds.sqlite"))
+	if err != nil {
+		return fmt.Errorf("pds: %w", err)
+	}
+	s.store = st
+	s.blobs = blobFiles{dir: filepath.Join(s.dir, "blobs")}
+	if err := os.MkdirAll(s.blobs.dir, 0o700); err != nil {
+		return fmt.Errorf("pds: blob directory: %w", err)
+	}
+	ctx := context.Background()
+	if s.secret, err = s.metaOrCreate(ctx, "jwt_secret", func() ([]byte, error) { return randomBytes(32) }); err != nil {
+		return err
+	}
+	pass, err := s.metaOrCreate(ctx, "admin_password", func() ([]byte, error) {
+		b, err := randomBytes(12)
+		return []byte(hex.EncodeToString(b)), err
+	})
+	if err != nil {
+		return err
+	}
+	s.adminPass = string(pass)
+	rot, err := s.metaOrCreate(ctx, "plc_rotation_key", func() ([]byte, error) {
+		k, err := atcrypto.GeneratePrivateKeyK256()
+		if err != nil {
+			return nil, err
+		}
+		return []byte(k.Multibase()), nil
+	})
+	if err != nil {
+		return err
+	}
+	if s.rotation, err = atcrypto.ParsePrivateMultibase(string(rot)); err != nil {
+		return fmt.Errorf("pds: stored rotation key: %w", err)
+	}
+	clock, err := randomBytes(2)
+	if err != nil {
+		return err
+	}
+	s.clock = repo.NewTIDClock(uint(clock[0])<<8 | uint(clock[1]))
+	if s.cfg.PLCURL == "" {
+		s.directory = &embeddedDirectory{store: s.store, now: s.cfg.Now}
+	} else {
+		s.directory = newRemoteDirectory(s.cfg.PLCURL, s.cfg.HTTPClient)
+	}
+	s.methods = s.routes()
+	return nil
+}
+
+func (s *Server) metaOrCreate(ctx context.Context, key string, gen func() ([]byte, error)) ([]byte, error) {
+	v, err := s.store.Meta(ctx, key)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("pds: reading %s: %w", key, err)
+	}
+	if v, err = gen(); err != nil {
+		return nil, fmt.Errorf("pds: generating %s: %w", key, err)
+	}
+	if err := s.store.SetMeta(ctx, key, v); err != nil {
+		return nil, fmt.Errorf("pds: saving %s: %w", key, err)
+	}
+	return v, nil
+}
+
+func randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	return b, err
+}
+
+// Close closes the store and removes a temporary data directory.
+func (s *Server) Close() error {
+	var err error
+	if s.store != nil {
+		err = s.store.Close()
+		s.store = nil
+	}
+	if s.removeDir && s.dir != "" {
+		if rerr := os.RemoveAll(s.dir); rerr != nil && err == nil {
+			err = rerr
+		}
+		s.dir = ""
+	}
+	return err
+}
+
+// URL is the server's public URL.
+func (s *Server) URL() string { return s.cfg.PublicURL }
+
+// PLCURL is the URL of the did:plc directory the server uses.
+func (s *Server) PLCURL() string {
+	if s.cfg.PLCURL != "" {
+		return s.cfg.PLCURL
+	}
+	return s.cfg.PublicURL
+}
+
+// AdminPassword is the password of the "admin" user (HTTP basic auth).
+func (s *Server) AdminPassword() string { return s.adminPass }
+
+// DataDir is where the database and the blobs are.
+func (s *Server) DataDir() string { return s.dir }
+
+// Store gives access to the server's store (tests and tools).
+func (s *Server) Store() Store { return s.store }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// ServeHTTP routes /xrpc/{method}, /.well-known/atproto-did and, with the
+// embedded directory, /{did:plc:...}.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/xrpc/"):
+		s.serveXRPC(w, r, strings.TrimPrefix(p, "/xrpc/"))
+	case p == "/.well-known/atproto-did":
+		s.serveWellKnown(w, r)
+	case p == "/" || p == "/xrpc/_health" || p == "/_health":
+		writeJSON(w, http.StatusOK, map[string]string{"version": "arbor-pds"})
+	case strings.HasPrefix(p, "/did:plc:") && s.cfg.PLCURL == "":
+		s.servePLC(w, r)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "NotFound", "message": "no route for " + p})
+	}
+}
+
+func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Headers", "*")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	m, ok := s.methods[name]
+	if !ok {
+		writeError(w, xerr(http.StatusNotImplemented, "MethodNotImplemented", "method %s is not implemented", name))
+		return
+	}
+	if m.post && r.Method != http.MethodPost || !m.post && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(w, invalidRequest("method %s does not accept %s", name, r.Method))
+		return
+	}
+	out, err := m.fn(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if out != nil {
+		writeJSON(w, http.StatusOK, out)
+	} else if m.post {
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func (s *Server) routes() map[string]method {
+	get := func(fn handlerFunc) method { return method{fn: fn} }
+	post := func(fn handlerFunc) method { return method{post: true, fn: fn} }
+	return map[string]method{
+		"com.atproto.server.describeServer": get(s.describeServer),
+		"com.atproto.server.createAccount":  post(s.createAccount),
+		"com.atproto.server.createSession":  post(s.createSession),
+		"com.atproto.server.getSession":     get(s.getSession),
+		"com.atproto.server.refreshSession": post(s.refreshSession),
+		"com.atproto.server.deleteSession":  post(s.deleteSession),
+
+		"com.atproto.repo.createRecord": post(s.createRecord),
+		"com.atproto.repo.putRecord":    post(s.putRecord),
+		"com.atproto.repo.deleteRecord": post(s.deleteRecord),
+		"com.atproto.repo.applyWrites":  post(s.applyWrites),
+		"com.atproto.repo.getRecord":    get(s.getRecord),
+		"com.atproto.repo.listRecords":  get(s.listRecords),
+		"com.atproto.repo.describeRepo": get(s.describeRepo),
+		"com.atproto.repo.uploadBlob":   post(s.uploadBlob),
+		"com.atproto.repo.importRepo":   post(s.importRepo),
+
+		"com.atproto.sync.getRepo":         get(s.syncGetRepo),
+		"com.atproto.sync.getLatestCommit": get(s.syncGetLatestCommit),
+		"com.atproto.sync.getRecord":       get(s.syncGetRecord),
+		"com.atproto.sync.getBlocks":       get(s.syncGetBlocks),
+		"com.atproto.sync.listRepos":       get(s.syncListRepos),
+		"com.atproto.sync.getRepoStatus":   get(s.syncGetRepoStatus),
+		"com.atproto.sync.getBlob":         get(s.syncGetBlob),
+		"com.atproto.sync.listBlobs":       get(s.syncListBlobs),
+
+		"com.atproto.identity.resolveHandle": get(s.resolveHandle),
+		"com.atproto.identity.updateHandle":  post(s.updateHandle),
+	}
+}

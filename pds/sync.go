@@ -1,0 +1,257 @@
+package pds
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+const carContentType = "application/vnd.ipld.car"
+
+// syncAccount finds the account named by the did parameter.
+func (s *Server) syncAccount(r *http.Request) (*Account, error) {
+	did, err := requireParam(r, "did")
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.account(r.Context(), did, repoNotFound(did))
+	if err != nil {
+		return nil, err
+	}
+	if !a.Head.Defined() {
+		return nil, xerr(http.StatusBadRequest, "RepoNotFound", "Repo %s has no commit", did)
+	}
+	return a, nil
+}
+
+// syncGetRepo answers the whole repository as a CAR, or with since=REV the
+// blocks added after REV, rooted at the head commit. The repository's write
+// lock is held while it streams, so the blocks match the head.
+func (s *Server) syncGetRepo(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.syncAccount(r)
+	if err != nil {
+		return nil, err
+	}
+	since := r.URL.Query().Get("since")
+	if since != "" {
+		if _, err := repo.ParseTID(since); err != nil {
+			return nil, invalidRequest("since %q is not a TID", since)
+		}
+	}
+	st := s.repoState(a.DID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	a, err = s.store.AccountByDID(r.Context(), a.DID)
+	if err != nil {
+		return nil, err
+	}
+	w.Header().Set("Content-Type", carContentType)
+	cw, err := car.NewWriter(w, []cid.Cid{a.Head})
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Blocks(r.Context(), a.DID, since, cw.Put)
+	if err == nil {
+		err = cw.Flush()
+	}
+	// Once bytes are out the status cannot change: cut the stream short,
+	// which the client sees as a truncated CAR.
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	return nil, nil
+}
+
+func (s *Server) syncGetLatestCommit(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.syncAccount(r)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"cid": a.Head.String(), "rev": a.Rev}, nil
+}
+
+func (s *Server) syncGetRepoStatus(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.syncAccount(r)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"did": a.DID, "active": a.Active, "rev": a.Rev}
+	if !a.Active {
+		out["status"] = "deactivated"
+	}
+	return out, nil
+}
+
+func (s *Server) syncListRepos(w http.ResponseWriter, r *http.Request) (any, error) {
+	limit, err := queryInt(r, "limit", 500, 1, 1000)
+	if err != nil {
+		return nil, err
+	}
+	accts, err := s.store.ListAccounts(r.Context(), r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		return nil, err
+	}
+	repos := make([]map[string]any, 0, len(accts))
+	for _, a := range accts {
+		repos = append(repos, map[string]any{"did": a.DID, "head": a.Head.String(), "rev": a.Rev, "active": a.Active})
+	}
+	out := map[string]any{"repos": repos}
+	if len(accts) == limit {
+		out["cursor"] = accts[len(accts)-1].DID
+	}
+	return out, nil
+}
+
+// proofPath returns the MST nodes on key's search path from root: enough to
+// prove that the tree holds key's value, or that it holds no such key. It
+// also returns the value when the key is present.
+func proofPath(src mst.BlockSource, root cid.Cid, key []byte) ([]Block, cid.Cid, error) {
+	var path []Block
+	c := root
+	for depth := 0; ; depth++ {
+		if depth > 256 {
+			return nil, cid.Undef, fmt.Errorf("MST deeper than 256 levels at %s", c)
+		}
+		b, err := src.Get(c)
+		if err != nil {
+			return nil, cid.Undef, err
+		}
+		path = append(path, Block{CID: c, Data: b})
+		nd, err := mst.DecodeNode(b)
+		if err != nil {
+			return nil, cid.Undef, err
+		}
+		var prev []byte
+		i := 0
+		for ; i < len(nd.Entries); i++ {
+			e := nd.Entries[i]
+			if e.Prefix > len(prev) {
+				return nil, cid.Undef, fmt.Errorf("node %s: entry %d: prefix %d longer than the previous key", c, i, e.Prefix)
+			}
+			k := append(append([]byte{}, prev[:e.Prefix]...), e.Suffix...)
+			d := bytes.Compare(k, key)
+			if d == 0 {
+				return path, e.Value, nil
+			}
+			if d > 0 {
+				break
+			}
+			prev = k
+		}
+		next := nd.Left
+		if i > 0 {
+			next = nd.Entries[i-1].Right
+		}
+		if !next.Defined() {
+			return path, cid.Undef, nil
+		}
+		c = next
+	}
+}
+
+// syncGetRecord answers a CAR proving a record (or its absence): the head
+// commit, the MST nodes on the record's path, and the record.
+func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.syncAccount(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	collection, rkey := q.Get("collection"), q.Get("rkey")
+	if err := checkPath(collection, rkey); err != nil {
+		return nil, err
+	}
+	st := s.repoState(a.DID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if a, err = s.store.AccountByDID(r.Context(), a.DID); err != nil {
+		return nil, err
+	}
+	src := storeSource{ctx: r.Context(), store: s.store, did: a.DID}
+	cb, err := src.Get(a.Head)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := repo.DecodeCommit(cb)
+	if err != nil {
+		return nil, fmt.Errorf("repo %s: head commit %s: %w", a.DID, a.Head, err)
+	}
+	path, val, err := proofPath(src, commit.Data, []byte(collection+"/"+rkey))
+	if err != nil {
+		return nil, fmt.Errorf("repo %s: proof of %s/%s: %w", a.DID, collection, rkey, err)
+	}
+	blocks := append([]Block{{CID: a.Head, Data: cb}}, path...)
+	if val.Defined() {
+		rb, err := src.Get(val)
+		if err != nil {
+			return nil, err
+		}
+		blocks = append(blocks, Block{CID: val, Data: rb})
+	}
+	return nil, writeCAR(w, a.Head, blocks)
+}
+
+func writeCAR(w http.ResponseWriter, root cid.Cid, blocks []Block) error {
+	var roots []cid.Cid
+	if root.Defined() {
+		roots = []cid.Cid{root}
+	}
+	var buf bytes.Buffer
+	cw, err := car.NewWriter(&buf, roots)
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		if err := cw.Put(b.CID, b.Data); err != nil {
+			return err
+		}
+	}
+	if err := cw.Flush(); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", carContentType)
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// MaxGetBlocks bounds the CIDs of one getBlocks request.
+const MaxGetBlocks = 1000
+
+func (s *Server) syncGetBlocks(w http.ResponseWriter, r *http.Request) (any, error) {
+	a, err := s.syncAccount(r)
+	if err != nil {
+		return nil, err
+	}
+	list := r.URL.Query()["cids"]
+	if len(list) > MaxGetBlocks {
+		return nil, invalidRequest("at most %d cids per request", MaxGetBlocks)
+	}
+	var blocks []Block
+	var missing []string
+	for _, cs := range list {
+		c, err := parseCID("cids", cs)
+		if err != nil {
+			return nil, err
+		}
+		b, err := s.store.Block(r.Context(), a.DID, c)
+		if errors.Is(err, ErrNotFound) {
+			missing = append(missing, cs)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		blocks = append(blocks, Block{CID: c, Data: b})
+	}
+	if len(missing) > 0 {
+		return nil, xerr(http.StatusBadRequest, "BlockNotFound", "Could not find cids: %v", missing)
+	}
+	return nil, writeCAR(w, cid.Undef, blocks)
+}

@@ -119,7 +119,7 @@ func Text(w io.Writer, t *Tree, opts RenderOptions) (Summary, error) {
 	if err != nil {
 		return s, err
 	}
-	fmt.Fprintf(bw, "%d nodes, %d records, depth %d", s.Nodes, s.Records, s.Depth)
+	fmt.Fprintf(bw, "%d %s, %d %s, depth %d", s.Nodes, plural(s.Nodes, "node", "nodes"), s.Records, plural(s.Records, "record", "records"), s.Depth)
 	if s.Truncated {
 		fmt.Fprintf(bw, " (cut at --depth %d: deeper nodes not counted)", opts.Depth)
 	}
@@ -159,7 +159,12 @@ func (v *textVisitor) open(n *Node, first, last string, depth int, truncated boo
 func (v *textVisitor) entry(n *Node, i int, depth int) error {
 	v.indent(depth + 1)
 	e := n.Entries[i]
-	_, err := fmt.Fprintf(v.w, "%s  %s\n", e.Key, v.opts.cid(e.Value))
+	fmt.Fprintf(v.w, "%s  %s", e.Key, v.opts.cid(e.Value))
+	if h := heightOf(e.Key); h != n.Layer {
+		// Only in a non-canonical tree: say so rather than hide it.
+		fmt.Fprintf(v.w, "  (key height %d, not this node's layer)", h)
+	}
+	_, err := v.w.WriteString("\n")
 	return err
 }
 

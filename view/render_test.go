@@ -28,7 +28,7 @@ type textLine struct {
 var (
 	nodeLineRE   = regexp.MustCompile(`^( *)node L(\d+) (\S+)  (\d+) (?:entry|entries)  (?:\(empty\)|\[[^\]]+\])(  \(subtree not shown\))?$`)
 	recordLineRE = regexp.MustCompile(`^( *)([^ ]+/[^ ]+)  (\S+)$`)
-	summaryRE    = regexp.MustCompile(`^(\d+) nodes, (\d+) records?, depth (\d+)`)
+	summaryRE    = regexp.MustCompile(`^(\d+) nodes?, (\d+) records?, depth (\d+)`)
 )
 
 func parseText(t *testing.T, out string) (lines []textLine, summary string) {
@@ -339,5 +339,36 @@ func TestRenderRejectsBrokenTrees(t *testing.T) {
 				t.Fatalf("DOT: %v, want %v", err, c.want)
 			}
 		})
+	}
+}
+
+// A non-canonical tree (the reference's flat 20-record node, whose keys
+// have different heights) is drawn as it is, with each misplaced key
+// flagged: one node, all 20 records.
+func TestTextFlagsKeysOnTheWrongLayer(t *testing.T) {
+	g, a := loadGolden(t, "noncanonical-flat")
+	var buf bytes.Buffer
+	s, err := Text(&buf, NewTree(a, a.Data), RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Nodes != g.MSTNodeCount || s.Records != g.RecordCount {
+		t.Fatalf("%d nodes, %d records; reference %d, %d", s.Nodes, s.Records, g.MSTNodeCount, g.RecordCount)
+	}
+	root, err := NewTree(a, a.Data).Node(a.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := 0
+	for _, e := range root.Entries {
+		if mst.Height([]byte(e.Key)) != root.Layer {
+			wrong++
+		}
+	}
+	if wrong == 0 {
+		t.Fatal("fixture has no misplaced key")
+	}
+	if got := strings.Count(buf.String(), "not this node's layer"); got != wrong {
+		t.Errorf("%d keys flagged, %d are on the wrong layer", got, wrong)
 	}
 }

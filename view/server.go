@@ -315,8 +315,17 @@ type RecordsPage struct {
 
 // change names the diff operation on path, "" when none.
 func (s *Server) change(path string) string {
-	if o, ok := s.ops[path]; ok {
-		return map[diff.Action]string{diff.Create: "created", diff.Update: "updated", diff.Delete: "deleted"}[o.Action()]
+	o, ok := s.ops[path]
+	if !ok {
+		return ""
+	}
+	switch o.Action() {
+	case diff.Create:
+		return "created"
+	case diff.Update:
+		return "updated"
+	case diff.Delete:
+		return "deleted"
 	}
 	return ""
 }
@@ -575,7 +584,7 @@ func (s *Server) nodeAPI(r *http.Request) (any, error) {
 		return nil, err
 	}
 	for _, e := range n.Entries {
-		ne := NodeEntry{Key: e.Key, Value: e.Value.String(), Height: n.Layer, Change: s.change(e.Key)}
+		ne := NodeEntry{Key: e.Key, Value: e.Value.String(), Height: heightOf(e.Key), Change: s.change(e.Key)}
 		if ne.Right, err = s.summary(sd, e.Right); err != nil {
 			return nil, err
 		}

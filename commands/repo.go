@@ -402,11 +402,12 @@ func verifyCommand() *cli.Command {
 		Name:      "verify",
 		Usage:     "check every block hash, the commit and its signature, the MST's canonical shape, and every record",
 		ArgsUsage: "FILE.car|-",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "key", Usage: "check the signature against this public key (did:key:... or multibase)"},
 			&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file), and that the commit's DID is the document's"},
-		},
+			&cli.BoolFlag{Name: "resolve", Usage: "resolve the commit's DID and check the signature against its document's atproto key"},
+		}, netFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1, 1, "FILE.car|- [--key did:key:... | --did-doc FILE.json]"); err != nil {
 				return err
@@ -415,6 +416,8 @@ func verifyCommand() *cli.Command {
 			switch {
 			case c.IsSet("key") && c.IsSet("did-doc"):
 				return usageErr("give --key or --did-doc, not both")
+			case c.Bool("resolve") && (c.IsSet("key") || c.IsSet("did-doc")):
+				return usageErr("give --resolve, --key or --did-doc, not two")
 			case c.IsSet("key"):
 				k, err := repo.LoadPublicKey(c.String("key"))
 				if err != nil {
@@ -435,6 +438,11 @@ func verifyCommand() *cli.Command {
 			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CollectBadBlocks: true})
 			if err != nil {
 				return err
+			}
+			if c.Bool("resolve") {
+				if opts, err = resolveVerifyOptions(c, a); err != nil {
+					return err
+				}
 			}
 			rep, err := a.Verify(opts)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,7 +33,8 @@ type Resolver struct {
 	// its certificate, exercises the real https://<handle>/... URLs.
 	HTTPClient *http.Client
 	// DNSAddr is the DNS server ("host:port") asked for _atproto TXT
-	// records; "" means the system resolver.
+	// records and, when HTTPClient is nil, for the addresses of the hosts
+	// the default client connects to; "" means the system resolver.
 	DNSAddr string
 	// Timeout bounds each lookup (a DNS query, a document fetch); for PDS
 	// downloads it bounds the wait for the response and any silence while
@@ -58,11 +60,37 @@ func (r *Resolver) maxDoc() int64 {
 	return DefaultMaxDocSize
 }
 
+// client is HTTPClient, or else a new NewHTTPClient (callers making many
+// requests should set HTTPClient once, to reuse connections).
 func (r *Resolver) client() *http.Client {
 	if r.HTTPClient != nil {
 		return r.HTTPClient
 	}
-	return &http.Client{}
+	return NewHTTPClient(r.DNSAddr, r.timeout())
+}
+
+// NewHTTPClient returns an HTTP client that connects within dialTimeout
+// and, when dnsAddr is set, looks host names up through that DNS server
+// rather than the system's, so that one DNS server answers every lookup of
+// a Resolver, TXT records and HTTPS hosts alike (and then no proxy is
+// used: the proxy would look the names up elsewhere).
+func NewHTTPClient(dnsAddr string, dialTimeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: dialTimeout}
+	if dnsAddr != "" {
+		dialer.Resolver = &net.Resolver{
+			PreferGo: true,
+			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, dnsAddr)
+			},
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if dnsAddr != "" {
+		tr.Proxy = nil
+	}
+	tr.DialContext = dialer.DialContext
+	return &http.Client{Transport: tr}
 }
 
 func (r *Resolver) plcHost() string {

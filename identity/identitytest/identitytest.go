@@ -192,7 +192,8 @@ func (d *Directory) Add(did string, op *plc.Operation) {
 	d.ops[did] = op
 }
 
-// AddRaw serves doc as did's document, whatever it says.
+// AddRaw serves doc as did's document, whatever it says (and /data with
+// no rotation keys).
 func (d *Directory) AddRaw(did, doc string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -218,6 +219,8 @@ func (d *Directory) serve(w http.ResponseWriter, r *http.Request) {
 	case raw != "" && suffix == "":
 		w.Header().Set("Content-Type", "application/did+ld+json")
 		w.Write([]byte(raw))
+	case raw != "" && suffix == "data":
+		writeJSON(w, 200, map[string]any{"did": did, "rotationKeys": []string{}})
 	case op == nil:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "DID not registered: " + did})
 	case suffix == "":

@@ -1,0 +1,214 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/arbor-atproto/arbor/plc"
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+)
+
+func blobCID(t *testing.T, b []byte) string {
+	t.Helper()
+	mh, err := multihash.Sum(b, multihash.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cid.NewCidV1(cid.Raw, mh).String()
+}
+
+// commitOnlySlice is a getRepo?since= answer holding the commit block
+// alone (a slice where nothing but the commit is new).
+func commitOnlySlice(t *testing.T, whole []byte) []byte {
+	t.Helper()
+	roots, blocks, err := car.ReadAll(bytes.NewReader(whole))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	cw, err := car.NewWriter(&buf, roots[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cw.Put(roots[0], blocks[roots[0]]); err != nil {
+		t.Fatal(err)
+	}
+	if err := cw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// leftovers lists the files in dir other than keep.
+func leftovers(t *testing.T, dir string, keep ...string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+next:
+	for _, e := range ents {
+		for _, k := range keep {
+			if e.Name() == k {
+				continue next
+			}
+		}
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestFetchVerifiesAndKeepsTheRepository(t *testing.T) {
+	w := newNetWorld(t, "")
+	g, whole, _ := readGolden(t, "one")
+	w.pds.Slices[g.DID][g.Rev] = commitOnlySlice(t, whole)
+
+	for _, input := range []string{"one.test", g.DID} {
+		t.Run("whole repository from "+input, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "one.car")
+			var j struct {
+				DID, File string
+				Bytes     int64
+				Records   int
+				Slice     bool
+				Checked   []string
+			}
+			r := runJSON(t, &j, w.args("fetch", input, "-o", out, "--json")...)
+			if r.code != 0 || j.DID != g.DID || j.Bytes != int64(len(whole)) || j.Records != 1 || j.Slice {
+				t.Fatalf("exit %d, %+v, stderr %q", r.code, j, r.stderr)
+			}
+			got, err := os.ReadFile(out)
+			if err != nil || !bytes.Equal(got, whole) {
+				t.Fatalf("file differs from what the PDS served (%v)", err)
+			}
+			if l := leftovers(t, dir, "one.car"); len(l) > 0 {
+				t.Errorf("left behind: %v", l)
+			}
+			if !strings.Contains(strings.Join(j.Checked, ","), "signature against "+g.SigningKey) {
+				t.Errorf("checked %v", j.Checked)
+			}
+		})
+	}
+	t.Run("slice since a revision says what it checked", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "slice.car")
+		r := run(t, "", w.args("fetch", "one.test", "-o", out, "--since", g.Rev)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "slice since "+g.Rev) || !strings.Contains(r.stdout, "not checked: MST and records") ||
+			!strings.Contains(r.stdout, "commit signature against "+g.SigningKey) {
+			t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(out); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestFetchBlobsSkipsAndReportsFailures(t *testing.T) {
+	w := newNetWorld(t, "")
+	var good []string
+	for i := range 3 {
+		b := []byte(fmt.Sprintf("image %d", i))
+		c := blobCID(t, b)
+		good = append(good, c)
+		w.pds.Blobs[w.did][c] = b
+	}
+	bad := blobCID(t, []byte("the real bytes"))
+	w.pds.Blobs[w.did][bad] = []byte("other bytes")
+	missing := blobCID(t, []byte("never uploaded"))
+	w.pds.BlobList[w.did] = []string{good[0], bad, good[1], missing, good[2]}
+
+	dir := t.TempDir()
+	out, blobs := filepath.Join(dir, "one.car"), filepath.Join(dir, "blobs")
+	var j struct {
+		Blobs        int
+		BlobFailures []struct{ CID, Error string }
+	}
+	r := runJSON(t, &j, w.args("fetch", w.did, "-o", out, "--blobs", blobs, "--json")...)
+	if r.code != ExitFail || j.Blobs != 5 || len(j.BlobFailures) != 2 ||
+		j.BlobFailures[0].CID != bad || !strings.Contains(j.BlobFailures[0].Error, "does not match") ||
+		j.BlobFailures[1].CID != missing || !strings.Contains(j.BlobFailures[1].Error, "BlobNotFound") {
+		t.Fatalf("exit %d, %+v, stderr %q", r.code, j, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "2 of 5 blobs failed") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	for i, c := range good {
+		b, err := os.ReadFile(filepath.Join(blobs, c))
+		if err != nil || string(b) != fmt.Sprintf("image %d", i) {
+			t.Errorf("blob %s: %q, %v", c, b, err)
+		}
+	}
+	if l := leftovers(t, blobs, good...); len(l) > 0 {
+		t.Errorf("blob directory holds %v besides the good blobs", l)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("the verified repository should be kept when blobs fail: %v", err)
+	}
+}
+
+func TestFetchFailuresLeaveNoFile(t *testing.T) {
+	other := newNetWorld(t, genKey(t).DIDKey())
+	good := newNetWorld(t, "")
+
+	// A DID whose document names a PDS that is not listening.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	down := identitytest.StartDirectory(t)
+	rot, err := atcrypto.GeneratePrivateKeyK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotPub, _ := rot.PublicKey()
+	op, _, err := plc.NewGenesis(plc.GenesisParams{RotationKeys: []string{rotPub.DIDKey()}, SigningKey: genKey(t).DIDKey(), Handle: "down.test", PDS: closed}, rot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Add(good.did, op)
+
+	// A PDS serving garbage for the repository.
+	junk := newNetWorld(t, "")
+	junk.pds.Repos[junk.did] = []byte("this is not a CAR file")
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"repository signed by another key", other.args("fetch", "one.test"), ExitFail, "failed verification"},
+		{"handle whose DID claims another handle", good.args("fetch", "mismatch.test"), ExitFail, "handle mismatch"},
+		{"unreachable PDS", append(good.args("fetch", good.did), "--plc-host", down.URL()), ExitUsage, "PDS unreachable"},
+		{"PDS answers with something that is not a CAR", junk.args("fetch", junk.did), ExitFail, "fetched repository"},
+		{"slice the PDS does not have", good.args("fetch", good.did, "--since", "3ktt5626c222b"), ExitUsage, "RepoNotFound"},
+		{"no TXT record", good.args("fetch", "nobody.test"), ExitUsage, "no _atproto TXT record"},
+		{"bad --since", good.args("fetch", good.did, "--since", "yesterday"), ExitUsage, "--since"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out.car")
+			r := run(t, "", append(tc.args, "-o", out)...)
+			wantOneLineError(t, r, tc.code, tc.want)
+			if l := leftovers(t, dir); len(l) > 0 {
+				t.Errorf("left behind: %v", l)
+			}
+		})
+	}
+	t.Run("no -o", func(t *testing.T) {
+		wantOneLineError(t, run(t, "", good.args("fetch", good.did)...), ExitUsage, "-o is required")
+	})
+}

@@ -1,0 +1,217 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/plc"
+	"github.com/arbor-atproto/arbor/repo"
+	"github.com/urfave/cli/v2"
+)
+
+// netFlags are the network settings shared by resolve, fetch and
+// verify --resolve.
+func netFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "plc-host", Usage: "did:plc directory URL", EnvVars: []string{"ARBOR_PLC_HOST"}, Value: plc.DefaultHost},
+		&cli.DurationFlag{Name: "timeout", Usage: "limit on each lookup, and on silence during a download", EnvVars: []string{"ARBOR_TIMEOUT"}, Value: identity.DefaultTimeout},
+		&cli.Int64Flag{Name: "max-doc-size", Usage: "largest DID document (and other small answer) accepted, in bytes", Value: identity.DefaultMaxDocSize},
+		&cli.StringFlag{Name: "dns", Usage: "DNS server HOST:PORT for handle TXT records and host names (default: the system resolver)", EnvVars: []string{"ARBOR_DNS"}},
+	}
+}
+
+// newResolver builds the resolver the network flags describe.
+func newResolver(c *cli.Context) (*identity.Resolver, error) {
+	if c.Duration("timeout") <= 0 {
+		return nil, usageErr("--timeout must be positive")
+	}
+	if c.Int64("max-doc-size") <= 0 {
+		return nil, usageErr("--max-doc-size must be positive")
+	}
+	host := c.String("plc-host")
+	if !strings.HasPrefix(host, "http://") && !strings.HasPrefix(host, "https://") {
+		return nil, usageErr("--plc-host %q is not an http(s) URL", host)
+	}
+	return &identity.Resolver{
+		PLCHost:    host,
+		HTTPClient: identity.NewHTTPClient(c.String("dns"), c.Duration("timeout")),
+		DNSAddr:    c.String("dns"),
+		Timeout:    c.Duration("timeout"),
+		MaxDocSize: c.Int64("max-doc-size"),
+	}, nil
+}
+
+// lookupErr maps a resolution error to an exit code: input that is not a
+// handle or DID is bad usage (2), as is anything that stops the lookup (the
+// input could not be read); verification failures are reported by callers
+// with ExitFail.
+func lookupErr(err error) error {
+	if errors.Is(err, identity.ErrInvalidHandle) || errors.Is(err, identity.ErrInvalidDID) || errors.Is(err, identity.ErrUnsupportedDID) {
+		return usageErr("%v", err)
+	}
+	return inputErr(err)
+}
+
+// identityJSON is the JSON form of a resolved identity.
+type identityJSON struct {
+	DID            string          `json:"did"`
+	Handle         string          `json:"handle,omitempty"`
+	HandleVerified bool            `json:"handleVerified"`
+	HandleMethod   string          `json:"handleMethod,omitempty"`
+	HandleError    string          `json:"handleError,omitempty"`
+	PDS            string          `json:"pds,omitempty"`
+	PDSError       string          `json:"pdsError,omitempty"`
+	SigningKey     string          `json:"signingKey,omitempty"`
+	SigningKeyErr  string          `json:"signingKeyError,omitempty"`
+	RotationKeys   []string        `json:"rotationKeys,omitempty"`
+	Document       json.RawMessage `json:"document"`
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func newIdentityJSON(id *identity.Identity) identityJSON {
+	j := identityJSON{
+		DID: id.DID.String(), Handle: id.Handle.String(), HandleVerified: id.HandleVerified,
+		HandleMethod: id.HandleMethod, HandleError: errString(id.HandleErr),
+		PDS: id.Doc.PDS, PDSError: errString(id.Doc.PDSErr),
+		SigningKeyErr: errString(id.Doc.KeyErr), RotationKeys: id.RotationKeys,
+		Document: json.RawMessage(id.Doc.Raw),
+	}
+	if id.Doc.SigningKey != nil {
+		j.SigningKey = id.Doc.SigningKey.DIDKey()
+	}
+	if !json.Valid(j.Document) {
+		j.Document = nil
+	}
+	return j
+}
+
+// identityProblem is the first thing wrong with a resolved identity: the
+// handle not verified both ways (a DID claiming no handle is not a
+// problem), no signing key, no PDS.
+func identityProblem(id *identity.Identity) error {
+	switch {
+	case id.HandleErr != nil && !errors.Is(id.HandleErr, identity.ErrNoHandle):
+		return id.HandleErr
+	case id.Doc.KeyErr != nil:
+		return id.Doc.KeyErr
+	case id.Doc.PDSErr != nil:
+		return id.Doc.PDSErr
+	}
+	return nil
+}
+
+func resolveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "resolve",
+		Usage: "resolve a handle or DID: DID, handle (checked both ways), PDS, signing key, rotation keys",
+		Description: "A handle is resolved through DNS (TXT _atproto.HANDLE) and HTTPS (/.well-known/atproto-did),\n" +
+			"and the DID document must claim it; a DID's document (did:plc from --plc-host, did:web\n" +
+			"from its host) names a handle, which must resolve back to the DID.\n" +
+			"Exit 1 when the handle does not check out both ways or the document has no signing key\n" +
+			"or PDS; exit 2 for malformed input or when resolution fails.",
+		ArgsUsage: "HANDLE|DID",
+		Flags:     append([]cli.Flag{jsonFlag}, netFlags()...),
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 1, 1, "HANDLE|DID [--json] [--plc-host URL] [--dns HOST:PORT]"); err != nil {
+				return err
+			}
+			res, err := newResolver(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout(res))
+			defer cancel()
+			id, err := res.Lookup(ctx, c.Args().First())
+			if err != nil {
+				return lookupErr(err)
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				if err := printJSON(w, newIdentityJSON(id)); err != nil {
+					return err
+				}
+			} else {
+				printIdentity(c, id)
+			}
+			if err := identityProblem(id); err != nil {
+				return failErr("%v", err)
+			}
+			return nil
+		},
+	}
+}
+
+func printIdentity(c *cli.Context, id *identity.Identity) {
+	w := c.App.Writer
+	p := newPainter(w)
+	row := func(k, v string) { fmt.Fprintf(w, "%-13s %s\n", k, v) }
+	row("did", p.bold(id.DID.String()))
+	switch {
+	case id.Handle == "":
+		row("handle", "none claimed")
+	case id.HandleVerified:
+		row("handle", fmt.Sprintf("%s %s", id.Handle, p.green("✓ verified both ways (via "+id.HandleMethod+")")))
+	default:
+		row("handle", fmt.Sprintf("%s %s", id.Handle, p.red("✗ not verified: "+errString(id.HandleErr))))
+	}
+	if id.Doc.PDS != "" {
+		row("pds", id.Doc.PDS)
+	} else {
+		row("pds", p.red("✗ "+errString(id.Doc.PDSErr)))
+	}
+	if id.Doc.SigningKey != nil {
+		row("signing key", id.Doc.SigningKey.DIDKey())
+	} else {
+		row("signing key", p.red("✗ "+errString(id.Doc.KeyErr)))
+	}
+	for i, k := range id.RotationKeys {
+		label := ""
+		if i == 0 {
+			label = "rotation keys"
+		}
+		row(label, k)
+	}
+}
+
+// resolveVerifyOptions is verify --resolve: the signing key comes from the
+// DID document of the commit's DID, and the commit's DID must be the
+// document's.
+func resolveVerifyOptions(c *cli.Context, a *repo.Archive) (repo.VerifyOptions, error) {
+	var opts repo.VerifyOptions
+	if a.Commit == nil {
+		if a.CommitErr != nil {
+			return opts, inputErr(fmt.Errorf("--resolve: %w", a.CommitErr))
+		}
+		return opts, usageErr("--resolve: %s is a bare MST with no commit, so no DID to resolve", displayName(c.Args().First()))
+	}
+	res, err := newResolver(c)
+	if err != nil {
+		return opts, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*res.Timeout)
+	defer cancel()
+	doc, err := res.ResolveDID(ctx, a.Commit.DID)
+	if err != nil {
+		return opts, inputErr(fmt.Errorf("--resolve: commit DID: %w", err))
+	}
+	if doc.SigningKey == nil {
+		return opts, failErr("--resolve: %v", doc.KeyErr)
+	}
+	opts.Key, opts.DID = doc.SigningKey, doc.DID.String()
+	return opts, nil
+}
+
+// lookupTimeout bounds a whole Lookup: a handle, a document, rotation
+// keys, the handle back.
+func lookupTimeout(res *identity.Resolver) time.Duration { return 6 * res.Timeout }

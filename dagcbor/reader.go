@@ -184,7 +184,7 @@ func (r *Reader) ReadTextBytes() ([]byte, error) {
 		return nil, err
 	}
 	b := r.buf[r.off : r.off+n : r.off+n]
-	if !utf8.Valid(b) {
+	if !validUTF8(b) {
 		return nil, errAt(start, ErrUTF8, "")
 	}
 	r.off += n
@@ -201,6 +201,19 @@ func (r *Reader) ReadString() (string, error) {
 // DAG-CBOR order. Pass nil as prev for the first key of a map.
 func (r *Reader) ReadMapKey(prev []byte) ([]byte, error) {
 	start := r.off
+	// Fast path: a short key in order after prev.
+	if r.off < len(r.buf) {
+		if c := r.buf[r.off]; c>>5 == MajorText && c&0x1f < 24 {
+			end := r.off + 1 + int(c&0x1f)
+			if end <= len(r.buf) {
+				k := r.buf[r.off+1 : end : end]
+				if validUTF8(k) && (prev == nil || CompareKeys(prev, k) < 0) {
+					r.off = end
+					return k, nil
+				}
+			}
+		}
+	}
 	if m, err := r.PeekMajor(); err != nil {
 		return nil, err
 	} else if m != MajorText {
@@ -442,6 +455,23 @@ func (r *Reader) skip(depth int) error {
 	if depth > MaxDepth {
 		return errAt(r.off, ErrTooDeep, "")
 	}
+	// Fast paths for the commonest items, short strings and small
+	// integers; anything unusual falls through to the general code, which
+	// also produces the errors.
+	if r.off < len(r.buf) {
+		c := r.buf[r.off]
+		if c < 24 || (c >= 0x20 && c < 0x20+24) {
+			r.off++
+			return nil
+		}
+		if c>>5 == MajorText && c&0x1f < 24 {
+			end := r.off + 1 + int(c&0x1f)
+			if end <= len(r.buf) && validUTF8(r.buf[r.off+1:end]) {
+				r.off = end
+				return nil
+			}
+		}
+	}
 	major, err := r.PeekMajor()
 	if err != nil {
 		return err
@@ -543,4 +573,18 @@ func tagDetail(t uint64) string {
 		t /= 10
 	}
 	return "tag " + string(b)
+}
+
+// validUTF8 is utf8.Valid with a quicker path for the short ASCII strings
+// (map keys, identifiers) that make up most of a record.
+func validUTF8(b []byte) bool {
+	if len(b) >= 32 {
+		return utf8.Valid(b)
+	}
+	for i, c := range b {
+		if c >= 0x80 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	return true
 }

@@ -2,8 +2,12 @@ package commands
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/arbor-atproto/arbor/pds"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
@@ -211,4 +216,84 @@ func TestFetchFailuresLeaveNoFile(t *testing.T) {
 	t.Run("no -o", func(t *testing.T) {
 		wantOneLineError(t, run(t, "", good.args("fetch", good.did)...), ExitUsage, "-o is required")
 	})
+}
+
+// TestFetchFromArborPDS fetches an account end to end from arbor's own
+// local PDS (pds.Server on loopback, with its embedded did:plc directory):
+// the handle through a loopback DNS server, the DID document from the
+// embedded directory, getRepo, listBlobs and getBlob from the server.
+func TestFetchFromArborPDS(t *testing.T) {
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Start()
+	defer ts.Close()
+	srv, err := pds.Open(pds.Config{PublicURL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts.Config.Handler = srv
+
+	call := func(method, token, ctype string, body []byte, out any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/xrpc/"+method, bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: HTTP %d: %s", method, resp.StatusCode, b)
+		}
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s: %v: %s", method, err, b)
+			}
+		}
+	}
+	var acct struct{ DID, AccessJwt string }
+	call("com.atproto.server.createAccount", "", "application/json", []byte(`{"handle":"alice.test","password":"hunter2hunter2","email":"alice@example.com"}`), &acct)
+	var blobs []string
+	for i := range 3 {
+		b := []byte(fmt.Sprintf("blob number %d", i))
+		call("com.atproto.repo.uploadBlob", acct.AccessJwt, "application/octet-stream", b, nil)
+		blobs = append(blobs, blobCID(t, b))
+	}
+	rec := fmt.Sprintf(`{"repo":%q,"collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"hi","createdAt":"2024-01-01T00:00:00.000Z","embed":{"$type":"app.bsky.embed.images","images":[`, acct.DID)
+	for i, c := range blobs {
+		if i > 0 {
+			rec += ","
+		}
+		rec += fmt.Sprintf(`{"alt":"","image":{"$type":"blob","ref":{"$link":%q},"mimeType":"image/png","size":13}}`, c)
+	}
+	rec += `]}}}`
+	call("com.atproto.repo.createRecord", acct.AccessJwt, "application/json", []byte(rec), nil)
+
+	dns := identitytest.StartDNS(t, map[string][]string{"_atproto.alice.test": {"did=" + acct.DID}})
+	dir := t.TempDir()
+	out, blobDir := filepath.Join(dir, "alice.car"), filepath.Join(dir, "blobs")
+	var j struct {
+		DID            string
+		HandleVerified bool
+		Records, Blobs int
+		BlobFailures   []any
+	}
+	r := runJSON(t, &j, "fetch", "alice.test", "-o", out, "--blobs", blobDir, "--json", "--plc-host", srv.PLCURL(), "--dns", dns, "--timeout", "5s")
+	if r.code != 0 || j.DID != acct.DID || !j.HandleVerified || j.Records < 1 || j.Blobs != len(blobs) || len(j.BlobFailures) != 0 {
+		t.Fatalf("exit %d, %+v, stderr %q", r.code, j, r.stderr)
+	}
+	for _, c := range blobs {
+		if _, err := os.Stat(filepath.Join(blobDir, c)); err != nil {
+			t.Error(err)
+		}
+	}
+	// The file kept verifies on its own against the resolved key.
+	v := run(t, "", "verify", out, "--resolve", "--plc-host", srv.PLCURL(), "--dns", dns)
+	if v.code != 0 || !strings.Contains(v.stdout, "signature checked") {
+		t.Errorf("verify --resolve: exit %d, %q %q", v.code, v.stdout, v.stderr)
+	}
 }

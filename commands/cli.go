@@ -83,6 +83,7 @@ func Commands() []*cli.Command {
 		PLCCommand(),
 		resolveCommand(), fetchCommand(),
 		mstCommand(), viewCommand(),
+		pdsCommand(),
 	}
 }
 

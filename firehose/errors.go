@@ -40,7 +40,7 @@ var (
 	// account's key.
 	ErrBadSignature = errors.New("commit signature does not verify")
 	// ErrBadOp: an operation that is invalid as written (a create with a
-	// prev, an update without a cid, a path twice, a bad record path, an
+	// prev, an update without a cid, a path twice, a path that is not an MST key, an
 	// update or delete without prev when prevData is given).
 	ErrBadOp = errors.New("invalid operation")
 	// ErrOpMismatch: the new tree does not reflect an operation (a create

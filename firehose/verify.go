@@ -61,7 +61,8 @@ func (v *Verification) skip(check, reason string) {
 //     commit, and holds the commit, a strict signed v3 commit whose DID and
 //     rev are the event's repo and rev;
 //   - the signature verifies with key (skipped when key is nil);
-//   - the ops are well formed: no path twice, creates with a cid and no
+//   - the ops are well formed: each path a valid MST key (DecodeFrame
+//     checks the stricter record-path syntax), no path twice, creates with a cid and no
 //     prev, updates with a cid, deletes without one, and with prevData
 //     present updates and deletes carry prev;
 //   - the record block of every create and update is present;
@@ -184,7 +185,7 @@ func checkOps(v *Verification, ev *Commit) ([]diff.Op, bool) {
 			bad(i, o, "path appears twice")
 		}
 		seen[o.Path] = true
-		if _, _, err := repo.ParseRecordPath(o.Path); err != nil {
+		if err := mst.ValidateKey([]byte(o.Path)); err != nil {
 			bad(i, o, "%v", err)
 		}
 		switch o.Action {
@@ -262,4 +263,56 @@ func inversionError(err error, prevData cid.Cid) error {
 	default:
 		return fmt.Errorf("%w (prevData %s): %w", ErrInversionFailed, prevData, err)
 	}
+}
+
+// VerifySync checks a #sync event: blocks is a valid CAR rooted at a strict
+// signed v3 commit whose DID and rev are the event's, and the signature
+// verifies with key (skipped when key is nil). The tree itself is not
+// carried and not checked.
+func VerifySync(ev *Sync, key atcrypto.PublicKey) (*Verification, error) {
+	v := &Verification{}
+	done := func() (*Verification, error) { return v, errors.Join(v.Problems...) }
+	roots, blocks, err := car.ReadAll(bytes.NewReader(ev.Blocks))
+	if err != nil {
+		v.fail(fmt.Errorf("%w: %w", ErrBadBlocks, err))
+		return done()
+	}
+	if len(roots) != 1 {
+		v.fail(fmt.Errorf("%w: %d CAR roots, want the commit alone", ErrBadBlocks, len(roots)))
+		return done()
+	}
+	v.Passed = append(v.Passed, CheckBlocks)
+	cb, ok := blocks[roots[0]]
+	if !ok {
+		v.fail(fmt.Errorf("%w: commit block %s", ErrMissingBlock, roots[0]))
+		return done()
+	}
+	c, err := repo.DecodeCommit(cb)
+	if err != nil || c.Version != repo.VersionCurrent {
+		if err == nil {
+			err = fmt.Errorf("version %d", c.Version)
+		}
+		v.fail(fmt.Errorf("%w: %s: %w", ErrBadCommit, roots[0], err))
+		return done()
+	}
+	v.Commit = c
+	v.Passed = append(v.Passed, CheckCommit)
+	if c.DID != ev.DID {
+		v.fail(fmt.Errorf("%w: commit %s is for %s, event for %s", ErrRepoMismatch, roots[0], c.DID, ev.DID))
+	} else {
+		v.Passed = append(v.Passed, CheckRepo)
+	}
+	if c.Rev != ev.Rev {
+		v.fail(fmt.Errorf("%w: commit %s has rev %s, event %s", ErrRevMismatch, roots[0], c.Rev, ev.Rev))
+	} else {
+		v.Passed = append(v.Passed, CheckRev)
+	}
+	if key == nil {
+		v.skip(CheckSignature, "no key given")
+	} else if err := c.VerifySignature(key); err != nil {
+		v.fail(fmt.Errorf("%w: commit %s of %s: %w", ErrBadSignature, roots[0], ev.DID, err))
+	} else {
+		v.Passed = append(v.Passed, CheckSignature)
+	}
+	return done()
 }

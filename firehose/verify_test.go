@@ -13,7 +13,7 @@ import (
 
 // history builds a repository with a first commit, a commit of creates, and
 // one with an update, a delete and a create, and returns the events.
-func history(t *testing.T) (*testRepo, []*Commit) {
+func history(t testing.TB) (*testRepo, []*Commit) {
 	r := newTestRepo(t, "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa")
 	first := map[string]string{}
 	for i := range 40 {

@@ -17,7 +17,7 @@ import (
 type blockStore struct {
 	pages  [][]blockEntry // entries in first-seen order, pageSize per page
 	n      int
-	slots  []uint32 // 0: empty; else entry index + 1
+	slots  []uint64 // 0: empty; else tag<<32 | (entry index + 1)
 	bodies []bodyLoc
 	slabs  [][]byte
 }
@@ -55,20 +55,30 @@ func cidDigest(c cid.Cid) (d [32]byte, codec uint8, ok bool) {
 
 func (s *blockStore) entry(i int) *blockEntry { return &s.pages[i/pageSize][i%pageSize] }
 
+// slotHash and slotTag take two independent parts of a digest: where to
+// start probing, and a 32-bit tag compared before an entry is touched, so a
+// probe rarely costs a cache miss in the entries.
+func slotHash(d *[32]byte) uint64 { return binary.LittleEndian.Uint64(d[:8]) }
+func slotTag(d *[32]byte) uint64  { return uint64(binary.LittleEndian.Uint32(d[8:12])) << 32 }
+
 // find returns the index of the entry for (d, codec), or -1.
 func (s *blockStore) find(d *[32]byte, codec uint8) int {
 	if len(s.slots) == 0 {
 		return -1
 	}
 	mask := uint64(len(s.slots) - 1)
-	for p := binary.LittleEndian.Uint64(d[:8]) & mask; ; p = (p + 1) & mask {
+	tag := slotTag(d)
+	for p := slotHash(d) & mask; ; p = (p + 1) & mask {
 		v := s.slots[p]
 		if v == 0 {
 			return -1
 		}
-		e := s.entry(int(v - 1))
-		if e.digest == *d && e.codec == codec {
-			return int(v - 1)
+		if v&^0xffffffff != tag {
+			continue
+		}
+		i := int(uint32(v) - 1)
+		if e := s.entry(i); e.digest == *d && e.codec == codec {
+			return i
 		}
 	}
 }
@@ -85,15 +95,20 @@ func (s *blockStore) lookup(c cid.Cid) int {
 // insert adds (d, codec) unless present; it returns the entry index and
 // whether it was added.
 func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
-	if s.n+1 > len(s.slots)*3/4 {
+	if s.n+1 > len(s.slots)/2 {
 		s.grow()
 	}
 	mask := uint64(len(s.slots) - 1)
-	p := binary.LittleEndian.Uint64(d[:8]) & mask
+	tag := slotTag(d)
+	p := slotHash(d) & mask
 	for ; s.slots[p] != 0; p = (p + 1) & mask {
-		e := s.entry(int(s.slots[p] - 1))
-		if e.digest == *d && e.codec == codec {
-			return int(s.slots[p] - 1), false
+		v := s.slots[p]
+		if v&^0xffffffff != tag {
+			continue
+		}
+		i := int(uint32(v) - 1)
+		if e := s.entry(i); e.digest == *d && e.codec == codec {
+			return i, false
 		}
 	}
 	i := s.n
@@ -102,7 +117,7 @@ func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
 	}
 	*s.entry(i) = blockEntry{digest: *d, codec: codec}
 	s.n++
-	s.slots[p] = uint32(i + 1)
+	s.slots[p] = tag | uint64(i+1)
 	return i, true
 }
 
@@ -111,15 +126,15 @@ func (s *blockStore) grow() {
 	if len(s.slots) > 0 {
 		size = len(s.slots) * 2
 	}
-	s.slots = make([]uint32, size)
+	s.slots = make([]uint64, size)
 	mask := uint64(size - 1)
 	for i := 0; i < s.n; i++ {
 		e := s.entry(i)
-		p := binary.LittleEndian.Uint64(e.digest[:8]) & mask
+		p := slotHash(&e.digest) & mask
 		for s.slots[p] != 0 {
 			p = (p + 1) & mask
 		}
-		s.slots[p] = uint32(i + 1)
+		s.slots[p] = slotTag(&e.digest) | uint64(i+1)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
@@ -12,7 +14,9 @@ import (
 
 	"github.com/arbor-atproto/arbor/build"
 	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/diff"
+	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -24,14 +28,18 @@ type snapshotJSON struct {
 	BareTree bool   `json:"bareTree"`
 	DID      string `json:"did,omitempty"`
 	Rev      string `json:"rev,omitempty"`
+	// Read says how the file was read: "index" (mapped, only the framing
+	// scanned, each block hash-checked when the diff reads it) or "full"
+	// (streamed and every block hash-checked: standard input, pipes).
+	Read string `json:"read"`
 }
 
-func newSnapshotJSON(name string, a *repo.Archive) snapshotJSON {
-	s := snapshotJSON{File: displayName(name), Root: a.Root.String(), Data: a.Data.String(), BareTree: a.IsBareTree()}
-	if a.Commit != nil {
-		s.DID, s.Rev = a.Commit.DID, a.Commit.Rev
+func newSnapshotJSON(s *snapshot) snapshotJSON {
+	j := snapshotJSON{File: displayName(s.name), Root: s.root.String(), Data: s.data.String(), BareTree: s.isBareTree(), Read: s.read}
+	if s.commit != nil {
+		j.DID, j.Rev = s.commit.DID, s.commit.Rev
 	}
-	return s
+	return j
 }
 
 // diffOpJSON is one record operation, in the reference's form (golden/diffs).
@@ -118,32 +126,27 @@ func diffCommand() *cli.Command {
 				}
 			}
 			bodies := c.Bool("records") || sliceOut != ""
-			oldA, err := readArchive(c, oldName, bodies)
+			oldA, newA, err := openSnapshots(c, oldName, newName, bodies)
 			if err != nil {
 				return err
 			}
-			newA, err := readArchive(c, newName, bodies)
-			if err != nil {
-				return err
-			}
-			for _, s := range []struct {
-				name string
-				a    *repo.Archive
-			}{{oldName, oldA}, {newName, newA}} {
-				if s.a.CommitErr != nil {
-					return inputErr(fmt.Errorf("%s: %w", displayName(s.name), s.a.CommitErr))
+			defer oldA.close()
+			defer newA.close()
+			for _, s := range []*snapshot{oldA, newA} {
+				if s.commitErr != nil {
+					return inputErr(fmt.Errorf("%s: %w", displayName(s.name), s.commitErr))
 				}
 			}
-			out := diffJSON{Old: newSnapshotJSON(oldName, oldA), New: newSnapshotJSON(newName, newA), Collection: coll, Warnings: []string{}}
-			if oldA.Commit != nil && newA.Commit != nil {
-				if oldA.Commit.DID != newA.Commit.DID && !c.Bool("force") {
+			out := diffJSON{Old: newSnapshotJSON(oldA), New: newSnapshotJSON(newA), Collection: coll, Warnings: []string{}}
+			if oldA.commit != nil && newA.commit != nil {
+				if oldA.commit.DID != newA.commit.DID && !c.Bool("force") {
 					return usageErr("%s is a repo of %s but %s is a repo of %s: refusing to compare different repositories (use --force)",
-						displayName(oldName), oldA.Commit.DID, displayName(newName), newA.Commit.DID)
+						displayName(oldName), oldA.commit.DID, displayName(newName), newA.commit.DID)
 				}
-				if oldA.Commit.DID != newA.Commit.DID {
-					out.Warnings = append(out.Warnings, fmt.Sprintf("different DIDs: OLD is %s, NEW is %s", oldA.Commit.DID, newA.Commit.DID))
+				if oldA.commit.DID != newA.commit.DID {
+					out.Warnings = append(out.Warnings, fmt.Sprintf("different DIDs: OLD is %s, NEW is %s", oldA.commit.DID, newA.commit.DID))
 				}
-				if o, n := oldA.Commit.Rev, newA.Commit.Rev; o != "" && n != "" && n < o {
+				if o, n := oldA.commit.Rev, newA.commit.Rev; o != "" && n != "" && n < o {
 					out.Warnings = append(out.Warnings, fmt.Sprintf("NEW's rev %s is older than OLD's rev %s: the arguments may be swapped", n, o))
 				}
 			}
@@ -151,13 +154,19 @@ func diffCommand() *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "arbor: warning: %s\n", w)
 			}
 
-			res, err := diff.Compare(oldA, oldA.Data, newA, newA.Data)
+			// The proofs are only printed with --json; the human output
+			// and the slice need the walk alone.
+			compare := diff.Ops
+			if c.Bool("json") {
+				compare = diff.Compare
+			}
+			res, err := compare(oldA.blocks, oldA.data, newA.blocks, newA.data)
 			if err != nil {
 				return inputErr(err)
 			}
 			fillDiffJSON(&out, res, coll)
 			if c.Bool("records") {
-				addFieldDiffs(&out, oldA, newA)
+				addFieldDiffs(&out, oldA.blocks, newA.blocks)
 			}
 			if sliceOut != "" {
 				sl, err := writeSlice(sliceOut, oldA, newA, res)
@@ -219,7 +228,7 @@ func fillDiffJSON(out *diffJSON, res *diff.Result, coll string) {
 }
 
 // addFieldDiffs adds the field-level diff of every updated record.
-func addFieldDiffs(out *diffJSON, oldA, newA *repo.Archive) {
+func addFieldDiffs(out *diffJSON, oldA, newA blockSet) {
 	for i := range out.Ops {
 		o := &out.Ops[i]
 		if o.Action != diff.Update.String() {
@@ -230,7 +239,7 @@ func addFieldDiffs(out *diffJSON, oldA, newA *repo.Archive) {
 		ob, err1 := oldA.Get(prev)
 		nb, err2 := newA.Get(next)
 		if err := errors.Join(err1, err2); err != nil {
-			o.FieldsError = "record blocks not in the files: " + strings.ReplaceAll(err.Error(), "\n", "; ")
+			o.FieldsError = "record blocks could not be read: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 			continue
 		}
 		fields, err := diff.Fields(ob, nb)
@@ -244,15 +253,15 @@ func addFieldDiffs(out *diffJSON, oldA, newA *repo.Archive) {
 
 // writeSlice writes the blocks newA has and oldA lacks, rooted at newA's
 // root: created MST nodes, then new record blocks, then the commit.
-func writeSlice(path string, oldA, newA *repo.Archive, res *diff.Result) (*sliceJSON, error) {
-	sl := &sliceJSON{File: path, Root: newA.Root.String()}
+func writeSlice(path string, oldA, newA *snapshot, res *diff.Result) (*sliceJSON, error) {
+	sl := &sliceJSON{File: path, Root: newA.root.String()}
 	err := build.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
-		cw, err := car.NewWriter(w, []cid.Cid{newA.Root})
+		cw, err := car.NewWriter(w, []cid.Cid{newA.root})
 		if err != nil {
 			return err
 		}
 		put := func(c cid.Cid, what string) error {
-			b, err := newA.Get(c)
+			b, err := newA.blocks.Get(c)
 			if err != nil {
 				return fmt.Errorf("NEW lacks %s block %s: %w", what, c, err)
 			}
@@ -260,7 +269,7 @@ func writeSlice(path string, oldA, newA *repo.Archive, res *diff.Result) (*slice
 			return cw.Put(c, b)
 		}
 		for _, c := range res.CreatedNodes {
-			if c == newA.Root {
+			if c == newA.root {
 				continue // a bare tree's root goes last, like a commit
 			}
 			if err := put(c, "MST node"); err != nil {
@@ -269,7 +278,7 @@ func writeSlice(path string, oldA, newA *repo.Archive, res *diff.Result) (*slice
 			sl.Nodes++
 		}
 		for _, c := range res.CreatedRecords {
-			if oldA.Has(c) {
+			if oldA.blocks.Has(c) {
 				continue // OLD already has this content under another path
 			}
 			if err := put(c, "record"); err != nil {
@@ -277,11 +286,11 @@ func writeSlice(path string, oldA, newA *repo.Archive, res *diff.Result) (*slice
 			}
 			sl.Records++
 		}
-		if !oldA.Has(newA.Root) {
-			if err := put(newA.Root, "root"); err != nil {
+		if !oldA.blocks.Has(newA.root) {
+			if err := put(newA.root, "root"); err != nil {
 				return err
 			}
-			if newA.IsBareTree() {
+			if newA.isBareTree() {
 				sl.Nodes++
 			}
 		}
@@ -482,3 +491,155 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// blockSet is what the diff needs of a snapshot's blocks: a repo.Archive
+// (a full read) or an indexSource (a mapped file read on demand).
+type blockSet interface {
+	mst.BlockSource
+	Has(c cid.Cid) bool
+}
+
+// snapshot is one side of a diff: where its tree is and how to read it.
+type snapshot struct {
+	name      string
+	read      string // "index" or "full", see snapshotJSON.Read
+	root      cid.Cid
+	data      cid.Cid      // the MST root
+	commit    *repo.Commit // nil for a bare tree
+	commitErr error        // why the root is neither a commit nor a tree
+	blocks    blockSet
+	close     func()
+}
+
+func (s *snapshot) isBareTree() bool { return s.commit == nil && s.commitErr == nil }
+
+// openSnapshots opens OLD and NEW at once. A regular file is indexed
+// (car.OpenIndex: mapped, only its framing scanned, each block hash-checked
+// when it is read), so the diff reads only the nodes it walks; standard
+// input and anything else that is not a regular file is read in full by
+// repo.ReadArchive, which checks every block. With bodies (--records,
+// --car), the index of every block, records included, is built in the
+// background while the trees are walked.
+func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, newS *snapshot, err error) {
+	var idx [2]*car.Index
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, name := range []string{oldName, newName} {
+		if !regularFile(name) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			idx[i], errs[i] = car.OpenIndex(name)
+		}()
+	}
+	wg.Wait()
+	closeAll := func() {
+		for _, ix := range idx {
+			if ix != nil {
+				_ = ix.Close()
+			}
+		}
+	}
+	var snaps [2]*snapshot
+	for i, name := range []string{oldName, newName} {
+		if errs[i] != nil {
+			closeAll()
+			return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), errs[i]))
+		}
+		if idx[i] == nil {
+			a, err := readArchive(c, name, bodies)
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			snaps[i] = &snapshot{name: name, read: "full", root: a.Root, data: a.Data, commit: a.Commit,
+				commitErr: a.CommitErr, blocks: a, close: func() {}}
+			continue
+		}
+		s, err := indexSnapshot(name, idx[i])
+		if err != nil {
+			closeAll()
+			return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
+		}
+		snaps[i] = s
+		if bodies {
+			go idx[i].IndexAll()
+		}
+	}
+	return snaps[0], snaps[1], nil
+}
+
+// regularFile reports whether name is a regular file (not standard input,
+// a pipe or a device).
+func regularFile(name string) bool {
+	if name == stdinName {
+		return false
+	}
+	st, err := os.Stat(name)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// indexSnapshot resolves an indexed file's root as repo.ReadArchive does:
+// a commit, or an MST node for a bare tree.
+func indexSnapshot(name string, ix *car.Index) (*snapshot, error) {
+	roots := ix.Roots()
+	if len(roots) == 0 {
+		return nil, repo.ErrNoRoot
+	}
+	src := indexSource{ix}
+	s := &snapshot{name: name, read: "index", root: roots[0], blocks: src, close: func() { _ = ix.Close() }}
+	b, err := ix.Get(s.root)
+	switch {
+	case errors.Is(err, car.ErrNotFound):
+		s.commitErr = fmt.Errorf("root block %s is not in the file", s.root)
+		return s, nil
+	case err != nil:
+		return nil, err // a root whose bytes do not match: a full read fails too
+	}
+	if cm, err := repo.DecodeCommit(b); err == nil {
+		s.commit, s.data = cm, cm.Data
+	} else if looksLikeNode(b) {
+		s.data = s.root
+	} else {
+		s.commitErr = fmt.Errorf("%w: root %s: %v", repo.ErrNotRepo, s.root, err)
+	}
+	return s, nil
+}
+
+// looksLikeNode reports whether b is a map whose keys are exactly "e" and
+// "l", the shape of an MST node (the test repo.ReadArchive applies to a
+// root that is not a commit). The walk validates the node fully.
+func looksLikeNode(b []byte) bool {
+	r := dagcbor.NewReader(b)
+	n, err := r.ReadMapHeader()
+	if err != nil || n != 2 {
+		return false
+	}
+	k, err := r.ReadMapKey(nil)
+	if err != nil || string(k) != "e" {
+		return false
+	}
+	if err := r.Skip(); err != nil {
+		return false
+	}
+	k, err = r.ReadMapKey(k)
+	return err == nil && string(k) == "l"
+}
+
+// indexSource adapts a car.Index to mst.BlockSource: a block the file does
+// not hold is reported with mst.ErrMissingBlock, as the tree walks expect.
+type indexSource struct{ ix *car.Index }
+
+// Get returns a block after checking its hash; see car.Index.Get.
+func (s indexSource) Get(c cid.Cid) ([]byte, error) {
+	b, err := s.ix.Get(c)
+	if errors.Is(err, car.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", mst.ErrMissingBlock, err)
+	}
+	return b, err
+}
+
+// Has reports whether the file holds block c.
+func (s indexSource) Has(c cid.Cid) bool { return s.ix.Has(c) }

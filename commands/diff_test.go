@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -464,4 +466,205 @@ func TestApplyBadSlicesWriteNothing(t *testing.T) {
 	}
 	r := run(t, "", "apply", old, goldenDiff("mixed-100", "slice.car"))
 	wantOneLineError(t, r, ExitUsage, "-o")
+}
+
+// diffPair is an OLD/NEW pair; bare trees without records cannot give
+// field diffs or a slice.
+type diffPair struct {
+	old, new string
+	records  bool
+}
+
+// diffPairs are pairs from independent sources: the reference's golden
+// diffs, successive snapshots of one real repo from the corpus, and bare
+// trees from the mst-test-suite.
+func diffPairs() []diffPair {
+	var pairs []diffPair
+	for _, name := range []string{"create-one", "update-one", "delete-one", "mixed-100", "delete-collection", "move-record", "noop"} {
+		pairs = append(pairs, diffPair{goldenDiff(name, "old.car"), goldenDiff(name, "new.car"), true})
+	}
+	dn := []string{"01-new", "02-login", "03-setprofile", "04-firstpost", "05-firstlike", "06-reply", "07-handlechange"}
+	for i := 1; i < len(dn); i++ {
+		pairs = append(pairs, diffPair{corpus("dnproto", "test", "mst", "msttest-"+dn[i-1]+".car"), corpus("dnproto", "test", "mst", "msttest-"+dn[i]+".car"), true})
+	}
+	return append(pairs, diffPair{exhaustive("012"), exhaustive("071"), false})
+}
+
+// diffVia runs arbor diff with OLD or NEW (or neither) given on standard
+// input, so that side is read in full instead of through the index; it
+// returns the JSON output with the "read" fields checked and blanked, and
+// the slice written with --car.
+func diffVia(t *testing.T, p diffPair, stdinSide string) (string, []byte) {
+	t.Helper()
+	slice := filepath.Join(t.TempDir(), "slice.car")
+	args := []string{"diff", "--json", p.old, p.new}
+	if p.records {
+		args = append(args, "--records", "--car", slice)
+	}
+	stdin := ""
+	if stdinSide != "" {
+		i := map[string]int{"old": 2, "new": 3}[stdinSide]
+		b, err := os.ReadFile(args[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdin, args[i] = string(b), "-"
+	}
+	r := run(t, stdin, args...)
+	if r.code != ExitOK && r.code != ExitFail {
+		t.Fatalf("diff (stdin %q): exit %d: %s", stdinSide, r.code, r.stderr)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"old", "new"} {
+		s := out[side].(map[string]any)
+		want := "index"
+		if side == stdinSide {
+			want = "full"
+		}
+		if s["read"] != want {
+			t.Errorf("%s read %v, want %s", side, s["read"], want)
+		}
+		delete(s, "read")
+		delete(s, "file")
+	}
+	norm, _ := json.Marshal(out)
+	if !p.records {
+		return string(norm), nil
+	}
+	delete(out["slice"].(map[string]any), "file")
+	norm, _ = json.Marshal(out)
+	b, err := os.ReadFile(slice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(norm), b
+}
+
+// Reading through the index gives the same diff (ops, node and proof sets,
+// field diffs, visited counts) and the same slice bytes as reading each
+// file in full.
+func TestDiffThroughIndexEqualsFullRead(t *testing.T) {
+	for _, p := range diffPairs() {
+		t.Run(filepath.Base(filepath.Dir(p.new))+"-"+filepath.Base(p.new), func(t *testing.T) {
+			viaIndex, sliceIndex := diffVia(t, p, "")
+			for _, side := range []string{"old", "new"} {
+				viaFull, sliceFull := diffVia(t, p, side)
+				if viaIndex != viaFull {
+					t.Errorf("%s read in full:\n%s\nthrough the index:\n%s", side, viaFull, viaIndex)
+				}
+				if !bytes.Equal(sliceIndex, sliceFull) {
+					t.Errorf("%s read in full: the slices differ", side)
+				}
+			}
+		})
+	}
+}
+
+// corruptBlock writes a copy of src in which the last byte of the block c
+// is changed, so that its bytes no longer match its CID.
+func corruptBlock(t *testing.T, src, dst string, c cid.Cid) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := car.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		blk, err := r.Next()
+		if err != nil {
+			t.Fatalf("block %s not found: %v", c, err)
+		}
+		if blk.CID == c {
+			b[r.BytesRead()-1] ^= 0xff
+			break
+		}
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Through the index a block is hash-checked when the diff reads it: a
+// corrupt MST node on the changed path fails the diff (exit 2, naming the
+// block), a corrupt record the diff never reads does not, unless
+// --records reads it; a full read (standard input) rejects either.
+func TestDiffChecksTheBlocksItReads(t *testing.T) {
+	oldPath, newPath := goldenDiff("update-one", "old.car"), goldenDiff("update-one", "new.car")
+	var clean diffOut
+	runJSON(t, &clean, "diff", "--json", oldPath, newPath)
+	e := loadExpected(t, "update-one")
+	newA, err := repo.ReadArchive(mustOpen(t, newPath), repo.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated, _ := cid.Decode(e.Updates[0].CID)
+	var untouched cid.Cid
+	if err := newA.Walk(func(_ []byte, v cid.Cid) error {
+		if v != updated {
+			untouched = v
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cases := []struct {
+		name       string
+		block      cid.Cid
+		args       []string
+		wantCode   int
+		wantStderr string
+		wantFields string // a fieldsError the output must carry
+	}{
+		{"corrupt MST root", newA.Data, nil, ExitUsage, newA.Data.String(), ""},
+		{"corrupt commit", newA.Root, nil, ExitUsage, "hash mismatch", ""},
+		{"corrupt record off the changed path", untouched, nil, ExitFail, "", ""},
+		{"corrupt updated record, no --records", updated, nil, ExitFail, "", ""},
+		{"corrupt updated record with --records", updated, []string{"--records"}, ExitFail, "", "hash mismatch"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := filepath.Join(dir, fmt.Sprintf("bad%d.car", i))
+			corruptBlock(t, newPath, bad, tc.block)
+			r := run(t, "", append([]string{"diff", "--json", oldPath, bad}, tc.args...)...)
+			if tc.wantCode == ExitUsage {
+				wantOneLineError(t, r, ExitUsage, tc.wantStderr)
+				if !strings.Contains(r.stderr, "hash mismatch") {
+					t.Errorf("stderr %q does not say hash mismatch", r.stderr)
+				}
+			} else {
+				var got diffOut
+				if r.code != tc.wantCode || json.Unmarshal([]byte(r.stdout), &got) != nil {
+					t.Fatalf("exit %d, want %d: %s", r.code, tc.wantCode, r.stderr)
+				}
+				if !slices.Equal(got.opLines(), clean.opLines()) {
+					t.Errorf("ops %v, want %v", got.opLines(), clean.opLines())
+				}
+				if tc.wantFields != "" && !strings.Contains(r.stdout, tc.wantFields) {
+					t.Errorf("output lacks a fieldsError with %q", tc.wantFields)
+				}
+			}
+			b, err := os.ReadFile(bad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantOneLineError(t, run(t, string(b), "diff", oldPath, "-"), ExitUsage, "hash mismatch")
+		})
+	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

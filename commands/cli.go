@@ -81,6 +81,7 @@ func Commands() []*cli.Command {
 		createCommand(),
 		rewriteCommand(),
 		PLCCommand(),
+		firehoseCommand(),
 		resolveCommand(), fetchCommand(),
 		mstCommand(), viewCommand(),
 		pdsCommand(),

@@ -231,3 +231,51 @@ func parseCID(name, s string) (cid.Cid, error) {
 	}
 	return c, nil
 }
+
+func (s *Server) adminGetAccountInfo(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := s.authAdmin(r); err != nil {
+		return nil, err
+	}
+	did, err := requireParam(r, "did")
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.account(r.Context(), did, func() error {
+		return xerr(http.StatusBadRequest, "AccountNotFound", "Account not found: %s", did)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"did": a.DID, "handle": a.Handle, "indexedAt": a.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")}
+	if a.Email != "" {
+		out["email"] = a.Email
+	}
+	return out, nil
+}
+
+func (s *Server) adminUpdateAccountPassword(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := s.authAdmin(r); err != nil {
+		return nil, err
+	}
+	var in struct {
+		DID      string `json:"did"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, err
+	}
+	if in.Password == "" {
+		return nil, invalidRequest("password is required")
+	}
+	hash, err := hashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetPassword(r.Context(), in.DID, hash); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, xerr(http.StatusBadRequest, "AccountNotFound", "Account not found: %s", in.DID)
+		}
+		return nil, err
+	}
+	return nil, nil
+}

@@ -209,3 +209,26 @@ func bigCAR(t *testing.T, n int) []byte {
 	w.Flush()
 	return buf.Bytes()
 }
+
+func TestAdminEndpointsNeedTheAdminPassword(t *testing.T) {
+	ts := startServer(t, Config{})
+	u := ts.createUser("alice")
+	basic := func(user, pass string) map[string]string {
+		return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+	}
+	info := "/xrpc/com.atproto.admin.getAccountInfo?did=" + u.did
+	for _, h := range []map[string]string{nil, basic("admin", "wrong"), basic("root", ts.srv.AdminPassword()), {"Authorization": "Bearer " + u.access}} {
+		if r := ts.do(http.MethodGet, info, "", nil, h); r.status != 401 {
+			t.Fatalf("getAccountInfo with %v: %s", h, r)
+		}
+	}
+	r := ts.do(http.MethodGet, info, "", nil, basic("admin", ts.srv.AdminPassword()))
+	if got := ts.ok(r); got["handle"] != u.handle {
+		t.Fatalf("getAccountInfo: %v", got)
+	}
+	ts.ok(ts.do(http.MethodPost, "/xrpc/com.atproto.admin.updateAccountPassword", "", []byte(`{"did":"`+u.did+`","password":"new-pw"}`), basic("admin", ts.srv.AdminPassword())))
+	if r := ts.proc("com.atproto.server.createSession", "", map[string]any{"identifier": u.handle, "password": u.password}); r.status != 401 {
+		t.Fatalf("old password still works: %s", r)
+	}
+	ts.ok(ts.proc("com.atproto.server.createSession", "", map[string]any{"identifier": u.handle, "password": "new-pw"}))
+}

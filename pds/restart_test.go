@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,11 @@ func TestRestartWithDataKeepsAccountsRecordsBlobsAndSeq(t *testing.T) {
 	ts2 := startServer(t, Config{DataDir: dir})
 	if ts2.srv.AdminPassword() != admin {
 		t.Fatal("admin password changed across a restart")
+	}
+	// The server came back on another port: the DID document follows it.
+	doc := ts2.do(http.MethodGet, "/"+u.did, "", nil, nil)
+	if doc.status != 200 || !strings.Contains(string(doc.body), `"serviceEndpoint":"`+ts2.url+`"`) {
+		t.Fatalf("DID document after a restart on %s: %s", ts2.url, doc)
 	}
 	// The old access token still verifies: the JWT secret persisted.
 	ts2.ok(ts2.query("com.atproto.server.getSession", u.access))

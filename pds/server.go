@@ -16,6 +16,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 
+	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -183,6 +184,64 @@ func (s *Server) open() error {
 		s.directory = newRemoteDirectory(s.cfg.PLCURL, s.cfg.HTTPClient)
 	}
 	s.methods = s.routes()
+	return s.followPublicURL(ctx)
+}
+
+// followPublicURL keeps every account's DID document pointing at the
+// server: when the server comes back at another URL (a restart with --data
+// on another port), each account's PDS endpoint is moved there with a
+// directory operation signed by the rotation key, so clients that find
+// the PDS through the DID document (as @atproto/api does after login)
+// still reach it.
+func (s *Server) followPublicURL(ctx context.Context) error {
+	prev, err := s.store.Meta(ctx, "public_url")
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("pds: reading public_url: %w", err)
+	}
+	if string(prev) == s.cfg.PublicURL {
+		return nil
+	}
+	if prev != nil {
+		after := ""
+		for {
+			accts, err := s.store.ListAccounts(ctx, after, 500)
+			if err != nil {
+				return fmt.Errorf("pds: listing accounts: %w", err)
+			}
+			if len(accts) == 0 {
+				break
+			}
+			for _, a := range accts {
+				if err := s.movePDS(ctx, a.DID); err != nil {
+					return err
+				}
+			}
+			after = accts[len(accts)-1].DID
+		}
+	}
+	if err := s.store.SetMeta(ctx, "public_url", []byte(s.cfg.PublicURL)); err != nil {
+		return fmt.Errorf("pds: saving public_url: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) movePDS(ctx context.Context, did string) error {
+	st, err := s.directory.State(ctx, did)
+	if err != nil {
+		return fmt.Errorf("pds: moving %s to %s: %w", did, s.cfg.PublicURL, err)
+	}
+	if cur := st.Current(); cur == nil {
+		return nil // tombstoned
+	} else if svc, ok := cur.ServiceByID("atproto_pds"); ok && svc.Endpoint == s.cfg.PublicURL {
+		return nil
+	}
+	op, err := plc.NextOperation(st, plc.Update{PDS: s.cfg.PublicURL}, s.rotation, s.now())
+	if err != nil {
+		return fmt.Errorf("pds: moving %s to %s: %w", did, s.cfg.PublicURL, err)
+	}
+	if err := s.directory.Submit(ctx, did, op); err != nil {
+		return fmt.Errorf("pds: moving %s to %s: %w", did, s.cfg.PublicURL, err)
+	}
 	return nil
 }
 
@@ -323,6 +382,9 @@ func (s *Server) routes() map[string]method {
 		"com.atproto.sync.getRepoStatus":   get(s.syncGetRepoStatus),
 		"com.atproto.sync.getBlob":         get(s.syncGetBlob),
 		"com.atproto.sync.listBlobs":       get(s.syncListBlobs),
+
+		"com.atproto.admin.getAccountInfo":        get(s.adminGetAccountInfo),
+		"com.atproto.admin.updateAccountPassword": post(s.adminUpdateAccountPassword),
 
 		"com.atproto.identity.resolveHandle": get(s.resolveHandle),
 		"com.atproto.identity.updateHandle":  post(s.updateHandle),

@@ -125,6 +125,8 @@ type Store interface {
 	AccountByEmail(ctx context.Context, email string) (*Account, error)
 	// ListAccounts lists accounts by DID after the given one.
 	ListAccounts(ctx context.Context, after string, limit int) ([]*Account, error)
+	// SetPassword replaces an account's password hash.
+	SetPassword(ctx context.Context, did string, hash []byte) error
 	// SetHandle changes an account's handle and records an identity event.
 	SetHandle(ctx context.Context, did, handle string, now time.Time) error
 

@@ -221,6 +221,17 @@ func (s *sqliteStore) ListAccounts(ctx context.Context, after string, limit int)
 	return out, rows.Err()
 }
 
+func (s *sqliteStore) SetPassword(ctx context.Context, did string, hash []byte) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET password_hash = ? WHERE did = ?`, hash, did)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("account %s: %w", did, ErrNotFound)
+	}
+	return nil
+}
+
 func (s *sqliteStore) SetHandle(ctx context.Context, did, handle string, now time.Time) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -35,7 +35,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // testServer is a Server listening on loopback.
 type testServer struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	hs    *httptest.Server
 	url   string
@@ -44,7 +44,7 @@ type testServer struct {
 
 // startServer starts a server on a loopback port; cfg.PublicURL is set
 // from the listener. It is stopped when the test ends.
-func startServer(t *testing.T, cfg Config) *testServer {
+func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,7 +53,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	return startServerOn(t, ln, cfg)
 }
 
-func startServerOn(t *testing.T, ln net.Listener, cfg Config) *testServer {
+func startServerOn(t testing.TB, ln net.Listener, cfg Config) *testServer {
 	t.Helper()
 	clock := &testClock{}
 	if cfg.Now == nil {
@@ -92,7 +92,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r *resp) json(t *testing.T) map[string]any {
+func (r *resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {

@@ -94,7 +94,9 @@ func diffCommand() *cli.Command {
 		Usage: "compare two snapshots of a repository: records created, updated and deleted (exit 1 when they differ)",
 		Description: "Walks both MSTs in key order and skips every subtree the two share, so the work grows with the change, not the repo.\n" +
 			"A CAR whose root is an MST node (a bare tree) is accepted. With --car, writes the blocks NEW has and OLD lacks,\n" +
-			"rooted at NEW's commit: the slice com.atproto.sync.getRepo?since=OLD's rev returns (see arbor apply).",
+			"rooted at NEW's commit: the slice com.atproto.sync.getRepo?since=OLD's rev returns (see arbor apply).\n" +
+			"A file is mapped and only its framing scanned; every block the diff reads is checked against its CID then,\n" +
+			"blocks it does not need are not hashed (arbor verify checks them all). Standard input is read and checked in full.",
 		ArgsUsage: "OLD.car NEW.car",
 		Flags: []cli.Flag{
 			jsonFlag,

@@ -89,3 +89,27 @@ func TestEmbeddedDirectoryServesValidLogs(t *testing.T) {
 		t.Fatalf("log has %d entries, want 3", len(entries))
 	}
 }
+
+// With a remote directory the server registers and resolves identities
+// there, and serves no directory routes itself.
+func TestRemoteDirectoryIsUsedForIdentities(t *testing.T) {
+	dir := startServer(t, Config{})
+	ts := startServer(t, Config{PLCURL: dir.url})
+	u := ts.createUser("alice")
+	r := dir.do(http.MethodGet, "/"+u.did, "", nil, nil)
+	if r.status != 200 || !strings.Contains(string(r.body), ts.url) {
+		t.Fatalf("the directory does not hold %s with the PDS endpoint %s: %s", u.did, ts.url, r)
+	}
+	if r := ts.do(http.MethodGet, "/"+u.did, "", nil, nil); r.status != 404 {
+		t.Fatalf("the PDS serves directory routes with a remote directory: %s", r)
+	}
+	if ts.srv.PLCURL() != dir.url {
+		t.Fatalf("PLCURL %s", ts.srv.PLCURL())
+	}
+	desc := ts.ok(ts.query("com.atproto.repo.describeRepo", "", "repo", u.did))
+	if desc["handleIsCorrect"] != true {
+		t.Fatalf("describeRepo through the remote directory: %v", desc)
+	}
+	ts.createRecord(u, "", post("x"))
+	ts.fetchVerifiedRepo(u) // signed with the key the remote directory publishes
+}

@@ -3,6 +3,7 @@ package pds
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,15 +19,20 @@ import (
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
-// signingKey resolves u's DID document through the embedded directory
-// over HTTP and returns its #atproto key.
+// signingKey resolves a DID document through the server's directory over
+// HTTP and returns its #atproto key.
 func (ts *testServer) signingKey(did string) atcrypto.PublicKey {
 	ts.t.Helper()
-	r := ts.do(http.MethodGet, "/"+did, "", nil, nil)
-	if r.status != 200 {
-		ts.t.Fatalf("DID document of %s: %s", did, r)
+	res, err := http.Get(ts.srv.PLCURL() + "/" + did)
+	if err != nil {
+		ts.t.Fatal(err)
 	}
-	docDID, key, err := repo.SigningKeyFromDIDDocument(r.body)
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 {
+		ts.t.Fatalf("DID document of %s: %d %s %v", did, res.StatusCode, body, err)
+	}
+	docDID, key, err := repo.SigningKeyFromDIDDocument(body)
 	if err != nil || docDID != did {
 		ts.t.Fatalf("DID document of %s (%s): %v", did, docDID, err)
 	}

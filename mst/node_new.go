@@ -8,13 +8,15 @@ import (
 )
 
 // NewBlocks calls fn with the CID and bytes of every node of t that old
-// lacks: the blocks a commit of t adds on top of a commit of old. old may be
-// nil (the empty tree). See BlockChanges for the cost and the order.
+// lacks: the blocks a commit of t adds on top of a commit of old. old nil
+// means no tree at all: every node of t is new, the empty tree's single node
+// included. See BlockChanges for the cost and the order.
 func (t *Tree) NewBlocks(old *Tree, fn func(c cid.Cid, data []byte) error) error {
 	return t.BlockChanges(old, fn, nil)
 }
 
-// BlockChanges compares t with an older tree old (nil: the empty tree): it
+// BlockChanges compares t with an older tree old (nil: no tree, see
+// NewBlocks): it
 // calls added with the CID and bytes of every node of t that old lacks, and
 // removed (when not nil) with the CID of every node of old that t lacks. Both
 // are sets: together they are the set differences of the two trees'
@@ -33,28 +35,29 @@ func (t *Tree) NewBlocks(old *Tree, fn func(c cid.Cid, data []byte) error) error
 // order within a layer. fn may keep data. The first error, from a callback
 // or from loading a node, stops the walk and is returned.
 func (t *Tree) BlockChanges(old *Tree, added func(c cid.Cid, data []byte) error, removed func(c cid.Cid) error) error {
-	if old == nil {
-		old = NewEmpty()
-	}
 	var w dagcbor.Writer
 	newRoot, err := nodeCID(t.root, &w)
 	if err != nil {
 		return err
 	}
-	oldRoot, err := nodeCID(old.root, &w)
-	if err != nil {
-		return err
-	}
-	if newRoot == oldRoot {
-		return nil
-	}
 	newTop, err := t.root.resolve()
 	if err != nil {
 		return err
 	}
-	oldTop, err := old.root.resolve()
-	if err != nil {
-		return err
+	oldLayer := -1 // no old tree
+	if old != nil {
+		oldRoot, err := nodeCID(old.root, &w)
+		if err != nil {
+			return err
+		}
+		if newRoot == oldRoot {
+			return nil
+		}
+		oldTop, err := old.root.resolve()
+		if err != nil {
+			return err
+		}
+		oldLayer = oldTop.layer
 	}
 	// cur holds, per side, the nodes of the current layer reached below
 	// nodes of the layer above that the other side lacks; next the layer
@@ -64,15 +67,15 @@ func (t *Tree) BlockChanges(old *Tree, added func(c cid.Cid, data []byte) error,
 		nextNew, nextOld []*node
 		seen             = map[cid.Cid]struct{}{}
 	)
-	for layer := max(newTop.layer, oldTop.layer); layer >= 0; layer-- {
+	for layer := max(newTop.layer, oldLayer); layer >= 0; layer-- {
 		if layer == newTop.layer {
 			curNew = append(curNew, t.root)
 		}
-		if layer == oldTop.layer {
+		if layer == oldLayer {
 			curOld = append(curOld, old.root)
 		}
 		if len(curNew) == 0 && len(curOld) == 0 {
-			if layer < newTop.layer && layer < oldTop.layer {
+			if layer < newTop.layer && layer < oldLayer {
 				break
 			}
 			continue

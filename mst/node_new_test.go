@@ -166,21 +166,18 @@ func TestBlockChangesBetweenUnrelatedTrees(t *testing.T) {
 	}
 }
 
-func TestBlockChangesTreatsNilOldAsEmptyTree(t *testing.T) {
+func TestNewBlocksWithoutOldTreeGivesEveryNode(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	for _, n := range []int{0, 1, 100} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			tr := buildFrom(t, randomPairs(rng, n))
-			want, wantRemoved := blockChanges(t, tr, NewEmpty())
 			got := MapSource{}
-			if err := tr.NewBlocks(nil, func(c cid.Cid, data []byte) error { got[c] = data; return nil }); err != nil {
+			if err := tr.BlockChanges(nil, func(c cid.Cid, data []byte) error { got[c] = data; return nil },
+				func(c cid.Cid) error { t.Errorf("removed %s with no old tree", c); return nil }); err != nil {
 				t.Fatal(err)
 			}
-			if !sameBlocks(got, want) {
-				t.Errorf("NewBlocks(nil) gave %d nodes, against the empty tree %d", len(got), len(want))
-			}
-			if n > 0 && (len(wantRemoved) != 1 || !wantRemoved[rootOf(t, NewEmpty())]) {
-				t.Errorf("against the empty tree, removed %v, want only the empty node", wantRemoved)
+			if want := blocksOf(t, tr); !sameBlocks(got, want) {
+				t.Errorf("NewBlocks(nil) gave %d nodes, WriteBlocks %d", len(got), len(want))
 			}
 		})
 	}

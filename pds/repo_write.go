@@ -20,8 +20,8 @@ import (
 )
 
 // repoState is what the server keeps in memory of a repository it has
-// written since it started: the current tree and the set of its node CIDs
-// (see "New blocks of a commit" in the package documentation). mu is the
+// written since it started: the current tree, whose nodes stay in memory once
+// read (see "New blocks of a commit" in the package documentation). mu is the
 // repository's write lock.
 type repoState struct {
 	mu     sync.Mutex
@@ -29,7 +29,9 @@ type repoState struct {
 	head   cid.Cid
 	rev    string
 	tree   *mst.Tree
-	nodes  map[cid.Cid]struct{}
+	// nodes is no longer used (buildCommit compares trees instead of node
+	// sets); it stays until the callers that set it stop doing so.
+	nodes map[cid.Cid]struct{}
 }
 
 func (s *Server) repoState(did string) *repoState {
@@ -78,11 +80,7 @@ func (st *repoState) load(s *Server, a *Account) error {
 	if err != nil {
 		return fmt.Errorf("repo %s: tree %s: %w", a.DID, c.Data, err)
 	}
-	nodes := map[cid.Cid]struct{}{}
-	if err := tree.WriteBlocks(func(c cid.Cid, _ []byte) error { nodes[c] = struct{}{}; return nil }); err != nil {
-		return fmt.Errorf("repo %s: tree %s: %w", a.DID, c.Data, err)
-	}
-	st.head, st.rev, st.tree, st.nodes, st.loaded = a.Head, c.Rev, tree, nodes, true
+	st.head, st.rev, st.tree, st.nodes, st.loaded = a.Head, c.Rev, tree, nil, true
 	return nil
 }
 
@@ -240,7 +238,7 @@ func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swap
 			return nil, fmt.Errorf("unknown write action %q", w.action)
 		}
 	}
-	cw, nodes, err := s.buildCommit(a, st.head, st.rev, st.nodes, tree, recs)
+	cw, _, err := s.buildCommit(a, st.head, st.rev, st.tree, tree, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -248,36 +246,34 @@ func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swap
 	if err := s.store.ApplyCommit(ctx, cw); err != nil {
 		return nil, fmt.Errorf("repo %s: saving commit %s: %w", a.DID, cw.Commit, err)
 	}
-	st.head, st.rev, st.tree, st.nodes = cw.Commit, cw.Rev, tree, nodes
+	st.head, st.rev, st.tree = cw.Commit, cw.Rev, tree
 	return &commitResult{commit: cw.Commit, rev: cw.Rev, results: results}, nil
 }
 
 // buildCommit signs a commit of tree for a on top of prevHead and gathers
-// the blocks it adds (the commit, new MST nodes, the record blocks recs) and
-// removes (the previous commit, nodes the tree lost). It returns the new
-// tree's node set.
-func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, oldNodes map[cid.Cid]struct{}, tree *mst.Tree, recs []Block) (*CommitWrite, map[cid.Cid]struct{}, error) {
+// the blocks it adds (the commit, the MST nodes old lacks, the record blocks
+// recs) and removes (the previous commit, the nodes of old that tree lacks).
+// old nil means no previous tree: every node is new. The work is
+// proportional to the change (mst.Tree.BlockChanges), not to the repository.
+// The second result is always nil (it was the new tree's node set).
+func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *mst.Tree, tree *mst.Tree, recs []Block) (*CommitWrite, map[cid.Cid]struct{}, error) {
 	root, err := tree.RootCID()
 	if err != nil {
 		return nil, nil, fmt.Errorf("repo %s: tree root: %w", a.DID, err)
 	}
-	nodes := make(map[cid.Cid]struct{}, len(oldNodes)+4)
-	var newNodes []Block
-	err = tree.WriteBlocks(func(c cid.Cid, data []byte) error {
-		nodes[c] = struct{}{}
-		if _, ok := oldNodes[c]; !ok {
-			newNodes = append(newNodes, Block{CID: c, Data: data})
-		}
+	var (
+		newNodes []Block
+		removed  []cid.Cid
+	)
+	err = tree.BlockChanges(old, func(c cid.Cid, data []byte) error {
+		newNodes = append(newNodes, Block{CID: c, Data: data})
+		return nil
+	}, func(c cid.Cid) error {
+		removed = append(removed, c)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("repo %s: tree nodes: %w", a.DID, err)
-	}
-	var removed []cid.Cid
-	for c := range oldNodes {
-		if _, ok := nodes[c]; !ok {
-			removed = append(removed, c)
-		}
 	}
 	if prevHead.Defined() {
 		removed = append(removed, prevHead)
@@ -320,5 +316,5 @@ func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, oldNo
 	return &CommitWrite{
 		DID: a.DID, PrevHead: prevHead, Commit: cc, Rev: commit.Rev, Since: prevRev,
 		Blocks: blocks, Removed: removed, EventCAR: evt.Bytes(), Time: s.now(),
-	}, nodes, nil
+	}, nil, nil
 }

@@ -17,12 +17,17 @@ cd "$root"
 go build -o "$work/arbor" .
 arbor="$work/arbor"
 
-# Records: bench/genrecords when present, otherwise a minimal generator.
-if [ -d bench/genrecords ]; then
+# Records: bench/genrecords when present, otherwise a minimal generator. A
+# records file of the same N left in $WORK by an earlier run is reused.
+if [ -s "$work/records.jsonl" ] && [ "$(cat "$work/records.n" 2>/dev/null)" = "$n" ]; then
+  :
+elif [ -d bench/genrecords ]; then
   go run ./bench/genrecords -n "$n" > "$work/records.jsonl"
 else
   awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "{\"collection\":\"app.bsky.feed.post\",\"rkey\":\"r%09d\",\"record\":{\"$type\":\"app.bsky.feed.post\",\"text\":\"post %d\",\"createdAt\":\"2024-01-01T00:00:00.000Z\"}}\n", i, i }' > "$work/records.jsonl"
 fi
+echo "$n" > "$work/records.n"
+rm -f "$work/k256.key" "$work/p256.key"
 "$arbor" key generate -o "$work/k256.key" >/dev/null
 "$arbor" key generate --type p256 -o "$work/p256.key" >/dev/null
 did=did:plc:arborbenchcreate000000000

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -11,7 +12,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
-	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -61,48 +61,70 @@ func parseRev(rev string) (repo.TID, error) {
 // sorts recs by path in place, and rejects duplicate paths (naming both
 // places). Records are trusted to be what EncodeRecord produced; paths are
 // checked again.
+//
+// It is CreateFromSet over a copy of recs; for large inputs, ReadJSONLines
+// or ReadDir and CreateFromSet need far less memory.
 func Create(w io.Writer, recs []Record, opts CreateOptions) (*CreateResult, error) {
-	if err := CheckDID(opts.DID); err != nil {
+	rev, pub, err := checkCreate(opts)
+	if err != nil {
 		return nil, err
 	}
+	assigned := assignRKeys(recs, rev)
+	s, err := setOfRecords(recs)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(recs, func(a, b Record) int { return strings.Compare(a.Path(), b.Path()) })
+	return s.create(w, opts, rev, pub, assigned)
+}
+
+// CreateFromSet writes to w a signed repository CAR holding the records of
+// s (see the package documentation for the layout). It assigns TIDs to the
+// records without rkey (changing s) and rejects duplicate paths (naming
+// both places).
+func CreateFromSet(w io.Writer, s *RecordSet, opts CreateOptions) (*CreateResult, error) {
+	rev, pub, err := checkCreate(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.create(w, opts, rev, pub, s.assignRKeys(rev))
+}
+
+func checkCreate(opts CreateOptions) (repo.TID, atcrypto.PublicKey, error) {
+	if err := CheckDID(opts.DID); err != nil {
+		return "", nil, err
+	}
 	if opts.Key == nil {
-		return nil, ErrNeedKey
+		return "", nil, ErrNeedKey
 	}
 	rev, err := parseRev(opts.Rev)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	pub, err := opts.Key.PublicKey()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", repo.ErrInvalidKey, err)
+		return "", nil, fmt.Errorf("%w: %v", repo.ErrInvalidKey, err)
 	}
-	assigned := assignRKeys(recs, rev)
-	pc := pathChecker{}
-	for i := range recs {
-		r := &recs[i]
-		if err := pc.check(r.Collection, r.RKey); err != nil {
-			return nil, &InputError{File: r.File, Line: r.Line, Path: r.Path(), Err: err}
-		}
-		if !r.CID.Defined() {
-			return nil, &InputError{File: r.File, Line: r.Line, Path: r.Path(), Err: fmt.Errorf("%w: no CID (not encoded)", ErrBadRecord)}
+	return rev, pub, nil
+}
+
+// create builds and writes the repository of s, whose records all have an
+// rkey by now.
+func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev repo.TID, pub atcrypto.PublicKey, assigned int) (*CreateResult, error) {
+	order := s.keyOrder()
+	for j := 1; j < len(order); j++ {
+		i, p := int(order[j]), int(order[j-1])
+		if bytes.Equal(s.key(i), s.key(p)) {
+			file, line := s.where(i)
+			pfile, pline := s.where(p)
+			return nil, &InputError{File: file, Line: line, Path: s.path(i),
+				Err: fmt.Errorf("%w: also at %s", ErrDuplicatePath, where(pfile, pline))}
 		}
 	}
-	slices.SortStableFunc(recs, func(a, b Record) int {
-		if c := strings.Compare(a.Collection, b.Collection); c != 0 {
-			return c
-		}
-		return strings.Compare(a.RKey, b.RKey)
+	root, nodes, err := buildTree(len(order), func(j int) ([]byte, cid.Cid) {
+		i := int(order[j])
+		return s.key(i), s.cid(i)
 	})
-	leaves := make([]mst.Leaf, len(recs))
-	for i := range recs {
-		if i > 0 && recs[i].Collection == recs[i-1].Collection && recs[i].RKey == recs[i-1].RKey {
-			p := &recs[i-1]
-			return nil, &InputError{File: recs[i].File, Line: recs[i].Line, Path: recs[i].Path(),
-				Err: fmt.Errorf("%w: also at %s", ErrDuplicatePath, where(p.File, p.Line))}
-		}
-		leaves[i] = mst.Leaf{Key: []byte(recs[i].Path()), Value: recs[i].CID}
-	}
-	root, nodes, err := buildTree(leaves)
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +132,21 @@ func Create(w io.Writer, recs []Record, opts CreateOptions) (*CreateResult, erro
 	if err != nil {
 		return nil, err
 	}
-	blocks, n, err := writeCanonical(w, commitCID, commitBytes, nodes, leaves, func(i int) ([]byte, error) { return recs[i].Data, nil })
+	blocks, n, err := writeCanonical(w, commitCID, commitBytes, nodes, len(order),
+		func(j int) blockID {
+			m := s.meta(int(order[j]))
+			return blockID{m.digest, m.codec}
+		},
+		func(j int) (cid.Cid, []byte, error) {
+			i := int(order[j])
+			return s.cid(i), s.body(i), nil
+		})
 	if err != nil {
 		return nil, err
 	}
 	return &CreateResult{
 		DID: opts.DID, Rev: rev.String(), Commit: commitCID, Data: root, SigningKey: pub.DIDKey(),
-		Records: len(recs), RKeysAssigned: assigned, MSTNodes: len(nodes), Blocks: blocks, Bytes: n,
+		Records: s.n, RKeysAssigned: assigned, MSTNodes: len(nodes), Blocks: blocks, Bytes: n,
 	}, nil
 }
 
@@ -144,6 +174,28 @@ func assignRKeys(recs []Record, rev repo.TID) int {
 	for i := range recs {
 		if recs[i].RKey == "" {
 			recs[i].RKey = repo.TIDFromTime(time.UnixMicro(start+k), 0).String()
+			k++
+		}
+	}
+	return m
+}
+
+// assignRKeys is assignRKeys for a RecordSet.
+func (s *RecordSet) assignRKeys(rev repo.TID) int {
+	m := 0
+	for i := range s.n {
+		if !s.hasRKey(i) {
+			m++
+		}
+	}
+	if m == 0 {
+		return 0
+	}
+	start := max(rev.Time().UnixMicro()-int64(m), 0)
+	k := int64(0)
+	for i := range s.n {
+		if !s.hasRKey(i) {
+			s.setRKey(i, repo.TIDFromTime(time.UnixMicro(start+k), 0).String())
 			k++
 		}
 	}

@@ -8,11 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 )
@@ -28,7 +24,8 @@ type rawItem struct {
 	line       int
 	collection string
 	rkey       string
-	data       []byte
+	data       []byte // the item's bytes, between start and end of its batch's buffer
+	start, end int
 	envelope   bool
 }
 
@@ -36,9 +33,22 @@ type rawItem struct {
 // {"collection": NSID, "rkey": RKEY, "record": {...}} object per line ("rkey"
 // may be left out; Create then assigns a TID). Blank lines are skipped. name
 // is used in error messages. Records are returned in input order.
+//
+// It is ReadJSONLines with each record then given its own Record; the
+// RecordSet that ReadJSONLines returns is much leaner for large inputs.
 func LoadJSONLines(r io.Reader, name string) ([]Record, error) {
+	s, err := ReadJSONLines(r, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.Records(), nil
+}
+
+// ReadJSONLines reads records given as JSON lines (see LoadJSONLines) into
+// a RecordSet, in input order. Lines are parsed and encoded on every CPU.
+func ReadJSONLines(r io.Reader, name string) (*RecordSet, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
-	return process(func(emit func(rawItem)) error {
+	return process(func(p *producer) error {
 		line := 0
 		var long []byte
 		for {
@@ -57,15 +67,15 @@ func LoadJSONLines(r io.Reader, name string) ([]Record, error) {
 				return nil
 			}
 			line++
-			var text []byte
+			text := chunk
 			if long != nil {
 				text = append(long, chunk...)
 				long = nil
-			} else {
-				text = bytes.Clone(chunk)
 			}
 			if len(bytes.TrimSpace(text)) > 0 {
-				emit(rawItem{file: name, line: line, data: text, envelope: true})
+				if !p.emit(rawItem{file: name, line: line, envelope: true}, text) {
+					return errStopped
+				}
 			}
 			if err == io.EOF {
 				return nil
@@ -84,11 +94,21 @@ const CommitFile = "_commit.json"
 // directory that is not a RKEY.json file, is an error (ErrBadLayout).
 // Records are returned in path order.
 func LoadDir(dir string) ([]Record, error) {
+	s, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.Records(), nil
+}
+
+// ReadDir reads records laid out as LoadDir says into a RecordSet, in path
+// order.
+func ReadDir(dir string) (*RecordSet, error) {
 	top, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	return process(func(emit func(rawItem)) error {
+	return process(func(p *producer) error {
 		for _, c := range top {
 			cpath := filepath.Join(dir, c.Name())
 			if !c.IsDir() {
@@ -111,15 +131,18 @@ func LoadDir(dir string) ([]Record, error) {
 				if err != nil {
 					return &InputError{File: fpath, Err: err}
 				}
-				emit(rawItem{file: fpath, collection: c.Name(), rkey: rkey, data: b})
+				if !p.emit(rawItem{file: fpath, collection: c.Name(), rkey: rkey}, b) {
+					return errStopped
+				}
 			}
 		}
 		return nil
 	})
 }
 
-// convert parses and checks one raw item.
-func convert(it *rawItem, pc pathChecker) (Record, error) {
+// convertValues parses and checks one raw item through data-model values
+// (dagcbor.FromJSON), which gives the most precise errors.
+func convertValues(it *rawItem, pc pathChecker) (Record, error) {
 	rec := Record{File: it.file, Line: it.line, Collection: it.collection, RKey: it.rkey}
 	fail := func(line int, path string, err error) (Record, error) {
 		return Record{}, &InputError{File: it.file, Line: line, Path: path, Err: err}
@@ -186,118 +209,4 @@ func convert(it *rawItem, pc pathChecker) (Record, error) {
 		return fail(it.line, path, err)
 	}
 	return rec, nil
-}
-
-const batchSize = 256
-
-type batch struct {
-	seq   int
-	items []rawItem
-}
-
-type batchResult struct {
-	seq  int
-	recs []Record
-	err  error // first failing item of the batch
-}
-
-// process runs produce, which emits raw items in input order, converting the
-// items on every CPU. It returns the records in input order, or the error
-// of the earliest failing item (or of produce, if it failed before any
-// item did).
-func process(produce func(emit func(rawItem)) error) ([]Record, error) {
-	workers := runtime.GOMAXPROCS(0)
-	jobs := make(chan batch, workers*2)
-	results := make(chan batchResult, workers*2)
-	var failedAt atomic.Int64 // lowest failing batch seq, or max
-	failedAt.Store(1<<62 - 1)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pc := pathChecker{}
-			for b := range jobs {
-				res := batchResult{seq: b.seq}
-				if int64(b.seq) > failedAt.Load() {
-					results <- res
-					continue
-				}
-				res.recs = make([]Record, 0, len(b.items))
-				for i := range b.items {
-					rec, err := convert(&b.items[i], pc)
-					if err != nil {
-						res.err = err
-						for {
-							cur := failedAt.Load()
-							if int64(b.seq) >= cur || failedAt.CompareAndSwap(cur, int64(b.seq)) {
-								break
-							}
-						}
-						break
-					}
-					res.recs = append(res.recs, rec)
-				}
-				results <- res
-			}
-		}()
-	}
-	var (
-		parts   [][]Record
-		errs    = map[int]error{}
-		collect sync.WaitGroup
-	)
-	collect.Add(1)
-	go func() {
-		defer collect.Done()
-		for r := range results {
-			for len(parts) <= r.seq {
-				parts = append(parts, nil)
-			}
-			parts[r.seq] = r.recs
-			if r.err != nil {
-				errs[r.seq] = r.err
-			}
-		}
-	}()
-	cur := batch{}
-	emit := func(it rawItem) {
-		cur.items = append(cur.items, it)
-		if len(cur.items) == batchSize {
-			jobs <- cur
-			cur = batch{seq: cur.seq + 1}
-		}
-	}
-	perr := produce(func(it rawItem) {
-		if int64(cur.seq) <= failedAt.Load() {
-			emit(it)
-		}
-	})
-	if len(cur.items) > 0 {
-		jobs <- cur
-	}
-	close(jobs)
-	wg.Wait()
-	close(results)
-	collect.Wait()
-	if len(errs) > 0 {
-		seqs := make([]int, 0, len(errs))
-		for s := range errs {
-			seqs = append(seqs, s)
-		}
-		sort.Ints(seqs)
-		return nil, errs[seqs[0]]
-	}
-	if perr != nil {
-		return nil, perr
-	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	out := make([]Record, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out, nil
 }

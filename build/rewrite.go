@@ -1,12 +1,12 @@
 package build
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -99,14 +99,22 @@ func (o *RewriteOptions) check() error {
 
 // Rewrite reads the repository CAR in, verifies it, and writes to w the
 // repository transformed as opts says (see the package documentation for
-// the layouts). in must be seekable when the input repeats blocks and
-// Compact is not set (the input is then read twice to keep the repeats).
-// The caller should verify the output with CheckCAR before publishing it.
+// the layouts). The caller should verify the output with CheckCAR before
+// publishing it.
+//
+// When in is seekable (a regular file), it is read twice rather than held
+// in memory: once to verify it and work out the new commit, keeping only
+// the tree, and once to copy its blocks (or, for the canonical layout, to
+// collect the records' bytes). Otherwise the records are kept from the
+// single read; a non-seekable input that repeats blocks then needs Compact.
 func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	a, err := repo.ReadArchive(in, repo.LoadOptions{KeepBodies: true})
+	start, seekable := startOffset(in)
+	filtering := len(opts.DropCollections)+len(opts.KeepCollections)+len(opts.DropPaths) > 0
+	bodies := !seekable || opts.Compact || filtering
+	a, err := repo.ReadArchive(in, repo.LoadOptions{KeepBodies: bodies})
 	if err != nil {
 		return nil, wrap(ErrInvalidInput, err)
 	}
@@ -137,24 +145,36 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	dropPath := setOf(opts.DropPaths)
 	found := map[string]bool{}
 	var leaves []mst.Leaf
-	walk := a.Walk
+	walk := func(fn func(key []byte, val cid.Cid) error) error { return streamWalk(a, fn) }
 	if !rep.Valid() {
 		walk = func(fn func(key []byte, val cid.Cid) error) error { return lenientWalk(a, fn) }
 	}
+	// The leaves are needed only to rebuild the tree or write the
+	// canonical layout; a rewrite that keeps every record and block only
+	// needs their number, which verification counted.
+	needLeaves := filtering || opts.Compact || !rep.Valid()
+	if !needLeaves {
+		walk = func(func(key []byte, val cid.Cid) error) error {
+			res.RecordsIn, res.RecordsOut = rep.Records, rep.Records
+			return nil
+		}
+	}
 	err = walk(func(key []byte, val cid.Cid) error {
 		res.RecordsIn++
-		k := string(key)
-		coll, _, _ := strings.Cut(k, "/")
-		drop := (len(keep) > 0 && !keep[coll]) || dropColl[coll]
-		if dropPath[k] {
-			found[k] = true
+		coll, _, _ := bytes.Cut(key, []byte("/"))
+		drop := (len(keep) > 0 && !keep[string(coll)]) || dropColl[string(coll)]
+		if dropPath[string(key)] {
+			found[string(key)] = true
 			drop = true
 		}
 		if drop {
-			res.Dropped[coll]++
+			res.Dropped[string(coll)]++
 			return nil
 		}
-		leaves = append(leaves, mst.Leaf{Key: []byte(k), Value: val})
+		res.RecordsOut++
+		if needLeaves {
+			leaves = append(leaves, mst.Leaf{Key: bytes.Clone(key), Value: val})
+		}
 		return nil
 	})
 	if err != nil {
@@ -165,9 +185,8 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 			return nil, fmt.Errorf("%w: %s is not in the repository", ErrNoSuchRecord, p)
 		}
 	}
-	res.RecordsOut = len(leaves)
 
-	res.TreeRebuilt = len(leaves) != res.RecordsIn || !rep.Valid()
+	res.TreeRebuilt = res.RecordsOut != res.RecordsIn || !rep.Valid()
 	res.NewDID = a.Commit.DID
 	if opts.DID != "" {
 		res.NewDID = opts.DID
@@ -192,7 +211,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	var nodes []block
 	res.NewData = a.Data
 	if canonical {
-		root, ns, err := buildTree(leaves)
+		root, ns, err := buildTree(len(leaves), func(i int) ([]byte, cid.Cid) { return leaves[i].Key, leaves[i].Value })
 		if err != nil {
 			return nil, err
 		}
@@ -226,28 +245,37 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 
 	if canonical {
 		res.Layout = LayoutCanonical
-		res.BlocksOut, res.BytesOut, err = writeCanonical(w, commitCID, commitBytes, nodes, leaves, func(i int) ([]byte, error) {
-			b, err := a.Get(leaves[i].Value)
-			if err != nil {
-				return nil, fmt.Errorf("%w: record %s: %w", ErrInvalidInput, leaves[i].Key, err)
+		src := a
+		if !bodies { // an invalid input rebuilt with Force: read it again, whole
+			if src, err = rereadArchive(in, start, a); err != nil {
+				return nil, err
 			}
-			return b, nil
-		})
+		}
+		res.BlocksOut, res.BytesOut, err = writeCanonical(w, commitCID, commitBytes, nodes, len(leaves),
+			func(i int) blockID { return idOf(leaves[i].Value) },
+			func(i int) (cid.Cid, []byte, error) {
+				b, err := src.Get(leaves[i].Value)
+				if err != nil {
+					return cid.Undef, nil, fmt.Errorf("%w: record %s: %w", ErrInvalidInput, leaves[i].Key, err)
+				}
+				return leaves[i].Value, b, nil
+			})
 		return res, err
 	}
 
 	// Keep the input's blocks in their order, duplicates included.
 	res.Layout = LayoutKept
-	seq := a.Order()
-	if a.Duplicates > 0 {
-		s, ok := in.(io.Seeker)
-		if !ok {
-			return nil, errors.New("the input repeats blocks and cannot be read again: use --compact, or give a file")
-		}
-		if seq, err = rereadSequence(in, s); err != nil {
+	if seekable {
+		if err := copyBlocks(in, start, w, a, res, commitCID, commitBytes); err != nil {
 			return nil, err
 		}
+		res.Unchanged = !res.CommitChanged
+		return res, nil
 	}
+	if a.Duplicates > 0 {
+		return nil, errors.New("the input repeats blocks and cannot be read again: use --compact, or give a file")
+	}
+	seq := a.Order()
 	roots := a.Roots
 	cw := &countingWriter{w: w}
 	if res.CommitChanged {
@@ -284,27 +312,92 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	return res, nil
 }
 
-// rereadSequence reads the CIDs of every section of the CAR again, from the
-// start.
-func rereadSequence(in io.Reader, s io.Seeker) ([]cid.Cid, error) {
-	if _, err := s.Seek(0, io.SeekStart); err != nil {
+// startOffset reports whether in can be read again from where it is now,
+// and from which offset.
+func startOffset(in io.Reader) (int64, bool) {
+	s, ok := in.(io.Seeker)
+	if !ok {
+		return 0, false
+	}
+	off, err := s.Seek(0, io.SeekCurrent)
+	return off, err == nil
+}
+
+// errInputChanged: the second read of the input does not match the first.
+var errInputChanged = errors.New("the input changed while it was being read")
+
+// rereadArchive reads in again from start, keeping every block, and checks
+// that it is the archive first read as a.
+func rereadArchive(in io.Reader, start int64, a *repo.Archive) (*repo.Archive, error) {
+	if _, err := in.(io.Seeker).Seek(start, io.SeekStart); err != nil {
 		return nil, err
+	}
+	b, err := repo.ReadArchive(in, repo.LoadOptions{KeepBodies: true})
+	if err != nil {
+		return nil, wrap(ErrInvalidInput, err)
+	}
+	if b.Root != a.Root || b.BlockCount != a.BlockCount || b.FileBytes != a.FileBytes {
+		return nil, wrap(ErrInvalidInput, errInputChanged)
+	}
+	return b, nil
+}
+
+// copyBlocks reads in again from start and writes its blocks to w in their
+// order, duplicates included, with the commit replaced by commitCID and
+// commitBytes when it changed; it fills in the output figures of res.
+func copyBlocks(in io.Reader, start int64, w io.Writer, a *repo.Archive, res *RewriteResult, commitCID cid.Cid, commitBytes []byte) error {
+	if _, err := in.(io.Seeker).Seek(start, io.SeekStart); err != nil {
+		return err
 	}
 	cr, err := car.NewReader(in, car.WithReuseBuffer())
 	if err != nil {
-		return nil, err
+		return wrap(ErrInvalidInput, err)
 	}
-	var seq []cid.Cid
+	roots := a.Roots
+	if res.CommitChanged {
+		roots = []cid.Cid{commitCID}
+	}
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	out, err := car.NewWriter(bw, roots)
+	if err != nil {
+		return err
+	}
+	if res.CommitChanged {
+		if err := out.Put(commitCID, commitBytes); err != nil {
+			return err
+		}
+		res.BlocksOut++
+	}
+	blocks := 0
 	for {
 		b, err := cr.Next()
 		if err == io.EOF {
-			return seq, nil
+			break
 		}
 		if err != nil {
-			return nil, err
+			return wrap(ErrInvalidInput, err)
 		}
-		seq = append(seq, b.CID)
+		blocks++
+		if res.CommitChanged && b.CID == a.Root {
+			continue
+		}
+		if err := out.Put(b.CID, b.Data); err != nil {
+			return err
+		}
+		res.BlocksOut++
 	}
+	if blocks != a.BlockCount || cr.BytesRead() != a.FileBytes {
+		return wrap(ErrInvalidInput, errInputChanged)
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	res.BytesOut = cw.n
+	return nil
 }
 
 // nextRev returns the TID of now, or the TID one microsecond after old when
@@ -327,6 +420,48 @@ func setOf(xs []string) map[string]bool {
 		m[x] = true
 	}
 	return m
+}
+
+// streamWalk visits the entries of a verified tree in key order, depth
+// first, decoding one node at a time: unlike Archive.Walk, it keeps no
+// loaded tree, only the path from the root.
+func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
+	var visit func(c cid.Cid, depth int) error
+	visit = func(c cid.Cid, depth int) error {
+		if depth > 256 {
+			return fmt.Errorf("%w: the tree is deeper than 256 layers", mst.ErrCycle)
+		}
+		b, err := a.Get(c)
+		if err != nil {
+			return err
+		}
+		n, err := mst.DecodeNode(b)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", c, err)
+		}
+		if n.Left.Defined() {
+			if err := visit(n.Left, depth+1); err != nil {
+				return err
+			}
+		}
+		var key []byte
+		for _, e := range n.Entries {
+			if e.Prefix > len(key) {
+				return fmt.Errorf("node %s: %w: prefix %d is longer than the previous key", c, mst.ErrBadKey, e.Prefix)
+			}
+			key = append(key[:e.Prefix:e.Prefix], e.Suffix...)
+			if err := fn(key, e.Value); err != nil {
+				return err
+			}
+			if e.Right.Defined() {
+				if err := visit(e.Right, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return visit(a.Data, 0)
 }
 
 // lenientWalk visits the entries of a tree that may be badly shaped (wrong

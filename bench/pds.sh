@@ -35,6 +35,7 @@ cleanup_servers() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; don
 trap 'cleanup_servers; [ -z "${WORK:-}" ] && rm -rf "$work"' EXIT
 
 (cd "$src" && go build -o "$work/arbor" . && go build -o "$work/pdsload" ./bench/pdsload)
+rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "a copy of $(git -C "$root" rev-parse --short HEAD)")
 (cd "$root" && go run ./bench/genrecords -n "$big" > "$work/big.jsonl")
 rm -f "$work/key.txt"
 "$work/arbor" key generate -o "$work/key.txt" >/dev/null
@@ -88,7 +89,6 @@ if [ "${REF:-1}" != 0 ]; then
 fi
 
 echo
-rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "a copy of $(git -C "$root" rev-parse --short HEAD)")
 echo "arbor pds at $rev; reference @atproto/pds $pds_version; $(nproc) CPUs; $(go version | awk '{print $3}')"
 echo
 "$work/pdsload" table "${results[@]}"

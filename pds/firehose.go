@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -51,11 +52,13 @@ const frameTime = "2006-01-02T15:04:05.000Z"
 // prepareCommitEvent sets w.Ops and w.EventCAR (and w.TooBig) to the
 // firehose form of the commit, reading the previous commit and the old
 // tree's nodes from st.
-func prepareCommitEvent(ctx context.Context, st Store, w *CommitWrite) error {
+func prepareCommitEvent(ctx context.Context, st Store, cache *blockCache, w *CommitWrite) error {
 	fresh := make(mst.MapSource, len(w.Blocks))
 	for _, b := range w.Blocks {
 		fresh[b.CID] = b.Data
 	}
+	// The new nodes and commit are the next commit's old ones.
+	defer cache.putAll(w.Blocks)
 	cb, ok := fresh[w.Commit]
 	if !ok {
 		return fmt.Errorf("firehose event of %s: commit block %s is not among the new blocks", w.DID, w.Commit)
@@ -68,8 +71,9 @@ func prepareCommitEvent(ctx context.Context, st Store, w *CommitWrite) error {
 		return syncEvent(w, cb)
 	}
 	oldRoot := cid.Undef
+	src := layeredSource{fresh, cache, storeSource{ctx: ctx, store: st, did: w.DID}}
 	if w.PrevHead.Defined() {
-		pb, err := st.Block(ctx, w.DID, w.PrevHead)
+		pb, err := src.Get(w.PrevHead)
 		if err != nil {
 			return fmt.Errorf("firehose event of %s: previous commit %s: %w", w.DID, w.PrevHead, err)
 		}
@@ -83,7 +87,6 @@ func prepareCommitEvent(ctx context.Context, st Store, w *CommitWrite) error {
 	if w.Since != "" {
 		since = &w.Since
 	}
-	src := layeredSource{fresh, storeSource{ctx: ctx, store: st, did: w.DID}}
 	ev, err := firehose.CommitEvent(src, oldRoot, commit, since)
 	if err != nil {
 		return fmt.Errorf("firehose event of %s commit %s: %w", w.DID, w.Commit, err)
@@ -141,9 +144,11 @@ func blocksCAR(root cid.Cid, blocks []Block) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// layeredSource reads the new blocks first, then the store.
+// layeredSource reads the new blocks first, then recent ones, then the
+// store.
 type layeredSource struct {
 	fresh mst.MapSource
+	cache *blockCache
 	store storeSource
 }
 
@@ -151,7 +156,72 @@ func (l layeredSource) Get(c cid.Cid) ([]byte, error) {
 	if b, ok := l.fresh[c]; ok {
 		return b, nil
 	}
-	return l.store.Get(c)
+	if b, ok := l.cache.get(c); ok {
+		return b, nil
+	}
+	b, err := l.store.Get(c)
+	if err == nil {
+		l.cache.put(c, b)
+	}
+	return b, err
+}
+
+// blockCache keeps recent small blocks (MST nodes, commits) by CID, so that
+// building a commit's event rarely reads the store: the nodes a diff walks
+// on the old side were mostly made by the commits just before. Blocks are
+// content-addressed, so an entry is never stale; the oldest entry makes
+// room for a new one.
+type blockCache struct {
+	mu   sync.Mutex
+	m    map[cid.Cid][]byte
+	ring []cid.Cid
+	next int
+}
+
+// Bounds of the block cache: entries, and the largest block kept.
+const (
+	blockCacheEntries = 8192
+	blockCacheMaxSize = 4096
+)
+
+func newBlockCache() *blockCache {
+	return &blockCache{m: make(map[cid.Cid][]byte, blockCacheEntries), ring: make([]cid.Cid, blockCacheEntries)}
+}
+
+func (c *blockCache) get(k cid.Cid) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[k]
+	return b, ok
+}
+
+func (c *blockCache) put(k cid.Cid, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(k, b)
+}
+
+func (c *blockCache) putLocked(k cid.Cid, b []byte) {
+	if len(b) > blockCacheMaxSize {
+		return
+	}
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	if old := c.ring[c.next]; old.Defined() {
+		delete(c.m, old)
+	}
+	c.ring[c.next] = k
+	c.m[k] = b
+	c.next = (c.next + 1) % len(c.ring)
+}
+
+func (c *blockCache) putAll(blocks []Block) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, b := range blocks {
+		c.putLocked(b.CID, b.Data)
+	}
 }
 
 // splitCAR returns a CAR's roots and the offset where its blocks start.

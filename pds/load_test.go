@@ -137,10 +137,13 @@ func TestLoadManyWritersEveryWriteSeenOnceByEveryConsumer(t *testing.T) {
 	users := make([]*user, ownClients+1)
 	var wg sync.WaitGroup
 	errs := make(chan error, ownClients+sharedClient+1)
+	slots := make(chan struct{}, 4) // bcrypt is CPU-bound: a few at a time
 	for i := range users {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			name := fmt.Sprintf("load%03d", i)
 			out, err := cl.call("com.atproto.server.createAccount", "", map[string]any{"handle": name + ".test", "password": "pw"}, nil)
 			if err != nil {

@@ -136,7 +136,9 @@ func newSequencer(st Store, cfg Config) (*sequencer, error) {
 // wrap returns st as the server uses it: commits get their firehose form
 // before they are saved, and the pump is woken after every write that adds
 // seq rows.
-func (q *sequencer) wrap(st Store) Store { return sequencedStore{Store: st, wake: q.poke} }
+func (q *sequencer) wrap(st Store) Store {
+	return sequencedStore{Store: st, wake: q.poke, cache: newBlockCache()}
+}
 
 // poke wakes the pump without waiting.
 func (q *sequencer) poke() {
@@ -312,12 +314,13 @@ func (q *sequencer) close() {
 // woken.
 type sequencedStore struct {
 	Store
-	wake func()
+	wake  func()
+	cache *blockCache
 }
 
 func (s sequencedStore) CreateAccount(ctx context.Context, a *Account, first *CommitWrite) error {
 	if first != nil {
-		if err := prepareCommitEvent(ctx, s.Store, first); err != nil {
+		if err := prepareCommitEvent(ctx, s.Store, s.cache, first); err != nil {
 			return err
 		}
 	}
@@ -337,7 +340,7 @@ func (s sequencedStore) SetHandle(ctx context.Context, did, handle string, now t
 }
 
 func (s sequencedStore) ApplyCommit(ctx context.Context, w *CommitWrite) error {
-	if err := prepareCommitEvent(ctx, s.Store, w); err != nil {
+	if err := prepareCommitEvent(ctx, s.Store, s.cache, w); err != nil {
 		return err
 	}
 	err := s.Store.ApplyCommit(ctx, w)

@@ -95,7 +95,7 @@ func (s *blockStore) lookup(c cid.Cid) int {
 // insert adds (d, codec) unless present; it returns the entry index and
 // whether it was added.
 func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
-	if s.n+1 > len(s.slots)/2 {
+	if s.n+1 > len(s.slots)*3/4 {
 		s.grow()
 	}
 	mask := uint64(len(s.slots) - 1)

@@ -32,6 +32,30 @@
 // is rebuilt and the output has the canonical layout above: the dropped
 // records' blocks never reach the output.
 //
+// # Memory and speed
+//
+// arbor create holds every record until the tree is built, so how records
+// are held decides its memory. A RecordSet (ReadJSONLines, ReadDir) keeps
+// record bodies and paths in large pointer-free slabs and each record as a
+// fixed-size entry with the sha2-256 digest of its body: a million records
+// are a few hundred objects for the garbage collector, and little more
+// memory than their bytes. Lines are read in batches by one goroutine,
+// converted by one worker per CPU and put back in input order; a worker
+// transcodes the JSON straight to DAG-CBOR (dagcbor.JSONTranscoder) and
+// checks the envelope and the record on the CBOR, and sends anything
+// unusual, every error included, through dagcbor.FromJSON and EncodeRecord,
+// so errors are exactly theirs. Keys are sorted by collection, then by
+// rkey within each collection, which is bytewise path order. The []Record
+// API (LoadJSONLines, LoadDir, Create) is kept and runs on the same code.
+//
+// Rewrite reads a seekable input twice rather than keeping record bodies:
+// the first read verifies it and keeps only the tree, the second copies the
+// blocks (checking that the input did not change in between). A
+// non-seekable input keeps its records from its single read.
+//
+// WriteFileAtomic writes through a goroutine, so the system calls writing
+// one megabyte overlap the work producing the next.
+//
 // # Missing record keys
 //
 // JSON lines without an "rkey" get TIDs derived from the commit's rev: the

@@ -91,7 +91,7 @@ type asyncWriter struct {
 	full chan []byte
 	free chan []byte
 	done chan struct{}
-	err  error // the first write error; read only after done is closed
+	err  error // the first write error; read only once fail or done is closed
 	fail chan struct{}
 	once bool
 }
@@ -126,8 +126,7 @@ func (a *asyncWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		select {
-		case <-a.fail:
-			<-a.done
+		case <-a.fail: // closed after err is set
 			return n, a.err
 		default:
 		}

@@ -278,3 +278,41 @@ func TestRewriteNoticesAnInputThatChangesBetweenReads(t *testing.T) {
 		t.Fatalf("got %v after %d seeks, want errInputChanged", err, in.seeks)
 	}
 }
+
+// FuzzJSONLine: whatever the line, convert (direct path first) and the
+// data-model path agree: the same record, or errors of the same kind at
+// the same place.
+func FuzzJSONLine(f *testing.F) {
+	f.Add(`{"collection":"app.bsky.feed.post","rkey":"3jx2sj3hs2222","record":{"$type":"app.bsky.feed.post","text":"hi","langs":["en"]}}`)
+	f.Add(`{"collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","img":{"$type":"blob","ref":{"$link":"` + testLink + `"},"mimeType":"image/png","size":3}}}`)
+	f.Add(`{"collection":"app.bsky.feed.post","rkey":null,"record":{"$type":"x","b":{"$bytes":"AQID"},"n":-1.0}}`)
+	f.Add(`{"collection":"com.example.x","rkey":"a:b~c","record":{"$type":"x"},"extra":1}`)
+	f.Add(`{"collection":"app.bsky.feed.post","rkey":"..","record":"x"}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		it := rawItem{file: "f.jsonl", line: 3, envelope: true, data: []byte(line)}
+		w := worker{pc: pathChecker{"app.bsky.feed.post": true}}
+		var out outBatch
+		gerr := w.convert(&it, &out)
+		want, werr := convertValues(&it, pathChecker{})
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("convert error %v, data-model path %v", gerr, werr)
+		}
+		if werr != nil {
+			var ge, we *InputError
+			if !errors.As(gerr, &ge) || !errors.As(werr, &we) || ge.Line != we.Line || ge.Path != we.Path {
+				t.Fatalf("convert error %v, data-model path %v", gerr, werr)
+			}
+			for _, s := range []error{ErrBadLine, ErrBadRecord, ErrBadPath, ErrRecordTooLarge} {
+				if errors.Is(gerr, s) != errors.Is(werr, s) {
+					t.Fatalf("convert error %v, data-model path %v", gerr, werr)
+				}
+			}
+			return
+		}
+		r := out.recs[0]
+		if k := string(out.keys[r.kstart:r.kend]); k != want.Collection && k != want.Collection+"/"+want.RKey ||
+			!bytes.Equal(out.bodies[r.bstart:r.bend], want.Data) || dagcbor.CIDFromDigest(uint64(r.m.codec), r.m.digest) != want.CID {
+			t.Fatalf("convert gave %q %x, data-model path %+v", out.keys[r.kstart:r.kend], out.bodies[r.bstart:r.bend], want)
+		}
+	})
+}

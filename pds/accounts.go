@@ -89,7 +89,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	tree := mst.NewEmpty()
-	first, nodes, err := s.buildCommit(a, cid.Undef, "", nil, tree, nil)
+	first, err := s.buildCommit(a, cid.Undef, "", nil, tree, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 		}
 		return nil, err
 	}
-	st.head, st.rev, st.tree, st.nodes, st.loaded = first.Commit, first.Rev, tree, nodes, true
+	st.head, st.rev, st.tree, st.loaded = first.Commit, first.Rev, tree, true
 	a.Head, a.Rev = first.Commit, first.Rev
 	t, err := s.newSession(ctx, did)
 	if err != nil {

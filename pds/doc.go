@@ -45,14 +45,10 @@
 //
 // # New blocks of a commit
 //
-// mst.Tree has no way to list only the nodes a change created, so the server
-// keeps, per repository written since start, the loaded tree and the set of
-// its node CIDs; after a change, Tree.WriteBlocks lists the new tree's nodes
-// and the ones not in the old set are new (and the old ones not in the new
-// set are removed). This costs a walk of the tree per commit (in memory, no
-// store reads after the first), which is fine for the repositories a local
-// server holds; an mst API listing only changed nodes would make it
-// proportional to the change.
+// A commit's new MST nodes, and the nodes it makes unreachable, come from
+// mst.Tree.BlockChanges between the previous and the new tree: it walks both
+// persistent trees layer by layer and never enters a subtree they share, so
+// the work is proportional to the change, not to the repository.
 //
 // # Auth
 //

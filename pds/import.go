@@ -101,7 +101,7 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 	if a, err = s.store.AccountByDID(r.Context(), a.DID); err != nil {
 		return nil, err
 	}
-	cw, nodes, err := s.buildCommit(a, a.Head, a.Rev, nil, tree, recs)
+	cw, err := s.buildCommit(a, a.Head, a.Rev, nil, tree, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +115,6 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 	if err := s.store.ApplyCommit(r.Context(), cw); err != nil {
 		return nil, fmt.Errorf("repo %s: saving import: %w", a.DID, err)
 	}
-	st.head, st.rev, st.tree, st.nodes, st.loaded = cw.Commit, cw.Rev, tree, nodes, true
+	st.head, st.rev, st.tree, st.loaded = cw.Commit, cw.Rev, tree, true
 	return nil, nil
 }

@@ -29,9 +29,6 @@ type repoState struct {
 	head   cid.Cid
 	rev    string
 	tree   *mst.Tree
-	// nodes is no longer used (buildCommit compares trees instead of node
-	// sets); it stays until the callers that set it stop doing so.
-	nodes map[cid.Cid]struct{}
 }
 
 func (s *Server) repoState(did string) *repoState {
@@ -80,7 +77,7 @@ func (st *repoState) load(s *Server, a *Account) error {
 	if err != nil {
 		return fmt.Errorf("repo %s: tree %s: %w", a.DID, c.Data, err)
 	}
-	st.head, st.rev, st.tree, st.nodes, st.loaded = a.Head, c.Rev, tree, nil, true
+	st.head, st.rev, st.tree, st.loaded = a.Head, c.Rev, tree, true
 	return nil
 }
 
@@ -238,7 +235,7 @@ func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swap
 			return nil, fmt.Errorf("unknown write action %q", w.action)
 		}
 	}
-	cw, _, err := s.buildCommit(a, st.head, st.rev, st.tree, tree, recs)
+	cw, err := s.buildCommit(a, st.head, st.rev, st.tree, tree, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -255,11 +252,10 @@ func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swap
 // recs) and removes (the previous commit, the nodes of old that tree lacks).
 // old nil means no previous tree: every node is new. The work is
 // proportional to the change (mst.Tree.BlockChanges), not to the repository.
-// The second result is always nil (it was the new tree's node set).
-func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *mst.Tree, tree *mst.Tree, recs []Block) (*CommitWrite, map[cid.Cid]struct{}, error) {
+func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *mst.Tree, tree *mst.Tree, recs []Block) (*CommitWrite, error) {
 	root, err := tree.RootCID()
 	if err != nil {
-		return nil, nil, fmt.Errorf("repo %s: tree root: %w", a.DID, err)
+		return nil, fmt.Errorf("repo %s: tree root: %w", a.DID, err)
 	}
 	var (
 		newNodes []Block
@@ -273,22 +269,22 @@ func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("repo %s: tree nodes: %w", a.DID, err)
+		return nil, fmt.Errorf("repo %s: tree nodes: %w", a.DID, err)
 	}
 	if prevHead.Defined() {
 		removed = append(removed, prevHead)
 	}
 	key, err := atcrypto.ParsePrivateMultibase(a.SigningKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("repo %s: signing key: %w", a.DID, err)
+		return nil, fmt.Errorf("repo %s: signing key: %w", a.DID, err)
 	}
 	commit := &repo.Commit{DID: a.DID, Version: repo.VersionCurrent, Data: root, Rev: s.nextRev(prevRev)}
 	if err := commit.Sign(key); err != nil {
-		return nil, nil, fmt.Errorf("repo %s: signing commit: %w", a.DID, err)
+		return nil, fmt.Errorf("repo %s: signing commit: %w", a.DID, err)
 	}
 	cb, err := commit.Bytes()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cc := dagcbor.SumCID(dagcbor.CodecDagCBOR, cb)
 	blocks := make([]Block, 0, 1+len(newNodes)+len(recs))
@@ -298,7 +294,7 @@ func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *
 	var evt bytes.Buffer
 	cwr, err := car.NewWriter(&evt, []cid.Cid{cc})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	seen := map[cid.Cid]bool{}
 	for _, b := range blocks {
@@ -307,14 +303,14 @@ func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *
 		}
 		seen[b.CID] = true
 		if err := cwr.Put(b.CID, b.Data); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if err := cwr.Flush(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	return &CommitWrite{
 		DID: a.DID, PrevHead: prevHead, Commit: cc, Rev: commit.Rev, Since: prevRev,
 		Blocks: blocks, Removed: removed, EventCAR: evt.Bytes(), Time: s.now(),
-	}, nil, nil
+	}, nil
 }

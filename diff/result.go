@@ -142,12 +142,21 @@ func (s cidSet) sorted() []cid.Cid {
 	return sortCIDs(out)
 }
 
-// sortCIDs sorts by string form, in place, and returns cs.
+// sortCIDs sorts by string form, in place, and returns cs. Each string is
+// made once and kept beside its CID, so comparisons cost no encoding or
+// lookups.
 func sortCIDs(cs []cid.Cid) []cid.Cid {
-	keys := make(map[cid.Cid]string, len(cs))
-	for _, c := range cs {
-		keys[c] = c.String()
+	type keyed struct {
+		key string
+		c   cid.Cid
 	}
-	slices.SortFunc(cs, func(a, b cid.Cid) int { return strings.Compare(keys[a], keys[b]) })
+	ks := make([]keyed, len(cs))
+	for i, c := range cs {
+		ks[i] = keyed{c.String(), c}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	for i := range ks {
+		cs[i] = ks[i].c
+	}
 	return cs
 }

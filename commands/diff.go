@@ -14,7 +14,6 @@ import (
 
 	"github.com/arbor-atproto/arbor/build"
 	"github.com/arbor-atproto/arbor/car"
-	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
@@ -600,34 +599,8 @@ func indexSnapshot(name string, ix *car.Index) (*snapshot, error) {
 	case err != nil:
 		return nil, err // a root whose bytes do not match: a full read fails too
 	}
-	if cm, err := repo.DecodeCommit(b); err == nil {
-		s.commit, s.data = cm, cm.Data
-	} else if looksLikeNode(b) {
-		s.data = s.root
-	} else {
-		s.commitErr = fmt.Errorf("%w: root %s: %v", repo.ErrNotRepo, s.root, err)
-	}
+	s.commit, s.data, s.commitErr = repo.ReadRoot(s.root, b)
 	return s, nil
-}
-
-// looksLikeNode reports whether b is a map whose keys are exactly "e" and
-// "l", the shape of an MST node (the test repo.ReadArchive applies to a
-// root that is not a commit). The walk validates the node fully.
-func looksLikeNode(b []byte) bool {
-	r := dagcbor.NewReader(b)
-	n, err := r.ReadMapHeader()
-	if err != nil || n != 2 {
-		return false
-	}
-	k, err := r.ReadMapKey(nil)
-	if err != nil || string(k) != "e" {
-		return false
-	}
-	if err := r.Skip(); err != nil {
-		return false
-	}
-	k, err = r.ReadMapKey(k)
-	return err == nil && string(k) == "l"
 }
 
 // indexSource adapts a car.Index to mst.BlockSource: a block the file does

@@ -1,0 +1,21 @@
+package repo
+
+import (
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+)
+
+// ReadRoot interprets the root block of a repository CAR: a commit (its
+// data is the MST root), or an MST node for a bare tree (commit nil, data
+// the root itself). Anything else is an error wrapping ErrNotRepo.
+func ReadRoot(root cid.Cid, b []byte) (commit *Commit, data cid.Cid, err error) {
+	c, err := DecodeCommit(b)
+	if err == nil {
+		return c, c.Data, nil
+	}
+	if looksLikeNode(b) {
+		return nil, root, nil
+	}
+	return nil, cid.Undef, fmt.Errorf("%w: root %s: %v", ErrNotRepo, root, err)
+}

@@ -355,18 +355,7 @@ func (ix *Index) otherCID(start, off int, n uint64, maxBlock int64) error {
 		}
 		return &BlockError{Offset: int64(start), Err: ErrBadCID, Detail: err.Error()}
 	}
-	var detail string
-	pfx := c.Prefix()
-	switch {
-	case pfx.Version == 0:
-		detail = "CIDv0 (dag-pb) is not used by atproto"
-	case pfx.MhType != dagcbor.HashSHA256:
-		detail = fmt.Sprintf("hash 0x%x, only sha2-256 (0x12) is supported", pfx.MhType)
-	case pfx.MhLength != sha256.Size:
-		detail = fmt.Sprintf("sha2-256 digest of %d bytes, want 32", pfx.MhLength)
-	default:
-		detail = fmt.Sprintf("codec 0x%x, only dag-cbor (0x71) and raw (0x55) are supported", pfx.Codec)
-	}
+	detail := unsupportedDetail(c)
 	if size := n - uint64(cidLen); size > uint64(maxBlock) {
 		return &BlockError{Offset: int64(start), CID: c, Err: ErrBlockTooLarge,
 			Detail: fmt.Sprintf("block declares %d bytes, limit is %d", size, maxBlock)}

@@ -185,18 +185,7 @@ func (r *Reader) otherCID(start int64, n uint64) error {
 		}
 		return &BlockError{Offset: start, Err: ErrBadCID, Detail: err.Error()}
 	}
-	var detail string
-	pfx := c.Prefix()
-	switch {
-	case pfx.Version == 0:
-		detail = "CIDv0 (dag-pb) is not used by atproto"
-	case pfx.MhType != dagcbor.HashSHA256:
-		detail = fmt.Sprintf("hash 0x%x, only sha2-256 (0x12) is supported", pfx.MhType)
-	case pfx.MhLength != sha256.Size:
-		detail = fmt.Sprintf("sha2-256 digest of %d bytes, want 32", pfx.MhLength)
-	default:
-		detail = fmt.Sprintf("codec 0x%x, only dag-cbor (0x71) and raw (0x55) are supported", pfx.Codec)
-	}
+	detail := unsupportedDetail(c)
 	size := n - uint64(cidLen)
 	if size > uint64(r.opts.maxBlockSize) {
 		return &BlockError{Offset: start, CID: c, Err: ErrBlockTooLarge,
@@ -288,4 +277,18 @@ func readFull(br *bufio.Reader, p []byte) (int, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return n, err
+}
+
+// unsupportedDetail says why a well-formed CID is not one atproto uses.
+func unsupportedDetail(c cid.Cid) string {
+	pfx := c.Prefix()
+	switch {
+	case pfx.Version == 0:
+		return "CIDv0 (dag-pb) is not used by atproto"
+	case pfx.MhType != dagcbor.HashSHA256:
+		return fmt.Sprintf("hash 0x%x, only sha2-256 (0x12) is supported", pfx.MhType)
+	case pfx.MhLength != sha256.Size:
+		return fmt.Sprintf("sha2-256 digest of %d bytes, want 32", pfx.MhLength)
+	}
+	return fmt.Sprintf("codec 0x%x, only dag-cbor (0x71) and raw (0x55) are supported", pfx.Codec)
 }

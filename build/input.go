@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // MaxLineSize is the longest JSON line LoadJSONLines reads: room for a
@@ -47,8 +48,13 @@ func LoadJSONLines(r io.Reader, name string) ([]Record, error) {
 // ReadJSONLines reads records given as JSON lines (see LoadJSONLines) into
 // a RecordSet, in input order. Lines are parsed and encoded on every CPU.
 func ReadJSONLines(r io.Reader, name string) (*RecordSet, error) {
+	return process(func(p *producer) error { return emitLines(p, r, name) })
+}
+
+// emitLines hands every non-blank line of r to p as a JSON-lines item.
+func emitLines(p *producer, r io.Reader, name string) error {
 	br := bufio.NewReaderSize(r, 1<<20)
-	return process(func(p *producer) error {
+	{
 		line := 0
 		var long []byte
 		for {
@@ -81,7 +87,7 @@ func ReadJSONLines(r io.Reader, name string) (*RecordSet, error) {
 				return nil
 			}
 		}
-	})
+	}
 }
 
 // CommitFile is the file arbor export writes beside the collections; LoadDir
@@ -113,6 +119,20 @@ func ReadDir(dir string) (*RecordSet, error) {
 			cpath := filepath.Join(dir, c.Name())
 			if !c.IsDir() {
 				if c.Name() == CommitFile {
+					continue
+				}
+				if c.Name() == repo.LongKeysFile {
+					// Records whose keys are too long for a file name,
+					// as JSON lines.
+					f, err := os.Open(cpath)
+					if err != nil {
+						return &InputError{File: cpath, Err: err}
+					}
+					err = emitLines(p, f, cpath)
+					f.Close()
+					if err != nil {
+						return err
+					}
 					continue
 				}
 				return &InputError{File: cpath, Err: fmt.Errorf("%w: a file where a COLLECTION directory is expected", ErrBadLayout)}

@@ -13,9 +13,19 @@ import (
 	"github.com/arbor-atproto/arbor/dagcbor"
 )
 
+// LongKeysFile is where Export puts the records whose RKEY.json would be
+// longer than a file name may be (record keys go up to 512 bytes; most file
+// systems stop at 255): one JSON line {"collection", "rkey", "record"} each,
+// the form arbor create reads.
+const LongKeysFile = "_long_keys.jsonl"
+
+// maxFileName is the longest file name Export writes.
+const maxFileName = 255
+
 // Export writes every record of the archive's current tree as
 // dir/COLLECTION/RKEY.json (atproto JSON form) and the commit as
-// dir/_commit.json. It writes through an os.Root, so no key can make it
+// dir/_commit.json; records with keys too long for a file name go to
+// dir/_long_keys.jsonl. It writes through an os.Root, so no key can make it
 // write outside dir whatever it contains. The archive must have been read
 // with KeepBodies. It returns the number of records written.
 func Export(a *Archive, dir string) (int, error) {
@@ -29,6 +39,7 @@ func Export(a *Archive, dir string) (int, error) {
 	defer root.Close()
 	n := 0
 	made := map[string]bool{}
+	var long []byte
 	err = a.Walk(func(key []byte, val cid.Cid) error {
 		coll, rkey, ok := strings.Cut(string(key), "/")
 		if !ok || !filepath.IsLocal(coll) || !filepath.IsLocal(rkey) || strings.ContainsAny(coll+rkey, `/\`) {
@@ -41,6 +52,23 @@ func Export(a *Archive, dir string) (int, error) {
 		v, err := dagcbor.Decode(body)
 		if err != nil {
 			return fmt.Errorf("record %s (block %s): %w", key, val, err)
+		}
+		if len(rkey)+len(".json") > maxFileName {
+			js, err := dagcbor.ToJSON(v)
+			if err != nil {
+				return fmt.Errorf("record %s: %w", key, err)
+			}
+			line, err := json.Marshal(struct {
+				Collection string          `json:"collection"`
+				RKey       string          `json:"rkey"`
+				Record     json.RawMessage `json:"record"`
+			}{coll, rkey, js})
+			if err != nil {
+				return fmt.Errorf("record %s: %w", key, err)
+			}
+			long = append(append(long, line...), '\n')
+			n++
+			return nil
 		}
 		js, err := dagcbor.ToJSONIndent(v, "  ")
 		if err != nil {
@@ -60,6 +88,11 @@ func Export(a *Archive, dir string) (int, error) {
 	})
 	if err != nil {
 		return n, err
+	}
+	if long != nil {
+		if err := root.WriteFile(LongKeysFile, long, 0o644); err != nil {
+			return n, err
+		}
 	}
 	if a.Commit != nil {
 		c := a.Commit

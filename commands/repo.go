@@ -111,7 +111,11 @@ func inspectCommand() *cli.Command {
 		Name:      "inspect",
 		Usage:     "summarise a repository CAR: commit, records per collection, MST shape, blocks",
 		ArgsUsage: "FILE.car|-",
-		Flags:     []cli.Flag{jsonFlag},
+		Description: "Every block's bytes are checked against its CID while the file is read. Blocks nothing\n" +
+			"references are those not reachable from the root through the commit (and its prev chain, for\n" +
+			"legacy exports with history) and the tree; missing blocks are tree nodes and records the current\n" +
+			"tree points at that the file lacks. A CAR whose root is an MST node is read as a bare tree.",
+		Flags: []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1, 1, "FILE.car|-"); err != nil {
 				return err
@@ -368,7 +372,11 @@ func exportCommand() *cli.Command {
 		Name:      "export",
 		Usage:     "write every record as DIR/COLLECTION/RKEY.json, and the commit as DIR/_commit.json",
 		ArgsUsage: "FILE.car|- DIR",
-		Flags:     []cli.Flag{jsonFlag},
+		Description: "Records are written in the atproto JSON form. A record whose RKEY.json would be longer than a\n" +
+			"file name may be (record keys go up to 512 characters) goes to DIR/_long_keys.jsonl instead, one\n" +
+			"{\"collection\", \"rkey\", \"record\"} line each. arbor create reads DIR back, so export then create\n" +
+			"rebuilds the same tree. Nothing is ever written outside DIR, whatever the keys say.",
+		Flags: []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 2, 2, "FILE.car|- DIR"); err != nil {
 				return err
@@ -402,6 +410,10 @@ func verifyCommand() *cli.Command {
 		Name:      "verify",
 		Usage:     "check every block hash, the commit and its signature, the MST's canonical shape, and every record",
 		ArgsUsage: "FILE.car|-",
+		Description: "Lists every problem found, not only the first. The signature is checked only against a key\n" +
+			"(--key, --did-doc, or --resolve, which looks the key up over the network); without one the\n" +
+			"output says it was not checked. Legacy v2 commits with high-S signatures are accepted with a warning.\n" +
+			"Exit status: 0 valid, 1 invalid, 2 unreadable input or bad usage.",
 		Flags: append([]cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "key", Usage: "check the signature against this public key (did:key:... or multibase)"},

@@ -19,6 +19,14 @@ type LoadOptions struct {
 	// get and export). Without it only MST nodes and commits are kept whole,
 	// and other blocks are remembered by CID alone.
 	KeepBodies bool
+	// Lazy, when the reader is a regular file (or another seekable
+	// io.ReaderAt), keeps only where each record's bytes lie in it, about 8
+	// bytes a block: Get and Record read the bytes again on demand and
+	// check them against the CID every time. The reader must then stay open
+	// and unchanged as long as the archive is used. From any other reader
+	// (a pipe, standard input) the bodies are kept as with KeepBodies.
+	// Only Get and Record fetch bodies; Export needs KeepBodies.
+	Lazy bool
 	// Progress, if set, is called with the number of bytes read so far.
 	Progress func(n int64)
 	// CollectBadBlocks turns a block whose bytes do not match its CID, or
@@ -65,6 +73,11 @@ type Archive struct {
 	store  blockStore
 	badErr map[int]error // why a flagBad block could not be trusted
 	keep   bool
+
+	// src is the file record bodies are fetched from (Lazy), base the
+	// offset in it where the CAR starts.
+	src  io.ReaderAt
+	base int64
 }
 
 // ErrNotRepo: the archive's root is neither a commit nor an MST node.
@@ -84,7 +97,8 @@ type batchBlock struct {
 	cid        cid.Cid // only for bad blocks; others go by digest
 	digest     [32]byte
 	codec      uint8
-	offset     int64
+	offset     int64 // of the section
+	dataOff    int64 // of the block's data, relative to the CAR's start
 	start, end int
 	err        error // a bad block collected under CollectBadBlocks
 }
@@ -99,11 +113,18 @@ const batchBytes = 1 << 20
 // Reading, which includes hashing every block, runs on one goroutine and
 // indexing on another, so the two cores the work usually has are both busy.
 func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
+	// Where the CAR starts in a lazy source, asked before reading moves it.
+	var src io.ReaderAt
+	var base int64
+	if opts.Lazy && !opts.KeepBodies {
+		src, base = lazySource(r)
+	}
 	cr, err := car.NewReader(r, car.WithReuseBuffer(), car.WithoutCIDs())
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies}
+	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies || (opts.Lazy && src == nil), src: src, base: base}
+	a.store.lazy = src != nil
 	if len(a.Roots) == 0 {
 		return nil, ErrNoRoot
 	}
@@ -146,7 +167,8 @@ func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
 			}
 			st := len(b.buf)
 			b.buf = append(b.buf, blk.Data...)
-			b.blocks = append(b.blocks, batchBlock{digest: blk.Digest, codec: blk.Codec, offset: blk.Offset, start: st, end: len(b.buf)})
+			b.blocks = append(b.blocks, batchBlock{digest: blk.Digest, codec: blk.Codec, offset: blk.Offset,
+				dataOff: cr.BytesRead() - int64(len(blk.Data)), start: st, end: len(b.buf)})
 			if len(b.buf) >= batchBytes || len(b.blocks) >= 8192 {
 				select {
 				case full <- b:
@@ -226,7 +248,7 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 			return
 		}
 	}
-	if a.keep {
+	if a.keep || (a.store.lazy && !a.store.setLoc(i, bb.dataOff, len(data))) {
 		a.store.keep(i, data)
 	}
 }
@@ -307,9 +329,11 @@ func (a *Archive) Order() []cid.Cid {
 }
 
 // Get returns a block's bytes. Records are available only when the archive
-// was read with KeepBodies; otherwise Get reports them as not MST nodes,
+// was read with KeepBodies or Lazy (Lazy reads them from the file again and
+// checks them against c); otherwise Get reports them as not MST nodes,
 // which is what the tree walk needs to know. It makes Archive an
-// mst.BlockSource. The bytes must not be modified.
+// mst.BlockSource; it is safe for concurrent use. The bytes must not be
+// modified.
 func (a *Archive) Get(c cid.Cid) ([]byte, error) {
 	i := a.store.lookup(c)
 	if i < 0 {
@@ -320,6 +344,9 @@ func (a *Archive) Get(c cid.Cid) ([]byte, error) {
 	}
 	if b := a.store.body(i); b != nil {
 		return b, nil
+	}
+	if off, n, ok := a.store.loc(i); ok {
+		return a.fetch(i, c, off, n)
 	}
 	return nil, fmt.Errorf("block %s: %w", c, errNotANode)
 }
@@ -339,14 +366,21 @@ func (a *Archive) Record(path string) (c cid.Cid, body []byte, found bool, err e
 	if err != nil || !found {
 		return c, nil, found, err
 	}
-	body, ok := a.block(c)
-	if !ok {
+	i := a.store.lookup(c)
+	if i < 0 {
 		return c, nil, true, fmt.Errorf("record %s: block %s: %w", path, c, mst.ErrMissingBlock)
 	}
-	if body == nil {
-		return c, nil, true, fmt.Errorf("record %s: body not kept", path)
+	if body := a.store.body(i); body != nil {
+		return c, body, true, nil
 	}
-	return c, body, true, nil
+	if off, n, ok := a.store.loc(i); ok {
+		body, err = a.fetch(i, c, off, n)
+		if err != nil {
+			return c, nil, true, fmt.Errorf("record %s: %w", path, err)
+		}
+		return c, body, true, nil
+	}
+	return c, nil, true, fmt.Errorf("record %s: body not kept", path)
 }
 
 // Walk calls fn for every record in the current tree, in key order.

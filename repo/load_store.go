@@ -14,12 +14,18 @@ import (
 // of kept blocks packed into large slabs. It holds no pointers per block, so
 // a million-block archive costs the garbage collector almost nothing and
 // takes about 40 bytes a block plus the kept bytes.
+//
+// A lazy store (an archive read with LoadOptions.Lazy) also has locs, a
+// page of packed file locations parallel to each page of entries: 8 more
+// bytes a block, in place of the bytes of the records.
 type blockStore struct {
 	pages  [][]blockEntry // entries in first-seen order, pageSize per page
 	n      int
 	slots  []uint64 // 0: empty; else tag<<32 | (entry index + 1)
 	bodies []bodyLoc
 	slabs  [][]byte
+	lazy   bool
+	locs   [][]uint64 // when lazy: per entry, packLoc(offset, length), 0 for none
 }
 
 type blockEntry struct {
@@ -114,6 +120,9 @@ func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
 	i := s.n
 	if i%pageSize == 0 {
 		s.pages = append(s.pages, make([]blockEntry, pageSize))
+		if s.lazy {
+			s.locs = append(s.locs, make([]uint64, pageSize))
+		}
 	}
 	*s.entry(i) = blockEntry{digest: *d, codec: codec}
 	s.n++
@@ -165,6 +174,40 @@ func (s *blockStore) body(i int) []byte {
 	}
 	l := s.bodies[e.body]
 	return s.slabs[l.slab][l.off : l.off+l.n : l.off+l.n]
+}
+
+// A location packs the byte offset of a block's data in the file (below
+// 1 TiB) and its length (below 16 MiB, twice car.DefaultMaxBlockSize) into
+// one word. The data of a block never starts at offset 0 (the CAR header
+// and the block's CID come first), so 0 means "no location".
+const (
+	locLenBits = 24
+	maxLocOff  = 1<<(64-locLenBits) - 1
+	maxLocLen  = 1<<locLenBits - 1
+)
+
+// setLoc records where entry i's data lies in the file. It reports false,
+// and records nothing, when the location does not fit in a word (the
+// caller then keeps the bytes).
+func (s *blockStore) setLoc(i int, off int64, n int) bool {
+	if !s.lazy || off <= 0 || off > maxLocOff || n < 0 || n > maxLocLen {
+		return false
+	}
+	s.locs[i/pageSize][i%pageSize] = uint64(off)<<locLenBits | uint64(n)
+	return true
+}
+
+// loc returns where entry i's data lies in the file; ok is false when no
+// location was recorded.
+func (s *blockStore) loc(i int) (off int64, n int, ok bool) {
+	if !s.lazy {
+		return 0, 0, false
+	}
+	v := s.locs[i/pageSize][i%pageSize]
+	if v == 0 {
+		return 0, 0, false
+	}
+	return int64(v >> locLenBits), int(v & maxLocLen), true
 }
 
 // cidAt rebuilds the CID of entry i.

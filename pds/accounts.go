@@ -33,6 +33,9 @@ func (s *Server) sessionOut(ctx context.Context, a *Account, t *sessionTokens) m
 		"did":        a.DID,
 		"active":     a.Active,
 	}
+	if !a.Active {
+		out["status"] = "deactivated"
+	}
 	if a.Email != "" {
 		out["email"] = a.Email
 		out["emailConfirmed"] = false
@@ -146,7 +149,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) (any, err
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authAccess(r)
+	a, err := s.authSession(r)
 	if err != nil {
 		return nil, err
 	}

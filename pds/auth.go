@@ -117,8 +117,22 @@ func (s *Server) checkToken(tok, scope string) (*tokenClaims, error) {
 	return &claims, nil
 }
 
-// authAccess checks the request's access token and returns its account.
+// authAccess checks the request's access token and returns its account,
+// which must be active (a deactivated account may not write).
 func (s *Server) authAccess(r *http.Request) (*Account, error) {
+	a, err := s.authSession(r)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Active {
+		return nil, errAccountDeactivated()
+	}
+	return a, nil
+}
+
+// authSession checks the request's access token and returns its account,
+// active or not (getSession, activateAccount).
+func (s *Server) authSession(r *http.Request) (*Account, error) {
 	tok, err := bearer(r)
 	if err != nil {
 		return nil, err
@@ -133,9 +147,6 @@ func (s *Server) authAccess(r *http.Request) (*Account, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !a.Active {
-		return nil, xerr(http.StatusBadRequest, "AccountDeactivated", "account %s is deactivated", a.DID)
 	}
 	return a, nil
 }

@@ -294,8 +294,9 @@ func eventFrame(ev *SeqEvent) ([]byte, error) {
 	case "identity":
 		out = &firehose.Identity{Seq: ev.Seq, DID: ev.DID, Time: t, Handle: ev.Handle}
 	case "account":
-		// The store writes account rows only when an account is created.
 		out = &firehose.Account{Seq: ev.Seq, DID: ev.DID, Time: t, Active: true}
+	case seqKindDeactivated:
+		out = &firehose.Account{Seq: ev.Seq, DID: ev.DID, Time: t, Active: false, Status: "deactivated"}
 	default:
 		return nil, fmt.Errorf("seq %d: unknown event kind %q", ev.Seq, ev.Kind)
 	}

@@ -101,6 +101,9 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 	if a, err = s.store.AccountByDID(r.Context(), a.DID); err != nil {
 		return nil, err
 	}
+	if !a.Active {
+		return nil, errAccountDeactivated()
+	}
 	cw, err := s.buildCommit(a, a.Head, a.Rev, nil, tree, recs)
 	if err != nil {
 		return nil, err

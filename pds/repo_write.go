@@ -172,6 +172,9 @@ func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swap
 	if err != nil {
 		return nil, err
 	}
+	if !a.Active {
+		return nil, errAccountDeactivated()
+	}
 	if err := st.load(s, a); err != nil {
 		return nil, err
 	}

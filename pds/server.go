@@ -375,12 +375,14 @@ func (s *Server) routes() map[string]method {
 	get := func(fn handlerFunc) method { return method{fn: fn} }
 	post := func(fn handlerFunc) method { return method{post: true, fn: fn} }
 	return map[string]method{
-		"com.atproto.server.describeServer": get(s.describeServer),
-		"com.atproto.server.createAccount":  post(s.createAccount),
-		"com.atproto.server.createSession":  post(s.createSession),
-		"com.atproto.server.getSession":     get(s.getSession),
-		"com.atproto.server.refreshSession": post(s.refreshSession),
-		"com.atproto.server.deleteSession":  post(s.deleteSession),
+		"com.atproto.server.describeServer":    get(s.describeServer),
+		"com.atproto.server.createAccount":     post(s.createAccount),
+		"com.atproto.server.createSession":     post(s.createSession),
+		"com.atproto.server.getSession":        get(s.getSession),
+		"com.atproto.server.refreshSession":    post(s.refreshSession),
+		"com.atproto.server.deleteSession":     post(s.deleteSession),
+		"com.atproto.server.deactivateAccount": post(s.deactivateAccount),
+		"com.atproto.server.activateAccount":   post(s.activateAccount),
 
 		"com.atproto.repo.createRecord": post(s.createRecord),
 		"com.atproto.repo.putRecord":    post(s.putRecord),

@@ -99,7 +99,7 @@ type PLCEntry struct {
 type SeqEvent struct {
 	Seq    int64
 	DID    string
-	Kind   string // "commit", "identity", "account"
+	Kind   string // "commit", "identity", "account", "account:deactivated"
 	Commit cid.Cid
 	Rev    string
 	Since  string

@@ -82,9 +82,11 @@ func (s *Server) syncGetRepoStatus(w http.ResponseWriter, r *http.Request) (any,
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"did": a.DID, "active": a.Active, "rev": a.Rev}
-	if !a.Active {
-		out["status"] = "deactivated"
+	out := map[string]any{"did": a.DID, "active": a.Active}
+	if a.Active {
+		out["rev"] = a.Rev
+	} else {
+		out["status"] = "deactivated" // and no rev, as the reference answers
 	}
 	return out, nil
 }

@@ -1,0 +1,193 @@
+package pds
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-atproto/arbor/firehose"
+)
+
+func TestDeactivatedAccountWritesFailAsTheReferenceAnswers(t *testing.T) {
+	ts := startServer(t, Config{})
+	u := ts.createUser("alice")
+	ts.createRecord(u, "kept", post("written while active"))
+	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, map[string]any{}))
+	headBefore, _ := ts.head(u)
+
+	rec := post("written while deactivated")
+	cases := []struct {
+		name string
+		nsid string
+		body map[string]any
+	}{
+		{"createRecord", "com.atproto.repo.createRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "record": rec}},
+		{"putRecord", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "kept", "record": rec}},
+		{"deleteRecord", "com.atproto.repo.deleteRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "kept"}},
+		{"applyWrites", "com.atproto.repo.applyWrites", map[string]any{"repo": u.did, "writes": []any{
+			map[string]any{"$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.post", "value": rec},
+		}}},
+		{"createRecord by handle", "com.atproto.repo.createRecord", map[string]any{"repo": u.handle, "collection": "app.bsky.feed.post", "record": rec}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.proc(tc.nsid, u.access, tc.body)
+			if r.status != http.StatusUnauthorized || r.errName() != "AccountDeactivated" {
+				t.Fatalf("%s on a deactivated repo: %s, want 401 AccountDeactivated", tc.nsid, r)
+			}
+		})
+	}
+	if head, _ := ts.head(u); head != headBefore {
+		t.Fatalf("head moved from %s to %s while deactivated", headBefore, head)
+	}
+
+	ts.ok(ts.proc("com.atproto.server.activateAccount", u.access, nil))
+	ts.createRecord(u, "again", post("written after activation"))
+}
+
+func TestDeactivationNeedsTheAccountsOwnAccessToken(t *testing.T) {
+	ts := startServer(t, Config{})
+	u := ts.createUser("alice")
+	cases := []struct {
+		name  string
+		nsid  string
+		token string
+		want  int
+	}{
+		{"deactivate without a token", "com.atproto.server.deactivateAccount", "", http.StatusUnauthorized},
+		{"deactivate with a refresh token", "com.atproto.server.deactivateAccount", u.refresh, http.StatusUnauthorized},
+		{"activate without a token", "com.atproto.server.activateAccount", "", http.StatusUnauthorized},
+		{"activate with a forged token", "com.atproto.server.activateAccount", "e30.e30.sig", http.StatusUnauthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.proc(tc.nsid, tc.token, map[string]any{})
+			if r.status != tc.want && !(r.status == http.StatusBadRequest && r.errName() == "InvalidToken") {
+				t.Fatalf("%s: %s, want %d", tc.name, r, tc.want)
+			}
+			if st := ts.ok(ts.query("com.atproto.sync.getRepoStatus", "", "did", u.did)); st["active"] != true {
+				t.Fatalf("status changed by a refused call: %v", st)
+			}
+		})
+	}
+}
+
+func TestRepoStatusAndSessionReflectDeactivation(t *testing.T) {
+	ts := startServer(t, Config{})
+	u := ts.createUser("alice")
+	_, rev := ts.head(u)
+
+	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, map[string]any{"deleteAfter": "2030-01-01T00:00:00.000Z"}))
+	st := ts.ok(ts.query("com.atproto.sync.getRepoStatus", "", "did", u.did))
+	if st["active"] != false || st["status"] != "deactivated" || st["rev"] != nil {
+		t.Fatalf("getRepoStatus of a deactivated account: %v, want active false, status deactivated, no rev", st)
+	}
+	// The deactivated account keeps its session: it must be able to come back.
+	sess := ts.ok(ts.query("com.atproto.server.getSession", u.access))
+	if sess["active"] != false || sess["status"] != "deactivated" {
+		t.Fatalf("getSession of a deactivated account: %v", sess)
+	}
+	repos := ts.ok(ts.query("com.atproto.sync.listRepos", ""))["repos"].([]any)
+	if r := repos[0].(map[string]any); r["did"] != u.did || r["active"] != false {
+		t.Fatalf("listRepos: %v", repos)
+	}
+
+	ts.ok(ts.proc("com.atproto.server.activateAccount", u.access, nil))
+	st = ts.ok(ts.query("com.atproto.sync.getRepoStatus", "", "did", u.did))
+	if st["active"] != true || st["status"] != nil || st["rev"] != rev {
+		t.Fatalf("getRepoStatus after activation: %v, want active true at rev %s", st, rev)
+	}
+}
+
+func TestDeactivateAndActivateEmitAccountEventsThatPassTheChainChecks(t *testing.T) {
+	ts := startServer(t, Config{})
+	stream := openStream(t, ts.url, cursorAt(0))
+	u := ts.createUser("alice")
+	ts.createRecord(u, "a", post("before"))
+
+	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, nil))
+	evs := stream.waitSeq(5*time.Second, ts.newestSeq())
+	if a, ok := evs[len(evs)-1].(*firehose.Account); !ok || a.DID != u.did || a.Active || a.Status != "deactivated" {
+		t.Fatalf("deactivation event: %#v, want #account active false status deactivated", evs[len(evs)-1])
+	}
+	nDeact := len(evs)
+
+	ts.ok(ts.proc("com.atproto.server.activateAccount", u.access, nil))
+	head, rev := ts.head(u)
+	evs = stream.waitSeq(5*time.Second, ts.newestSeq())
+	got := evs[nDeact:]
+	if len(got) != 3 {
+		t.Fatalf("activation: %d events, want #account, #identity, #sync: %#v", len(got), got)
+	}
+	if a, ok := got[0].(*firehose.Account); !ok || a.DID != u.did || !a.Active || a.Status != "" {
+		t.Fatalf("activation #account: %#v", got[0])
+	}
+	if id, ok := got[1].(*firehose.Identity); !ok || id.DID != u.did || id.Handle != u.handle {
+		t.Fatalf("activation #identity: %#v", got[1])
+	}
+	sy, ok := got[2].(*firehose.Sync)
+	if !ok || sy.DID != u.did || sy.Rev != rev {
+		t.Fatalf("activation #sync: %#v, want rev %s", got[2], rev)
+	}
+	v, err := firehose.VerifySync(sy, ts.signingKey(u.did))
+	if err != nil || v.Commit == nil {
+		t.Fatalf("VerifySync: %v", err)
+	}
+	if c, _ := v.Commit.CID(); c.String() != head {
+		t.Fatalf("#sync commit %s, head %s", c, head)
+	}
+
+	// A commit after activation chains on the #sync; the whole stream,
+	// strict, passes.
+	ts.createRecord(u, "b", post("after"))
+	evs = stream.waitSeq(5*time.Second, ts.newestSeq())
+	chain := firehose.NewChain()
+	for _, ev := range evs {
+		if _, err := chain.Check(ev); err != nil {
+			t.Fatalf("chain: %v", err)
+		}
+	}
+	if _, ok := evs[len(evs)-1].(*firehose.Commit); !ok {
+		t.Fatalf("last event %#v, want the #commit after activation", evs[len(evs)-1])
+	}
+}
+
+func TestNoCommitIsSequencedAfterTheDeactivationEvent(t *testing.T) {
+	ts := startServer(t, Config{})
+	stream := openStream(t, ts.url, cursorAt(0))
+	u := ts.createUser("alice")
+	const writers, perWriter = 4, 15
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range perWriter {
+				r := ts.proc("com.atproto.repo.createRecord", u.access, map[string]any{
+					"repo": u.did, "collection": "app.bsky.feed.post", "record": post("racing"),
+				})
+				if r.status != http.StatusOK && r.errName() != "AccountDeactivated" {
+					t.Errorf("writer %d write %d: %s", w, i, r)
+					return
+				}
+			}
+		}()
+	}
+	close(start)
+	time.Sleep(20 * time.Millisecond)
+	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, nil))
+	wg.Wait()
+	evs := stream.waitSeq(5*time.Second, ts.newestSeq())
+	chain := firehose.NewChain()
+	for _, ev := range evs {
+		if _, err := chain.Check(ev); err != nil {
+			t.Fatalf("chain: %v", err)
+		}
+	}
+	if a, ok := evs[len(evs)-1].(*firehose.Account); !ok || a.Active {
+		t.Fatalf("last event %#v, want the deactivation", evs[len(evs)-1])
+	}
+}

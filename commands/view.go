@@ -17,6 +17,42 @@ import (
 	"github.com/arbor-atproto/arbor/view"
 )
 
+// readViewArchive reads a repository for the viewer. A regular file is read
+// with repo.LoadOptions.Lazy: record bodies stay in the file and are read
+// (and hash-checked) again when the page shows one, so the file is
+// returned open, to be closed when the server stops. Standard input and
+// other streams keep the bodies in memory; the returned file is then nil.
+func readViewArchive(c *cli.Context, name string) (*repo.Archive, *os.File, error) {
+	if name == stdinName {
+		a, err := readArchive(c, name, true)
+		return a, nil, err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, inputErr(err)
+	}
+	var total int64
+	opts := repo.LoadOptions{KeepBodies: true}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		total, opts = st.Size(), repo.LoadOptions{Lazy: true}
+	}
+	var read int64
+	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, func() int64 { return read })
+	opts.Progress = func(n int64) { read = n }
+	a, err := repo.ReadArchive(f, opts)
+	p.Stop()
+	if err != nil {
+		f.Close()
+		return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
+	}
+	capHeap()
+	if !a.Lazy() {
+		f.Close()
+		return a, nil, nil
+	}
+	return a, f, nil
+}
+
 func viewCommand() *cli.Command {
 	const usage = "FILE.car [OTHER.car] [--addr HOST:PORT] [--key did:key:...]"
 	return &cli.Command{
@@ -47,9 +83,12 @@ func viewCommand() *cli.Command {
 			}
 			var inputs []view.Input
 			for _, name := range c.Args().Slice() {
-				a, err := readArchive(c, name, true)
+				a, f, err := readViewArchive(c, name)
 				if err != nil {
 					return err
+				}
+				if f != nil {
+					defer f.Close()
 				}
 				inputs = append(inputs, view.Input{Name: displayName(name), Archive: a})
 			}

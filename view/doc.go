@@ -26,7 +26,11 @@
 // one record, or the search path of one key. The only whole-tree work is
 // done once, when the server is made: the record count per collection and,
 // for repositories up to MaxReverseIndex records, an index from record CID
-// to path so that CID links between records can be followed.
+// to path so that CID links between records can be followed. Record bodies
+// are needed only to show one record: an archive read with
+// repo.LoadOptions.Lazy (as arbor view reads a file) fetches each from the
+// file when it is asked for, so the server keeps the MST nodes and a small
+// table per block, not the records.
 //
 // Nothing in this package prints, exits or keeps package-level mutable state.
 package view

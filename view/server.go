@@ -38,7 +38,7 @@ const (
 // Input is one repository to show.
 type Input struct {
 	Name    string        // as the user named the file
-	Archive *repo.Archive // read with KeepBodies, so records can be shown
+	Archive *repo.Archive // read with KeepBodies or Lazy, so records can be shown
 }
 
 // Options are the server's settings.

@@ -95,3 +95,120 @@ func TestViewCommandBadInput(t *testing.T) {
 		})
 	}
 }
+
+// startView runs arbor view with args until the test ends and returns the
+// URL it prints.
+func startView(t *testing.T, stdin io.Reader, args ...string) string {
+	t.Helper()
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(append([]string{"arbor", "view", "--addr", "127.0.0.1:0"}, args...), Env{Stdin: stdin, Stdout: pw, Stderr: &errb})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no URL printed: %v (stderr %q)", err, errb.String())
+	}
+	go io.Copy(io.Discard, pr)
+	t.Cleanup(func() {
+		syscall.Kill(os.Getpid(), syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("arbor view did not stop on SIGINT")
+		}
+	})
+	return strings.TrimSpace(line)
+}
+
+// viewRecord fetches /api/record for path and returns the status and the
+// record's CID and JSON value (or the error).
+func viewRecord(t *testing.T, base, path string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Get(base + "api/record?path=" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		CID   string          `json:"cid"`
+		Value json.RawMessage `json:"value"`
+		Error string          `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&r)
+	if r.Error != "" {
+		return resp.StatusCode, "", r.Error
+	}
+	return resp.StatusCode, r.CID, string(r.Value)
+}
+
+// A record is shown the same whether the repository came from a file
+// (whose record bodies stay in it) or from standard input (kept in
+// memory); a file changed after arbor view read it gives an error naming
+// the change, not other data.
+func TestViewCommandShowsRecordsFromFileOrStandardInput(t *testing.T) {
+	src, _ := goldenFacts(t, "ten")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Records []struct{ Path, CID string }
+	}
+	b, err := os.ReadFile(strings.TrimSuffix(src, ".car") + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &g); err != nil || len(g.Records) == 0 {
+		t.Fatalf("golden records: %v", err)
+	}
+	cases := []struct {
+		name  string
+		stdin bool
+		// change, when set, rewrites the file after arbor view read it.
+		change  func(path string)
+		wantErr string
+	}{
+		{name: "file"},
+		{name: "standard input", stdin: true},
+		{name: "file changed after reading", change: func(p string) {
+			os.WriteFile(p, bytes.Repeat([]byte{0}, len(data)), 0o644)
+		}, wantErr: "file changed since it was read"},
+	}
+	values := map[string]string{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "ten.car")
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var url string
+			if c.stdin {
+				url = startView(t, bytes.NewReader(data), "-")
+			} else {
+				url = startView(t, strings.NewReader(""), p)
+			}
+			if c.change != nil {
+				c.change(p)
+			}
+			for _, r := range g.Records {
+				code, gotCID, val := viewRecord(t, url, r.Path)
+				if c.wantErr != "" {
+					if code != http.StatusInternalServerError || !strings.Contains(val, c.wantErr) {
+						t.Errorf("%s: %d %s, want an error saying %q", r.Path, code, val, c.wantErr)
+					}
+					continue
+				}
+				if code != http.StatusOK || gotCID != r.CID {
+					t.Fatalf("%s: %d cid %s %s, want %s", r.Path, code, gotCID, val, r.CID)
+				}
+				if prev, ok := values[r.Path]; ok && prev != val {
+					t.Errorf("%s: %s, but %s from the other input", r.Path, val, prev)
+				}
+				values[r.Path] = val
+			}
+		})
+	}
+}

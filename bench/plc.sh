@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Times `arbor plc verify --export` on a generated did:plc export (DIDS
+# identities x 5 operations, JSON lines of {did, operation, cid, nullified,
+# createdAt}), side by side with the reference library (@did-plc/lib's
+# validateOperationLog, golden/plc/gen/bench.js) on the first REFDIDS
+# identities of the same export, and with the bare cost of the signature
+# checks (go test -bench VerifySignature ./plc).
+#
+#   bench/plc.sh [DIDS]          default 200000 (1,000,000 operations)
+#   REFDIDS=4000 bench/plc.sh    how many identities the reference validates
+#
+# Needs go, node and `npm ci` in golden/plc/gen. Output: a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIDS=${1:-200000}
+REFDIDS=${REFDIDS:-4000}
+OUT=bench/out
+mkdir -p "$OUT"
+EXPORT=$OUT/plc-export-$DIDS.jsonl
+if [ ! -s "$EXPORT" ]; then
+  echo "generating $DIDS identities x 5 operations ..." >&2
+  go run ./plc/internal/gengolden -export "$DIDS" "$EXPORT"
+fi
+go build -o "$OUT/arbor" .
+OPS=$(wc -l < "$EXPORT")
+
+/usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$OUT/arbor" plc verify --json --export "$EXPORT" > "$OUT/plc-verify.json"
+read -r T M < "$OUT/time.txt"
+
+# The reference on the complete logs of the first REFDIDS identities.
+python3 - "$EXPORT" "$REFDIDS" > "$OUT/plc-export-ref.jsonl" <<'PY'
+import json, sys
+keep, n = set(), int(sys.argv[2])
+for line in open(sys.argv[1]):
+    d = json.loads(line)["did"]
+    if d not in keep and len(keep) < n:
+        keep.add(d)
+    if d in keep:
+        sys.stdout.write(line)
+PY
+REF=$(node golden/plc/gen/bench.js "$OUT/plc-export-ref.jsonl")
+REFRATE=$(echo "$REF" | python3 -c 'import json,sys; print(json.load(sys.stdin)["opsPerSecond"])')
+SIGNS=$(go test -run=NONE -bench 'BenchmarkVerifySignature' -benchtime=2000x ./plc | awk '/ns\/op/ {print $3; exit}')
+
+echo "export: $EXPORT ($OPS operations, $DIDS identities), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo
+echo "| figure | value |"
+echo "| --- | --- |"
+printf '| arbor plc verify --export, all cores | %.1f s, %d ops/s, %d MiB peak RSS |\n' "$T" "$(awk "BEGIN{print int($OPS/$T)}")" $((M/1024))
+printf '| arbor, per core | %d ops/s |\n' "$(awk "BEGIN{print int($OPS/$T/$(nproc))}")"
+printf '| reference @did-plc/lib, one core, first %d identities | %d ops/s |\n' "$REFDIDS" "$REFRATE"
+printf '| arbor per core vs reference | %.1fx |\n' "$(awk "BEGIN{print $OPS/$T/$(nproc)/$REFRATE}")"
+printf '| bare k256 signature check (go test -bench) | %d ns, %d checks/s per core |\n' "$SIGNS" "$(awk "BEGIN{print int(1e9/$SIGNS)}")"

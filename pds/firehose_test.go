@@ -557,6 +557,10 @@ func TestSlowConsumerIsDroppedWithConsumerTooSlowWithoutStallingOthers(t *testin
 		if d := time.Since(t0); d > 2*time.Second {
 			t.Fatalf("write %d took %v with a stuck consumer", i, d)
 		}
+		// The fast consumer keeps up with each write before the next, so
+		// only the stuck one can fall 8 events behind, however loaded
+		// the machine is.
+		fast.waitSeq(5*time.Second, start+int64(i)+1)
 	}
 	// The fast consumer got everything, the slow one was dropped.
 	evs := fast.waitSeq(5*time.Second, start+writes)

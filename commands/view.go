@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -63,6 +64,7 @@ func viewCommand() *cli.Command {
 			"from FILE to OTHER: changed records highlighted, MST nodes only one side has marked.",
 		ArgsUsage: "FILE.car [OTHER.car]",
 		Flags: []cli.Flag{
+			jsonFlag,
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0", Usage: "address to listen on (port 0: any free port)"},
 			&cli.StringFlag{Name: "key", Usage: "check the commit signature against this public key (did:key:... or multibase)"},
 		},
@@ -105,7 +107,18 @@ func viewCommand() *cli.Command {
 			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 			done := make(chan error, 1)
 			go func() { done <- hs.Serve(ln) }()
-			fmt.Fprintf(c.App.Writer, "http://%s/\n", ln.Addr())
+			url := fmt.Sprintf("http://%s/", ln.Addr())
+			if c.Bool("json") {
+				// One line, so a script can read it while the server runs.
+				if err := json.NewEncoder(c.App.Writer).Encode(struct {
+					URL   string   `json:"url"`
+					Files []string `json:"files"`
+				}{url, c.Args().Slice()}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintln(c.App.Writer, url)
+			}
 			fmt.Fprintf(c.App.ErrWriter, "arbor view: serving on http://%s/ (Ctrl-C to stop)\n", ln.Addr())
 			select {
 			case err := <-done:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,12 +18,22 @@ import (
 // arbor view prints the URL of a page that serves the repository's API,
 // and stops cleanly with exit 0 on SIGINT.
 func TestViewCommandServesUntilInterrupted(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		t.Run(fmt.Sprintf("json=%v", asJSON), func(t *testing.T) { testViewServes(t, asJSON) })
+	}
+}
+
+func testViewServes(t *testing.T, asJSON bool) {
 	car, g := goldenFacts(t, "ten")
 	pr, pw := io.Pipe()
 	var errb bytes.Buffer
 	done := make(chan int, 1)
+	args := []string{"arbor", "view", car, "--addr", "127.0.0.1:0"}
+	if asJSON {
+		args = append(args, "--json")
+	}
 	go func() {
-		done <- Run([]string{"arbor", "view", car, "--addr", "127.0.0.1:0"}, Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: &errb})
+		done <- Run(args, Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: &errb})
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -30,6 +41,16 @@ func TestViewCommandServesUntilInterrupted(t *testing.T) {
 		t.Fatalf("no URL printed: %v (stderr %q)", err, errb.String())
 	}
 	url := strings.TrimSpace(line)
+	if asJSON {
+		var ready struct {
+			URL   string   `json:"url"`
+			Files []string `json:"files"`
+		}
+		if err := json.Unmarshal([]byte(line), &ready); err != nil || len(ready.Files) != 1 || ready.Files[0] != car {
+			t.Fatalf("--json printed %q (%v)", line, err)
+		}
+		url = ready.URL
+	}
 	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/") {
 		t.Fatalf("printed %q, not a local URL", url)
 	}

@@ -397,23 +397,16 @@ func fhTable(files []string) error {
 			rows = append(rows, row{fmt.Sprintf("p50 latency added by %d subscribers (ms)", k), get(func(p *FirehosePhase) float64 { return p.WriteP50Ms }), "added", false})
 		}
 	}
-	fmt.Print("| figure |")
-	for _, r := range rs {
-		fmt.Printf(" %s |", r.Label)
+	labels := make([]string, len(rs))
+	for i, r := range rs {
+		labels[i] = r.Label
 	}
-	for _, r := range rs[1:] {
-		fmt.Printf(" %s vs %s |", rs[0].Label, r.Label)
-	}
-	fmt.Print("\n|---|")
-	for range len(rs)*2 - 1 {
-		fmt.Print("---:|")
-	}
-	fmt.Println()
+	printTableHeader(labels)
 	for _, rw := range rows {
-		fmt.Printf("| %s |", rw.name)
 		if rw.format == "added" {
 			// The p50 with subscribers minus the p50 without: no ratio
 			// (a difference near zero makes one meaningless).
+			fmt.Printf("| %s |", rw.name)
 			for _, r := range rs {
 				if p0 := phase(r, 0); p0 != nil && rw.val(r) != 0 {
 					fmt.Printf(" %+.2f |", rw.val(r)-p0.WriteP50Ms)
@@ -427,26 +420,11 @@ func fhTable(files []string) error {
 			fmt.Println()
 			continue
 		}
-		for _, r := range rs {
-			if v := rw.val(r); v == 0 {
-				fmt.Print(" n/a |")
-			} else {
-				fmt.Printf(" "+rw.format+" |", v)
-			}
+		vals := make([]float64, len(rs))
+		for i, r := range rs {
+			vals[i] = rw.val(r)
 		}
-		a := rw.val(rs[0])
-		for _, r := range rs[1:] {
-			b := rw.val(r)
-			switch {
-			case a == 0 || b == 0:
-				fmt.Print(" n/a |")
-			case rw.higher:
-				fmt.Printf(" %.1fx |", a/b)
-			default:
-				fmt.Printf(" %.1fx |", b/a)
-			}
-		}
-		fmt.Println()
+		printRatioRow(rw.name, rw.format, vals, rw.higher)
 	}
 	fmt.Printf("\n%d records written per phase by %d clients (one account each); events/s = records / (first write to the last #commit at every subscriber). Ratios: >1 means arbor is ahead.\n", rs[0].N, rs[0].Clients)
 	for _, r := range rs {

@@ -453,40 +453,17 @@ func table(files []string) error {
 		{"createRecord into that repo, 1 client (records/s)", func(r Result) float64 { return r.CreateBigPerSec }, "%.0f", true},
 		{"importRepo of that repo (s, not a target)", func(r Result) float64 { return r.ImportSec }, "%.2f", false},
 	}
-	fmt.Print("| figure |")
-	for _, r := range rs {
-		fmt.Printf(" %s |", r.Label)
+	labels := make([]string, len(rs))
+	for i, r := range rs {
+		labels[i] = r.Label
 	}
-	for _, r := range rs[1:] {
-		fmt.Printf(" %s vs %s |", rs[0].Label, r.Label)
-	}
-	fmt.Print("\n|---|")
-	for range len(rs)*2 - 1 {
-		fmt.Print("---:|")
-	}
-	fmt.Println()
+	printTableHeader(labels)
 	for _, rw := range rows {
-		fmt.Printf("| %s |", rw.name)
-		for _, r := range rs {
-			if v := rw.val(r); v == 0 {
-				fmt.Print(" n/a |")
-			} else {
-				fmt.Printf(" "+rw.format+" |", v)
-			}
+		vals := make([]float64, len(rs))
+		for i, r := range rs {
+			vals[i] = rw.val(r)
 		}
-		a := rw.val(rs[0])
-		for _, r := range rs[1:] {
-			b := rw.val(r)
-			switch {
-			case a == 0 || b == 0:
-				fmt.Print(" n/a |")
-			case rw.higher:
-				fmt.Printf(" %.1fx |", a/b)
-			default:
-				fmt.Printf(" %.1fx |", b/a)
-			}
-		}
-		fmt.Println()
+		printRatioRow(rw.name, rw.format, vals, rw.higher)
 	}
 	fmt.Printf("\nratios: how many times better arbor is (higher throughput, or lower time); >1 means ahead. createRecord with %d clients: one account per client. getRecord: one client, random records of a %d-record repo.\n", rs[0].Clients, rs[0].Create1N)
 	return nil

@@ -1,0 +1,56 @@
+package repo
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/arbor-atproto/arbor/car"
+)
+
+// Get gives back every kept block's exact bytes, whatever the block order
+// of the file, and the archive counts the file's distinct blocks.
+func TestGetReturnsEveryBlockByteForByte(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "golden", "repos", "*.car"))
+	more, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*", "*", "*.car"))
+	files = append(files, more...)
+	more, _ = filepath.Glob(filepath.Join("..", "..", "shared", "interop", "mst-test-suite", "cars", "exhaustive", "exhaustive_0[0-3]*.car"))
+	files = append(files, more...)
+	if len(files) < 20 {
+		t.Fatalf("only %d CAR files found", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, blocks, err := car.ReadAll(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, keep := range []bool{false, true} {
+				a, err := ReadArchive(bytes.NewReader(raw), LoadOptions{KeepBodies: keep})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.DistinctBlocks() != len(blocks) {
+					t.Fatalf("keep=%v: %d distinct blocks, the file has %d", keep, a.DistinctBlocks(), len(blocks))
+				}
+				for c, want := range blocks {
+					got, err := a.Get(c)
+					if err != nil {
+						if !keep && !looksLikeNode(want) && c != a.Root {
+							continue // a record, not kept without KeepBodies
+						}
+						t.Fatalf("keep=%v: Get(%s): %v", keep, c, err)
+					}
+					if !bytes.Equal(got, want) {
+						t.Fatalf("keep=%v: Get(%s) differs from the file's bytes", keep, c)
+					}
+				}
+			}
+		})
+	}
+}

@@ -278,25 +278,27 @@ func (op *Operation) appendCBOR(buf []byte, withSig bool) []byte {
 	if sig {
 		n = 1
 	}
-	// Keys in DAG-CBOR order: shorter first, then bytewise.
-	prev := func() {
+	// Keys in DAG-CBOR order: shorter first, then bytewise. Every form
+	// starts with sig (when written), prev and type; fields is how many
+	// keys follow them.
+	head := func(fields int) {
+		w.WriteMapHeader(n + 2 + fields)
+		if sig {
+			w.WriteString("sig")
+			w.WriteString(op.Sig)
+		}
 		w.WriteString("prev")
 		if op.Prev == "" {
 			w.WriteNull()
 		} else {
 			w.WriteString(op.Prev)
 		}
+		w.WriteString("type")
+		w.WriteString(op.Type)
 	}
 	switch op.Type {
 	case TypeOperation:
-		w.WriteMapHeader(n + 6)
-		if sig {
-			w.WriteString("sig")
-			w.WriteString(op.Sig)
-		}
-		prev()
-		w.WriteString("type")
-		w.WriteString(op.Type)
+		head(4)
 		w.WriteString("services")
 		svcs := sortedServices(op.Services)
 		w.WriteMapHeader(len(svcs))
@@ -326,14 +328,7 @@ func (op *Operation) appendCBOR(buf []byte, withSig bool) []byte {
 			w.WriteString(vm.Key)
 		}
 	case TypeCreate:
-		w.WriteMapHeader(n + 6)
-		if sig {
-			w.WriteString("sig")
-			w.WriteString(op.Sig)
-		}
-		prev()
-		w.WriteString("type")
-		w.WriteString(op.Type)
+		head(4)
 		w.WriteString("handle")
 		w.WriteString(op.Handle)
 		w.WriteString("service")
@@ -343,14 +338,7 @@ func (op *Operation) appendCBOR(buf []byte, withSig bool) []byte {
 		w.WriteString("recoveryKey")
 		w.WriteString(op.RecoveryKey)
 	default: // tombstone
-		w.WriteMapHeader(n + 2)
-		if sig {
-			w.WriteString("sig")
-			w.WriteString(op.Sig)
-		}
-		prev()
-		w.WriteString("type")
-		w.WriteString(op.Type)
+		head(0)
 	}
 	return w.Bytes()
 }

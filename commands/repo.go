@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -347,10 +348,10 @@ func getCommand() *cli.Command {
 					return inputErr(err)
 				}
 				return printJSON(c.App.Writer, struct {
-					URI   string     `json:"uri"`
-					CID   string     `json:"cid"`
-					Value rawMessage `json:"value"`
-				}{uri, rc.String(), rawMessage(js)})
+					URI   string          `json:"uri"`
+					CID   string          `json:"cid"`
+					Value json.RawMessage `json:"value"`
+				}{uri, rc.String(), json.RawMessage(js)})
 			}
 			js, err := dagcbor.ToJSONIndent(v, "  ")
 			if err != nil {
@@ -361,11 +362,6 @@ func getCommand() *cli.Command {
 		},
 	}
 }
-
-// rawMessage embeds already-encoded JSON.
-type rawMessage []byte
-
-func (m rawMessage) MarshalJSON() ([]byte, error) { return m, nil }
 
 func exportCommand() *cli.Command {
 	return &cli.Command{

@@ -290,77 +290,96 @@ func TestExhaustiveCARs(t *testing.T) {
 	}
 }
 
-func TestMSTDiffSampleNodeSets(t *testing.T) {
+// diffCase is one mst-test-suite mst-diff case: trees a and b loaded from
+// their CARs, derived (b reached from a by Insert and Delete, sharing
+// nodes with a in memory), b's root, and the node sets the suite expects.
+type diffCase struct {
+	name             string
+	a, b, derived    *Tree
+	rootB            cid.Cid
+	created, deleted []string
+}
+
+func loadDiffCases(t *testing.T) []diffCase {
+	t.Helper()
 	dir := sharedPath(t, "interop", "mst-test-suite", "tests-sample")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no diff cases in %s (%v)", dir, err)
 	}
 	suite := filepath.Dir(dir)
+	var cases []diffCase
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			var tc struct {
-				Inputs struct {
-					A string `json:"mst_a"`
-					B string `json:"mst_b"`
-				} `json:"inputs"`
-				Results struct {
-					Created []string `json:"created_nodes"`
-					Deleted []string `json:"deleted_nodes"`
-				} `json:"results"`
-			}
-			readJSON(t, &tc, "interop", "mst-test-suite", "tests-sample", filepath.Base(f))
-			ra, sa := readCAR(t, filepath.Join(suite, tc.Inputs.A))
-			rb, sb := readCAR(t, filepath.Join(suite, tc.Inputs.B))
-			ta, err := Load(sa, ra)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tb, err := Load(sb, rb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Turn a into b with Insert/Delete; the new nodes must be
-			// exactly the created ones, the dropped ones the deleted ones.
-			cur := ta
-			want := map[string]cid.Cid{}
-			for _, p := range walkAll(t, tb) {
-				want[p.key] = p.val
-			}
-			for _, p := range walkAll(t, ta) {
-				if _, ok := want[p.key]; !ok {
-					if cur, err = cur.Delete([]byte(p.key)); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			for k, v := range want {
-				if cur, err = cur.Insert([]byte(k), v); err != nil {
+		var tc struct {
+			Inputs struct {
+				A string `json:"mst_a"`
+				B string `json:"mst_b"`
+			} `json:"inputs"`
+			Results struct {
+				Created []string `json:"created_nodes"`
+				Deleted []string `json:"deleted_nodes"`
+			} `json:"results"`
+		}
+		readJSON(t, &tc, "interop", "mst-test-suite", "tests-sample", filepath.Base(f))
+		ra, sa := readCAR(t, filepath.Join(suite, tc.Inputs.A))
+		rb, sb := readCAR(t, filepath.Join(suite, tc.Inputs.B))
+		ta, err := Load(sa, ra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := Load(sb, rb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := ta
+		want := map[string]cid.Cid{}
+		for _, p := range walkAll(t, tb) {
+			want[p.key] = p.val
+		}
+		for _, p := range walkAll(t, ta) {
+			if _, ok := want[p.key]; !ok {
+				if cur, err = cur.Delete([]byte(p.key)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if r := rootOf(t, cur); r != rb {
-				t.Fatalf("a→b root = %s, want %s", r, rb)
+		}
+		for k, v := range want {
+			if cur, err = cur.Insert([]byte(k), v); err != nil {
+				t.Fatal(err)
 			}
-			na, nb := blocksOf(t, ta), blocksOf(t, cur)
+		}
+		cases = append(cases, diffCase{filepath.Base(f), ta, tb, cur, rb, sorted(tc.Results.Created), sorted(tc.Results.Deleted)})
+	}
+	return cases
+}
+
+func TestMSTDiffSampleNodeSets(t *testing.T) {
+	for _, c := range loadDiffCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			// Turn a into b with Insert/Delete; the new nodes must be
+			// exactly the created ones, the dropped ones the deleted ones.
+			if r := rootOf(t, c.derived); r != c.rootB {
+				t.Fatalf("a→b root = %s, want %s", r, c.rootB)
+			}
+			na, nb := blocksOf(t, c.a), blocksOf(t, c.derived)
 			var created, deleted []string
-			for c := range nb {
-				if _, ok := na[c]; !ok {
-					created = append(created, c.String())
+			for k := range nb {
+				if _, ok := na[k]; !ok {
+					created = append(created, k.String())
 				}
 			}
-			for c := range na {
-				if _, ok := nb[c]; !ok {
-					deleted = append(deleted, c.String())
+			for k := range na {
+				if _, ok := nb[k]; !ok {
+					deleted = append(deleted, k.String())
 				}
 			}
 			sort.Strings(created)
 			sort.Strings(deleted)
-			if strings.Join(created, " ") != strings.Join(sorted(tc.Results.Created), " ") {
-				t.Errorf("created nodes %v, want %v", created, tc.Results.Created)
+			if strings.Join(created, " ") != strings.Join(c.created, " ") {
+				t.Errorf("created nodes %v, want %v", created, c.created)
 			}
-			if strings.Join(deleted, " ") != strings.Join(sorted(tc.Results.Deleted), " ") {
-				t.Errorf("deleted nodes %v, want %v", deleted, tc.Results.Deleted)
+			if strings.Join(deleted, " ") != strings.Join(c.deleted, " ") {
+				t.Errorf("deleted nodes %v, want %v", deleted, c.deleted)
 			}
 		})
 	}

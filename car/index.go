@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ipfs/go-cid"
 
@@ -31,15 +32,42 @@ var ErrNotFound = errors.New("block not in the CAR")
 // malformed section, malformed or unsupported CID) fails OpenIndex with the
 // same *HeaderError or *BlockError, at the same byte offset.
 //
+// With WithBackgroundScan, opening checks only the header and the framing
+// is scanned on a goroutine while the caller works: a Get or Has of a block
+// the scan has not reached yet waits for it. The scan runs ahead of the
+// caller but pauses once it has gone PauseGap bytes without meeting a
+// possible MST node while nobody waits for a block: in atproto CARs the
+// tree's nodes come together (first, in the files of the reference
+// implementation and of arbor), so a caller that reads only nodes (a diff)
+// does not pay for scanning past the records. Settle waits for that pause;
+// Wait, IndexAll and a Get of a block not yet found make the scan go on.
+//
 // An Index is safe for concurrent use by several goroutines. The bytes Get
 // returns live in the mapping: they must not be modified and are valid only
 // until Close.
 type Index struct {
-	data     []byte             // the whole file
-	release  func([]byte) error // unmaps data; nil when data is on the heap
-	roots    []cid.Cid
-	first    int // offset of the first section
-	sections int // sections in the file, duplicates included
+	data    []byte             // the whole file
+	release func([]byte) error // unmaps data; nil when data is on the heap
+	file    *os.File           // the mapped file, read by the scan; nil otherwise
+	roots   []cid.Cid
+	first   int // offset of the first section
+
+	// The framing scan. Until done, nodes is written by the scan under mu
+	// and read under mu; cond is broadcast whenever the scan adds blocks
+	// or ends. Once done is set, nodes, sections, scanEnd and scanErr no
+	// longer change and are read without the lock.
+	mu       sync.Mutex
+	cond     *sync.Cond
+	done     atomic.Bool
+	stop     atomic.Bool   // Close asks a background scan to end
+	lazy     bool          // the scan may pause (WithBackgroundScan)
+	waiters  int           // Gets waiting for the scan (under mu)
+	finish   bool          // the scan must not pause again (under mu)
+	paused   bool          // the scan is paused (under mu)
+	scanned  chan struct{} // closed when the scan has ended
+	scanEnd  int           // where the scan stopped: the file's end, or the bad section
+	scanErr  error         // why it stopped early; nil at the end of a good file
+	sections int           // sections scanned, duplicates included
 	// nodes holds the blocks that may be MST nodes (DAG-CBOR maps whose
 	// first key is "e") and the roots: all a tree walk reads. Records go
 	// into rest, which is built by a second scan of the framing the first
@@ -48,6 +76,9 @@ type Index struct {
 	nodes indexTable
 	rest  lazyTable
 }
+
+// errClosed ends a background scan stopped by Close.
+var errClosed = errors.New("car: index closed")
 
 // lazyTable is a table built on first use.
 type lazyTable struct {
@@ -58,23 +89,31 @@ type lazyTable struct {
 // OpenIndex opens the CAR file at path and indexes its blocks. A regular
 // file is memory-mapped read-only where the platform allows it; anything
 // else (a pipe, a device, a platform without mmap) is read into memory
-// whole. Options are those of NewReader; only WithMaxBlockSize matters.
-// Errors are *HeaderError or *BlockError for a malformed CAR, or the
-// *os.PathError of opening, mapping or reading the file.
+// whole. Options are those of NewReader (only WithMaxBlockSize matters)
+// and WithBackgroundScan. Errors are *HeaderError or *BlockError for a
+// malformed CAR, or the *os.PathError of opening, mapping or reading the
+// file; with WithBackgroundScan, framing errors come from Wait instead.
 func OpenIndex(path string, opts ...Option) (*Index, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	data, release, err := mapFile(f)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	ix, err := newIndex(data, opts)
+	var src *os.File
+	if release != nil {
+		src = f // the scan reads the mapped file through a buffer
+	} else {
+		f.Close()
+	}
+	ix, err := newIndex(data, src, opts)
 	if err != nil {
 		if release != nil {
 			_ = release(data)
+			f.Close()
 		}
 		return nil, err
 	}
@@ -86,7 +125,7 @@ func OpenIndex(path string, opts ...Option) (*Index, error) {
 // Index keeps b (Get returns sub-slices of it); b must not change while the
 // Index is in use.
 func IndexBytes(b []byte, opts ...Option) (*Index, error) {
-	return newIndex(b, opts)
+	return newIndex(b, nil, opts)
 }
 
 // readAllFile reads a file that cannot be mapped.
@@ -98,35 +137,79 @@ func readAllFile(f *os.File) ([]byte, error) {
 	return b, nil
 }
 
-func newIndex(b []byte, opts []Option) (*Index, error) {
+// newIndex checks the header of the CAR in b and scans its framing, now or
+// (WithBackgroundScan) on a goroutine. src, when not nil, is the file b
+// maps: the scan reads it rather than b. The Index owns src.
+func newIndex(b []byte, src *os.File, opts []Option) (*Index, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	ix := &Index{data: b}
+	if int64(len(b)) > slotOffMask {
+		return nil, fmt.Errorf("car: cannot index a %d-byte file: the limit is %d bytes", len(b), int64(slotOffMask))
+	}
+	ix := &Index{data: b, scanned: make(chan struct{})}
+	ix.cond = sync.NewCond(&ix.mu)
 	off, err := ix.scanHeader()
 	if err != nil {
 		return nil, err
 	}
-	// A section takes at least 37 bytes (varint, CID, a byte of data) in a
-	// CAR without errors; sizing for that from the start avoids rehashing.
 	ix.first = off
 	// About a fifth of a repository's blocks are MST nodes, and a section
 	// takes a few hundred bytes; sizing for that avoids most rehashing.
 	ix.nodes.init((len(b) - off) / 1024)
-	roots := make([][32]byte, 0, len(ix.roots))
-	for _, c := range ix.roots {
-		if d, _, ok := atprotoDigest(c); ok {
-			roots = append(roots, d)
-		}
+	var from io.ReaderAt
+	if src != nil {
+		ix.file, from = src, src
 	}
-	for off < len(b) {
-		off, err = ix.scanSection(off, o.maxBlockSize, roots)
-		if err != nil {
-			return nil, err
-		}
+	if o.backgroundScan {
+		ix.lazy = true
+		go ix.scan(from, o.maxBlockSize)
+		return ix, nil
+	}
+	ix.scan(from, o.maxBlockSize)
+	if ix.scanErr != nil {
+		return nil, ix.scanErr
 	}
 	return ix, nil
+}
+
+// Wait waits for the framing scan to end and returns its verdict: nil when
+// every section of the file is well formed, else the *BlockError of the
+// first bad one (what OpenIndex returns without WithBackgroundScan). Blocks
+// before that section can still be read.
+func (ix *Index) Wait() error {
+	ix.finishScan()
+	<-ix.scanned
+	if ix.scanErr == errClosed {
+		return nil
+	}
+	return ix.scanErr
+}
+
+// Settle waits until a background scan has paused (see WithBackgroundScan)
+// or ended, and returns the error it ended with, if any: the framing of
+// the file up to where the scan stands is then checked. Where a scan
+// pauses depends only on the file and on the blocks asked for, not on
+// timing. Without WithBackgroundScan it returns nil at once.
+func (ix *Index) Settle() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for !ix.paused && !ix.done.Load() {
+		ix.cond.Wait()
+	}
+	if ix.done.Load() && ix.scanErr != errClosed {
+		return ix.scanErr
+	}
+	return nil
+}
+
+// finishScan tells a background scan not to pause again.
+func (ix *Index) finishScan() {
+	ix.mu.Lock()
+	ix.finish = true
+	ix.mu.Unlock()
+	ix.cond.Broadcast()
 }
 
 // nodeShaped reports whether a block may be an MST node: a DAG-CBOR map of
@@ -146,18 +229,19 @@ func (ix *Index) IndexAll() { ix.restTable() }
 // first use. The framing was checked when the index was opened.
 func (ix *Index) restTable() *indexTable {
 	ix.rest.once.Do(func() {
+		ix.finishScan()
+		<-ix.scanned // the framing up to scanEnd is known good
 		t := &ix.rest.tab
 		t.init(max(ix.sections-ix.nodes.n, 0))
 		b := ix.data
-		for off := ix.first; off < len(b); {
+		for off := ix.first; off < ix.scanEnd; {
 			n, w, _ := uvarintAt(b, off)
 			hdr := w + atprotoCIDLen
-			data := b[off+hdr : off+w+int(n)]
 			var d [32]byte
 			copy(d[:], b[off+w+4:off+hdr])
 			codec := b[off+w+1]
-			if ix.nodes.find(&d, codec) < 0 {
-				t.insert(&d, codec, int64(off), uint8(hdr), uint32(len(data)))
+			if ix.nodes.find(b, &d, codec) < 0 {
+				t.insert(b, &d, codec, int64(off))
 			}
 			off += w + int(n)
 		}
@@ -165,30 +249,48 @@ func (ix *Index) restTable() *indexTable {
 	return &ix.rest.tab
 }
 
-// find returns the entry of (d, codec), from nodes or else from rest.
-func (ix *Index) find(d *[32]byte, codec uint8) *indexEntry {
-	if i := ix.nodes.find(d, codec); i >= 0 {
-		return ix.nodes.entry(i)
-	}
+// find returns the offset of the section of (d, codec), from nodes or
+// else from rest, or -1. While a background scan runs, it waits until the
+// scan has indexed the block or ended.
+func (ix *Index) find(d *[32]byte, codec uint8) int64 {
 	if ix.data == nil {
-		return nil // closed
+		return -1 // closed
 	}
-	rest := ix.restTable()
-	if i := rest.find(d, codec); i >= 0 {
-		return rest.entry(i)
+	if ix.done.Load() {
+		if start := ix.nodes.find(ix.data, d, codec); start >= 0 {
+			return start
+		}
+	} else {
+		ix.mu.Lock()
+		for {
+			if start := ix.nodes.find(ix.data, d, codec); start >= 0 {
+				ix.mu.Unlock()
+				return start
+			}
+			if ix.done.Load() {
+				break
+			}
+			ix.waiters++
+			ix.cond.Broadcast() // wakes a paused scan
+			ix.cond.Wait()
+			ix.waiters--
+		}
+		ix.mu.Unlock()
 	}
-	return nil
+	return ix.restTable().find(ix.data, d, codec)
 }
 
 // Roots returns a copy of the root CIDs from the header (possibly none).
 func (ix *Index) Roots() []cid.Cid { return slices.Clone(ix.roots) }
 
-// Sections is the number of sections in the file, duplicates included.
-func (ix *Index) Sections() int { return ix.sections }
+// Sections is the number of sections in the file, duplicates included
+// (with WithBackgroundScan, once Wait has returned).
+func (ix *Index) Sections() int { <-ix.scanned; return ix.sections }
 
 // NodeBlocks is the number of distinct blocks indexed as possible MST
-// nodes (or roots) when the file was opened.
-func (ix *Index) NodeBlocks() int { return ix.nodes.n }
+// nodes (or roots) by the framing scan (with WithBackgroundScan, once Wait
+// has returned).
+func (ix *Index) NodeBlocks() int { <-ix.scanned; return ix.nodes.n }
 
 // Size is the size of the file in bytes.
 func (ix *Index) Size() int64 { return int64(len(ix.data)) }
@@ -197,7 +299,7 @@ func (ix *Index) Size() int64 { return int64(len(ix.data)) }
 // checking the block.
 func (ix *Index) Has(c cid.Cid) bool {
 	d, codec, ok := atprotoDigest(c)
-	return ok && ix.find(&d, codec) != nil
+	return ok && ix.find(&d, codec) >= 0
 }
 
 // Get returns the bytes of the block with CID c after checking that their
@@ -207,35 +309,48 @@ func (ix *Index) Has(c cid.Cid) bool {
 // read-only and valid until Close.
 func (ix *Index) Get(c cid.Cid) ([]byte, error) {
 	d, codec, ok := atprotoDigest(c)
-	var e *indexEntry
+	start := int64(-1)
 	if ok {
-		e = ix.find(&d, codec)
+		start = ix.find(&d, codec)
 	}
-	if e == nil {
+	if start < 0 {
+		if ix.done.Load() && ix.scanErr != nil && ix.scanErr != errClosed {
+			err := ix.scanErr
+			// The block may be after the section the scan stopped at.
+			return nil, fmt.Errorf("car: block %s not found before a bad section: %w", c, err)
+		}
 		return nil, fmt.Errorf("car: block %s: %w", c, ErrNotFound)
 	}
-	lo := e.start + int64(e.hdr)
-	hi := lo + int64(e.size)
+	n, w, _ := uvarintAt(ix.data, int(start)) // checked by the scan
+	lo, hi := start+int64(w)+atprotoCIDLen, start+int64(w)+int64(n)
 	data := ix.data[lo:hi:hi]
 	if sum := sha256.Sum256(data); sum != d {
-		return nil, &BlockError{Offset: e.start, CID: c, Err: ErrHashMismatch,
+		return nil, &BlockError{Offset: start, CID: c, Err: ErrHashMismatch,
 			Detail: fmt.Sprintf("sha2-256 of the %d block bytes is %x", len(data), sum)}
 	}
 	return data, nil
 }
 
-// Close releases the mapping, after waiting for an IndexAll under way on
-// another goroutine. Bytes returned by Get must not be used after Close.
-// Close is not safe to call concurrently with Get or Has.
+// Close stops a background scan, waits for it and for an IndexAll under
+// way on another goroutine, and releases the mapping. Bytes returned by Get
+// must not be used after Close. Close is not safe to call concurrently with
+// Get or Has.
 func (ix *Index) Close() error {
-	ix.rest.once.Do(func() {}) // waits for a scan in progress; stops a later one
-	data, release := ix.data, ix.release
-	ix.data, ix.release = nil, nil
+	ix.stop.Store(true)
+	ix.finishScan()
+	<-ix.scanned
+	ix.rest.once.Do(func() {}) // waits for an IndexAll in progress; stops a later one
+	data, release, file := ix.data, ix.release, ix.file
+	ix.data, ix.release, ix.file = nil, nil, nil
 	ix.nodes, ix.rest.tab = indexTable{}, indexTable{}
+	var err error
 	if release != nil {
-		return release(data)
+		err = release(data)
 	}
-	return nil
+	if file != nil {
+		file.Close()
+	}
+	return err
 }
 
 // atprotoDigest returns the digest and codec of an atproto CID (CIDv1,
@@ -287,94 +402,20 @@ func (ix *Index) scanHeader() (int, error) {
 	return end, nil
 }
 
-// scanSection indexes the section at start and returns the offset of the
-// next one. Its checks and errors are those of Reader.next and
-// Reader.otherCID, on bytes that are all in memory.
-func (ix *Index) scanSection(start int, maxBlock int64, roots [][32]byte) (int, error) {
-	b := ix.data
-	n, w, err := uvarintAt(b, start)
-	if err != nil {
-		return 0, &BlockError{Offset: int64(start), Err: err, Detail: "section length"}
-	}
-	if n == 0 {
-		return 0, &BlockError{Offset: int64(start), Err: ErrBadSection, Detail: "section length is zero"}
-	}
-	off := start + w
-	rest := b[off:]
-	if n > uint64(maxBlock)+maxCIDSize {
-		var c cid.Cid
-		if _, bc, err := cid.CidFromBytes(rest[:min(len(rest), maxCIDSize)]); err == nil {
-			c = bc
-		}
-		return 0, &BlockError{Offset: int64(start), CID: c, Err: ErrBlockTooLarge,
-			Detail: fmt.Sprintf("section declares %d bytes, limit is %d for the block", n, maxBlock)}
-	}
-	pre := rest[:min(uint64(len(rest)), n, atprotoCIDLen)]
-	if !(len(pre) >= 4 && pre[0] == 0x01 && (pre[1] == dagcbor.CodecDagCBOR || pre[1] == dagcbor.CodecRaw) &&
-		pre[2] == dagcbor.HashSHA256 && pre[3] == sha256.Size) {
-		return 0, ix.otherCID(start, off, n, maxBlock)
-	}
-	if len(pre) < atprotoCIDLen {
-		if n < atprotoCIDLen {
-			return 0, &BlockError{Offset: int64(start), Err: ErrBadSection,
-				Detail: fmt.Sprintf("section length %d is shorter than its CID", n)}
-		}
-		return 0, ix.truncated(start, cid.Undef)
-	}
-	var d [32]byte
-	copy(d[:], pre[4:])
-	codec := pre[1]
-	size := int64(n) - atprotoCIDLen
-	if size > maxBlock {
-		return 0, &BlockError{Offset: int64(start), CID: dagcbor.CIDFromDigest(uint64(codec), d), Err: ErrBlockTooLarge,
-			Detail: fmt.Sprintf("block declares %d bytes, limit is %d", size, maxBlock)}
-	}
-	if int64(len(rest)) < int64(n) {
-		return 0, ix.truncated(start, dagcbor.CIDFromDigest(uint64(codec), d))
-	}
-	ix.sections++
-	end := off + int(n)
-	if nodeShaped(codec, b[off+atprotoCIDLen:end]) || slices.Contains(roots, d) {
-		ix.nodes.insert(&d, codec, int64(start), uint8(w+atprotoCIDLen), uint32(size))
-	}
-	return end, nil
-}
-
-// otherCID reports a section whose CID is not the 36-byte atproto form, as
-// Reader.otherCID does.
-func (ix *Index) otherCID(start, off int, n uint64, maxBlock int64) error {
-	rest := ix.data[off:]
-	pre := rest[:min(uint64(len(rest)), n, maxCIDSize)]
-	if len(pre) == 0 {
-		return ix.truncated(start, cid.Undef)
-	}
-	cidLen, c, err := cid.CidFromBytes(pre)
-	if err != nil {
-		if uint64(len(pre)) < min(n, maxCIDSize) {
-			return ix.truncated(start, cid.Undef)
-		}
-		return &BlockError{Offset: int64(start), Err: ErrBadCID, Detail: err.Error()}
-	}
-	detail := unsupportedDetail(c)
-	if size := n - uint64(cidLen); size > uint64(maxBlock) {
-		return &BlockError{Offset: int64(start), CID: c, Err: ErrBlockTooLarge,
-			Detail: fmt.Sprintf("block declares %d bytes, limit is %d", size, maxBlock)}
-	}
-	if uint64(len(rest)) < n {
-		return ix.truncated(start, c)
-	}
-	return &BlockError{Offset: int64(start), CID: c, Err: ErrUnsupportedCID, Detail: detail}
-}
-
-func (ix *Index) truncated(start int, c cid.Cid) error {
-	return &BlockError{Offset: int64(start), CID: c, Err: ErrTruncated,
-		Detail: fmt.Sprintf("input ends at byte %d", len(ix.data))}
-}
-
 // uvarintAt decodes the varint at b[off:] under Reader.readVarint's rules
 // (minimal, at most 9 bytes) and returns it with its length. errEOF means
 // off is the end of b.
 func uvarintAt(b []byte, off int) (uint64, int, error) {
+	// Sections of atproto CARs take one or two bytes of length.
+	if off >= 0 && off+1 < len(b) {
+		c0, c1 := b[off], b[off+1]
+		if c0 < 0x80 {
+			return uint64(c0), 1, nil
+		}
+		if c1 < 0x80 && c1 != 0 {
+			return uint64(c0&0x7f) | uint64(c1)<<7, 2, nil
+		}
+	}
 	var x uint64
 	for i := 0; ; i++ {
 		if off+i >= len(b) {

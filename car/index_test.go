@@ -95,6 +95,25 @@ func TestIndexRejectsBadFramingAsReaderDoes(t *testing.T) {
 			if want == nil || err.Error() != want.Error() {
 				t.Errorf("error %q, Reader says %q", err, want)
 			}
+			// In the background, opening reports only header problems;
+			// Settle and Wait report the rest, identically.
+			bg, berr := IndexBytes(tc.in, append(tc.opts, WithBackgroundScan())...)
+			if he != nil {
+				if berr == nil || berr.Error() != err.Error() {
+					t.Errorf("background open: %v, want %v", berr, err)
+				}
+				return
+			}
+			if berr != nil {
+				t.Fatalf("background open failed on a section problem: %v", berr)
+			}
+			defer bg.Close()
+			if serr := bg.Settle(); serr == nil || serr.Error() != err.Error() {
+				t.Errorf("Settle: %v, want %v", serr, err)
+			}
+			if werr := bg.Wait(); werr == nil || werr.Error() != err.Error() {
+				t.Errorf("Wait: %v, want %v", werr, err)
+			}
 		})
 	}
 }
@@ -243,6 +262,107 @@ func TestIndexFindsRecordsOnDemandAndNothingAfterClose(t *testing.T) {
 	}
 }
 
+// pausingCAR builds a CAR whose only node-shaped block comes first, then
+// more than PauseGap bytes of raw blocks, then a second node, then tail.
+func pausingCAR(t *testing.T, tail []byte) (in []byte, first, last cid.Cid, raws []cid.Cid) {
+	t.Helper()
+	node := []byte{0xa2, 0x61, 'e', 0x80, 0x61, 'l', 0xf6} // {e: [], l: null}
+	first = mustCast(t, sha256CID(0x71, node))
+	parts := [][]byte{emptyHeader, section(first.Bytes(), node)}
+	for i := 0; i < PauseGap/(64<<10)+4; i++ {
+		raw := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 32<<10)
+		c := mustCast(t, sha256CID(0x55, raw))
+		raws = append(raws, c)
+		parts = append(parts, section(c.Bytes(), raw))
+	}
+	// A second node that differs from the first: an entry-less node with a
+	// left link (not a valid MST, but node-shaped, which is all the index
+	// looks at).
+	second := cat([]byte{0xa2, 0x61, 'e', 0x80, 0x61, 'l', 0xd8, 0x2a, 0x58, 0x25, 0x00}, first.Bytes())
+	last = mustCast(t, sha256CID(0x71, second))
+	parts = append(parts, section(last.Bytes(), second), tail)
+	return cat(parts...), first, last, raws
+}
+
+// A background scan stops a little past the last node it met, before the
+// end of the file, and goes on when a block past it is asked for.
+func TestBackgroundScanPausesAfterTheNodesAndResumesOnDemand(t *testing.T) {
+	in, first, last, raws := pausingCAR(t, []byte{0x80}) // a length varint cut short at the end
+	ix, err := IndexBytes(in, WithBackgroundScan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if _, err := ix.Get(first); err != nil {
+		t.Fatalf("Get(first node): %v", err)
+	}
+	if err := ix.Settle(); err != nil {
+		t.Fatalf("Settle reported %v: the scan should have paused before the bad end", err)
+	}
+	ix.mu.Lock()
+	paused := ix.paused
+	ix.mu.Unlock()
+	if !paused || ix.done.Load() {
+		t.Fatalf("after Settle: paused %v, done %v; want a paused scan", paused, ix.done.Load())
+	}
+	if got, err := ix.Get(last); err != nil || len(got) == 0 {
+		t.Fatalf("Get(node after the gap): %v", err)
+	}
+	if err := ix.Settle(); !errors.Is(err, ErrTruncated) {
+		t.Errorf("Settle after reading past the gap: %v, want the truncated end", err)
+	}
+	if err := ix.Wait(); !errors.Is(err, ErrTruncated) {
+		t.Errorf("Wait: %v, want ErrTruncated", err)
+	}
+	if _, err := ix.Get(raws[3]); err != nil {
+		t.Errorf("Get(record before the bad end): %v", err)
+	}
+	absent := mustCast(t, sha256CID(0x71, []byte{0xa0}))
+	if _, err := ix.Get(absent); !errors.Is(err, ErrTruncated) || errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(absent) in a truncated file: %v, want the truncation, not ErrNotFound", err)
+	}
+}
+
+// Close ends a paused or running background scan without hanging, and
+// Gets from several goroutines during the scan all succeed.
+func TestBackgroundScanConcurrentGetsAndClose(t *testing.T) {
+	in, first, last, raws := pausingCAR(t, nil)
+	for _, closeEarly := range []bool{false, true} {
+		ix, err := IndexBytes(in, WithBackgroundScan())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if closeEarly {
+			if err := ix.Close(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want := append([]cid.Cid{first, last}, raws...)
+		errs := make(chan error, len(want))
+		for _, c := range want {
+			go func() {
+				_, err := ix.Get(c)
+				errs <- err
+			}()
+		}
+		for range want {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		if err := ix.Wait(); err != nil {
+			t.Errorf("Wait: %v", err)
+		}
+		if ix.NodeBlocks() != 2 || ix.Sections() != len(want) {
+			t.Errorf("%d nodes of %d sections, want 2 of %d", ix.NodeBlocks(), ix.Sections(), len(want))
+		}
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // FuzzIndexBytes: on any input, IndexBytes never panics and reaches the
 // verdict of a Reader (the same roots, or the same error), and every block
 // the Reader returns intact, Get returns with the same bytes.
@@ -258,6 +378,16 @@ func FuzzIndexBytes(f *testing.F) {
 		ix, err := IndexBytes(in, WithMaxBlockSize(1<<16))
 		if (err == nil) != (want == nil) || (err != nil && err.Error() != want.Error()) {
 			t.Fatalf("IndexBytes: %v; Reader: %v", err, want)
+		}
+		// The background scan reaches the same verdict.
+		if bg, berr := IndexBytes(in, WithMaxBlockSize(1<<16), WithBackgroundScan()); berr == nil {
+			berr = bg.Wait()
+			bg.Close()
+			if (berr == nil) != (want == nil) || (berr != nil && berr.Error() != want.Error()) {
+				t.Fatalf("background scan: %v; Reader: %v", berr, want)
+			}
+		} else if want == nil || berr.Error() != want.Error() {
+			t.Fatalf("background IndexBytes: %v; Reader: %v", berr, want)
 		}
 		if err != nil {
 			return

@@ -24,6 +24,9 @@ type options struct {
 	maxBlockSize int64
 	reuseBuffer  bool
 	withoutCIDs  bool
+	// backgroundScan: OpenIndex and IndexBytes scan the framing on a
+	// goroutine (WithBackgroundScan).
+	backgroundScan bool
 }
 
 func defaultOptions() options {
@@ -55,4 +58,12 @@ func WithReuseBuffer() Option {
 // block instead. Errors still name the CID.
 func WithoutCIDs() Option {
 	return func(o *options) { o.withoutCIDs = true }
+}
+
+// WithBackgroundScan makes OpenIndex and IndexBytes return once the header
+// is read, and scan the framing on a goroutine while the caller reads
+// blocks: a Get or Has of a block not reached yet waits for the scan, and
+// Index.Wait gives the scan's verdict. Reader ignores it.
+func WithBackgroundScan() Option {
+	return func(o *options) { o.backgroundScan = true }
 }

@@ -27,9 +27,10 @@ type snapshotJSON struct {
 	BareTree bool   `json:"bareTree"`
 	DID      string `json:"did,omitempty"`
 	Rev      string `json:"rev,omitempty"`
-	// Read says how the file was read: "index" (mapped, only the framing
-	// scanned, each block hash-checked when the diff reads it) or "full"
-	// (streamed and every block hash-checked: standard input, pipes).
+	// Read says how the file was read: "index" (mapped, the framing
+	// checked as far as the diff needed, each block hash-checked when the
+	// diff reads it) or "full" (streamed and every block hash-checked:
+	// standard input, pipes).
 	Read string `json:"read"`
 }
 
@@ -76,6 +77,10 @@ type diffJSON struct {
 	} `json:"visitedNodes"`
 	Warnings []string   `json:"warnings"`
 	Slice    *sliceJSON `json:"slice,omitempty"`
+
+	// nodesNew and nodesGone count CreatedNodes and DeletedNodes, which
+	// are only listed for --json.
+	nodesNew, nodesGone int
 }
 
 type sliceJSON struct {
@@ -94,8 +99,9 @@ func diffCommand() *cli.Command {
 		Description: "Walks both MSTs in key order and skips every subtree the two share, so the work grows with the change, not the repo.\n" +
 			"A CAR whose root is an MST node (a bare tree) is accepted. With --car, writes the blocks NEW has and OLD lacks,\n" +
 			"rooted at NEW's commit: the slice com.atproto.sync.getRepo?since=OLD's rev returns (see arbor apply).\n" +
-			"A file is mapped and only its framing scanned; every block the diff reads is checked against its CID then,\n" +
-			"blocks it does not need are not hashed (arbor verify checks them all). Standard input is read and checked in full.",
+			"A file is mapped and read only as far as the diff needs: its framing is checked, on another core, up to a little\n" +
+			"past the last MST node (the whole file with --records or --car), and every block the diff reads is checked against\n" +
+			"its CID; record blocks after the tree are not read (arbor verify reads everything). Standard input is read in full.",
 		ArgsUsage: "OLD.car NEW.car",
 		Flags: []cli.Flag{
 			jsonFlag,
@@ -165,7 +171,15 @@ func diffCommand() *cli.Command {
 			if err != nil {
 				return inputErr(err)
 			}
-			fillDiffJSON(&out, res, coll)
+			// The framing of each file, as far as it was scanned (past
+			// the last node; to the end with bodies), must be sound: a bad
+			// section there is bad input even if the walk did not need it.
+			for _, s := range []*snapshot{oldA, newA} {
+				if err := s.wait(); err != nil {
+					return inputErr(fmt.Errorf("%s: %w", displayName(s.name), err))
+				}
+			}
+			fillDiffJSON(&out, res, coll, c.Bool("json"))
 			if c.Bool("records") {
 				addFieldDiffs(&out, oldA.blocks, newA.blocks)
 			}
@@ -194,7 +208,9 @@ func diffCommand() *cli.Command {
 }
 
 // fillDiffJSON copies a diff result, keeping only the ops of coll when set.
-func fillDiffJSON(out *diffJSON, res *diff.Result, coll string) {
+// The CID lists are only made when lists is set (--json): the human form
+// prints their sizes.
+func fillDiffJSON(out *diffJSON, res *diff.Result, coll string, lists bool) {
 	out.Ops = []diffOpJSON{}
 	for _, o := range res.Ops {
 		if coll != "" && o.Collection() != coll {
@@ -218,6 +234,11 @@ func fillDiffJSON(out *diffJSON, res *diff.Result, coll string) {
 		out.Ops = append(out.Ops, oj)
 	}
 	out.Identical = len(out.Ops) == 0
+	out.nodesNew, out.nodesGone = len(res.CreatedNodes), len(res.DeletedNodes)
+	out.Visited.Old, out.Visited.New = res.OldVisited, res.NewVisited
+	if !lists {
+		return
+	}
 	out.CreatedNodes = cidStrings(res.CreatedNodes)
 	out.DeletedNodes = cidStrings(res.DeletedNodes)
 	out.CreatedRecords = cidStrings(res.CreatedRecords)
@@ -225,7 +246,6 @@ func fillDiffJSON(out *diffJSON, res *diff.Result, coll string) {
 	out.ProofNodes = cidStrings(res.ProofNodes)
 	out.InductiveProofNodes = cidStrings(res.InductiveProofNodes)
 	out.CoveringProof = cidStrings(res.CoveringProof)
-	out.Visited.Old, out.Visited.New = res.OldVisited, res.NewVisited
 }
 
 // addFieldDiffs adds the field-level diff of every updated record.
@@ -358,7 +378,7 @@ func printDiff(w io.Writer, out *diffJSON) error {
 			p.green(fmt.Sprint(out.Summary.Creates)), p.yellow(fmt.Sprint(out.Summary.Updates)), p.red(fmt.Sprint(out.Summary.Deletes)), scope)
 	}
 	_, err := fmt.Fprintf(w, "; MST: %d nodes new, %d gone; read %d old and %d new nodes\n",
-		len(out.CreatedNodes), len(out.DeletedNodes), out.Visited.Old, out.Visited.New)
+		out.nodesNew, out.nodesGone, out.Visited.Old, out.Visited.New)
 	if err == nil && out.Slice != nil {
 		_, err = fmt.Fprintf(w, "wrote %s: %d blocks (%d MST nodes, %d records), root %s\n",
 			out.Slice.File, out.Slice.Blocks, out.Slice.Nodes, out.Slice.Records, out.Slice.Root)
@@ -509,14 +529,18 @@ type snapshot struct {
 	commit    *repo.Commit // nil for a bare tree
 	commitErr error        // why the root is neither a commit nor a tree
 	blocks    blockSet
-	close     func()
+	// wait returns once the framing scan of an index has settled (see
+	// car.Index.Settle) with its verdict; nil for a file read in full.
+	wait  func() error
+	close func()
 }
 
 func (s *snapshot) isBareTree() bool { return s.commit == nil && s.commitErr == nil }
 
 // openSnapshots opens OLD and NEW at once. A regular file is indexed
-// (car.OpenIndex: mapped, only its framing scanned, each block hash-checked
-// when it is read), so the diff reads only the nodes it walks; standard
+// (car.OpenIndex with a background scan: mapped, its framing scanned on
+// another goroutine as far as the walk needs, each block hash-checked when
+// it is read), so the diff reads only the nodes it walks; standard
 // input and anything else that is not a regular file is read in full by
 // repo.ReadArchive, which checks every block. With bodies (--records,
 // --car), the index of every block, records included, is built in the
@@ -532,7 +556,7 @@ func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			idx[i], errs[i] = car.OpenIndex(name)
+			idx[i], errs[i] = car.OpenIndex(name, car.WithBackgroundScan())
 		}()
 	}
 	wg.Wait()
@@ -556,7 +580,7 @@ func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, 
 				return nil, nil, err
 			}
 			snaps[i] = &snapshot{name: name, read: "full", root: a.Root, data: a.Data, commit: a.Commit,
-				commitErr: a.CommitErr, blocks: a, close: func() {}}
+				commitErr: a.CommitErr, blocks: a, wait: func() error { return nil }, close: func() {}}
 			continue
 		}
 		s, err := indexSnapshot(name, idx[i])
@@ -590,7 +614,7 @@ func indexSnapshot(name string, ix *car.Index) (*snapshot, error) {
 		return nil, repo.ErrNoRoot
 	}
 	src := indexSource{ix}
-	s := &snapshot{name: name, read: "index", root: roots[0], blocks: src, close: func() { _ = ix.Close() }}
+	s := &snapshot{name: name, read: "index", root: roots[0], blocks: src, wait: ix.Settle, close: func() { _ = ix.Close() }}
 	b, err := ix.Get(s.root)
 	switch {
 	case errors.Is(err, car.ErrNotFound):

@@ -71,6 +71,7 @@ type scanState struct {
 	// lastNode is the offset of the last possible MST node met (or of the
 	// first section, or where the scan last resumed).
 	lastNode int64
+	sawNode  bool // a node was met in the current window
 }
 
 // PauseGap is how far a background scan goes past the last possible MST
@@ -115,8 +116,20 @@ func (ix *Index) scan(src io.ReaderAt, maxBlock int64) {
 		}
 	}
 	off, size := int64(ix.first), int64(len(ix.data))
+	// In the background, the parts of a mapped file where nodes are get
+	// their pages mapped by this goroutine (see populate), a window at a
+	// time, ahead of the walk that will read them.
+	prefault := ix.lazy && ix.file != nil
+	winBase := st.w.base
 	var err error
 	for off < size {
+		if prefault && st.w.base != winBase {
+			if st.sawNode {
+				populate(ix.data, winBase, st.w.base)
+				st.sawNode = false
+			}
+			winBase = st.w.base
+		}
 		if ix.stop.Load() {
 			err = errClosed
 			break
@@ -212,7 +225,7 @@ func (st *scanState) section(start int64) (int64, error) {
 	st.ix.sections++
 	head := rest[atprotoCIDLen:min(uint64(len(rest)), n)] // the block's first bytes
 	if nodeShaped(codec, head) || slices.Contains(st.roots, d) {
-		st.lastNode = start
+		st.lastNode, st.sawNode = start, true
 		st.batch = append(st.batch, pendingNode{digest: d, codec: codec, start: start})
 		if len(st.batch) == scanBatch {
 			st.flush()

@@ -171,6 +171,9 @@ func diffCommand() *cli.Command {
 			if err != nil {
 				return inputErr(err)
 			}
+			if sliceOut != "" {
+				res.SortSets() // the slice's block order must not vary
+			}
 			// The framing of each file, as far as it was scanned (past
 			// the last node; to the end with bodies), must be sound: a bad
 			// section there is bad input even if the walk did not need it.

@@ -365,34 +365,35 @@ func parseLinkBytes(b []byte, start int) (cid.Cid, error) {
 	return c, nil
 }
 
-// skipLink checks a tag-42 link like ReadLink does, without building a
-// cid.Cid (so without allocating).
-func (r *Reader) skipLink() error {
+// ReadLinkBytes reads a CID link as ReadLink does, with the same checks
+// and errors, and returns the CID's binary form (aliasing the input)
+// without building a cid.Cid, so without allocating.
+func (r *Reader) ReadLinkBytes() ([]byte, error) {
 	major, arg, start, err := r.head()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if major != MajorTag {
 		r.off = start
-		return errAt(start, ErrType, "expected CID link, found "+majorName(major))
+		return nil, errAt(start, ErrType, "expected CID link, found "+majorName(major))
 	}
 	if arg != TagLink {
-		return errAt(start, ErrTag, tagDetail(arg))
+		return nil, errAt(start, ErrTag, tagDetail(arg))
 	}
 	if m, err := r.PeekMajor(); err != nil {
-		return err
+		return nil, err
 	} else if m != MajorBytes {
-		return errAt(start, ErrBadLink, "tag 42 content is not a byte string")
+		return nil, errAt(start, ErrBadLink, "tag 42 content is not a byte string")
 	}
 	b, err := r.ReadBytes()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(b) < 2 || b[0] != 0x00 {
-		return errAt(start, ErrBadLink, "missing 0x00 multibase prefix")
+		return nil, errAt(start, ErrBadLink, "missing 0x00 multibase prefix")
 	}
 	if b[1] != 0x01 {
-		return errAt(start, ErrBadLink, "not a CIDv1")
+		return nil, errAt(start, ErrBadLink, "not a CIDv1")
 	}
 	if !wellFormedCIDv1(b[2:]) {
 		// Let go-cid say what is wrong; this path is rare.
@@ -400,9 +401,25 @@ func (r *Reader) skipLink() error {
 		if err == nil {
 			err = errAt(start, ErrBadLink, "malformed CID")
 		}
-		return err
+		return nil, err
 	}
-	return nil
+	return b[1:], nil
+}
+
+// ReadNullableLinkBytes reads a CID link or null as ReadNullableLink does;
+// it returns nil for null, else the CID's binary form (see ReadLinkBytes).
+func (r *Reader) ReadNullableLinkBytes() ([]byte, error) {
+	if r.PeekNull() {
+		r.off++
+		return nil, nil
+	}
+	return r.ReadLinkBytes()
+}
+
+// skipLink checks a tag-42 link like ReadLink does, without allocating.
+func (r *Reader) skipLink() error {
+	_, err := r.ReadLinkBytes()
+	return err
 }
 
 // wellFormedCIDv1 checks what go-cid's Cast checks for a CIDv1 after its

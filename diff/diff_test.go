@@ -165,6 +165,17 @@ func TestRandomTreesDiffMatchesBruteForceAndRoundTrips(t *testing.T) {
 			if got, want := strs(res.DeletedNodes), strs(bruteNodes(a.nodes, b.nodes)); !slices.Equal(got, want) {
 				t.Errorf("deleted nodes %v, want %v", got, want)
 			}
+			// Ops walks the same way; its sets come unsorted until SortSets.
+			quick, err := Ops(src, a.root, src, b.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			quick.SortSets()
+			if !slices.Equal(opsString(quick.Ops), opsString(res.Ops)) || !slices.Equal(strs(quick.CreatedNodes), strs(res.CreatedNodes)) ||
+				!slices.Equal(strs(quick.DeletedNodes), strs(res.DeletedNodes)) || !slices.Equal(strs(quick.CreatedRecords), strs(res.CreatedRecords)) ||
+				!slices.Equal(strs(quick.DeletedRecords), strs(res.DeletedRecords)) {
+				t.Errorf("Ops then SortSets differs from Compare")
+			}
 			if r := applyOps(t, src, a.root, res.Ops); r != b.root {
 				t.Errorf("applying the diff to A gives %s, want B %s", r, b.root)
 			}

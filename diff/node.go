@@ -11,63 +11,114 @@ import (
 	"github.com/arbor-atproto/arbor/mst"
 )
 
-// node is one decoded MST node with full keys.
+// node is one decoded MST node with full keys. Links are CIDs in binary
+// form (nil when null) held in the loader's arena, so that decoding a node
+// makes no cid.Cid: the walk compares links as bytes and makes a cid.Cid
+// only of what it reports.
 type node struct {
 	cid   cid.Cid
 	layer int
-	left  cid.Cid   // cid.Undef when null
-	keys  [][]byte  // full keys, strictly increasing
-	vals  []cid.Cid // record CIDs
-	right []cid.Cid // subtree right of each entry; cid.Undef when null
+	left  []byte
+	ents  []entry
+}
+
+type entry struct {
+	key   []byte // full key; keys strictly increase
+	val   []byte // record CID
+	right []byte // subtree right of the entry; nil when null
 }
 
 // gap returns the subtree link in gap i (0: left of every entry).
-func (n *node) gap(i int) cid.Cid {
+func (n *node) gap(i int) []byte {
 	if i == 0 {
 		return n.left
 	}
-	return n.right[i-1]
+	return n.ents[i-1].right
 }
 
 // search returns the index of the first key >= key and whether it equals key.
 func (n *node) search(key []byte) (int, bool) {
-	lo, hi := 0, len(n.keys)
+	lo, hi := 0, len(n.ents)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(n.keys[m], key) < 0 {
+		if bytes.Compare(n.ents[m].key, key) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(n.keys) && bytes.Equal(n.keys[lo], key)
+	return lo, lo < len(n.ents) && bytes.Equal(n.ents[lo].key, key)
+}
+
+// mustCID makes a cid.Cid of a link the node decoder checked.
+func mustCID(b []byte) cid.Cid {
+	c, err := cid.Cast(b)
+	if err != nil { // not reached: mst.DecodeNodeRaw checks links as Cast does
+		return cid.Undef
+	}
+	return c
 }
 
 // loader reads and decodes nodes of one tree, once each.
 type loader struct {
 	side  string
 	src   mst.BlockSource
-	cache map[cid.Cid]*node
-	reads int // nodes fetched from src
+	cache map[string]*node // by the CID's binary form
+	reads int              // nodes fetched from src
+	raw   mst.RawNode      // reused by every decode
+	arena []byte           // where node bytes and full keys are copied
 }
 
 func newLoader(side string, src mst.BlockSource) *loader {
-	return &loader{side: side, src: src, cache: make(map[cid.Cid]*node)}
+	return &loader{side: side, src: src, cache: make(map[string]*node)}
 }
 
 func (l *loader) fail(c cid.Cid, key []byte, err error) error {
 	return &TreeError{Side: l.side, CID: c, Key: string(key), Err: err}
 }
 
-// load returns node c, which must be on layer (layer < 0: a root, whose
-// layer comes from its entries).
-func (l *loader) load(c cid.Cid, layer int) (*node, error) {
-	if n, ok := l.cache[c]; ok {
-		if layer >= 0 && n.layer != layer {
-			return nil, l.fail(c, nil, fmt.Errorf("%w: node on layer %d linked from layer %d", ErrBadTree, n.layer, layer+1))
-		}
-		return n, nil
+// keep copies b into the arena: the walk keeps slices of node blocks (and
+// builds keys) without relying on how long the source's bytes live, and
+// without an allocation per node.
+func (l *loader) keep(b []byte) []byte {
+	if len(b) > cap(l.arena)-len(l.arena) {
+		l.arena = make([]byte, 0, max(64<<10, len(b)))
 	}
+	start := len(l.arena)
+	l.arena = append(l.arena, b...)
+	return l.arena[start:len(l.arena):len(l.arena)]
+}
+
+// loadCID is load for a cid.Cid.
+func (l *loader) loadCID(c cid.Cid, layer int) (*node, error) {
+	if n, ok := l.cache[c.KeyString()]; ok {
+		return l.checkLayer(n, layer)
+	}
+	return l.read(c, layer)
+}
+
+// load returns the node whose CID is link (binary form), which must be on
+// layer (layer < 0: a root, whose layer comes from its entries).
+func (l *loader) load(link []byte, layer int) (*node, error) {
+	if n, ok := l.cache[string(link)]; ok {
+		return l.checkLayer(n, layer)
+	}
+	c, err := cid.Cast(link)
+	if err != nil {
+		return nil, fmt.Errorf("%s tree: %w: link %x: %w", l.side, ErrBadTree, link, err)
+	}
+	return l.read(c, layer)
+}
+
+func (l *loader) checkLayer(n *node, layer int) (*node, error) {
+	if layer >= 0 && n.layer != layer {
+		return nil, l.fail(n.cid, nil, fmt.Errorf("%w: node on layer %d linked from layer %d", ErrBadTree, n.layer, layer+1))
+	}
+	return n, nil
+}
+
+// read fetches, checks and decodes node c.
+func (l *loader) read(c cid.Cid, layer int) (*node, error) {
 	if c.Type() != dagcbor.CodecDagCBOR {
 		return nil, l.fail(c, nil, fmt.Errorf("%w: link codec 0x%x is not dag-cbor", mst.ErrNotANode, c.Type()))
 	}
@@ -79,21 +130,27 @@ func (l *loader) load(c cid.Cid, layer int) (*node, error) {
 		return nil, fmt.Errorf("%s tree: reading node %s: %w", l.side, c, err)
 	}
 	l.reads++
-	nd, err := mst.DecodeNode(b)
-	if err != nil {
+	b = l.keep(b)
+	if err := mst.DecodeNodeRaw(b, &l.raw); err != nil {
 		return nil, l.fail(c, nil, err)
 	}
-	n := &node{cid: c, layer: layer, left: nd.Left}
-	n.keys = make([][]byte, len(nd.Entries))
-	n.vals = make([]cid.Cid, len(nd.Entries))
-	n.right = make([]cid.Cid, len(nd.Entries))
+	ents := l.raw.Entries
+	n := &node{cid: c, layer: layer, left: l.raw.Left, ents: make([]entry, len(ents))}
+	size := 0
+	for _, e := range ents {
+		size += e.Prefix + len(e.Suffix)
+	}
+	if size > cap(l.arena)-len(l.arena) {
+		l.arena = make([]byte, 0, max(64<<10, size))
+	}
 	var prev []byte
-	for i, e := range nd.Entries {
+	for i, e := range ents {
 		if e.Prefix > len(prev) {
 			return nil, l.fail(c, nil, fmt.Errorf("%w: prefix %d longer than the previous key", ErrBadTree, e.Prefix))
 		}
-		key := make([]byte, 0, e.Prefix+len(e.Suffix))
-		key = append(append(key, prev[:e.Prefix]...), e.Suffix...)
+		start := len(l.arena)
+		l.arena = append(append(l.arena, prev[:e.Prefix]...), e.Suffix...)
+		key := l.arena[start:len(l.arena):len(l.arena)]
 		if i > 0 && bytes.Compare(prev, key) >= 0 {
 			return nil, l.fail(c, key, fmt.Errorf("%w: %w after %q", ErrBadTree, mst.ErrUnsorted, prev))
 		}
@@ -104,26 +161,26 @@ func (l *loader) load(c cid.Cid, layer int) (*node, error) {
 		if h != n.layer {
 			return nil, l.fail(c, key, fmt.Errorf("%w: %w: key height %d on layer %d", ErrBadTree, mst.ErrWrongLayer, h, n.layer))
 		}
-		n.keys[i], n.vals[i], n.right[i] = key, e.Value, e.Right
+		n.ents[i] = entry{key: key, val: e.Value, right: e.Right}
 		prev = key
 	}
-	if len(nd.Entries) == 0 {
+	if len(ents) == 0 {
 		switch {
-		case layer < 0 && nd.Left.Defined():
+		case layer < 0 && n.left != nil:
 			return nil, l.fail(c, nil, fmt.Errorf("%w: %w: root has no entries, only a subtree", ErrBadTree, mst.ErrEmptyNode))
-		case layer >= 0 && !nd.Left.Defined():
+		case layer >= 0 && n.left == nil:
 			return nil, l.fail(c, nil, fmt.Errorf("%w: %w: node has no entries and no subtree", ErrBadTree, mst.ErrEmptyNode))
 		case layer < 0:
 			n.layer = 0
 		}
 	}
 	if n.layer == 0 {
-		for i := 0; i <= len(n.keys); i++ {
-			if n.gap(i).Defined() {
+		for i := 0; i <= len(n.ents); i++ {
+			if n.gap(i) != nil {
 				return nil, l.fail(c, nil, fmt.Errorf("%w: %w: subtree link below layer 0", ErrBadTree, mst.ErrWrongLayer))
 			}
 		}
 	}
-	l.cache[c] = n
+	l.cache[c.KeyString()] = n
 	return n, nil
 }

@@ -19,13 +19,12 @@ import (
 func searchPath(l *loader, root cid.Cid, key []byte) ([]cid.Cid, error) {
 	h := mst.Height(key)
 	var path []cid.Cid
-	c, layer := root, -1
+	n, err := l.loadCID(root, -1)
 	for {
-		n, err := l.load(c, layer)
 		if err != nil {
 			return nil, err
 		}
-		path = append(path, c)
+		path = append(path, n.cid)
 		if h > n.layer {
 			return path, nil
 		}
@@ -34,69 +33,72 @@ func searchPath(l *loader, root cid.Cid, key []byte) ([]cid.Cid, error) {
 			return path, nil
 		}
 		g := n.gap(i)
-		if !g.Defined() || len(path) > 256 {
+		if g == nil || len(path) > 256 {
 			return path, nil
 		}
-		c, layer = g, n.layer-1
+		n, err = l.load(g, n.layer-1)
 	}
 }
 
 // neighbours returns the keys just before and just after key in the tree
 // (nil when there is none). key itself may or may not be in the tree.
 func neighbours(l *loader, root cid.Cid, key []byte) (pred, succ []byte, err error) {
-	c, layer := root, -1
-	for depth := 0; c.Defined() && depth <= 256; depth++ {
-		n, err := l.load(c, layer)
+	n, err := l.loadCID(root, -1)
+	for depth := 0; depth <= 256; depth++ {
 		if err != nil {
 			return nil, nil, err
 		}
 		i, found := n.search(key)
 		if i > 0 {
-			pred = n.keys[i-1]
+			pred = n.ents[i-1].key
 		}
 		if found {
-			if i+1 < len(n.keys) {
-				succ = n.keys[i+1]
+			if i+1 < len(n.ents) {
+				succ = n.ents[i+1].key
 			}
 			if p, err := extreme(l, n.gap(i), n.layer-1, true); err != nil {
 				return nil, nil, err
 			} else if p != nil {
 				pred = p
 			}
-			if s, err := extreme(l, n.right[i], n.layer-1, false); err != nil {
+			if s, err := extreme(l, n.ents[i].right, n.layer-1, false); err != nil {
 				return nil, nil, err
 			} else if s != nil {
 				succ = s
 			}
 			return pred, succ, nil
 		}
-		if i < len(n.keys) {
-			succ = n.keys[i]
+		if i < len(n.ents) {
+			succ = n.ents[i].key
 		}
-		c, layer = n.gap(i), n.layer-1
+		g := n.gap(i)
+		if g == nil {
+			break
+		}
+		n, err = l.load(g, n.layer-1)
 	}
 	return pred, succ, nil
 }
 
 // extreme returns the largest (last) or smallest key of a subtree, nil for
 // an empty one.
-func extreme(l *loader, c cid.Cid, layer int, last bool) ([]byte, error) {
+func extreme(l *loader, link []byte, layer int, last bool) ([]byte, error) {
 	var best []byte
-	for depth := 0; c.Defined() && depth <= 256; depth++ {
-		n, err := l.load(c, layer)
+	for depth := 0; link != nil && depth <= 256; depth++ {
+		n, err := l.load(link, layer)
 		if err != nil {
 			return nil, err
 		}
 		if last {
-			if len(n.keys) > 0 {
-				best = n.keys[len(n.keys)-1]
+			if len(n.ents) > 0 {
+				best = n.ents[len(n.ents)-1].key
 			}
-			c = n.gap(len(n.keys))
+			link = n.gap(len(n.ents))
 		} else {
-			if len(n.keys) > 0 && !n.left.Defined() {
-				return n.keys[0], nil
+			if len(n.ents) > 0 && n.left == nil {
+				return n.ents[0].key, nil
 			}
-			c = n.left
+			link = n.left
 		}
 		layer = n.layer - 1
 	}

@@ -94,6 +94,15 @@ type Result struct {
 	OldVisited, NewVisited int
 }
 
+// SortSets sorts CreatedNodes, DeletedNodes, CreatedRecords and
+// DeletedRecords by the CIDs' string form, as Compare leaves them (Ops does
+// not).
+func (r *Result) SortSets() {
+	for _, l := range [][]cid.Cid{r.CreatedNodes, r.DeletedNodes, r.CreatedRecords, r.DeletedRecords} {
+		sortCIDs(l)
+	}
+}
+
 // Identical reports whether both trees hold the same records.
 func (r *Result) Identical() bool { return len(r.Ops) == 0 }
 
@@ -123,13 +132,16 @@ func (s cidSet) add(cs ...cid.Cid) {
 	}
 }
 
-// minus returns the elements of s not in t, sorted.
-func (s cidSet) minus(t cidSet) []cid.Cid {
+// minus returns the elements of s not in t, sorted if asked.
+func (s cidSet) minus(t cidSet, sorted bool) []cid.Cid {
 	out := make([]cid.Cid, 0, len(s))
 	for c := range s {
 		if _, ok := t[c]; !ok {
 			out = append(out, c)
 		}
+	}
+	if !sorted {
+		return out
 	}
 	return sortCIDs(out)
 }

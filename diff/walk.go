@@ -10,11 +10,13 @@ import (
 )
 
 // item is what a cursor points at: a leaf (key, value) or a whole subtree.
+// Links are binary CIDs (see node).
 type item struct {
 	leaf  bool
+	root  bool // sub is the cursor's root, not yet read
 	key   []byte
-	val   cid.Cid
-	sub   cid.Cid
+	val   []byte
+	sub   []byte
 	layer int // subtree's layer
 }
 
@@ -30,37 +32,38 @@ type frame struct {
 type cursor struct {
 	l       *loader
 	stack   []frame
-	root    cid.Cid // not yet expanded root; cid.Undef once expanded
+	root     cid.Cid // not yet expanded root; cid.Undef once expanded
+	rootLink []byte  // root's binary form
 	visited []cid.Cid
 	last    []byte // last leaf consumed
 	hasLast bool
 }
 
 func newCursor(l *loader, root cid.Cid) *cursor {
-	return &cursor{l: l, root: root}
+	return &cursor{l: l, root: root, rootLink: root.Bytes()}
 }
 
 // head returns the current item; ok is false at the end.
 func (c *cursor) head() (it item, ok bool) {
 	if c.root.Defined() {
-		return item{sub: c.root, layer: -1}, true
+		return item{root: true, sub: c.rootLink, layer: -1}, true
 	}
 	for len(c.stack) > 0 {
 		f := &c.stack[len(c.stack)-1]
-		if f.pos > 2*len(f.n.keys) {
+		if f.pos > 2*len(f.n.ents) {
 			c.stack = c.stack[:len(c.stack)-1]
 			continue
 		}
 		if f.pos%2 == 0 {
 			g := f.n.gap(f.pos / 2)
-			if !g.Defined() {
+			if g == nil {
 				f.pos++
 				continue
 			}
 			return item{sub: g, layer: f.n.layer - 1}, true
 		}
 		i := f.pos / 2
-		return item{leaf: true, key: f.n.keys[i], val: f.n.vals[i]}, true
+		return item{leaf: true, key: f.n.ents[i].key, val: f.n.ents[i].val}, true
 	}
 	return item{}, false
 }
@@ -73,7 +76,7 @@ func (c *cursor) advance() error {
 	}
 	f := &c.stack[len(c.stack)-1]
 	if f.pos%2 == 1 {
-		key := f.n.keys[f.pos/2]
+		key := f.n.ents[f.pos/2].key
 		if c.hasLast && bytes.Compare(c.last, key) >= 0 {
 			return c.l.fail(f.n.cid, key, fmt.Errorf("%w: %w: key after %q in walk order", ErrBadTree, mst.ErrUnsorted, c.last))
 		}
@@ -85,17 +88,24 @@ func (c *cursor) advance() error {
 
 // expand replaces the current item, a subtree, with its contents.
 func (c *cursor) expand(it item) error {
+	root := c.root
 	if err := c.advance(); err != nil {
 		return err
 	}
-	n, err := c.l.load(it.sub, it.layer)
+	var n *node
+	var err error
+	if it.root {
+		n, err = c.l.loadCID(root, it.layer)
+	} else {
+		n, err = c.l.load(it.sub, it.layer)
+	}
 	if err != nil {
 		return err
 	}
 	if len(c.stack) > 256 {
-		return c.l.fail(it.sub, nil, fmt.Errorf("%w: tree deeper than 256 layers", ErrBadTree))
+		return c.l.fail(n.cid, nil, fmt.Errorf("%w: tree deeper than 256 layers", ErrBadTree))
 	}
-	c.visited = append(c.visited, it.sub)
+	c.visited = append(c.visited, n.cid)
 	c.stack = append(c.stack, frame{n: n})
 	return nil
 }
@@ -112,7 +122,7 @@ func (c *cursor) expand(it item) error {
 // mst sentinel); parts of the trees the walk skips are not checked.
 func Compare(oldSrc mst.BlockSource, oldRoot cid.Cid, newSrc mst.BlockSource, newRoot cid.Cid) (*Result, error) {
 	ol, nl := newLoader("old", oldSrc), newLoader("new", newSrc)
-	res, err := walkBoth(ol, oldRoot, nl, newRoot)
+	res, err := walkBoth(ol, oldRoot, nl, newRoot, true)
 	if err != nil {
 		return nil, err
 	}
@@ -122,13 +132,15 @@ func Compare(oldSrc mst.BlockSource, oldRoot cid.Cid, newSrc mst.BlockSource, ne
 	return res, nil
 }
 
-// Ops returns only the record operations between two trees: the same walk as
-// Compare without the proofs.
+// Ops returns the record operations between two trees and the block sets:
+// the same walk as Compare, without the proofs, and with the block sets
+// (CreatedNodes to DeletedRecords) in no particular order, which saves
+// sorting them when only their sizes matter.
 func Ops(oldSrc mst.BlockSource, oldRoot cid.Cid, newSrc mst.BlockSource, newRoot cid.Cid) (*Result, error) {
-	return walkBoth(newLoader("old", oldSrc), oldRoot, newLoader("new", newSrc), newRoot)
+	return walkBoth(newLoader("old", oldSrc), oldRoot, newLoader("new", newSrc), newRoot, false)
 }
 
-func walkBoth(ol *loader, oldRoot cid.Cid, nl *loader, newRoot cid.Cid) (*Result, error) {
+func walkBoth(ol *loader, oldRoot cid.Cid, nl *loader, newRoot cid.Cid, sorted bool) (*Result, error) {
 	if !oldRoot.Defined() || !newRoot.Defined() {
 		return nil, fmt.Errorf("%w: undefined root CID", ErrBadTree)
 	}
@@ -140,24 +152,24 @@ func walkBoth(ol *loader, oldRoot cid.Cid, nl *loader, newRoot cid.Cid) (*Result
 		var err error
 		switch {
 		case !xok && !yok:
-			return finish(res, a, b), nil
+			return finish(res, a, b, sorted), nil
 		case !yok: // only the old side is left: all deleted
 			if x.leaf {
-				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: x.val})
+				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mustCID(x.val)})
 				err = a.advance()
 			} else {
 				err = a.expand(x)
 			}
 		case !xok: // only the new side is left: all created
 			if y.leaf {
-				res.Ops = append(res.Ops, Op{Path: string(y.key), New: y.val})
+				res.Ops = append(res.Ops, Op{Path: string(y.key), New: mustCID(y.val)})
 				err = b.advance()
 			} else {
 				err = b.expand(y)
 			}
 		case !x.leaf && !y.leaf:
 			switch {
-			case x.sub == y.sub && x.layer == y.layer:
+			case x.layer == y.layer && bytes.Equal(x.sub, y.sub):
 				// Identical subtrees: nothing in them changed.
 				if err = a.advance(); err == nil {
 					err = b.advance()
@@ -178,17 +190,17 @@ func walkBoth(ol *loader, oldRoot cid.Cid, nl *loader, newRoot cid.Cid) (*Result
 		default:
 			switch d := bytes.Compare(x.key, y.key); {
 			case d == 0:
-				if x.val != y.val {
-					res.Ops = append(res.Ops, Op{Path: string(x.key), Old: x.val, New: y.val})
+				if !bytes.Equal(x.val, y.val) {
+					res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mustCID(x.val), New: mustCID(y.val)})
 				}
 				if err = a.advance(); err == nil {
 					err = b.advance()
 				}
 			case d < 0:
-				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: x.val})
+				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mustCID(x.val)})
 				err = a.advance()
 			default:
-				res.Ops = append(res.Ops, Op{Path: string(y.key), New: y.val})
+				res.Ops = append(res.Ops, Op{Path: string(y.key), New: mustCID(y.val)})
 				err = b.advance()
 			}
 		}
@@ -198,22 +210,22 @@ func walkBoth(ol *loader, oldRoot cid.Cid, nl *loader, newRoot cid.Cid) (*Result
 	}
 }
 
-// finish fills the block sets once the walk is done.
-func finish(res *Result, a, b *cursor) *Result {
+// finish fills the block sets once the walk is done, sorted or not.
+func finish(res *Result, a, b *cursor, sorted bool) *Result {
 	oldNodes, newNodes := cidSet{}, cidSet{}
 	oldNodes.add(a.visited...)
 	newNodes.add(b.visited...)
 	// A node read on both sides (the walk expanded it on one side before
 	// meeting its twin) is in both trees: neither created nor deleted.
-	res.CreatedNodes = newNodes.minus(oldNodes)
-	res.DeletedNodes = oldNodes.minus(newNodes)
+	res.CreatedNodes = newNodes.minus(oldNodes, sorted)
+	res.DeletedNodes = oldNodes.minus(newNodes, sorted)
 	oldRecs, newRecs := cidSet{}, cidSet{}
 	for _, o := range res.Ops {
 		oldRecs.add(o.Old)
 		newRecs.add(o.New)
 	}
-	res.CreatedRecords = newRecs.minus(oldRecs)
-	res.DeletedRecords = oldRecs.minus(newRecs)
+	res.CreatedRecords = newRecs.minus(oldRecs, sorted)
+	res.DeletedRecords = oldRecs.minus(newRecs, sorted)
 	res.OldVisited, res.NewVisited = len(a.visited), len(b.visited)
 	return res
 }

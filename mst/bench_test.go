@@ -47,6 +47,30 @@ func BenchmarkDecodeNode(b *testing.B) {
 	}
 }
 
+func BenchmarkDecodeNodeRaw(b *testing.B) {
+	tr, err := BuildTree(benchLeaves(2000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var blocks [][]byte
+	size := 0
+	if err := tr.WriteBlocks(func(c cid.Cid, data []byte) error {
+		blocks = append(blocks, data)
+		size += len(data)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(size / len(blocks)))
+	b.ReportAllocs()
+	var n RawNode
+	for i := 0; b.Loop(); i++ {
+		if err := DecodeNodeRaw(blocks[i%len(blocks)], &n); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkBuilder1M(b *testing.B) {
 	leaves := benchLeaves(1_000_000)
 	b.ReportAllocs()

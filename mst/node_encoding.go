@@ -45,64 +45,158 @@ func wrapSyntax(err error) error {
 // minimality: those are properties of the tree (see Verify). Suffix slices
 // alias b.
 func DecodeNode(b []byte) (*NodeData, error) {
-	r := dagcbor.NewReader(b)
-	n, err := r.ReadMapHeader()
-	if err != nil {
-		return nil, wrapSyntax(err)
-	}
-	if n != 2 {
-		return nil, notANode(0, "node map has %d fields, want 2 (e, l)", n)
-	}
-	k, err := r.ReadMapKey(nil)
-	if err != nil {
-		return nil, wrapSyntax(err)
-	}
-	if string(k) != "e" {
-		return nil, notANode(r.Offset(), "unexpected node field %q (want e)", k)
-	}
-	cnt, err := r.ReadArrayHeader()
-	if err != nil {
-		return nil, wrapSyntax(err)
-	}
 	nd := &NodeData{}
-	if cnt > 0 {
-		nd.Entries = make([]EntryData, 0, min(cnt, (len(b)-r.Offset())/minEntryLen+1))
-	} else {
-		nd.Entries = []EntryData{}
-	}
-	prevLen := 0
-	for i := 0; i < cnt; i++ {
-		e, err := decodeEntry(r, prevLen, i)
-		if err != nil {
-			return nil, err
-		}
-		prevLen = e.Prefix + len(e.Suffix)
-		nd.Entries = append(nd.Entries, e)
-	}
-	k2, err := r.ReadMapKey(k)
-	if err != nil {
-		return nil, wrapSyntax(err)
-	}
-	if string(k2) != "l" {
-		return nil, notANode(r.Offset(), "unexpected node field %q (want l)", k2)
-	}
-	l, ok, err := r.ReadNullableLink()
-	if err != nil {
-		return nil, wrapSyntax(err)
-	}
-	if ok {
-		nd.Left = l
-	}
-	if err := r.Done(); err != nil {
-		return nil, wrapSyntax(err)
+	if err := decodeNode(b, (*nodeSink)(nd)); err != nil {
+		return nil, err
 	}
 	return nd, nil
 }
 
+// RawNode is a node as DecodeNodeRaw gives it: links in their binary form
+// (cid.Cid.Bytes), nil for null, aliasing the block like the suffixes.
+type RawNode struct {
+	Left    []byte
+	Entries []RawEntry
+}
+
+// RawEntry is one entry of a RawNode.
+type RawEntry struct {
+	Prefix int
+	Suffix []byte
+	Value  []byte
+	Right  []byte // nil when null
+}
+
+// DecodeNodeRaw parses b into n with DecodeNode's checks and errors, but
+// leaves the links as bytes, so that it allocates nothing beyond growing
+// n.Entries (whose capacity it reuses): for walks that read many nodes and
+// need few of their CIDs as cid.Cid values.
+func DecodeNodeRaw(b []byte, n *RawNode) error {
+	n.Left, n.Entries = nil, n.Entries[:0]
+	return decodeNode(b, n)
+}
+
+// entrySink receives what decodeNode parses: the entry count, each entry,
+// then the left link.
+type entrySink interface {
+	reserve(cnt, maxFit int)
+	add(e RawEntry) error
+	left(l []byte) error
+}
+
+// nodeSink fills a NodeData, making a cid.Cid of every link.
+type nodeSink NodeData
+
+func (s *nodeSink) reserve(cnt, maxFit int) {
+	if cnt == 0 {
+		s.Entries = []EntryData{}
+		return
+	}
+	s.Entries = make([]EntryData, 0, min(cnt, maxFit))
+}
+
+func (s *nodeSink) add(e RawEntry) error {
+	d := EntryData{Prefix: e.Prefix, Suffix: e.Suffix}
+	var err error
+	if d.Value, err = castLink(e.Value); err != nil {
+		return err
+	}
+	if d.Right, err = castLink(e.Right); err != nil {
+		return err
+	}
+	s.Entries = append(s.Entries, d)
+	return nil
+}
+
+func (s *nodeSink) left(l []byte) (err error) {
+	s.Left, err = castLink(l)
+	return err
+}
+
+func (n *RawNode) reserve(cnt, maxFit int) {
+	if cnt > cap(n.Entries) {
+		n.Entries = make([]RawEntry, 0, min(cnt, maxFit))
+	}
+}
+
+func (n *RawNode) add(e RawEntry) error {
+	n.Entries = append(n.Entries, e)
+	return nil
+}
+
+func (n *RawNode) left(l []byte) error {
+	n.Left = l
+	return nil
+}
+
+// castLink makes a cid.Cid of a link the reader checked (nil: cid.Undef).
+func castLink(b []byte) (cid.Cid, error) {
+	if b == nil {
+		return cid.Undef, nil
+	}
+	c, err := cid.Cast(b)
+	if err != nil { // not reached: the reader checks CIDs as Cast does
+		return cid.Undef, wrapSyntax(err)
+	}
+	return c, nil
+}
+
+func decodeNode(b []byte, sink entrySink) error {
+	r := dagcbor.NewReader(b)
+	cnt, err := r.ReadMapHeader()
+	if err != nil {
+		return wrapSyntax(err)
+	}
+	if cnt != 2 {
+		return notANode(0, "node map has %d fields, want 2 (e, l)", cnt)
+	}
+	k, err := r.ReadMapKey(nil)
+	if err != nil {
+		return wrapSyntax(err)
+	}
+	if string(k) != "e" {
+		return notANode(r.Offset(), "unexpected node field %q (want e)", k)
+	}
+	cnt, err = r.ReadArrayHeader()
+	if err != nil {
+		return wrapSyntax(err)
+	}
+	sink.reserve(cnt, (len(b)-r.Offset())/minEntryLen+1)
+	prevLen := 0
+	for i := 0; i < cnt; i++ {
+		e, err := decodeEntry(r, prevLen, i)
+		if err != nil {
+			return err
+		}
+		prevLen = e.Prefix + len(e.Suffix)
+		if err := sink.add(e); err != nil {
+			return err
+		}
+	}
+	k2, err := r.ReadMapKey(k)
+	if err != nil {
+		return wrapSyntax(err)
+	}
+	if string(k2) != "l" {
+		return notANode(r.Offset(), "unexpected node field %q (want l)", k2)
+	}
+	l, err := r.ReadNullableLinkBytes()
+	if err != nil {
+		return wrapSyntax(err)
+	}
+	if err := sink.left(l); err != nil {
+		return err
+	}
+	if err := r.Done(); err != nil {
+		return wrapSyntax(err)
+	}
+	return nil
+}
+
 var entryFields = [4]string{"k", "p", "t", "v"}
 
-func decodeEntry(r *dagcbor.Reader, prevLen, idx int) (EntryData, error) {
-	var e EntryData
+func decodeEntry(r *dagcbor.Reader, prevLen, idx int) (RawEntry, error) {
+	var e RawEntry
 	start := r.Offset()
 	n, err := r.ReadMapHeader()
 	if err != nil {
@@ -139,19 +233,13 @@ func decodeEntry(r *dagcbor.Reader, prevLen, idx int) (EntryData, error) {
 			}
 			e.Prefix = int(p)
 		case 2:
-			t, ok, err := r.ReadNullableLink()
-			if err != nil {
+			if e.Right, err = r.ReadNullableLinkBytes(); err != nil {
 				return e, wrapSyntax(err)
-			}
-			if ok {
-				e.Right = t
 			}
 		case 3:
-			v, err := r.ReadLink()
-			if err != nil {
+			if e.Value, err = r.ReadLinkBytes(); err != nil {
 				return e, wrapSyntax(err)
 			}
-			e.Value = v
 		}
 	}
 	return e, nil

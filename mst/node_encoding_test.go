@@ -191,6 +191,24 @@ func FuzzDecodeNode(f *testing.F) {
 	f.Add([]byte{0xa2, 0x61, 'e', 0x9a, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		nd, err := DecodeNode(b)
+		// The raw decoder makes the same decision with the same error,
+		// and the same links as bytes.
+		raw := RawNode{Entries: make([]RawEntry, 3)} // reused capacity, stale contents
+		rerr := DecodeNodeRaw(b, &raw)
+		if (rerr == nil) != (err == nil) || (err != nil && rerr.Error() != err.Error()) {
+			t.Fatalf("DecodeNodeRaw: %v; DecodeNode: %v", rerr, err)
+		}
+		if err == nil {
+			if !bytes.Equal(raw.Left, nd.Left.Bytes()) || len(raw.Entries) != len(nd.Entries) {
+				t.Fatalf("raw node %+v differs from %+v", raw, nd)
+			}
+			for i, e := range nd.Entries {
+				r := raw.Entries[i]
+				if r.Prefix != e.Prefix || !bytes.Equal(r.Suffix, e.Suffix) || !bytes.Equal(r.Value, e.Value.Bytes()) || !bytes.Equal(r.Right, e.Right.Bytes()) {
+					t.Fatalf("entry %d: raw %+v, decoded %+v", i, r, e)
+				}
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrNotANode) {
 				t.Fatalf("error %v does not wrap ErrNotANode", err)

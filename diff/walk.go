@@ -30,13 +30,13 @@ type frame struct {
 // cursor walks one tree in key order, yielding subtrees whole until asked
 // to expand them.
 type cursor struct {
-	l       *loader
-	stack   []frame
+	l        *loader
+	stack    []frame
 	root     cid.Cid // not yet expanded root; cid.Undef once expanded
 	rootLink []byte  // root's binary form
-	visited []cid.Cid
-	last    []byte // last leaf consumed
-	hasLast bool
+	visited  []cid.Cid
+	last     []byte // last leaf consumed
+	hasLast  bool
 }
 
 func newCursor(l *loader, root cid.Cid) *cursor {

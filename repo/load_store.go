@@ -59,6 +59,15 @@ func cidDigest(c cid.Cid) (d [32]byte, codec uint8, ok bool) {
 	return d, k[1], true
 }
 
+// linkDigest is cidDigest for a CID in binary form.
+func linkDigest(b []byte) (d [32]byte, codec uint8, ok bool) {
+	if len(b) != 36 || b[0] != 0x01 || b[2] != dagcbor.HashSHA256 || b[3] != 32 || b[1] >= 0x80 {
+		return d, 0, false
+	}
+	copy(d[:], b[4:])
+	return d, b[1], true
+}
+
 func (s *blockStore) entry(i int) *blockEntry { return &s.pages[i/pageSize][i%pageSize] }
 
 // slotHash and slotTag take two independent parts of a digest: where to

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -38,10 +39,13 @@ func (a *Archive) Inspect() (*Stats, error) {
 	if a.CommitErr != nil {
 		return nil, a.CommitErr
 	}
-	w := treeWalker{a: a, reached: make([]uint64, (a.store.n+63)/64), missing: map[cid.Cid]bool{}, stats: s}
+	w := treeWalker{a: a, reached: make([]uint64, (a.store.n+63)/64), missing: map[cid.Cid]bool{}, stats: s, colls: map[string]*int{}}
 	w.mark(a.Root)
 	// The current tree: full statistics.
-	w.walk(a.Data, 1)
+	w.walk(a.Data.Bytes(), 1)
+	for coll, n := range w.colls {
+		s.Collections[coll] = *n
+	}
 	s.Missing = sortedCIDs(w.missing)
 	// History (legacy exports): reachability only.
 	w.stats, w.missing = nil, map[cid.Cid]bool{}
@@ -56,7 +60,7 @@ func (a *Archive) Inspect() (*Stats, error) {
 			break
 		}
 		s.Commits++
-		w.walk(prev.Data, 1)
+		w.walk(prev.Data.Bytes(), 1)
 		c = prev
 	}
 	for i := 0; i < a.store.n; i++ {
@@ -67,21 +71,39 @@ func (a *Archive) Inspect() (*Stats, error) {
 	return s, nil
 }
 
-// treeWalker walks trees for Inspect, marking what it reaches.
+// treeWalker walks trees for Inspect, marking what it reaches. Links are
+// handled in binary form and nodes decoded without making CIDs
+// (mst.DecodeNodeRaw), one reused RawNode per depth.
 type treeWalker struct {
 	a       *Archive
 	reached []uint64 // bit per store entry
 	missing map[cid.Cid]bool
 	stats   *Stats // nil: reachability only
+	colls   map[string]*int
 	key     []byte
+	raw     []*mst.RawNode // by depth
 }
 
 // mark records that c is reached; it returns false if c was reached before
 // or is not in the archive (then it is noted as missing).
 func (w *treeWalker) mark(c cid.Cid) bool {
-	i := w.a.store.lookup(c)
+	return w.markAt(w.a.store.lookup(c), func() cid.Cid { return c })
+}
+
+// markLink is mark for a link in binary form.
+func (w *treeWalker) markLink(link []byte) bool {
+	i := -1
+	if d, codec, ok := linkDigest(link); ok {
+		i = w.a.store.find(&d, codec)
+	}
+	return w.markAt(i, func() cid.Cid { c, _ := cid.Cast(link); return c })
+}
+
+func (w *treeWalker) markAt(i int, c func() cid.Cid) bool {
 	if i < 0 {
-		w.missing[c] = true
+		if cc := c(); cc.Defined() {
+			w.missing[cc] = true
+		}
 		return false
 	}
 	if w.reached[i/64]&(1<<(i%64)) != 0 {
@@ -91,17 +113,26 @@ func (w *treeWalker) mark(c cid.Cid) bool {
 	return true
 }
 
-// walk visits node c at depth levels below the root.
-func (w *treeWalker) walk(c cid.Cid, depth int) {
-	if !w.mark(c) {
+// walk visits node link (a CID in binary form) at depth levels below the
+// root.
+func (w *treeWalker) walk(link []byte, depth int) {
+	if !w.markLink(link) {
 		return // missing, or reached twice (verify reports the reuse)
 	}
-	b, _ := w.a.block(c)
+	d, codec, _ := linkDigest(link)
+	i := w.a.store.find(&d, codec)
+	if i < 0 {
+		return
+	}
+	b := w.a.store.body(i)
 	if b == nil {
 		return
 	}
-	n, err := mst.DecodeNode(b)
-	if err != nil {
+	for len(w.raw) < depth {
+		w.raw = append(w.raw, &mst.RawNode{})
+	}
+	n := w.raw[depth-1]
+	if err := mst.DecodeNodeRaw(b, n); err != nil {
 		return
 	}
 	layer := -1
@@ -116,11 +147,19 @@ func (w *treeWalker) walk(c cid.Cid, depth int) {
 		}
 		if w.stats != nil {
 			w.stats.Records++
-			coll, _, _ := strings.Cut(string(key), "/")
-			w.stats.Collections[coll]++
+			coll := key
+			if i := bytes.IndexByte(key, '/'); i >= 0 {
+				coll = key[:i]
+			}
+			if p := w.colls[string(coll)]; p != nil {
+				*p++
+			} else {
+				one := 1
+				w.colls[string(coll)] = &one
+			}
 			w.stats.EntriesPerLayer[layer]++
 		}
-		w.mark(e.Value)
+		w.markLink(e.Value)
 	}
 	w.key = key
 	if w.stats != nil {
@@ -129,12 +168,13 @@ func (w *treeWalker) walk(c cid.Cid, depth int) {
 			w.stats.MSTDepth = depth
 		}
 	}
-	if n.Left.Defined() {
+	if n.Left != nil {
 		w.walk(n.Left, depth+1)
 	}
-	for _, e := range n.Entries {
-		if e.Right.Defined() {
-			w.walk(e.Right, depth+1)
+	// n is overwritten below this depth only; its entries stay valid.
+	for i := range n.Entries {
+		if r := n.Entries[i].Right; r != nil {
+			w.walk(r, depth+1)
 		}
 	}
 }

@@ -86,12 +86,15 @@ func (w *Writer) WriteBool(b bool) {
 func (w *Writer) WriteNull() { w.buf = append(w.buf, 0xf6) }
 
 // WriteLink writes a CID as tag 42 over its 0x00-prefixed binary form.
-func (w *Writer) WriteLink(c cid.Cid) {
-	kb := c.KeyString()
+func (w *Writer) WriteLink(c cid.Cid) { WriteLinkOf(w, c.KeyString()) }
+
+// WriteLinkOf appends a CID link given the CID's binary form (as
+// cid.Cid.KeyString or cid.Cid.Bytes return it), as WriteLink does.
+func WriteLinkOf[L ~string | ~[]byte](w *Writer, l L) {
 	w.buf = append(w.buf, 0xd8, TagLink)
-	w.head(MajorBytes, uint64(len(kb)+1))
+	w.head(MajorBytes, uint64(len(l)+1))
 	w.buf = append(w.buf, 0x00)
-	w.buf = append(w.buf, kb...)
+	w.buf = append(w.buf, l...)
 }
 
 // WriteRaw appends bytes that are already canonical DAG-CBOR.

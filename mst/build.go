@@ -221,11 +221,11 @@ func (b *Builder) finishNode(n *bnode) (cid.Cid, error) {
 		e := &n.ents[i]
 		key := n.buf[e.start:e.end]
 		p := commonPrefix(prev, key)
-		writeEntry(w, key[p:], p, e.right, e.val)
+		writeEntry(w, key[p:], p, e.right.KeyString(), e.val.KeyString())
 		prev = key
 	}
 	w.WriteString("l")
-	writeNullableLink(w, n.left)
+	writeNullableLink(w, n.left.KeyString())
 	c := dagcbor.SumCID(dagcbor.CodecDagCBOR, w.Bytes())
 	n.left = cid.Undef
 	n.ents = n.ents[:0]

@@ -264,13 +264,33 @@ func encodeNodeData(w *dagcbor.Writer, n *NodeData) {
 		if p < 0 {
 			p = 0
 		}
-		writeEntry(w, e.Suffix, p, e.Right, e.Value)
+		writeEntry(w, e.Suffix, p, e.Right.KeyString(), e.Value.KeyString())
+	}
+	w.WriteString("l")
+	writeNullableLink(w, n.Left.KeyString())
+}
+
+// EncodeNodeRaw writes n as canonical DAG-CBOR into buf's storage (from
+// buf[:0], growing it as needed) and returns the bytes: the inverse of
+// DecodeNodeRaw, as EncodeNode is of DecodeNode.
+func EncodeNodeRaw(buf []byte, n *RawNode) []byte {
+	w := dagcbor.NewWriter(buf)
+	w.WriteMapHeader(2)
+	w.WriteString("e")
+	w.WriteArrayHeader(len(n.Entries))
+	for i := range n.Entries {
+		e := &n.Entries[i]
+		writeEntry(w, e.Suffix, max(e.Prefix, 0), e.Right, e.Value)
 	}
 	w.WriteString("l")
 	writeNullableLink(w, n.Left)
+	return w.Bytes()
 }
 
-func writeEntry(w *dagcbor.Writer, suffix []byte, prefix int, right, val cid.Cid) {
+// link is a CID in binary form; empty for null.
+type link interface{ ~string | ~[]byte }
+
+func writeEntry[L link](w *dagcbor.Writer, suffix []byte, prefix int, right, val L) {
 	w.WriteMapHeader(4)
 	w.WriteString("k")
 	w.WriteBytes(suffix)
@@ -279,12 +299,12 @@ func writeEntry(w *dagcbor.Writer, suffix []byte, prefix int, right, val cid.Cid
 	w.WriteString("t")
 	writeNullableLink(w, right)
 	w.WriteString("v")
-	w.WriteLink(val)
+	dagcbor.WriteLinkOf(w, val)
 }
 
-func writeNullableLink(w *dagcbor.Writer, c cid.Cid) {
-	if c.Defined() {
-		w.WriteLink(c)
+func writeNullableLink[L link](w *dagcbor.Writer, l L) {
+	if len(l) > 0 {
+		dagcbor.WriteLinkOf(w, l)
 	} else {
 		w.WriteNull()
 	}

@@ -199,6 +199,9 @@ func FuzzDecodeNode(f *testing.F) {
 			t.Fatalf("DecodeNodeRaw: %v; DecodeNode: %v", rerr, err)
 		}
 		if err == nil {
+			if got := EncodeNodeRaw(nil, &raw); !bytes.Equal(got, b) {
+				t.Fatalf("raw round trip: %x → %x", b, got)
+			}
 			if !bytes.Equal(raw.Left, nd.Left.Bytes()) || len(raw.Entries) != len(nd.Entries) {
 				t.Fatalf("raw node %+v differs from %+v", raw, nd)
 			}

@@ -329,7 +329,7 @@ func encodeTreeNode(w *dagcbor.Writer, n *node) {
 		if e.right != nil {
 			right = *e.right.cid.Load()
 		}
-		writeEntry(w, e.key[p:], p, right, e.val)
+		writeEntry(w, e.key[p:], p, right.KeyString(), e.val.KeyString())
 		prev = e.key
 	}
 	w.WriteString("l")

@@ -40,6 +40,7 @@ const MaxProblems = 1000
 // node to detect reuse.
 func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
 	v := &verifier{src: src, fn: fn, seen: make(map[[16]byte]struct{}), b: NewBuilder(nil), feeding: true}
+	v.raw, _ = src.(RawNodeSource)
 	if err := v.visit(root, -1, true); err != nil {
 		return v.problems, err
 	}
@@ -55,8 +56,25 @@ func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) erro
 	return v.problems, nil
 }
 
+// RawNodeSource is a BlockSource that can hand over a node already decoded,
+// as DecodeNodeRaw would from its bytes: for a store that keeps nodes in
+// another form than their encoding (repo.Archive with compact nodes),
+// where making the bytes only to parse them again would be waste. Verify
+// uses it when its source has it.
+//
+// GetRawNode fills n (reusing its capacity) and reports ok; ok false with
+// a nil error means the source has the node only as bytes (Get then
+// gives them). Errors are those of Get. The slices in n must stay valid
+// after the call; they must not change.
+type RawNodeSource interface {
+	BlockSource
+	GetRawNode(c cid.Cid, n *RawNode) (ok bool, err error)
+}
+
 type verifier struct {
 	src        BlockSource
+	raw        RawNodeSource // src, when it has raw nodes
+	nodes      []*RawNode    // one per depth
 	fn         func(key []byte, val cid.Cid) error
 	problems   []Problem
 	path       []cid.Cid
@@ -75,9 +93,16 @@ func (v *verifier) add(p Problem) {
 	}
 }
 
+// fingerprint is 16 bytes that tell nodes apart: the first 16 bytes of the
+// digest of an atproto CID (already a SHA-256), else of a hash of the CID.
 func fingerprint(c cid.Cid) [16]byte {
-	s := sha256.Sum256([]byte(c.KeyString()))
 	var f [16]byte
+	k := c.KeyString()
+	if len(k) == 36 && k[2] == dagcbor.HashSHA256 && k[3] == 32 {
+		copy(f[:], k[4:])
+		return f
+	}
+	s := sha256.Sum256([]byte(k))
 	copy(f[:], s[:16])
 	return f
 }
@@ -105,7 +130,26 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		return nil
 	}
 	v.seen[fp] = struct{}{}
-	data, err := v.src.Get(c)
+	depth := len(v.path)
+	for len(v.nodes) <= depth {
+		v.nodes = append(v.nodes, &RawNode{})
+	}
+	nd := v.nodes[depth] // deeper visits use other RawNodes
+	ok := false
+	var err error
+	if v.raw != nil {
+		ok, err = v.raw.GetRawNode(c, nd)
+	}
+	if err == nil && !ok {
+		var data []byte
+		if data, err = v.src.Get(c); err == nil {
+			if derr := DecodeNodeRaw(data, nd); derr != nil {
+				v.incomplete = true
+				v.add(Problem{CID: c, Key: string(v.last), Err: derr})
+				return nil
+			}
+		}
+	}
 	if err != nil {
 		if errors.Is(err, ErrMissingBlock) || errors.Is(err, ErrNotANode) {
 			// A source may know a block is not a node without
@@ -116,13 +160,6 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		}
 		return fmt.Errorf("mst: reading node %s: %w", c, err)
 	}
-	nd, err := DecodeNode(data)
-	if err != nil {
-		v.incomplete = true
-		v.add(Problem{CID: c, Key: string(v.last), Err: err})
-		return nil
-	}
-	depth := len(v.path)
 	v.path = append(v.path, c)
 	defer func() { v.path = v.path[:depth] }()
 	for len(v.bufs) <= depth {
@@ -131,9 +168,9 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 
 	if len(nd.Entries) == 0 {
 		switch {
-		case !nd.Left.Defined() && root:
+		case nd.Left == nil && root:
 			return nil // the empty tree
-		case !nd.Left.Defined():
+		case nd.Left == nil:
 			v.add(problem(c, v.last, ErrEmptyNode, "node has no entries and no subtree"))
 			return nil
 		case root:
@@ -149,9 +186,13 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		}
 		v.bufs[depth] = key
 	}
-	child := func(l cid.Cid) error {
-		if !l.Defined() {
+	child := func(link []byte) error {
+		if link == nil {
 			return nil
+		}
+		l, err := castLink(link)
+		if err != nil {
+			return err
 		}
 		if layer == 0 {
 			v.incomplete = true
@@ -182,7 +223,11 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		if i > 0 && extra > 0 {
 			v.add(problem(c, key, ErrNonMinimalPrefix, "prefix %d, shares %d bytes with the previous key", e.Prefix, e.Prefix+extra))
 		}
-		if err := v.leaf(c, key, e.Value, layer); err != nil {
+		val, err := castLink(e.Value)
+		if err != nil {
+			return err
+		}
+		if err := v.leaf(c, key, val, layer); err != nil {
 			return err
 		}
 		if err := child(e.Right); err != nil {

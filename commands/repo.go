@@ -121,7 +121,8 @@ func inspectCommand() *cli.Command {
 			if err := needArgs(c, 1, 1, "FILE.car|-"); err != nil {
 				return err
 			}
-			a, err := readArchive(c, c.Args().First(), false)
+			// Inspect reads nodes in compact form: half the memory.
+			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CompactNodes: true})
 			if err != nil {
 				return err
 			}
@@ -443,7 +444,7 @@ func verifyCommand() *cli.Command {
 				}
 				opts.Key, opts.DID = k, did
 			}
-			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CollectBadBlocks: true})
+			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CollectBadBlocks: true, CompactNodes: true})
 			if err != nil {
 				return err
 			}

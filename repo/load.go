@@ -29,6 +29,15 @@ type LoadOptions struct {
 	Lazy bool
 	// Progress, if set, is called with the number of bytes read so far.
 	Progress func(n int64)
+	// CompactNodes keeps MST nodes in a compact form in which every link
+	// is a reference into the archive's table of blocks rather than a
+	// 36-byte CID, which halves what a large repository takes in memory
+	// (the record CIDs the nodes hold are the bulk of their bytes, and the
+	// table holds them anyway). Verify and Inspect read that form
+	// directly; Get rebuilds a node's exact bytes from it on each call,
+	// which costs more than handing over kept bytes. Order is not
+	// available with it.
+	CompactNodes bool
 	// CollectBadBlocks turns a block whose bytes do not match its CID, or
 	// whose CID is not an atproto CID, into a BlockProblem instead of an
 	// error, so a verifier can list every bad block. Framing errors
@@ -70,9 +79,14 @@ type Archive struct {
 	// Problems found in individual blocks.
 	Problems []BlockProblem
 
-	store  blockStore
-	badErr map[int]error // why a flagBad block could not be trusted
-	keep   bool
+	store   blockStore
+	badErr  map[int]error // why a flagBad block could not be trusted
+	keep    bool
+	compact bool // LoadOptions.CompactNodes
+	// rawNodes counts node-shaped blocks kept as bytes (not compacted).
+	rawNodes int
+	raw      mst.RawNode // scratch for compacting nodes
+	scratch  []byte      // scratch for compacting nodes
 
 	// src is the file record bodies are fetched from (Lazy), base the
 	// offset in it where the CAR starts.
@@ -123,7 +137,7 @@ func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies || (opts.Lazy && src == nil), src: src, base: base}
+	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies || (opts.Lazy && src == nil), src: src, base: base, compact: opts.CompactNodes}
 	a.store.lazy = src != nil
 	if len(a.Roots) == 0 {
 		return nil, ErrNoRoot
@@ -236,8 +250,19 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 	if codec == dagcbor.CodecDagCBOR {
 		// MST nodes and the commit are kept whole; they are small next to
 		// the records and the tree walk needs them.
-		if (*d == *rootD && codec == rootCodec) || looksLikeNode(data) {
+		if *d == *rootD && codec == rootCodec {
 			a.store.keep(i, data)
+			if nodeShaped(data) {
+				a.rawNodes++ // a bare tree's root: kept as bytes, links unchecked
+			}
+			return
+		}
+		if a.compact && nodeShaped(data) && a.keepCompact(i, data) {
+			return
+		}
+		if looksLikeNode(data) {
+			a.store.keep(i, data)
+			a.rawNodes++
 			return
 		}
 		if err := dagcbor.Validate(data); err != nil {
@@ -251,6 +276,13 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 	if a.keep || (a.store.lazy && !a.store.setLoc(i, bb.dataOff, len(data))) {
 		a.store.keep(i, data)
 	}
+}
+
+// nodeShaped is a first look at whether a block may be an MST node: a
+// DAG-CBOR map of two entries whose first key is "e". Every node is;
+// looksLikeNode (or decoding) decides.
+func nodeShaped(b []byte) bool {
+	return len(b) >= 3 && b[0] == 0xa2 && b[1] == 0x61 && b[2] == 'e'
 }
 
 // looksLikeNode reports whether b is a map whose keys are exactly "e" and
@@ -317,10 +349,16 @@ func (a *Archive) IsBareTree() bool { return a.Commit == nil && a.CommitErr == n
 func (a *Archive) Has(c cid.Cid) bool { return a.store.lookup(c) >= 0 }
 
 // DistinctBlocks is the number of distinct CIDs in the archive.
-func (a *Archive) DistinctBlocks() int { return a.store.n }
+func (a *Archive) DistinctBlocks() int { return a.store.n - a.store.placeholders }
 
 // Order returns the distinct block CIDs in the order they first appeared.
+// It needs an archive read without CompactNodes (which makes table entries
+// for blocks when nodes link to them, before they appear) and returns nil
+// for one read with it.
 func (a *Archive) Order() []cid.Cid {
+	if a.compact {
+		return nil
+	}
 	out := make([]cid.Cid, a.store.n)
 	for i := range out {
 		out[i] = a.store.cidAt(i)
@@ -344,6 +382,11 @@ func (a *Archive) Get(c cid.Cid) ([]byte, error) {
 	}
 	if b := a.store.body(i); b != nil {
 		return b, nil
+	}
+	if cb := a.store.compactBody(i); cb != nil {
+		var n mst.RawNode
+		a.rawNode(cb, &n)
+		return mst.EncodeNodeRaw(nil, &n), nil
 	}
 	if off, n, ok := a.store.loc(i); ok {
 		return a.fetch(i, c, off, n)

@@ -30,13 +30,14 @@ func TestGetReturnsEveryBlockByteForByte(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, keep := range []bool{false, true} {
-				a, err := ReadArchive(bytes.NewReader(raw), LoadOptions{KeepBodies: keep})
+			for _, opts := range []LoadOptions{{}, {KeepBodies: true}, {CompactNodes: true}} {
+				keep := opts.KeepBodies
+				a, err := ReadArchive(bytes.NewReader(raw), opts)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if a.DistinctBlocks() != len(blocks) {
-					t.Fatalf("keep=%v: %d distinct blocks, the file has %d", keep, a.DistinctBlocks(), len(blocks))
+					t.Fatalf("%+v: %d distinct blocks, the file has %d", opts, a.DistinctBlocks(), len(blocks))
 				}
 				for c, want := range blocks {
 					got, err := a.Get(c)
@@ -44,10 +45,10 @@ func TestGetReturnsEveryBlockByteForByte(t *testing.T) {
 						if !keep && !looksLikeNode(want) && c != a.Root {
 							continue // a record, not kept without KeepBodies
 						}
-						t.Fatalf("keep=%v: Get(%s): %v", keep, c, err)
+						t.Fatalf("%+v: Get(%s): %v", opts, c, err)
 					}
 					if !bytes.Equal(got, want) {
-						t.Fatalf("keep=%v: Get(%s) differs from the file's bytes", keep, c)
+						t.Fatalf("%+v: Get(%s) differs from the file's bytes", opts, c)
 					}
 				}
 			}

@@ -19,13 +19,16 @@ import (
 // page of packed file locations parallel to each page of entries: 8 more
 // bytes a block, in place of the bytes of the records.
 type blockStore struct {
-	pages  [][]blockEntry // entries in first-seen order, pageSize per page
-	n      int
-	slots  []uint64 // 0: empty; else tag<<32 | (entry index + 1)
-	bodies []bodyLoc
-	slabs  [][]byte
-	lazy   bool
-	locs   [][]uint64 // when lazy: per entry, packLoc(offset, length), 0 for none
+	pages [][]blockEntry // entries in first-seen order, pageSize per page
+	n     int
+	// placeholders counts entries made for a link to a block not seen yet
+	// (flagPlaceholder; see ref). They are not blocks of the archive.
+	placeholders int
+	slots        []uint64 // 0: empty; else tag<<32 | (entry index + 1)
+	bodies       []bodyLoc
+	slabs        [][]byte
+	lazy         bool
+	locs         [][]uint64 // when lazy: per entry, packLoc(offset, length), 0 for none
 }
 
 type blockEntry struct {
@@ -36,8 +39,10 @@ type blockEntry struct {
 }
 
 const (
-	flagKept = 1 << iota // bytes kept in a slab
-	flagBad              // bytes did not match the CID, or unsupported
+	flagKept        = 1 << iota // bytes kept in a slab
+	flagBad                     // bytes did not match the CID, or unsupported
+	flagCompact                 // the kept bytes are a node in compact form (load_compact.go)
+	flagPlaceholder             // linked to by a compact node, not (yet) seen in the file
 )
 
 type bodyLoc struct{ slab, off, n uint32 }
@@ -98,18 +103,44 @@ func (s *blockStore) find(d *[32]byte, codec uint8) int {
 	}
 }
 
-// lookup finds the entry of a CID, or -1.
+// lookup finds the entry of a block of the archive by CID, or -1 (also
+// for a placeholder: a block linked to but never seen).
 func (s *blockStore) lookup(c cid.Cid) int {
 	d, codec, ok := cidDigest(c)
 	if !ok {
 		return -1
 	}
-	return s.find(&d, codec)
+	return s.present(s.find(&d, codec))
+}
+
+// present returns i, or -1 when i is -1 or a placeholder.
+func (s *blockStore) present(i int) int {
+	if i >= 0 && s.entry(i).flags&flagPlaceholder != 0 {
+		return -1
+	}
+	return i
+}
+
+// ref returns the entry of (d, codec), making a placeholder entry for it
+// when the block has not been seen yet: compact nodes name the blocks
+// they link to by entry.
+func (s *blockStore) ref(d *[32]byte, codec uint8) int {
+	i, added := s.insertOrFind(d, codec, false)
+	if added {
+		s.entry(i).flags |= flagPlaceholder
+		s.placeholders++
+	}
+	return i
 }
 
 // insert adds (d, codec) unless present; it returns the entry index and
-// whether it was added.
+// whether it was added. A placeholder becomes a block, as added.
 func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
+	return s.insertOrFind(d, codec, true)
+}
+
+// insertOrFind is insert; fill says whether finding a placeholder fills it.
+func (s *blockStore) insertOrFind(d *[32]byte, codec uint8, fill bool) (int, bool) {
 	if s.n+1 > len(s.slots)*3/4 {
 		s.grow()
 	}
@@ -123,6 +154,11 @@ func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
 		}
 		i := int(uint32(v) - 1)
 		if e := s.entry(i); e.digest == *d && e.codec == codec {
+			if fill && e.flags&flagPlaceholder != 0 {
+				e.flags &^= flagPlaceholder
+				s.placeholders--
+				return i, true
+			}
 			return i, false
 		}
 	}
@@ -175,12 +211,26 @@ func (s *blockStore) keep(i int, data []byte) {
 }
 
 // body returns a kept block's bytes (capacity-limited, so appending to it
-// cannot overwrite its neighbours), or nil.
+// cannot overwrite its neighbours), or nil; nil too for a node kept in
+// compact form (see compactBody).
 func (s *blockStore) body(i int) []byte {
 	e := s.entry(i)
-	if e.flags&flagKept == 0 {
+	if e.flags&(flagKept|flagCompact) != flagKept {
 		return nil
 	}
+	return s.kept(e)
+}
+
+// compactBody returns the compact form of a node kept so, or nil.
+func (s *blockStore) compactBody(i int) []byte {
+	e := s.entry(i)
+	if e.flags&(flagKept|flagCompact) != flagKept|flagCompact {
+		return nil
+	}
+	return s.kept(e)
+}
+
+func (s *blockStore) kept(e *blockEntry) []byte {
 	l := s.bodies[e.body]
 	return s.slabs[l.slab][l.off : l.off+l.n : l.off+l.n]
 }

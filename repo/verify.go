@@ -25,7 +25,8 @@ type Stats struct {
 	// (1 for an ordinary export; more for legacy exports with history).
 	Commits int
 	// Unreferenced are blocks in the file that nothing reachable from the
-	// root references (through commits, their prev chain and their trees).
+	// root references (through commits, their prev chain and their
+	// trees), sorted by their string form.
 	Unreferenced []cid.Cid
 	// Missing are MST nodes and records that the current tree references
 	// but the file lacks. A prev commit absent from the file is not missing:
@@ -63,10 +64,14 @@ func (a *Archive) Inspect() (*Stats, error) {
 		w.walk(prev.Data.Bytes(), 1)
 		c = prev
 	}
+	unref := map[cid.Cid]bool{}
 	for i := 0; i < a.store.n; i++ {
-		if w.reached[i/64]&(1<<(i%64)) == 0 {
-			s.Unreferenced = append(s.Unreferenced, a.store.cidAt(i))
+		if w.reached[i/64]&(1<<(i%64)) == 0 && a.store.present(i) >= 0 {
+			unref[a.store.cidAt(i)] = true
 		}
+	}
+	if len(unref) > 0 {
+		s.Unreferenced = sortedCIDs(unref)
 	}
 	return s, nil
 }
@@ -82,6 +87,7 @@ type treeWalker struct {
 	colls   map[string]*int
 	key     []byte
 	raw     []*mst.RawNode // by depth
+	rights  [][]uint64     // by depth, for compact nodes
 }
 
 // mark records that c is reached; it returns false if c was reached before
@@ -90,13 +96,30 @@ func (w *treeWalker) mark(c cid.Cid) bool {
 	return w.markAt(w.a.store.lookup(c), func() cid.Cid { return c })
 }
 
+// find returns the entry of a link in binary form (placeholders
+// included), or -1.
+func (w *treeWalker) find(link []byte) int {
+	if d, codec, ok := linkDigest(link); ok {
+		return w.a.store.find(&d, codec)
+	}
+	return -1
+}
+
 // markLink is mark for a link in binary form.
 func (w *treeWalker) markLink(link []byte) bool {
-	i := -1
-	if d, codec, ok := linkDigest(link); ok {
-		i = w.a.store.find(&d, codec)
-	}
-	return w.markAt(i, func() cid.Cid { c, _ := cid.Cast(link); return c })
+	return w.markRef(w.find(link), link)
+}
+
+// markRef marks table entry i (-1: none), a link's target; link, when not
+// nil, names it if it is missing.
+func (w *treeWalker) markRef(i int, link []byte) bool {
+	return w.markAt(w.a.store.present(i), func() cid.Cid {
+		if i >= 0 {
+			return w.a.store.cidAt(i) // a placeholder
+		}
+		c, _ := cid.Cast(link)
+		return c
+	})
 }
 
 func (w *treeWalker) markAt(i int, c func() cid.Cid) bool {
@@ -116,12 +139,17 @@ func (w *treeWalker) markAt(i int, c func() cid.Cid) bool {
 // walk visits node link (a CID in binary form) at depth levels below the
 // root.
 func (w *treeWalker) walk(link []byte, depth int) {
-	if !w.markLink(link) {
+	w.walkAt(w.find(link), link, depth)
+}
+
+// walkAt visits the node of table entry i (-1: not in the table; link then
+// names it).
+func (w *treeWalker) walkAt(i int, link []byte, depth int) {
+	if !w.markRef(i, link) {
 		return // missing, or reached twice (verify reports the reuse)
 	}
-	d, codec, _ := linkDigest(link)
-	i := w.a.store.find(&d, codec)
-	if i < 0 {
+	if cb := w.a.store.compactBody(i); cb != nil {
+		w.walkCompact(cb, depth)
 		return
 	}
 	b := w.a.store.body(i)
@@ -142,32 +170,11 @@ func (w *treeWalker) walk(link []byte, depth int) {
 			return
 		}
 		key = append(key[:e.Prefix], e.Suffix...)
-		if layer < 0 {
-			layer = mst.Height(key)
-		}
-		if w.stats != nil {
-			w.stats.Records++
-			coll := key
-			if i := bytes.IndexByte(key, '/'); i >= 0 {
-				coll = key[:i]
-			}
-			if p := w.colls[string(coll)]; p != nil {
-				*p++
-			} else {
-				one := 1
-				w.colls[string(coll)] = &one
-			}
-			w.stats.EntriesPerLayer[layer]++
-		}
+		w.entry(key, &layer)
 		w.markLink(e.Value)
 	}
 	w.key = key
-	if w.stats != nil {
-		w.stats.MSTNodes++
-		if depth > w.stats.MSTDepth {
-			w.stats.MSTDepth = depth
-		}
-	}
+	w.node(depth)
 	if n.Left != nil {
 		w.walk(n.Left, depth+1)
 	}
@@ -176,6 +183,69 @@ func (w *treeWalker) walk(link []byte, depth int) {
 		if r := n.Entries[i].Right; r != nil {
 			w.walk(r, depth+1)
 		}
+	}
+}
+
+// walkCompact visits a node kept in compact form: the links are table
+// entries already, so nothing is looked up.
+func (w *treeWalker) walkCompact(cb []byte, depth int) {
+	for len(w.rights) < depth {
+		w.rights = append(w.rights, nil)
+	}
+	rights := w.rights[depth-1][:0]
+	r := compactReader{b: cb}
+	cnt := int(r.uvarint())
+	left := r.uvarint()
+	layer := -1
+	key := w.key[:0]
+	for range cnt {
+		e := r.next()
+		key = append(key[:e.prefix], e.suffix...)
+		w.entry(key, &layer)
+		w.markRef(int(e.val)-1, nil)
+		rights = append(rights, e.right)
+	}
+	w.key = key
+	w.rights[depth-1] = rights
+	w.node(depth)
+	if left != 0 {
+		w.walkAt(int(left)-1, nil, depth+1)
+	}
+	for _, ref := range rights {
+		if ref != 0 {
+			w.walkAt(int(ref)-1, nil, depth+1)
+		}
+	}
+}
+
+// entry counts one entry of the current tree (full statistics only);
+// layer is the node's, set from its first key.
+func (w *treeWalker) entry(key []byte, layer *int) {
+	if *layer < 0 {
+		*layer = mst.Height(key)
+	}
+	if w.stats == nil {
+		return
+	}
+	w.stats.Records++
+	coll := key
+	if i := bytes.IndexByte(key, '/'); i >= 0 {
+		coll = key[:i]
+	}
+	if p := w.colls[string(coll)]; p != nil {
+		*p++
+	} else {
+		one := 1
+		w.colls[string(coll)] = &one
+	}
+	w.stats.EntriesPerLayer[*layer]++
+}
+
+// node counts one node at depth.
+func (w *treeWalker) node(depth int) {
+	if w.stats != nil {
+		w.stats.MSTNodes++
+		w.stats.MSTDepth = max(w.stats.MSTDepth, depth)
 	}
 }
 
@@ -270,9 +340,13 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 			}
 		}
 	}
+	// With every node compacted and no placeholder left, every block a
+	// node links to is in the archive: no record can be missing, and the
+	// million lookups that would say so can be skipped.
+	allLinked := a.compact && a.rawNodes == 0 && a.store.placeholders == 0
 	probs, err := mst.Verify(a, a.Data, func(key []byte, val cid.Cid) error {
 		r.Records++
-		if !a.Has(val) {
+		if !allLinked && !a.Has(val) {
 			add(Problem{Kind: KindRecord, CID: val, Key: string(key), Err: ErrMissingRecord})
 		}
 		return nil

@@ -154,3 +154,35 @@ func TestCompactNodesWalkAndOrder(t *testing.T) {
 		t.Errorf("walks differ: %d and %d records", len(walks[0]), len(walks[1]))
 	}
 }
+
+// FuzzCompactNodesAgree: on any input, reading with and without
+// CompactNodes gives the same verdict, report and statistics, and nothing
+// panics.
+//
+//	go test ./repo -run XXX -fuzz FuzzCompactNodesAgree -fuzzminimizetime 3s
+//
+// (each input is read twice, a few milliseconds: the default minimizing
+// time of a minute per new input would take most of a short run).
+func FuzzCompactNodesAgree(f *testing.F) {
+	for _, name := range []string{"one.car", "ten.car", "empty.car", "noncanonical-flat.car", "p256-50.car"} {
+		if b, err := os.ReadFile(filepath.Join("..", "golden", "repos", name)); err == nil && len(b) < 64<<10 {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got [2]string
+		for k, compact := range []bool{false, true} {
+			a, err := ReadArchive(bytes.NewReader(in), LoadOptions{CollectBadBlocks: true, CompactNodes: compact})
+			if err != nil {
+				got[k] = "read: " + err.Error()
+				continue
+			}
+			r, verr := a.Verify(VerifyOptions{})
+			s, serr := a.Inspect()
+			got[k] = fmt.Sprintf("distinct %d\nverify %v\n%s\ninspect %v\n%s", a.DistinctBlocks(), verr, report(r), serr, stats(s))
+		}
+		if got[0] != got[1] {
+			t.Fatalf("plain:\n%s\ncompact:\n%s", got[0], got[1])
+		}
+	})
+}

@@ -71,15 +71,7 @@ func variants(t *testing.T, raw []byte) map[string][]byte {
 // say: on every golden, corpus and exhaustive MST CAR, as is and broken in
 // the ways variants lists, both modes give the same report and statistics.
 func TestCompactNodesChangeNothingButMemory(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "golden", "repos", "*.car"))
-	more, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*", "*", "*.car"))
-	files = append(files, more...)
-	more, _ = filepath.Glob(filepath.Join("..", "..", "shared", "interop", "mst-test-suite", "cars", "exhaustive", "exhaustive_00[0-4]*.car"))
-	files = append(files, more...)
-	if len(files) < 20 {
-		t.Fatalf("only %d CAR files found", len(files))
-	}
-	for _, f := range files {
+	for _, f := range sampleCARs(t, "exhaustive_00[0-4]*.car") {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -89,23 +81,29 @@ func TestCompactNodesChangeNothingButMemory(t *testing.T) {
 		}
 		for name, in := range variants(t, raw) {
 			t.Run(filepath.Base(f)+"/"+name, func(t *testing.T) {
-				var got [2]string
-				for k, compact := range []bool{false, true} {
-					a, err := ReadArchive(bytes.NewReader(in), LoadOptions{CollectBadBlocks: true, CompactNodes: compact})
-					if err != nil {
-						got[k] = "read: " + err.Error()
-						continue
-					}
-					r, verr := a.Verify(VerifyOptions{})
-					s, serr := a.Inspect()
-					got[k] = fmt.Sprintf("distinct %d\nverify %v\n%s\ninspect %v\n%s", a.DistinctBlocks(), verr, report(r), serr, stats(s))
-				}
-				if got[0] != got[1] {
-					t.Errorf("plain:\n%s\ncompact:\n%s", got[0], got[1])
+				if plain, compact := bothModes(in); plain != compact {
+					t.Errorf("plain:\n%s\ncompact:\n%s", plain, compact)
 				}
 			})
 		}
 	}
+}
+
+// bothModes reads in without and with CompactNodes and describes what
+// each archive says: distinct blocks, Verify's report, Inspect's stats.
+func bothModes(in []byte) (plain, compact string) {
+	var got [2]string
+	for k, compact := range []bool{false, true} {
+		a, err := ReadArchive(bytes.NewReader(in), LoadOptions{CollectBadBlocks: true, CompactNodes: compact})
+		if err != nil {
+			got[k] = "read: " + err.Error()
+			continue
+		}
+		r, verr := a.Verify(VerifyOptions{})
+		s, serr := a.Inspect()
+		got[k] = fmt.Sprintf("distinct %d\nverify %v\n%s\ninspect %v\n%s", a.DistinctBlocks(), verr, report(r), serr, stats(s))
+	}
+	return got[0], got[1]
 }
 
 func report(r *Report) string {
@@ -170,19 +168,8 @@ func FuzzCompactNodesAgree(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var got [2]string
-		for k, compact := range []bool{false, true} {
-			a, err := ReadArchive(bytes.NewReader(in), LoadOptions{CollectBadBlocks: true, CompactNodes: compact})
-			if err != nil {
-				got[k] = "read: " + err.Error()
-				continue
-			}
-			r, verr := a.Verify(VerifyOptions{})
-			s, serr := a.Inspect()
-			got[k] = fmt.Sprintf("distinct %d\nverify %v\n%s\ninspect %v\n%s", a.DistinctBlocks(), verr, report(r), serr, stats(s))
-		}
-		if got[0] != got[1] {
-			t.Fatalf("plain:\n%s\ncompact:\n%s", got[0], got[1])
+		if plain, compact := bothModes(in); plain != compact {
+			t.Fatalf("plain:\n%s\ncompact:\n%s", plain, compact)
 		}
 	})
 }

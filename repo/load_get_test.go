@@ -9,18 +9,25 @@ import (
 	"github.com/arbor-atproto/arbor/car"
 )
 
-// Get gives back every kept block's exact bytes, whatever the block order
-// of the file, and the archive counts the file's distinct blocks.
-func TestGetReturnsEveryBlockByteForByte(t *testing.T) {
+// sampleCARs lists the golden repos, the corpus CARs and the exhaustive
+// mst-test-suite CARs matching exhaustive (a glob).
+func sampleCARs(t *testing.T, exhaustive string) []string {
+	t.Helper()
 	files, _ := filepath.Glob(filepath.Join("..", "golden", "repos", "*.car"))
 	more, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*", "*", "*.car"))
 	files = append(files, more...)
-	more, _ = filepath.Glob(filepath.Join("..", "..", "shared", "interop", "mst-test-suite", "cars", "exhaustive", "exhaustive_0[0-3]*.car"))
+	more, _ = filepath.Glob(filepath.Join("..", "..", "shared", "interop", "mst-test-suite", "cars", "exhaustive", exhaustive))
 	files = append(files, more...)
 	if len(files) < 20 {
 		t.Fatalf("only %d CAR files found", len(files))
 	}
-	for _, f := range files {
+	return files
+}
+
+// Get gives back every kept block's exact bytes, whatever the block order
+// of the file, and the archive counts the file's distinct blocks.
+func TestGetReturnsEveryBlockByteForByte(t *testing.T) {
+	for _, f := range sampleCARs(t, "exhaustive_0[0-3]*.car") {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			raw, err := os.ReadFile(f)
 			if err != nil {

@@ -16,6 +16,10 @@ import (
 //   - A deactivated account's writes fail with 401 AccountDeactivated
 //     ("Account is deactivated"); getRepoStatus says active false, status
 //     "deactivated", and leaves rev out.
+//   - Its repo, records and blobs (sync getRepo, getLatestCommit,
+//     getRecord, getBlocks, getBlob, listBlobs) are refused with 400
+//     RepoDeactivated to everyone but the account's own access token and
+//     the admin (sync.go, repoAvailable).
 //   - Deactivating emits one #account event (active false, status
 //     "deactivated"). Activating emits, in one transaction, #account (active
 //     true), #identity (the handle) and #sync (the current commit), so that a

@@ -1,6 +1,7 @@
 package pds
 
 import (
+	"encoding/base64"
 	"net/http"
 	"sync"
 	"testing"
@@ -189,5 +190,63 @@ func TestNoCommitIsSequencedAfterTheDeactivationEvent(t *testing.T) {
 	}
 	if a, ok := evs[len(evs)-1].(*firehose.Account); !ok || a.Active {
 		t.Fatalf("last event %#v, want the deactivation", evs[len(evs)-1])
+	}
+}
+
+// A deactivated repo's content (the sync endpoints) is refused to everyone
+// but the account itself and the admin, with the reference PDS's error;
+// its status is still public, and activation serves it again.
+func TestDeactivatedRepoIsRefusedToOthers(t *testing.T) {
+	ts := startServer(t, Config{})
+	u := ts.createUser("alice")
+	bob := ts.createUser("bob")
+	ts.createRecord(u, "kept", post("written while active"))
+	blob := ts.ok(ts.do(http.MethodPost, "/xrpc/com.atproto.repo.uploadBlob", u.access, []byte("a blob"), nil))
+	blobCID := blob["blob"].(map[string]any)["ref"].(map[string]any)["$link"].(string)
+	head, _ := ts.head(u)
+	admin := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+ts.srv.AdminPassword()))}
+	calls := []struct {
+		nsid   string
+		params []string
+	}{
+		{"com.atproto.sync.getRepo", []string{"did", u.did}},
+		{"com.atproto.sync.getLatestCommit", []string{"did", u.did}},
+		{"com.atproto.sync.getRecord", []string{"did", u.did, "collection", "app.bsky.feed.post", "rkey", "kept"}},
+		{"com.atproto.sync.getBlocks", []string{"did", u.did, "cids", head}},
+		{"com.atproto.sync.getBlob", []string{"did", u.did, "cid", blobCID}},
+		{"com.atproto.sync.listBlobs", []string{"did", u.did}},
+	}
+	path := func(nsid string, params []string) string {
+		q := "/xrpc/" + nsid + "?"
+		for i := 0; i < len(params); i += 2 {
+			q += params[i] + "=" + params[i+1] + "&"
+		}
+		return q
+	}
+	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, map[string]any{}))
+	for _, c := range calls {
+		t.Run(c.nsid, func(t *testing.T) {
+			for who, token := range map[string]string{"anonymous": "", "another account": bob.access, "a forged token": "e30.e30.sig"} {
+				r := ts.query(c.nsid, token, c.params...)
+				if r.status != http.StatusBadRequest || r.errName() != "RepoDeactivated" {
+					t.Errorf("%s: %s, want 400 RepoDeactivated", who, r)
+				}
+			}
+			if r := ts.query(c.nsid, u.access, c.params...); r.status != http.StatusOK {
+				t.Errorf("the account itself: %s", r)
+			}
+			if r := ts.do(http.MethodGet, path(c.nsid, c.params), "", nil, admin); r.status != http.StatusOK {
+				t.Errorf("the admin: %s", r)
+			}
+		})
+	}
+	if st := ts.ok(ts.query("com.atproto.sync.getRepoStatus", "", "did", u.did)); st["active"] != false || st["status"] != "deactivated" {
+		t.Errorf("getRepoStatus of the deactivated repo: %v", st)
+	}
+	ts.ok(ts.proc("com.atproto.server.activateAccount", u.access, nil))
+	for _, c := range calls {
+		if r := ts.query(c.nsid, "", c.params...); r.status != http.StatusOK {
+			t.Errorf("%s after activation: %s", c.nsid, r)
+		}
 	}
 }

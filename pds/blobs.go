@@ -121,6 +121,9 @@ func (s *Server) syncGetBlob(w http.ResponseWriter, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
+	if err := s.repoAvailable(r, a); err != nil {
+		return nil, err
+	}
 	c, err := parseCID("cid", cs)
 	if err != nil {
 		return nil, err
@@ -168,6 +171,9 @@ func (s *Server) syncListBlobs(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	a, err := s.account(r.Context(), did, repoNotFound(did))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.repoAvailable(r, a); err != nil {
 		return nil, err
 	}
 	cids, err := s.store.ListBlobs(r.Context(), a.DID, r.URL.Query().Get("cursor"), limit)

@@ -229,6 +229,7 @@ func (ts *testServer) createRecord(u *user, rkey string, rec map[string]any) map
 
 func (ts *testServer) head(u *user) (string, string) {
 	ts.t.Helper()
-	out := ts.ok(ts.query("com.atproto.sync.getLatestCommit", "", "did", u.did))
+	// With the account's own token: a deactivated repo is refused to others.
+	out := ts.ok(ts.query("com.atproto.sync.getLatestCommit", u.access, "did", u.did))
 	return out["cid"].(string), out["rev"].(string)
 }

@@ -15,8 +15,46 @@ import (
 
 const carContentType = "application/vnd.ipld.car"
 
-// syncAccount finds the account named by the did parameter.
+// syncAccount finds the account named by the did parameter, whose repo
+// must be available to the caller (see repoAvailable).
 func (s *Server) syncAccount(r *http.Request) (*Account, error) {
+	a, err := s.syncAccountAnyStatus(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.repoAvailable(r, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// repoAvailable refuses a deactivated account's repo, records and blobs to
+// everyone but the account itself (its access token) and the admin, with
+// the reference PDS's error (400 RepoDeactivated); getRepoStatus still
+// says the account is inactive.
+func (s *Server) repoAvailable(r *http.Request, a *Account) error {
+	if a.Active || s.adminOrSelf(r, a.DID) {
+		return nil
+	}
+	return xerr(http.StatusBadRequest, "RepoDeactivated", "Repo has been deactivated: %s", a.DID)
+}
+
+// adminOrSelf reports whether the request carries admin credentials or an
+// access token of did. Bad credentials count as none.
+func (s *Server) adminOrSelf(r *http.Request, did string) bool {
+	if r.Header.Get("Authorization") == "" {
+		return false
+	}
+	if s.authAdmin(r) == nil {
+		return true
+	}
+	a, err := s.authSession(r)
+	return err == nil && a.DID == did
+}
+
+// syncAccountAnyStatus finds the account named by the did parameter,
+// active or not.
+func (s *Server) syncAccountAnyStatus(r *http.Request) (*Account, error) {
 	did, err := requireParam(r, "did")
 	if err != nil {
 		return nil, err
@@ -78,7 +116,7 @@ func (s *Server) syncGetLatestCommit(w http.ResponseWriter, r *http.Request) (an
 }
 
 func (s *Server) syncGetRepoStatus(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.syncAccount(r)
+	a, err := s.syncAccountAnyStatus(r)
 	if err != nil {
 		return nil, err
 	}

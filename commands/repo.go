@@ -252,7 +252,7 @@ func lsCommand() *cli.Command {
 					return usageErr("--collection: %v", err)
 				}
 			}
-			a, err := readArchive(c, c.Args().First(), false)
+			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CompactNodes: true})
 			if err != nil {
 				return err
 			}
@@ -316,9 +316,14 @@ func getCommand() *cli.Command {
 				}
 				path = ref
 			}
-			a, err := readArchive(c, c.Args().First(), true)
+			// Only one record is wanted: from a file, its body is read
+			// back on demand rather than every body kept.
+			a, f, err := readLazyArchive(c, c.Args().First())
 			if err != nil {
 				return err
+			}
+			if f != nil {
+				defer f.Close()
 			}
 			if a.CommitErr != nil {
 				return inputErr(a.CommitErr)

@@ -18,14 +18,15 @@ import (
 	"github.com/arbor-atproto/arbor/view"
 )
 
-// readViewArchive reads a repository for the viewer. A regular file is read
-// with repo.LoadOptions.Lazy: record bodies stay in the file and are read
-// (and hash-checked) again when the page shows one, so the file is
-// returned open, to be closed when the server stops. Standard input and
-// other streams keep the bodies in memory; the returned file is then nil.
-func readViewArchive(c *cli.Context, name string) (*repo.Archive, *os.File, error) {
+// readLazyArchive reads a repository whose record bodies are wanted on
+// demand (view, get). A regular file is read with repo.LoadOptions.Lazy:
+// record bodies stay in the file and are read (and hash-checked) again when
+// one is asked for, so the file is returned open, to be closed when done.
+// Standard input and other streams keep the bodies in memory; the returned
+// file is then nil. Nodes are kept compact either way.
+func readLazyArchive(c *cli.Context, name string) (*repo.Archive, *os.File, error) {
 	if name == stdinName {
-		a, err := readArchive(c, name, true)
+		a, err := readArchiveOpts(c, name, repo.LoadOptions{KeepBodies: true, CompactNodes: true})
 		return a, nil, err
 	}
 	f, err := os.Open(name)
@@ -33,9 +34,9 @@ func readViewArchive(c *cli.Context, name string) (*repo.Archive, *os.File, erro
 		return nil, nil, inputErr(err)
 	}
 	var total int64
-	opts := repo.LoadOptions{KeepBodies: true}
+	opts := repo.LoadOptions{KeepBodies: true, CompactNodes: true}
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		total, opts = st.Size(), repo.LoadOptions{Lazy: true}
+		total, opts = st.Size(), repo.LoadOptions{Lazy: true, CompactNodes: true}
 	}
 	var read int64
 	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, func() int64 { return read })
@@ -85,7 +86,7 @@ func viewCommand() *cli.Command {
 			}
 			var inputs []view.Input
 			for _, name := range c.Args().Slice() {
-				a, f, err := readViewArchive(c, name)
+				a, f, err := readLazyArchive(c, name)
 				if err != nil {
 					return err
 				}

@@ -57,17 +57,7 @@ func (n *node) resolve() (*node, error) {
 	}
 	l := n.lazy
 	l.once.Do(func() {
-		c := *n.cid.Load()
-		b, err := l.src.Get(c)
-		if err != nil {
-			if errors.Is(err, ErrMissingBlock) {
-				l.err = Problem{CID: c, Err: err}
-			} else {
-				l.err = fmt.Errorf("mst: reading node %s: %w", c, err)
-			}
-			return
-		}
-		l.n, l.err = decodeTreeNode(l.src, c, b, n.layer, false)
+		l.n, l.err = readTreeNode(l.src, *n.cid.Load(), n.layer, false)
 		l.src = nil
 	})
 	return l.n, l.err
@@ -125,31 +115,52 @@ func NewEmpty() *Tree { return &Tree{root: &node{}} }
 // Load returns the tree rooted at root, reading nodes from src lazily (see
 // Tree). The root node is read and checked at once.
 func Load(src BlockSource, root cid.Cid) (*Tree, error) {
-	b, err := src.Get(root)
-	if err != nil {
-		if errors.Is(err, ErrMissingBlock) {
-			return nil, Problem{CID: root, Err: err}
-		}
-		return nil, fmt.Errorf("mst: reading root %s: %w", root, err)
-	}
-	n, err := decodeTreeNode(src, root, b, -1, true)
+	n, err := readTreeNode(src, root, -1, true)
 	if err != nil {
 		return nil, err
 	}
 	return &Tree{root: n}, nil
 }
 
-// decodeTreeNode decodes and checks one node for a Tree: strict encoding,
+// readTreeNode reads node c from src (as a RawNodeSource when src is one)
+// and decodes it with decodeTreeNode's checks.
+func readTreeNode(src BlockSource, c cid.Cid, layer int, root bool) (*node, error) {
+	var nd RawNode
+	ok := false
+	var err error
+	if rs, isRaw := src.(RawNodeSource); isRaw {
+		ok, err = rs.GetRawNode(c, &nd)
+	}
+	var derr error
+	if err == nil && !ok {
+		var b []byte
+		if b, err = src.Get(c); err == nil {
+			derr = DecodeNodeRaw(b, &nd)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, ErrMissingBlock) {
+			return nil, Problem{CID: c, Err: err}
+		}
+		if root {
+			return nil, fmt.Errorf("mst: reading root %s: %w", c, err)
+		}
+		return nil, fmt.Errorf("mst: reading node %s: %w", c, err)
+	}
+	return decodeTreeNode(src, c, &nd, derr, layer, root)
+}
+
+// decodeTreeNode checks one decoded node for a Tree (derr: why it did not
+// decode) and builds it: strict encoding,
 // valid keys sorted within the node, every key at the node's layer (layer <
 // 0: taken from the first entry), no subtree below layer 0, no invalid empty
 // node. Ordering across nodes is not checked here (Verify does that).
-func decodeTreeNode(src BlockSource, c cid.Cid, b []byte, layer int, root bool) (*node, error) {
+func decodeTreeNode(src BlockSource, c cid.Cid, nd *RawNode, derr error, layer int, root bool) (*node, error) {
 	if c.Prefix().Codec != dagcbor.CodecDagCBOR {
 		return nil, problem(c, nil, ErrNotANode, "codec 0x%x is not dag-cbor", c.Prefix().Codec)
 	}
-	nd, err := DecodeNode(b)
-	if err != nil {
-		return nil, Problem{CID: c, Err: err}
+	if derr != nil {
+		return nil, Problem{CID: c, Err: derr}
 	}
 	total := 0
 	prevLen := 0
@@ -163,10 +174,10 @@ func decodeTreeNode(src BlockSource, c cid.Cid, b []byte, layer int, root bool) 
 	n := &node{layer: layer}
 	n.cid.Store(&c)
 	if len(nd.Entries) == 0 {
-		if nd.Left.Defined() && root {
+		if nd.Left != nil && root {
 			return nil, problem(c, nil, ErrEmptyNode, "root has no entries, only a subtree")
 		}
-		if !nd.Left.Defined() && !root {
+		if nd.Left == nil && !root {
 			return nil, problem(c, nil, ErrEmptyNode, "node has no entries and no subtree")
 		}
 		if root {
@@ -200,26 +211,42 @@ func decodeTreeNode(src BlockSource, c cid.Cid, b []byte, layer int, root bool) 
 		if h != n.layer {
 			return nil, problem(c, key, ErrWrongLayer, "key height %d in a layer-%d node", h, n.layer)
 		}
-		n.ents[i] = entry{key: key, val: e.Value}
+		val, err := castLink(e.Value)
+		if err != nil {
+			return nil, Problem{CID: c, Err: err}
+		}
+		n.ents[i] = entry{key: key, val: val}
 		prev = key
 	}
-	if n.layer == 0 && (nd.Left.Defined() || anyRight(nd)) {
+	if n.layer == 0 && (nd.Left != nil || anyRight(nd)) {
 		return nil, problem(c, nil, ErrWrongLayer, "subtree link below layer 0")
 	}
-	if nd.Left.Defined() {
-		n.left = stub(src, nd.Left, n.layer-1)
+	link := func(l []byte) (*node, error) {
+		c, err := castLink(l)
+		if err != nil {
+			return nil, Problem{CID: c, Err: err}
+		}
+		return stub(src, c, n.layer-1), nil
+	}
+	var err error
+	if nd.Left != nil {
+		if n.left, err = link(nd.Left); err != nil {
+			return nil, err
+		}
 	}
 	for i, e := range nd.Entries {
-		if e.Right.Defined() {
-			n.ents[i].right = stub(src, e.Right, n.layer-1)
+		if e.Right != nil {
+			if n.ents[i].right, err = link(e.Right); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return n, nil
 }
 
-func anyRight(nd *NodeData) bool {
+func anyRight(nd *RawNode) bool {
 	for _, e := range nd.Entries {
-		if e.Right.Defined() {
+		if e.Right != nil {
 			return true
 		}
 	}
@@ -257,6 +284,41 @@ func (t *Tree) Get(key []byte) (cid.Cid, bool, error) {
 // error, from fn or from loading a node, and returns it.
 func (t *Tree) Walk(fn func(key []byte, val cid.Cid) error) error {
 	return walk(t.root, fn)
+}
+
+// WalkSource calls fn with every leaf of the tree rooted at root, reading
+// nodes from src, in key order: what Load followed by Tree.Walk does, with
+// the same checks and errors, but holding only the nodes on the path from
+// the root to the current one, so that one pass over a large tree does not
+// build it in memory.
+func WalkSource(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) error {
+	return walkSource(src, root, -1, true, fn)
+}
+
+func walkSource(src BlockSource, c cid.Cid, layer int, root bool, fn func(key []byte, val cid.Cid) error) error {
+	n, err := readTreeNode(src, c, layer, root)
+	if err != nil {
+		return err
+	}
+	sub := func(s *node) error {
+		if s == nil {
+			return nil
+		}
+		return walkSource(src, *s.cid.Load(), s.layer, false, fn)
+	}
+	if err := sub(n.left); err != nil {
+		return err
+	}
+	for i := range n.ents {
+		e := &n.ents[i]
+		if err := fn(e.key, e.val); err != nil {
+			return err
+		}
+		if err := sub(e.right); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func walk(n *node, fn func(key []byte, val cid.Cid) error) error {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
@@ -286,5 +288,69 @@ func TestWalkIsInKeyOrder(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("leaf %d = %v, want %v", i, got[i], want[i])
 		}
+	}
+}
+
+// WalkSource sees what Load and Tree.Walk see, leaf for leaf and error for
+// error: on the exhaustive mst-test-suite trees and on broken ones.
+func TestWalkSourceMatchesLoadThenWalk(t *testing.T) {
+	type tc struct {
+		name string
+		src  MapSource
+		root cid.Cid
+	}
+	var cases []tc
+	files, _ := filepath.Glob(filepath.Join(sharedPath(t, "interop", "mst-test-suite", "cars", "exhaustive"), "exhaustive_00[0-9]*.car"))
+	if len(files) < 10 {
+		t.Fatalf("only %d exhaustive CARs", len(files))
+	}
+	for _, f := range files {
+		root, src := readCAR(t, f)
+		cases = append(cases, tc{filepath.Base(f), src, root})
+	}
+	k0, k1 := keysAt(0, 3), keysAt(1, 1)
+	fake := dagcbor.SumCID(dagcbor.CodecDagCBOR, []byte("missing"))
+	broken := map[string]func(m MapSource) cid.Cid{
+		"missing subtree": func(m MapSource) cid.Cid { return put(m, nodeBytes(fake, e(k1[0]))) },
+		"missing root":    func(m MapSource) cid.Cid { return fake },
+		"not a node":      func(m MapSource) cid.Cid { return put(m, []byte{0xa1, 0x61, 'e', 0x80}) },
+		"unsorted node":   func(m MapSource) cid.Cid { return put(m, nodeBytes(cid.Undef, e(k0[1]), e(k0[0]))) },
+		"wrong layer":     func(m MapSource) cid.Cid { return put(m, nodeBytes(cid.Undef, e(k0[0]), e(k1[0]))) },
+		"below layer 0": func(m MapSource) cid.Cid {
+			low := put(m, nodeBytes(cid.Undef, e(k0[2])))
+			return put(m, nodeBytes(cid.Undef, er(k0[0], low)))
+		},
+		"untrimmed root": func(m MapSource) cid.Cid {
+			low := put(m, nodeBytes(cid.Undef, e(k0[0])))
+			return put(m, nodeBytes(low))
+		},
+	}
+	for name, build := range broken {
+		m := MapSource{}
+		cases = append(cases, tc{name, m, build(m)})
+	}
+	describe := func(walk func(fn func([]byte, cid.Cid) error) error) string {
+		var b strings.Builder
+		err := walk(func(k []byte, v cid.Cid) error {
+			fmt.Fprintf(&b, "%s %s\n", k, v)
+			return nil
+		})
+		fmt.Fprintf(&b, "error: %v", err)
+		return b.String()
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := describe(func(fn func([]byte, cid.Cid) error) error {
+				tr, err := Load(c.src, c.root)
+				if err != nil {
+					return err
+				}
+				return tr.Walk(fn)
+			})
+			got := describe(func(fn func([]byte, cid.Cid) error) error { return WalkSource(c.src, c.root, fn) })
+			if got != want {
+				t.Errorf("WalkSource:\n%s\nLoad+Walk:\n%s", got, want)
+			}
+		})
 	}
 }

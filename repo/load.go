@@ -426,13 +426,10 @@ func (a *Archive) Record(path string) (c cid.Cid, body []byte, found bool, err e
 	return c, nil, true, fmt.Errorf("record %s: body not kept", path)
 }
 
-// Walk calls fn for every record in the current tree, in key order.
+// Walk calls fn for every record in the current tree, in key order,
+// holding only the nodes on the current path (mst.WalkSource).
 func (a *Archive) Walk(fn func(key []byte, val cid.Cid) error) error {
-	t, err := mst.Load(a, a.Data)
-	if err != nil {
-		return err
-	}
-	return t.Walk(fn)
+	return mst.WalkSource(a, a.Data, fn)
 }
 
 // sortedCIDs returns the CIDs in string order.

@@ -283,14 +283,20 @@ func (ix *Index) find(d *[32]byte, codec uint8) int64 {
 // Roots returns a copy of the root CIDs from the header (possibly none).
 func (ix *Index) Roots() []cid.Cid { return slices.Clone(ix.roots) }
 
-// Sections is the number of sections in the file, duplicates included
-// (with WithBackgroundScan, once Wait has returned).
-func (ix *Index) Sections() int { <-ix.scanned; return ix.sections }
+// Sections is the number of sections in the file, duplicates included.
+// With WithBackgroundScan it first lets the scan run to its end (Wait).
+func (ix *Index) Sections() int {
+	_ = ix.Wait()
+	return ix.sections
+}
 
 // NodeBlocks is the number of distinct blocks indexed as possible MST
-// nodes (or roots) by the framing scan (with WithBackgroundScan, once Wait
-// has returned).
-func (ix *Index) NodeBlocks() int { <-ix.scanned; return ix.nodes.n }
+// nodes (or roots) by the framing scan. With WithBackgroundScan it first
+// lets the scan run to its end (Wait).
+func (ix *Index) NodeBlocks() int {
+	_ = ix.Wait()
+	return ix.nodes.n
+}
 
 // Size is the size of the file in bytes.
 func (ix *Index) Size() int64 { return int64(len(ix.data)) }

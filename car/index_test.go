@@ -414,3 +414,23 @@ func FuzzIndexBytes(f *testing.F) {
 		}
 	})
 }
+
+// Counting the blocks of a paused background scan finishes the scan
+// rather than waiting for it forever.
+func TestBackgroundScanCountsFinishAPausedScan(t *testing.T) {
+	in, first, _, raws := pausingCAR(t, nil)
+	ix, err := IndexBytes(in, WithBackgroundScan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if _, err := ix.Get(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Settle(); err != nil {
+		t.Fatal(err)
+	}
+	if ix.NodeBlocks() != 2 || ix.Sections() != len(raws)+2 {
+		t.Errorf("%d node blocks of %d sections, want 2 of %d", ix.NodeBlocks(), ix.Sections(), len(raws)+2)
+	}
+}

@@ -103,22 +103,38 @@ func (t *Tree) decode(c cid.Cid) (*Node, error) {
 	if ok {
 		return n, nil
 	}
-	b, err := t.src.Get(c)
+	// A source with raw nodes (an archive keeping nodes compact) hands
+	// them over decoded; any other is read and parsed.
+	var nd mst.RawNode
+	ok = false
+	var err error
+	if rs, isRaw := t.src.(mst.RawNodeSource); isRaw {
+		ok, err = rs.GetRawNode(c, &nd)
+	}
+	if err == nil && !ok {
+		var b []byte
+		if b, err = t.src.Get(c); err == nil {
+			err = mst.DecodeNodeRaw(b, &nd)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", c, err)
 	}
-	nd, err := mst.DecodeNode(b)
-	if err != nil {
-		return nil, fmt.Errorf("node %s: %w", c, err)
+	link := func(l []byte) cid.Cid {
+		if l == nil {
+			return cid.Undef
+		}
+		c, _ := cid.Cast(l) // checked by the decoder
+		return c
 	}
-	n = &Node{CID: c, Left: nd.Left, Entries: make([]Entry, len(nd.Entries))}
+	n = &Node{CID: c, Left: link(nd.Left), Entries: make([]Entry, len(nd.Entries))}
 	var prev []byte
 	for i, e := range nd.Entries {
 		if e.Prefix > len(prev) {
 			return nil, fmt.Errorf("node %s: %w: entry %d has prefix %d longer than the previous key", c, ErrBadTree, i, e.Prefix)
 		}
 		key := append(append([]byte{}, prev[:e.Prefix]...), e.Suffix...)
-		n.Entries[i] = Entry{Key: string(key), Value: e.Value, Right: e.Right}
+		n.Entries[i] = Entry{Key: string(key), Value: link(e.Value), Right: link(e.Right)}
 		prev = key
 	}
 	if len(n.Entries) > 0 {

@@ -483,8 +483,13 @@ func plcVerifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
 			&cli.StringFlag{Name: "export", Usage: "validate every DID of a directory export stream (JSON lines)"},
 			&cli.IntFlag{Name: "workers", Usage: "goroutines for --export (default: all cores)"},
+			&cli.StringSliceFlag{Name: "known-bad", Usage: "with --export: a JSON array of DIDs and operation CIDs known not to validate in the production directory " +
+				"(go-didplc's known_bad_dids.json, known_bad_cids.json); their failures are counted apart and do not fail the run (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.IsSet("known-bad") && !c.IsSet("export") {
+				return usageErr("--known-bad goes with --export")
+			}
 			if c.IsSet("export") {
 				if err := needArgs(c, 0, 0, "--export FILE.jsonl|-"); err != nil {
 					return err
@@ -553,6 +558,18 @@ func verifyExport(c *cli.Context, name string) error {
 	}
 	var read atomic.Int64
 	p := startProgress(c.App.ErrWriter, "validating "+displayName(name), total, read.Load)
+	var known plc.KnownBad
+	for _, kb := range c.StringSlice("known-bad") {
+		kf, err := os.Open(kb)
+		if err != nil {
+			return inputErr(err)
+		}
+		_, err = known.Add(kf)
+		kf.Close()
+		if err != nil {
+			return inputErr(fmt.Errorf("%s: %w", kb, err))
+		}
+	}
 	start := time.Now()
 	workers := c.Int("workers")
 	if workers <= 0 {
@@ -562,6 +579,7 @@ func verifyExport(c *cli.Context, name string) error {
 		Workers:       workers,
 		ProgressEvery: 2000,
 		Progress:      func(pr plc.ExportProgress) { read.Store(pr.Bytes) },
+		KnownBad:      &known,
 	})
 	p.Stop()
 	if err != nil {
@@ -576,24 +594,31 @@ func verifyExport(c *cli.Context, name string) error {
 			CID   string `json:"cid,omitempty"`
 			Error string `json:"error"`
 		}
-		inv := []bad{}
-		for _, f := range res.Invalid {
-			b := bad{DID: f.DID, Index: -1, Error: f.Err.Error()}
-			var oe *plc.OpError
-			if errors.As(f.Err, &oe) {
-				b.Index, b.CID = oe.Index, oe.CID
+		list := func(fs []plc.DIDFailure) []bad {
+			out := []bad{}
+			for _, f := range fs {
+				b := bad{DID: f.DID, Index: -1, Error: f.Err.Error()}
+				var oe *plc.OpError
+				if errors.As(f.Err, &oe) {
+					b.Index, b.CID = oe.Index, oe.CID
+				}
+				out = append(out, b)
 			}
-			inv = append(inv, b)
+			return out
 		}
 		if err := printJSON(w, map[string]any{
-			"lines": res.Lines, "dids": res.DIDs, "valid": res.Valid, "invalid": inv,
+			"lines": res.Lines, "dids": res.DIDs, "valid": res.Valid, "invalid": list(res.Invalid), "knownBad": list(res.KnownBad),
 			"badLines": res.BadLines, "firstBadLine": res.FirstBadLine, "seconds": elapsed.Seconds(),
 		}); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(w, "%d operation(s), %d DID(s): %d valid, %d invalid (%.1fs, %d workers)\n",
-			res.Lines, res.DIDs, res.Valid, len(res.Invalid), elapsed.Seconds(), workers)
+		knownNote := ""
+		if known.Len() > 0 {
+			knownNote = fmt.Sprintf(", %d known bad", len(res.KnownBad))
+		}
+		fmt.Fprintf(w, "%d operation(s), %d DID(s): %d valid, %d invalid%s (%.1fs, %d workers)\n",
+			res.Lines, res.DIDs, res.Valid, len(res.Invalid), knownNote, elapsed.Seconds(), workers)
 		for _, f := range res.Invalid {
 			fmt.Fprintf(w, "invalid: %s: %v\n", f.DID, f.Err)
 		}

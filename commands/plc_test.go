@@ -532,3 +532,36 @@ func TestPLCHistoryAndSubmitAgainstReferenceServer(t *testing.T) {
 	wantOneLineError(t, runPLC(t, "", "plc", "submit", forged), ExitFail, "would be refused")
 	wantOneLineError(t, runPLC(t, "", "plc", "submit", forged, "--no-check"), ExitFail, "directory refused")
 }
+
+// With every invalid interop DID on a --known-bad list, the export run
+// passes and counts them apart; --known-bad alone is bad usage.
+func TestPLCVerifyExportKnownBadListsPassTheRun(t *testing.T) {
+	stream, invalid := exportStream(t)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "export.jsonl")
+	os.WriteFile(f, []byte(stream), 0o644)
+	var dids []string
+	for d := range invalid {
+		dids = append(dids, d)
+	}
+	sort.Strings(dids)
+	half := len(dids) / 2
+	lists := []string{filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")}
+	for i, part := range [][]string{dids[:half], dids[half:]} {
+		b, _ := json.Marshal(part)
+		os.WriteFile(lists[i], b, 0o644)
+	}
+	var res struct {
+		Valid    int               `json:"valid"`
+		Invalid  []json.RawMessage `json:"invalid"`
+		KnownBad []struct {
+			DID string `json:"did"`
+		} `json:"knownBad"`
+	}
+	r := runPLCJSON(t, &res, "plc", "verify", "--export", f, "--known-bad", lists[0], "--known-bad", lists[1], "--json")
+	if r.code != ExitOK || res.Valid != 10 || len(res.Invalid) != 0 || len(res.KnownBad) != len(invalid) {
+		t.Fatalf("exit %d, %+v", r.code, res)
+	}
+	only := run(t, "", "plc", "verify", "--known-bad", lists[0], f)
+	wantOneLineError(t, only, ExitUsage, "--known-bad goes with --export")
+}

@@ -3,6 +3,8 @@ package plc
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -140,5 +142,64 @@ func BenchmarkVerifySignature(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifies/s")
 		})
+	}
+}
+
+// Failures of DIDs or operations on a known-bad list are reported apart
+// from the invalid ones; the go-didplc lists parse as such lists.
+func TestValidateExportSetsKnownBadFailuresApart(t *testing.T) {
+	data, _ := genExport(t, 6, 3)
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	// Break the second operation of three DIDs: a nullified flag the
+	// rules do not give.
+	seen := map[string]int{}
+	broken := map[string]string{} // DID -> CID of its broken entry
+	for i, l := range lines {
+		e, err := ParseLogEntry(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[e.DID]++
+		if seen[e.DID] == 2 && len(broken) < 3 {
+			broken[e.DID] = e.CID
+			lines[i] = bytes.Replace(l, []byte(`"nullified":false`), []byte(`"nullified":true`), 1)
+		}
+	}
+	var dids []string
+	for d := range broken {
+		dids = append(dids, d)
+	}
+	sort.Strings(dids)
+	var known KnownBad
+	list := fmt.Sprintf(`[%q, %q]`, dids[0], broken[dids[1]])
+	if n, err := known.Add(bytes.NewReader([]byte(list))); err != nil || n != 2 {
+		t.Fatalf("Add: %d, %v", n, err)
+	}
+	in := append(bytes.Join(lines, []byte("\n")), '\n')
+	res, err := ValidateExport(bytes.NewReader(in), ExportOptions{Workers: 2, KnownBad: &known})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Valid != 3 || len(res.Invalid) != 1 || res.Invalid[0].DID != dids[2] ||
+		len(res.KnownBad) != 2 || res.KnownBad[0].DID != dids[0] || res.KnownBad[1].DID != dids[1] {
+		t.Fatalf("valid %d, invalid %v, known %v", res.Valid, res.Invalid, res.KnownBad)
+	}
+	res, _ = ValidateExport(bytes.NewReader(in), ExportOptions{Workers: 2})
+	if len(res.Invalid) != 3 || len(res.KnownBad) != 0 {
+		t.Fatalf("without the list: invalid %d, known %d", len(res.Invalid), len(res.KnownBad))
+	}
+	var prod KnownBad
+	for _, name := range []string{"known_bad_dids.json", "known_bad_cids.json"} {
+		f, err := os.Open(filepath.Join("..", "..", "shared", "corpus", "go-didplc", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := prod.Add(f); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		f.Close()
+	}
+	if len(prod.dids) != 6024 || len(prod.cids) != 6027 {
+		t.Errorf("go-didplc lists: %d DIDs, %d CIDs", len(prod.dids), len(prod.cids))
 	}
 }

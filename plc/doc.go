@@ -43,4 +43,12 @@
 // Submission limits (CheckLimits) are the directory's rules for accepting a
 // new operation; they are applied to operations this package builds, not to
 // history, because real logs contain old operations that predate them.
+//
+// Exports (ValidateExport)
+//
+// A directory export is every operation of every DID, in the order the
+// directory accepted them. Entries are routed by DID to workers that
+// validate each log as it grows. The production directory's history holds
+// a few thousand operations that do not validate under today's rules; a
+// KnownBad list (go-didplc publishes one) sets their DIDs' failures apart.
 package plc

@@ -28,6 +28,9 @@ type ExportOptions struct {
 	ProgressEvery int64
 	// MaxLineBytes bounds one line (default 1 MiB).
 	MaxLineBytes int
+	// KnownBad, when set, lists failures to report as known rather than
+	// invalid (see KnownBad).
+	KnownBad *KnownBad
 }
 
 // DIDFailure is one DID whose log does not validate.
@@ -42,6 +45,9 @@ type ExportResult struct {
 	DIDs    int
 	Valid   int
 	Invalid []DIDFailure // sorted by DID
+	// KnownBad are the failing DIDs that ExportOptions.KnownBad covers,
+	// sorted by DID; they are not in Invalid.
+	KnownBad []DIDFailure
 	// BadLines counts lines that could not be attributed to a DID at all
 	// (not JSON, no "did"); FirstBadLine describes the first.
 	BadLines     int64
@@ -156,14 +162,19 @@ func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 			if l.err == nil {
 				l.err = l.finish()
 			}
-			if l.err != nil {
-				res.Invalid = append(res.Invalid, DIDFailure{DID: did, Err: l.err})
-			} else {
+			switch {
+			case l.err == nil:
 				res.Valid++
+			case opts.KnownBad.Covers(did, l.err):
+				res.KnownBad = append(res.KnownBad, DIDFailure{DID: did, Err: l.err})
+			default:
+				res.Invalid = append(res.Invalid, DIDFailure{DID: did, Err: l.err})
 			}
 		}
 	}
-	sort.Slice(res.Invalid, func(i, j int) bool { return res.Invalid[i].DID < res.Invalid[j].DID })
+	for _, l := range [][]DIDFailure{res.Invalid, res.KnownBad} {
+		sort.Slice(l, func(i, j int) bool { return l[i].DID < l[j].DID })
+	}
 	return res, readErr
 }
 

@@ -271,7 +271,8 @@ func TestFetchFromArborPDS(t *testing.T) {
 		rec += fmt.Sprintf(`{"alt":"","image":{"$type":"blob","ref":{"$link":%q},"mimeType":"image/png","size":13}}`, c)
 	}
 	rec += `]}}}`
-	call("com.atproto.repo.createRecord", acct.AccessJwt, "application/json", []byte(rec), nil)
+	var created struct{ URI, CID string }
+	call("com.atproto.repo.createRecord", acct.AccessJwt, "application/json", []byte(rec), &created)
 
 	dns := identitytest.StartDNS(t, map[string][]string{"_atproto.alice.test": {"did=" + acct.DID}})
 	dir := t.TempDir()
@@ -295,5 +296,31 @@ func TestFetchFromArborPDS(t *testing.T) {
 	v := run(t, "", "verify", out, "--resolve", "--plc-host", srv.PLCURL(), "--dns", dns)
 	if v.code != 0 || !strings.Contains(v.stdout, "signature checked") {
 		t.Errorf("verify --resolve: exit %d, %q %q", v.code, v.stdout, v.stderr)
+	}
+
+	// The PDS's record proofs (sync.getRecord) verify as proofs: of the
+	// record, with its CID, and of the absence of another key.
+	rkey := created.URI[strings.LastIndex(created.URI, "/")+1:]
+	for _, tc := range []struct{ rkey, want string }{
+		{rkey, "proves app.bsky.feed.post/" + rkey + " = " + created.CID},
+		{"3zzzzzzzzzzzz", "proves there is no record app.bsky.feed.post/3zzzzzzzzzzzz"},
+	} {
+		res, err := http.Get(ts.URL + "/xrpc/com.atproto.sync.getRecord?did=" + acct.DID + "&collection=app.bsky.feed.post&rkey=" + tc.rkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proofCAR, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		pf := filepath.Join(dir, tc.rkey+".car")
+		os.WriteFile(pf, proofCAR, 0o644)
+		p := run(t, "", "verify", "--record", "app.bsky.feed.post/"+tc.rkey, pf, "--resolve", "--plc-host", srv.PLCURL(), "--dns", dns)
+		if p.code != 0 || !strings.Contains(p.stdout, tc.want) || !strings.Contains(p.stdout, "signature checked") {
+			t.Errorf("verify --record %s: exit %d, %q %q", tc.rkey, p.code, p.stdout, p.stderr)
+		}
+		// As a whole repository, the proof of absence lacks the record
+		// the repository does hold.
+		if whole := run(t, "", "verify", pf); tc.rkey != rkey && whole.code != ExitFail {
+			t.Errorf("verify of the proof of absence as a repository: exit %d", whole.code)
+		}
 	}
 }

@@ -415,12 +415,15 @@ func verifyCommand() *cli.Command {
 		Description: "Lists every problem found, not only the first. The signature is checked only against a key\n" +
 			"(--key, --did-doc, or --resolve, which looks the key up over the network); without one the\n" +
 			"output says it was not checked. Legacy v2 commits with high-S signatures are accepted with a warning.\n" +
+			"With --record, FILE is checked as a proof of one record (what com.atproto.sync.getRecord returns): the commit,\n" +
+			"the tree nodes on the key's path and the record block; the answer says whether the record is there or provably absent.\n" +
 			"Exit status: 0 valid, 1 invalid, 2 unreadable input or bad usage.",
 		Flags: append([]cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "key", Usage: "check the signature against this public key (did:key:... or multibase)"},
 			&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file), and that the commit's DID is the document's"},
 			&cli.BoolFlag{Name: "resolve", Usage: "resolve the commit's DID and check the signature against its document's atproto key"},
+			&cli.StringFlag{Name: "record", Usage: "check FILE as a proof of the record at this path (collection/rkey) rather than as a whole repository"},
 		}, netFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1, 1, "FILE.car|- [--key did:key:... | --did-doc FILE.json]"); err != nil {
@@ -449,14 +452,22 @@ func verifyCommand() *cli.Command {
 				}
 				opts.Key, opts.DID = k, did
 			}
+			if c.IsSet("record") {
+				if _, _, err := repo.ParseRecordPath(c.String("record")); err != nil {
+					return usageErr("--record: %v", err)
+				}
+				opts.Record = c.String("record")
+			}
 			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CollectBadBlocks: true, CompactNodes: true})
 			if err != nil {
 				return err
 			}
 			if c.Bool("resolve") {
+				record := opts.Record
 				if opts, err = resolveVerifyOptions(c, a); err != nil {
 					return err
 				}
+				opts.Record = record
 			}
 			rep, err := a.Verify(opts)
 			if err != nil {
@@ -476,6 +487,18 @@ func verifyCommand() *cli.Command {
 				}
 				probs = append(probs, pj)
 			}
+			type proofJSON struct {
+				Path  string `json:"path"`
+				Found bool   `json:"found"`
+				CID   string `json:"cid,omitempty"`
+			}
+			var proof *proofJSON
+			if pr := rep.Proof; pr != nil {
+				proof = &proofJSON{Path: pr.Path, Found: pr.Found}
+				if pr.Found {
+					proof.CID = pr.CID.String()
+				}
+			}
 			w := c.App.Writer
 			if c.Bool("json") {
 				err := printJSON(w, struct {
@@ -485,9 +508,10 @@ func verifyCommand() *cli.Command {
 					Commit           *commitJSON   `json:"commit"`
 					Records          int           `json:"records"`
 					Blocks           int           `json:"blocks"`
+					Record           *proofJSON    `json:"record,omitempty"`
 					Problems         []problemJSON `json:"problems"`
 					Warnings         []string      `json:"warnings"`
-				}{displayName(c.Args().First()), rep.Valid(), rep.SignatureChecked, newCommitJSON(a), rep.Records, a.BlockCount, probs, append([]string{}, rep.Warnings...)})
+				}{displayName(c.Args().First()), rep.Valid(), rep.SignatureChecked, newCommitJSON(a), rep.Records, a.BlockCount, proof, probs, append([]string{}, rep.Warnings...)})
 				if err != nil {
 					return err
 				}
@@ -505,9 +529,14 @@ func verifyCommand() *cli.Command {
 				} else if rep.SignatureChecked {
 					sig = "signature checked"
 				}
-				if rep.Valid() {
+				switch {
+				case rep.Valid() && proof != nil && proof.Found:
+					fmt.Fprintf(w, "%s %s: proves %s = %s (%d blocks); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, proof.CID, a.BlockCount, sig)
+				case rep.Valid() && proof != nil:
+					fmt.Fprintf(w, "%s %s: proves there is no record %s (%d blocks); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, a.BlockCount, sig)
+				case rep.Valid():
 					fmt.Fprintf(w, "%s %s: valid: %d blocks, %d records; %s\n", p.green("✓"), displayName(c.Args().First()), a.BlockCount, rep.Records, sig)
-				} else {
+				default:
 					fmt.Fprintf(w, "%s %s: INVALID: %d problems; %s\n", p.red("✗"), displayName(c.Args().First()), len(rep.Problems), sig)
 				}
 			}

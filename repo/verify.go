@@ -290,6 +290,19 @@ type Report struct {
 	Records          int
 	// Warnings are things worth saying that do not make the repo invalid.
 	Warnings []string
+	// Proof is what the archive proves of VerifyOptions.Record, when set.
+	Proof *RecordProof
+}
+
+// RecordProof is the outcome of checking an archive as a proof of one
+// record (VerifyOptions.Record), such as com.atproto.sync.getRecord returns:
+// with Found, the tree under the signed commit holds the record, whose
+// block is in the archive; without, the tree provably has no such key.
+// Either holds only if the report has no problems.
+type RecordProof struct {
+	Path  string
+	Found bool
+	CID   cid.Cid // the record's CID when Found
 }
 
 // Valid reports whether nothing was found wrong.
@@ -305,6 +318,12 @@ var ErrMissingRecord = errors.New("record block missing")
 type VerifyOptions struct {
 	Key atcrypto.PublicKey // nil: the signature is not checked
 	DID string             // if set, the commit's DID must equal it
+	// Record, a collection/rkey path, checks the archive as a proof of
+	// that record instead of as a whole repository: the commit as usual,
+	// then only the tree nodes on the key's search path and the record
+	// block (see RecordProof). Blocks the proof does not need are not
+	// missing.
+	Record string
 }
 
 // Verify checks everything that can be checked offline: every block's
@@ -344,6 +363,11 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 	// node links to is in the archive: no record can be missing, and the
 	// million lookups that would say so can be skipped.
 	allLinked := a.compact && a.rawNodes == 0 && a.store.placeholders == 0
+	if opts.Record != "" {
+		a.proveRecord(opts.Record, r, add)
+		sort.SliceStable(r.Problems, func(i, j int) bool { return kindRank(r.Problems[i].Kind) < kindRank(r.Problems[j].Kind) })
+		return r, nil
+	}
 	probs, err := mst.Verify(a, a.Data, func(key []byte, val cid.Cid) error {
 		r.Records++
 		if !allLinked && !a.Has(val) {
@@ -362,6 +386,31 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 	}
 	sort.SliceStable(r.Problems, func(i, j int) bool { return kindRank(r.Problems[i].Kind) < kindRank(r.Problems[j].Kind) })
 	return r, nil
+}
+
+// proveRecord checks what the archive proves of the record at path: the
+// nodes on its search path (each decoded and checked as mst.Load does)
+// and, when the key is there, its block.
+func (a *Archive) proveRecord(path string, r *Report, add func(Problem)) {
+	r.Proof = &RecordProof{Path: path}
+	t, err := mst.Load(a, a.Data)
+	if err != nil {
+		add(Problem{Kind: KindMST, CID: a.Data, Key: path, Err: fmt.Errorf("no proof: %w", err)})
+		return
+	}
+	val, found, err := t.Get([]byte(path))
+	if err != nil {
+		add(Problem{Kind: KindMST, Key: path, Err: fmt.Errorf("no proof: %w", err)})
+		return
+	}
+	r.Proof.Found, r.Proof.CID = found, val
+	if !found {
+		return
+	}
+	r.Records = 1
+	if !a.Has(val) {
+		add(Problem{Kind: KindRecord, CID: val, Key: path, Err: ErrMissingRecord})
+	}
 }
 
 func kindRank(k string) int {

@@ -122,22 +122,11 @@ func Load(src BlockSource, root cid.Cid) (*Tree, error) {
 	return &Tree{root: n}, nil
 }
 
-// readTreeNode reads node c from src (as a RawNodeSource when src is one)
-// and decodes it with decodeTreeNode's checks.
+// readTreeNode reads node c from src (see ReadRawNode) and decodes it with
+// decodeTreeNode's checks.
 func readTreeNode(src BlockSource, c cid.Cid, layer int, root bool) (*node, error) {
 	var nd RawNode
-	ok := false
-	var err error
-	if rs, isRaw := src.(RawNodeSource); isRaw {
-		ok, err = rs.GetRawNode(c, &nd)
-	}
-	var derr error
-	if err == nil && !ok {
-		var b []byte
-		if b, err = src.Get(c); err == nil {
-			derr = DecodeNodeRaw(b, &nd)
-		}
-	}
+	derr, err := ReadRawNode(src, c, &nd)
 	if err != nil {
 		if errors.Is(err, ErrMissingBlock) {
 			return nil, Problem{CID: c, Err: err}

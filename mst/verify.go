@@ -40,7 +40,6 @@ const MaxProblems = 1000
 // node to detect reuse.
 func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
 	v := &verifier{src: src, fn: fn, seen: make(map[[16]byte]struct{}), b: NewBuilder(nil), feeding: true}
-	v.raw, _ = src.(RawNodeSource)
 	if err := v.visit(root, -1, true); err != nil {
 		return v.problems, err
 	}
@@ -71,10 +70,27 @@ type RawNodeSource interface {
 	GetRawNode(c cid.Cid, n *RawNode) (ok bool, err error)
 }
 
+// ReadRawNode fills n with node c: through GetRawNode when src is a
+// RawNodeSource that holds the node so, else by decoding the bytes src.Get
+// returns. err is a failure of src (a missing block included); decodeErr
+// says why the bytes src returned are not a node.
+func ReadRawNode(src BlockSource, c cid.Cid, n *RawNode) (decodeErr, err error) {
+	if rs, isRaw := src.(RawNodeSource); isRaw {
+		ok, err := rs.GetRawNode(c, n)
+		if ok || err != nil {
+			return nil, err
+		}
+	}
+	b, err := src.Get(c)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeNodeRaw(b, n), nil
+}
+
 type verifier struct {
 	src        BlockSource
-	raw        RawNodeSource // src, when it has raw nodes
-	nodes      []*RawNode    // one per depth
+	nodes      []*RawNode // one per depth
 	fn         func(key []byte, val cid.Cid) error
 	problems   []Problem
 	path       []cid.Cid
@@ -135,20 +151,11 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		v.nodes = append(v.nodes, &RawNode{})
 	}
 	nd := v.nodes[depth] // deeper visits use other RawNodes
-	ok := false
-	var err error
-	if v.raw != nil {
-		ok, err = v.raw.GetRawNode(c, nd)
-	}
-	if err == nil && !ok {
-		var data []byte
-		if data, err = v.src.Get(c); err == nil {
-			if derr := DecodeNodeRaw(data, nd); derr != nil {
-				v.incomplete = true
-				v.add(Problem{CID: c, Key: string(v.last), Err: derr})
-				return nil
-			}
-		}
+	derr, err := ReadRawNode(v.src, c, nd)
+	if err == nil && derr != nil {
+		v.incomplete = true
+		v.add(Problem{CID: c, Key: string(v.last), Err: derr})
+		return nil
 	}
 	if err != nil {
 		if errors.Is(err, ErrMissingBlock) || errors.Is(err, ErrNotANode) {

@@ -103,19 +103,10 @@ func (t *Tree) decode(c cid.Cid) (*Node, error) {
 	if ok {
 		return n, nil
 	}
-	// A source with raw nodes (an archive keeping nodes compact) hands
-	// them over decoded; any other is read and parsed.
 	var nd mst.RawNode
-	ok = false
-	var err error
-	if rs, isRaw := t.src.(mst.RawNodeSource); isRaw {
-		ok, err = rs.GetRawNode(c, &nd)
-	}
-	if err == nil && !ok {
-		var b []byte
-		if b, err = t.src.Get(c); err == nil {
-			err = mst.DecodeNodeRaw(b, &nd)
-		}
+	derr, err := mst.ReadRawNode(t.src, c, &nd)
+	if err == nil {
+		err = derr
 	}
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", c, err)

@@ -325,12 +325,15 @@ func TestDagCBORFixturesRoundTripOrFailForTheRightReason(t *testing.T) {
 	t.Logf("%d fixtures: %d in the data model, %d rejected", seen, accepted, rejected)
 }
 
-func TestNegativeFixtureDuplicateKeysAreRejected(t *testing.T) {
+// eachDuplicateKeyFixture runs check, as a subtest, on the bytes of every
+// case of a negative duplicate-keys fixture file (kind: "dag-cbor" or
+// "dag-json").
+func eachDuplicateKeyFixture(t *testing.T, kind string, check func(t *testing.T, b []byte)) {
 	var cases []struct {
 		Name string `json:"name"`
 		Hex  string `json:"hex"`
 	}
-	if err := json.Unmarshal(readShared(t, "dag-cbor", "negative-fixtures", "dag-cbor", "decode", "duplicate-keys.json"), &cases); err != nil {
+	if err := json.Unmarshal(readShared(t, "dag-cbor", "negative-fixtures", kind, "decode", "duplicate-keys.json"), &cases); err != nil {
 		t.Fatal(err)
 	}
 	if len(cases) == 0 {
@@ -342,37 +345,27 @@ func TestNegativeFixtureDuplicateKeysAreRejected(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Decode(b); !errors.Is(err, ErrDuplicateKey) {
-				t.Fatalf("Decode = %v, want ErrDuplicateKey", err)
-			}
-			var v any
-			if err := Unmarshal(b, &v); !errors.Is(err, ErrDuplicateKey) {
-				t.Fatalf("Unmarshal = %v, want ErrDuplicateKey", err)
-			}
+			check(t, b)
 		})
 	}
 }
 
+func TestNegativeFixtureDuplicateKeysAreRejected(t *testing.T) {
+	eachDuplicateKeyFixture(t, "dag-cbor", func(t *testing.T, b []byte) {
+		if _, err := Decode(b); !errors.Is(err, ErrDuplicateKey) {
+			t.Fatalf("Decode = %v, want ErrDuplicateKey", err)
+		}
+		var v any
+		if err := Unmarshal(b, &v); !errors.Is(err, ErrDuplicateKey) {
+			t.Fatalf("Unmarshal = %v, want ErrDuplicateKey", err)
+		}
+	})
+}
+
 func TestNegativeFixtureDuplicateJSONKeysAreRejected(t *testing.T) {
-	var cases []struct {
-		Name string `json:"name"`
-		Hex  string `json:"hex"`
-	}
-	if err := json.Unmarshal(readShared(t, "dag-cbor", "negative-fixtures", "dag-json", "decode", "duplicate-keys.json"), &cases); err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			b, err := hex.DecodeString(c.Hex)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := FromJSON(b); !errors.Is(err, ErrDuplicateKey) {
-				t.Fatalf("FromJSON(%s) = %v, want ErrDuplicateKey", b, err)
-			}
-		})
-	}
+	eachDuplicateKeyFixture(t, "dag-json", func(t *testing.T, b []byte) {
+		if _, err := FromJSON(b); !errors.Is(err, ErrDuplicateKey) {
+			t.Fatalf("FromJSON(%s) = %v, want ErrDuplicateKey", b, err)
+		}
+	})
 }

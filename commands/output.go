@@ -52,3 +52,46 @@ func (p painter) green(s string) string  { return p.paint(color.FgGreen, s) }
 func (p painter) red(s string) string    { return p.paint(color.FgRed, s) }
 func (p painter) yellow(s string) string { return p.paint(color.FgYellow, s) }
 func (p painter) bold(s string) string   { return p.paint(color.OpBold, s) }
+
+// forceFlag is the --force flag of every command that writes a file or a
+// folder: without it an existing output is never replaced.
+var forceFlag = &cli.BoolFlag{Name: "force", Usage: "replace an existing output file"}
+
+// checkOverwrite is the one overwrite policy of every command that writes a
+// file: an existing path is refused (a usage error, exit 2) unless force is
+// set. "-" (standard output) and "" (no output) are always fine.
+func checkOverwrite(path string, force bool) error {
+	if path == "" || path == stdinName || force {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return usageErr("refusing to overwrite %s (use --force)", path)
+	}
+	return nil
+}
+
+// checkEmptyDir is checkOverwrite for a command that writes into a folder:
+// a folder that exists and holds anything is refused unless force is set
+// (writing into it would mix two outputs). A path that exists and is not a
+// folder is refused always.
+func checkEmptyDir(dir string, force bool) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil // missing: it will be created (other errors show there)
+	}
+	if !st.IsDir() {
+		return usageErr("%s exists and is not a folder", dir)
+	}
+	if force {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return inputErr(err)
+	}
+	defer f.Close()
+	if names, _ := f.Readdirnames(1); len(names) > 0 {
+		return usageErr("refusing to write into %s: the folder is not empty (use --force)", dir)
+	}
+	return nil
+}

@@ -60,4 +60,10 @@ var (
 	// ErrBadBlob: a downloaded blob's bytes do not match its CID, or the CID
 	// is not a raw sha2-256 CID.
 	ErrBadBlob = errors.New("blob does not match its CID")
+	// ErrTooLarge: a repository or blob download is over the size limit
+	// (announced, or reached while reading).
+	ErrTooLarge = errors.New("download over the size limit")
+	// ErrTooSlow: a download went silent for the timeout, or ran below
+	// the minimum rate.
+	ErrTooSlow = errors.New("download too slow")
 )

@@ -18,6 +18,17 @@ import (
 const (
 	DefaultTimeout    = 10 * time.Second
 	DefaultMaxDocSize = 1 << 20 // 1 MiB
+	// DefaultMaxRepoSize bounds a getRepo download. The largest public
+	// repositories are a few hundred MB (about 1 GB at the very top), and
+	// the reference PDS sets no limit of its own: 4 GiB leaves room for
+	// those and still stops a server that never ends its answer.
+	DefaultMaxRepoSize = 4 << 30
+	// DefaultMaxBlobSize bounds one getBlob download: the largest blobs
+	// the Bluesky app uploads are videos of up to 100 MB.
+	DefaultMaxBlobSize = 100 << 20
+	// DefaultMinRate is the slowest download accepted, in bytes a second
+	// averaged over each Timeout window (10 KiB in the default 10 s).
+	DefaultMinRate = 1 << 10
 )
 
 // Resolver resolves handles and DIDs and talks to an account's PDS. The zero
@@ -44,6 +55,16 @@ type Resolver struct {
 	// memory (atproto-did, /data, listBlobs pages). 0 means
 	// DefaultMaxDocSize.
 	MaxDocSize int64
+	// MaxRepoSize bounds a getRepo download and MaxBlobSize each getBlob,
+	// in bytes (0 means DefaultMaxRepoSize, DefaultMaxBlobSize). A larger
+	// answer fails with ErrTooLarge once the limit is reached; the writer
+	// never receives more than the limit.
+	MaxRepoSize, MaxBlobSize int64
+	// MinRate is the slowest PDS download accepted, in bytes a second
+	// averaged over each Timeout window: a server that keeps a transfer
+	// alive with a trickle fails with ErrTooSlow. 0 means DefaultMinRate,
+	// a negative value no minimum.
+	MinRate int64
 }
 
 func (r *Resolver) timeout() time.Duration {
@@ -51,6 +72,30 @@ func (r *Resolver) timeout() time.Duration {
 		return r.Timeout
 	}
 	return DefaultTimeout
+}
+
+func (r *Resolver) maxRepo() int64 {
+	if r.MaxRepoSize > 0 {
+		return r.MaxRepoSize
+	}
+	return DefaultMaxRepoSize
+}
+
+func (r *Resolver) maxBlob() int64 {
+	if r.MaxBlobSize > 0 {
+		return r.MaxBlobSize
+	}
+	return DefaultMaxBlobSize
+}
+
+func (r *Resolver) minRate() int64 {
+	switch {
+	case r.MinRate > 0:
+		return r.MinRate
+	case r.MinRate < 0:
+		return 0
+	}
+	return DefaultMinRate
 }
 
 func (r *Resolver) maxDoc() int64 {

@@ -5,12 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -24,35 +24,129 @@ func xrpcURL(pds, method string, q url.Values) string {
 
 // openStream GETs url from a PDS for a streamed body. The returned body
 // cancels the request if the server sends nothing for r.Timeout (an idle
-// timeout, so a large download is not cut short); close it when done.
-func (r *Resolver) openStream(ctx context.Context, u string) (io.ReadCloser, int64, error) {
+// timeout, so a large download is not cut short), or sends less than
+// r.MinRate bytes a second over a Timeout window; its reads then fail with
+// ErrTooSlow. Close it when done.
+func (r *Resolver) openStream(ctx context.Context, u string) (*streamBody, int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	idle := time.AfterFunc(r.timeout(), cancel)
+	b := &streamBody{d: r.timeout(), min: r.minRate() * int64(r.timeout()/time.Millisecond) / 1000, cancel: cancel}
+	b.idle = time.AfterFunc(b.d, func() { b.fail(stallReason) })
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		idle.Stop()
-		cancel()
+		b.stop()
 		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
 	}
 	resp, err := r.client().Do(req)
 	if err != nil {
-		timedOut := !idle.Stop()
-		cancel()
+		b.stop()
 		err = unwrapURLError(err)
-		if timedOut {
+		if b.reason.Load() == stallReason {
 			err = fmt.Errorf("no answer within %s", r.timeout())
 		}
 		return nil, 0, fmt.Errorf("%w: GET %s: %w", ErrPDSUnreachable, u, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
-		defer cancel()
-		idle.Stop()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, 0, fmt.Errorf("%w: GET %s: HTTP %d%s", ErrPDSRequest, u, resp.StatusCode, xrpcMessage(b))
+		defer b.stop()
+		bb, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, 0, fmt.Errorf("%w: GET %s: HTTP %d%s", ErrPDSRequest, u, resp.StatusCode, xrpcMessage(bb))
 	}
-	idle.Reset(r.timeout())
-	return &idleBody{body: resp.Body, timer: idle, d: r.timeout(), cancel: cancel}, resp.ContentLength, nil
+	b.body = resp.Body
+	b.idle.Reset(b.d)
+	if b.min > 0 {
+		b.rate = time.AfterFunc(b.d, b.checkRate)
+	}
+	return b, resp.ContentLength, nil
+}
+
+// Why a streamBody cancelled its request.
+const (
+	stallReason = 1 + iota
+	slowReason
+)
+
+// streamBody is a response body with an idle timer, reset on every read,
+// and a rate check at the end of every window of d.
+type streamBody struct {
+	body   io.ReadCloser
+	d      time.Duration
+	min    int64 // bytes each window must bring (0: no check)
+	idle   *time.Timer
+	rate   *time.Timer
+	window atomic.Int64 // bytes read in the current window
+	reason atomic.Int32
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (b *streamBody) fail(reason int32) {
+	b.reason.CompareAndSwap(0, reason)
+	b.cancel()
+}
+
+func (b *streamBody) checkRate() {
+	if b.window.Swap(0) < b.min {
+		b.fail(slowReason)
+		return
+	}
+	b.rate.Reset(b.d)
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if n > 0 {
+		b.idle.Reset(b.d)
+		b.window.Add(int64(n))
+	}
+	if err != nil && err != io.EOF {
+		switch b.reason.Load() {
+		case stallReason:
+			err = fmt.Errorf("%w: no data for %s", ErrTooSlow, b.d)
+		case slowReason:
+			err = fmt.Errorf("%w: fewer than %d bytes in %s", ErrTooSlow, b.min, b.d)
+		}
+	}
+	return n, err
+}
+
+func (b *streamBody) stop() {
+	b.once.Do(func() {
+		b.idle.Stop()
+		if b.rate != nil {
+			b.rate.Stop()
+		}
+		b.cancel()
+	})
+}
+
+func (b *streamBody) Close() error {
+	b.stop()
+	if b.body == nil {
+		return nil
+	}
+	return b.body.Close()
+}
+
+// copyLimited copies src to w, at most max bytes: a source with more fails
+// with ErrTooLarge (w has then received max bytes).
+func copyLimited(w io.Writer, src io.Reader, max int64) (int64, error) {
+	n, err := io.Copy(w, io.LimitReader(src, max))
+	if err != nil {
+		return n, err
+	}
+	var one [1]byte
+	for {
+		k, err := src.Read(one[:])
+		if k > 0 {
+			return n, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // xrpcMessage formats an XRPC error body ({"error","message"}) as ": error:
@@ -74,31 +168,6 @@ func xrpcMessage(b []byte) string {
 	return ""
 }
 
-// idleBody resets the idle timer on every read.
-type idleBody struct {
-	body   io.ReadCloser
-	timer  *time.Timer
-	d      time.Duration
-	cancel context.CancelFunc
-	once   sync.Once
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.body.Read(p)
-	if n > 0 {
-		b.timer.Reset(b.d)
-	}
-	if err != nil && err != io.EOF && errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("%w: no data for %s", ErrPDSUnreachable, b.d)
-	}
-	return n, err
-}
-
-func (b *idleBody) Close() error {
-	b.once.Do(func() { b.timer.Stop(); b.cancel() })
-	return b.body.Close()
-}
-
 // GetRepo streams com.atproto.sync.getRepo for did from the PDS at pds
 // (an http(s) origin) into w: the whole repository, or with since a slice
 // of the blocks added after that revision. progress, if set, is called
@@ -115,11 +184,14 @@ func (r *Resolver) GetRepo(ctx context.Context, pds string, did string, since st
 		return 0, err
 	}
 	defer body.Close()
+	if total > r.maxRepo() {
+		return 0, fmt.Errorf("getRepo %s from %s: %w: %d bytes announced, limit %d", did, pds, ErrTooLarge, total, r.maxRepo())
+	}
 	var src io.Reader = body
 	if progress != nil {
 		src = &countReader{r: body, fn: func(n int64) { progress(n, total) }}
 	}
-	n, err := io.Copy(w, src)
+	n, err := copyLimited(w, src, r.maxRepo())
 	if err != nil {
 		return n, fmt.Errorf("getRepo %s from %s: after %d bytes: %w", did, pds, n, err)
 	}
@@ -214,13 +286,16 @@ func (r *Resolver) GetBlob(ctx context.Context, pds, did string, c cid.Cid, w io
 	if err := CheckBlobCID(c); err != nil {
 		return 0, err
 	}
-	body, _, err := r.openStream(ctx, xrpcURL(pds, "com.atproto.sync.getBlob", url.Values{"did": {did}, "cid": {c.String()}}))
+	body, total, err := r.openStream(ctx, xrpcURL(pds, "com.atproto.sync.getBlob", url.Values{"did": {did}, "cid": {c.String()}}))
 	if err != nil {
 		return 0, err
 	}
 	defer body.Close()
+	if total > r.maxBlob() {
+		return 0, fmt.Errorf("blob %s: %w: %d bytes announced, limit %d", c, ErrTooLarge, total, r.maxBlob())
+	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), body)
+	n, err := copyLimited(io.MultiWriter(w, h), body, r.maxBlob())
 	if err != nil {
 		return n, fmt.Errorf("blob %s: after %d bytes: %w", c, n, err)
 	}

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -108,3 +111,96 @@ func TestSyncDownloads(t *testing.T) {
 		}
 	})
 }
+
+// hostilePDS serves getRepo and getBlob with handler h, on loopback.
+func hostilePDS(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// endless writes chunk after chunk until the client goes away.
+func endless(w http.ResponseWriter, r *http.Request) {
+	chunk := bytes.Repeat([]byte{0xa5}, 32<<10)
+	for r.Context().Err() == nil {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+// drip sends one byte every few milliseconds, forever: never silent for
+// long, always too slow.
+func drip(w http.ResponseWriter, r *http.Request) {
+	f := w.(http.Flusher)
+	for r.Context().Err() == nil {
+		if _, err := w.Write([]byte{1}); err != nil {
+			return
+		}
+		f.Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func TestDownloadLimits(t *testing.T) {
+	const did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+	blob := rawCID(t, []byte("whatever"))
+	tests := []struct {
+		name    string
+		res     identity.Resolver
+		handler http.HandlerFunc
+		blob    bool
+		want    error
+		maxGot  int64 // the writer never receives more
+	}{
+		{"endless repository stops at the size limit", identity.Resolver{Timeout: 5 * time.Second, MaxRepoSize: 1 << 20}, endless, false, identity.ErrTooLarge, 1 << 20},
+		{"endless blob stops at the blob limit", identity.Resolver{Timeout: 5 * time.Second, MaxBlobSize: 100 << 10}, endless, true, identity.ErrTooLarge, 100 << 10},
+		{"announced length over the limit is refused before reading", identity.Resolver{Timeout: 5 * time.Second, MaxRepoSize: 1000},
+			func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "5000")
+				w.Write(make([]byte, 5000))
+			}, false, identity.ErrTooLarge, 0},
+		{"a drip under the minimum rate times out", identity.Resolver{Timeout: 300 * time.Millisecond, MinRate: 10 << 10}, drip, false, identity.ErrTooSlow, 1 << 20},
+		{"a blob drip under the minimum rate times out", identity.Resolver{Timeout: 300 * time.Millisecond, MinRate: 10 << 10}, drip, true, identity.ErrTooSlow, 1 << 20},
+		{"silence after some bytes times out", identity.Resolver{Timeout: 300 * time.Millisecond, MinRate: -1},
+			func(w http.ResponseWriter, r *http.Request) {
+				w.Write([]byte("some bytes"))
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			}, false, identity.ErrTooSlow, 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u := hostilePDS(t, tc.handler)
+			var cw countWriter
+			var err error
+			if tc.blob {
+				_, err = tc.res.GetBlob(context.Background(), u, did, blob, &cw)
+			} else {
+				_, err = tc.res.GetRepo(context.Background(), u, did, "", &cw, nil)
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error %v, want %v", err, tc.want)
+			}
+			if cw.n > tc.maxGot {
+				t.Errorf("the writer received %d bytes, more than %d", cw.n, tc.maxGot)
+			}
+		})
+	}
+	t.Run("a repository exactly at the limit is fine", func(t *testing.T) {
+		u := hostilePDS(t, func(w http.ResponseWriter, r *http.Request) { w.Write(make([]byte, 1000)) })
+		res := identity.Resolver{Timeout: 5 * time.Second, MaxRepoSize: 1000}
+		n, err := res.GetRepo(context.Background(), u, did, "", io.Discard, nil)
+		if err != nil || n != 1000 {
+			t.Errorf("%d bytes, %v", n, err)
+		}
+	})
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }

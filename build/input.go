@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,8 +108,13 @@ func LoadDir(dir string) ([]Record, error) {
 	return s.Records(), nil
 }
 
+// errSymlink: ReadDir never follows a symbolic link inside DIR (a link to a
+// file outside it would put that file's content in the repository).
+var errSymlink = fmt.Errorf("%w: a symbolic link (links inside the records folder are not followed)", ErrBadLayout)
+
 // ReadDir reads records laid out as LoadDir says into a RecordSet, in path
-// order.
+// order. DIR itself may be a symbolic link; nothing inside it may be
+// (errSymlink, wrapping ErrBadLayout), except an ignored _commit.json.
 func ReadDir(dir string) (*RecordSet, error) {
 	top, err := os.ReadDir(dir)
 	if err != nil {
@@ -117,6 +123,9 @@ func ReadDir(dir string) (*RecordSet, error) {
 	return process(func(p *producer) error {
 		for _, c := range top {
 			cpath := filepath.Join(dir, c.Name())
+			if c.Type()&fs.ModeSymlink != 0 && c.Name() != CommitFile {
+				return &InputError{File: cpath, Err: errSymlink}
+			}
 			if !c.IsDir() {
 				if c.Name() == CommitFile {
 					continue
@@ -143,6 +152,9 @@ func ReadDir(dir string) (*RecordSet, error) {
 			}
 			for _, f := range files {
 				fpath := filepath.Join(cpath, f.Name())
+				if f.Type()&fs.ModeSymlink != 0 {
+					return &InputError{File: fpath, Err: errSymlink}
+				}
 				rkey, ok := strings.CutSuffix(f.Name(), ".json")
 				if f.IsDir() || !ok {
 					return &InputError{File: fpath, Err: fmt.Errorf("%w: want RKEY.json files only in a collection directory", ErrBadLayout)}

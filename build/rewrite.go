@@ -134,7 +134,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	}
 	if !rep.Valid() {
 		if !opts.Force {
-			return nil, fmt.Errorf("%w: %d problems, first: %w (--force rebuilds the tree from its records)", ErrInvalidInput, len(rep.Problems), rep.Problems[0])
+			return nil, fmt.Errorf("%w: %d problems, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, len(rep.Problems), rep.Problems[0])
 		}
 		res.InputErrors = rep.Problems
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 func createCommand() *cli.Command {
-	const usage = "--did DID --key KEYFILE [--rev TID] OUT.car DIR|RECORDS.jsonl|-"
+	const usage = "--did DID --key KEYFILE [--rev TID] [--force] OUT.car DIR|RECORDS.jsonl|-"
 	return &cli.Command{
 		Name:  "create",
 		Usage: "build a signed repository CAR from records (a directory tree or JSON lines)",
@@ -25,13 +25,15 @@ func createCommand() *cli.Command {
 			"a line without rkey gets a TID derived from the rev. Records are in the atproto JSON form and must be\n" +
 			"valid atproto data ($type, no floats, well-formed $link/$bytes/blobs), at most 1 MiB each.\n" +
 			"The CAR holds the commit, then the MST nodes, then the records, in a fixed order: the same records, DID,\n" +
-			"key and --rev give the same bytes. It is verified before it replaces OUT.car.",
+			"key and --rev give the same bytes. It is verified before it is renamed to OUT.car; an existing OUT.car is\n" +
+			"refused unless --force. In DIR, symbolic links are never followed: a link anywhere in DIR is an error.",
 		ArgsUsage: "OUT.car DIR|RECORDS.jsonl|-",
 		Flags: []cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "did", Usage: "the repository's `DID`", Required: false},
 			&cli.StringFlag{Name: "key", Usage: "signing key: a `KEYFILE` or a private multibase key (arbor key generate)"},
 			&cli.StringFlag{Name: "rev", Usage: "the commit's rev, a `TID` (default: now)"},
+			forceFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 2, 2, usage); err != nil {
@@ -56,6 +58,9 @@ func createCommand() *cli.Command {
 			opts.Key = key
 			out, in := c.Args().Get(0), c.Args().Get(1)
 			if err := distinctOutput(in, out); err != nil {
+				return err
+			}
+			if err := checkOverwrite(out, c.Bool("force")); err != nil {
 				return err
 			}
 			recs, err := loadRecords(c, in)

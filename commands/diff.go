@@ -107,7 +107,7 @@ func diffCommand() *cli.Command {
 			jsonFlag,
 			&cli.BoolFlag{Name: "records", Usage: "show a field-level diff of each updated record (needs the record blocks)"},
 			&cli.StringFlag{Name: "collection", Usage: "only operations on records of this collection (NSID)"},
-			&cli.BoolFlag{Name: "force", Usage: "compare even when the snapshots are of different DIDs"},
+			&cli.BoolFlag{Name: "force", Usage: "compare even when the snapshots are of different DIDs, and replace an existing --car file"},
 			&cli.StringFlag{Name: "car", Usage: "write the slice (blocks NEW has and OLD lacks, rooted at NEW's root) to this CAR file"},
 		},
 		Action: func(c *cli.Context) error {
@@ -130,6 +130,9 @@ func diffCommand() *cli.Command {
 					if err := distinctOutput(in, sliceOut); err != nil {
 						return err
 					}
+				}
+				if err := checkOverwrite(sliceOut, c.Bool("force")); err != nil {
+					return err
 				}
 			}
 			bodies := c.Bool("records") || sliceOut != ""
@@ -390,7 +393,7 @@ func printDiff(w io.Writer, out *diffJSON) error {
 }
 
 func applyCommand() *cli.Command {
-	const usage = "BASE.car SLICE.car -o OUT.car [--key KEY] [--json]"
+	const usage = "BASE.car SLICE.car -o OUT.car [--key KEY] [--force] [--json]"
 	return &cli.Command{
 		Name:  "apply",
 		Usage: "bring a snapshot forward with a slice (arbor diff --car, or getRepo?since=), verify it fully, write the new snapshot",
@@ -402,6 +405,7 @@ func applyCommand() *cli.Command {
 			jsonFlag,
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write the new full snapshot to this CAR file (required)"},
 			&cli.StringFlag{Name: "key", Usage: "check the new commit's signature against this public key (did:key:... or multibase)"},
+			forceFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 2, 2, usage); err != nil {
@@ -419,6 +423,9 @@ func applyCommand() *cli.Command {
 				if err := distinctOutput(in, outName); err != nil {
 					return err
 				}
+			}
+			if err := checkOverwrite(outName, c.Bool("force")); err != nil {
+				return err
 			}
 			opts := repo.VerifyOptions{}
 			if c.IsSet("key") {

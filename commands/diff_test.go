@@ -363,8 +363,8 @@ func TestDiffCarSliceMatchesReferenceAndApplies(t *testing.T) {
 				t.Errorf("slice root %s blocks %d, want %s and the reference's %d newBlocks", root, len(blocks), e.NewCommit, len(want))
 			}
 			_, newBlocks := blocksIn(t, goldenDiff(name, "new.car"))
-			for _, s := range []string{slice, goldenDiff(name, "slice.car")} {
-				out := filepath.Join(dir, "out.car")
+			for i, s := range []string{slice, goldenDiff(name, "slice.car")} {
+				out := filepath.Join(dir, fmt.Sprintf("out%d.car", i))
 				r := run(t, "", "apply", goldenDiff(name, "old.car"), s, "-o", out, "--key", e.SigningKey)
 				if r.code != ExitOK {
 					t.Fatalf("apply %s: exit %d: %s", s, r.code, r.stderr)

@@ -377,10 +377,14 @@ func exportCommand() *cli.Command {
 		Description: "Records are written in the atproto JSON form. A record whose RKEY.json would be longer than a\n" +
 			"file name may be (record keys go up to 512 characters) goes to DIR/_long_keys.jsonl instead, one\n" +
 			"{\"collection\", \"rkey\", \"record\"} line each. arbor create reads DIR back, so export then create\n" +
-			"rebuilds the same tree. Nothing is ever written outside DIR, whatever the keys say.",
-		Flags: []cli.Flag{jsonFlag},
+			"rebuilds the same tree. Nothing is ever written outside DIR, whatever the keys say. A DIR that exists\n" +
+			"and is not empty is refused unless --force (files of the same name are then replaced).",
+		Flags: []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "force", Usage: "write into a folder that is not empty"}},
 		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2, 2, "FILE.car|- DIR"); err != nil {
+			if err := needArgs(c, 2, 2, "FILE.car|- DIR [--force]"); err != nil {
+				return err
+			}
+			if err := checkEmptyDir(c.Args().Get(1), c.Bool("force")); err != nil {
 				return err
 			}
 			a, err := readArchive(c, c.Args().First(), true)

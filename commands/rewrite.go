@@ -15,16 +15,16 @@ import (
 )
 
 func rewriteCommand() *cli.Command {
-	const usage = "IN.car -o OUT.car [--key KEYFILE] [--did DID] [--rev TID] [--drop-collection NSID]... [--keep-collection NSID]... [--drop PATH]... [--compact] [--force]"
+	const usage = "IN.car -o OUT.car [--key KEYFILE] [--did DID] [--rev TID] [--drop-collection NSID]... [--keep-collection NSID]... [--drop PATH]... [--compact] [--repair] [--force]"
 	return &cli.Command{
 		Name:  "rewrite",
 		Usage: "write a transformed copy of a repository: new key, new DID, records or collections removed, compacted",
-		Description: "The input is verified first (an invalid one is refused unless --force, which rebuilds its tree from its\n" +
+		Description: "The input is verified first (an invalid one is refused unless --repair, which rebuilds its tree from its\n" +
 			"records). Dropping records, --did and --rev change the commit, which is then signed with --key.\n" +
 			"With records dropped the tree is rebuilt and the dropped records' blocks are left out. Otherwise the input's\n" +
 			"blocks are kept in their order (only the commit replaced), so a rewrite with no option is a byte-for-byte copy;\n" +
 			"--compact keeps only the current commit, tree and records, each once. The output is verified before it is\n" +
-			"renamed to OUT.car; IN.car is never modified.",
+			"renamed to OUT.car (an existing OUT.car is refused unless --force); IN.car is never modified.",
 		ArgsUsage: "IN.car -o OUT.car",
 		Flags: []cli.Flag{
 			jsonFlag,
@@ -36,7 +36,8 @@ func rewriteCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "keep-collection", Usage: "drop every record not in this `NSID` (repeatable)"},
 			&cli.StringSliceFlag{Name: "drop", Usage: "drop the record at this `PATH` collection/rkey (repeatable)"},
 			&cli.BoolFlag{Name: "compact", Usage: "keep only the current commit, tree and records, each block once"},
-			&cli.BoolFlag{Name: "force", Usage: "accept an input that fails verification and rebuild its tree (needs --key)"},
+			&cli.BoolFlag{Name: "repair", Usage: "accept an input that fails verification and rebuild its tree (needs --key)"},
+			forceFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1, 1, usage); err != nil {
@@ -49,12 +50,15 @@ func rewriteCommand() *cli.Command {
 			if err := distinctOutput(in, out); err != nil {
 				return err
 			}
+			if err := checkOverwrite(out, c.Bool("force")); err != nil {
+				return err
+			}
 			opts := build.RewriteOptions{
 				DID: c.String("did"), Rev: c.String("rev"),
 				DropCollections: c.StringSlice("drop-collection"),
 				KeepCollections: c.StringSlice("keep-collection"),
 				DropPaths:       c.StringSlice("drop"),
-				Compact:         c.Bool("compact"), Force: c.Bool("force"),
+				Compact:         c.Bool("compact"), Force: c.Bool("repair"),
 			}
 			if opts.DID != "" {
 				if err := checkDIDFlag(opts.DID); err != nil {
@@ -176,7 +180,7 @@ func printRewrite(c *cli.Context, in, out string, res *build.RewriteResult) erro
 	}
 	fmt.Fprintf(w, "  %-8s %d -> %d (%s -> %s), %s layout\n", "blocks", res.BlocksIn, res.BlocksOut, humanBytes(res.BytesIn), humanBytes(res.BytesOut), res.Layout)
 	if len(res.InputErrors) > 0 {
-		fmt.Fprintf(w, "  %s the input had %d problems (--force); first: %s\n", p.yellow("!"), len(res.InputErrors), strings.TrimSpace(res.InputErrors[0].Error()))
+		fmt.Fprintf(w, "  %s the input had %d problems (--repair); first: %s\n", p.yellow("!"), len(res.InputErrors), strings.TrimSpace(res.InputErrors[0].Error()))
 	}
 	return nil
 }

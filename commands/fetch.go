@@ -2,11 +2,17 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/repo"
@@ -25,15 +31,25 @@ func fetchCommand() *cli.Command {
 			"REV), which is not a whole tree: only block hashes, the commit's DID and its signature\n" +
 			"are checked. --blobs DIR also downloads every blob (sync.listBlobs, sync.getBlob) as\n" +
 			"DIR/CID, checking each against its CID; failures are reported and skipped.\n" +
+			"A download stops, and its partial file is removed, when it passes --max-size (each blob\n" +
+			"--max-blob-size), sends nothing for --timeout, brings less than --min-rate over a\n" +
+			"--timeout window, outlasts --max-time, or on SIGINT or SIGTERM. An existing OUT is\n" +
+			"kept unless --force. Sizes are bytes or take a unit: KB, MB, GB (powers of 1000) or\n" +
+			"KiB, MiB, GiB (powers of 1024).\n" +
 			"Exit 1 when verification fails (no file is left) or a blob failed; 2 for bad input\n" +
-			"or when resolution or the download fails.",
+			"or when resolution or the download fails or is interrupted.",
 		ArgsUsage: "HANDLE|DID -o OUT.car",
 		Flags: append([]cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the repository to this CAR file"},
 			&cli.StringFlag{Name: "since", Usage: "only the blocks added after this revision (a TID)"},
 			&cli.StringFlag{Name: "blobs", Usage: "also download every blob into this directory"},
-		}, netFlags()...),
+			forceFlag,
+			&cli.StringFlag{Name: "max-size", Usage: "largest repository accepted (the biggest public ones are about 1 GB)", Value: "4GiB"},
+			&cli.StringFlag{Name: "max-blob-size", Usage: "largest blob accepted (app videos are at most 100 MB)", Value: "100MiB"},
+			&cli.StringFlag{Name: "min-rate", Usage: "slowest download accepted, in bytes a second over each --timeout window (0: no minimum)", Value: "1KiB"},
+			&cli.DurationFlag{Name: "max-time", Usage: "limit on the whole fetch, downloads and verification (0: none)"},
+		}, append(netFlags(), handleResolverFlag)...),
 		Action: runFetch,
 	}
 }
@@ -73,11 +89,87 @@ func runFetch(c *cli.Context) error {
 			return usageErr("--since: %v", err)
 		}
 	}
+	if err := checkOverwrite(out, c.Bool("force")); err != nil {
+		return err
+	}
 	res, err := newResolver(c)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	if res.MaxRepoSize, err = sizeFlag(c, "max-size", false); err != nil {
+		return err
+	}
+	if res.MaxBlobSize, err = sizeFlag(c, "max-blob-size", false); err != nil {
+		return err
+	}
+	if res.MinRate, err = sizeFlag(c, "min-rate", true); err != nil {
+		return err
+	}
+	if res.MinRate == 0 {
+		res.MinRate = -1 // no minimum
+	}
+	if c.Duration("max-time") < 0 {
+		return usageErr("--max-time must not be negative")
+	}
+
+	// SIGINT and SIGTERM cancel the fetch: the download stops, its
+	// partial file is removed, and the command ends with an error.
+	ctx, interrupted, stop := interruptContext(context.Background())
+	defer stop()
+	if d := c.Duration("max-time"); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	placed := false
+	err = runFetchCtx(ctx, c, res, out, since, &placed)
+	what := out + " not written"
+	if placed {
+		what = out + " was verified and kept; blobs incomplete"
+	}
+	if sig := interrupted(); sig != nil {
+		return inputErr(fmt.Errorf("interrupted by %s: %s, partial downloads removed", sig, what))
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return inputErr(fmt.Errorf("fetch took longer than --max-time %s: %s, partial downloads removed", c.Duration("max-time"), what))
+	}
+	return err
+}
+
+// interruptContext returns a context that SIGINT or SIGTERM cancels, a
+// function telling which signal did (nil if none), and stop, which
+// restores the default handling. The signal is handled here, in the
+// command layer: the packages below only see a cancelled context.
+func interruptContext(parent context.Context) (context.Context, func() os.Signal, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			got.Store(s)
+			cancel()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel()
+		})
+	}
+	interrupted := func() os.Signal {
+		s, _ := got.Load().(os.Signal)
+		return s
+	}
+	return ctx, interrupted, stop
+}
+
+func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, out, since string, placed *bool) error {
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout(res))
 	id, err := res.Lookup(lctx, c.Args().First())
 	cancel()
@@ -100,6 +192,7 @@ func runFetch(c *cli.Context) error {
 	if err := fetchRepo(ctx, c, res, id, out, &report); err != nil {
 		return err
 	}
+	*placed = true
 	if dir := c.String("blobs"); dir != "" {
 		report.BlobDir = dir
 		if err := fetchBlobs(ctx, c, res, id, dir, &report); err != nil {
@@ -180,7 +273,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 		prog.Stop()
 	}
 	if err != nil {
-		return inputErr(err)
+		return inputErr(downloadHint(err, "--max-size"))
 	}
 	report.Bytes = n
 	if _, err := tmp.Seek(0, 0); err != nil {
@@ -190,7 +283,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	slice := report.Since != ""
 	var read atomic.Int64
 	prog = startProgress(c.App.ErrWriter, "verifying", n, read.Load)
-	a, err := repo.ReadArchive(tmp, repo.LoadOptions{CollectBadBlocks: !slice, CompactNodes: true, Progress: func(x int64) { read.Store(x) }})
+	a, err := repo.ReadArchive(ctxReader{ctx, tmp}, repo.LoadOptions{CollectBadBlocks: !slice, CompactNodes: true, Progress: func(x int64) { read.Store(x) }})
 	prog.Stop()
 	if err != nil {
 		return failErr("fetched repository from %s: %v", id.Doc.PDS, err)
@@ -221,6 +314,9 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 		report.Checked = []string{"every block hash", "commit DID", "commit signature against " + key.DIDKey(), "MST", fmt.Sprintf("%d records", rep.Records)}
 		report.NotChecked = []string{}
 	}
+	if err := ctx.Err(); err != nil {
+		return inputErr(err)
+	}
 	if err := tmp.Sync(); err != nil {
 		return inputErr(err)
 	}
@@ -234,6 +330,65 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	}
 	tmp = nil
 	return nil
+}
+
+// ctxReader fails its reads once ctx is done, so that a signal stops the
+// verification of a download too.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+// downloadHint names the flag that sets the limit a download broke.
+func downloadHint(err error, sizeFlag string) error {
+	switch {
+	case errors.Is(err, identity.ErrTooLarge):
+		return fmt.Errorf("%w (see %s)", err, sizeFlag)
+	case errors.Is(err, identity.ErrTooSlow):
+		return fmt.Errorf("%w (see --timeout and --min-rate)", err)
+	}
+	return err
+}
+
+// sizeFlag reads a size flag: bytes, or a number with a unit (KB, MB,
+// GB, TB in powers of 1000; KiB, MiB, GiB, TiB in powers of 1024). Zero
+// is allowed only when zeroOK.
+func sizeFlag(c *cli.Context, name string, zeroOK bool) (int64, error) {
+	n, err := parseSize(c.String(name))
+	if err != nil {
+		return 0, usageErr("--%s: %v", name, err)
+	}
+	if n == 0 && !zeroOK {
+		return 0, usageErr("--%s must be positive", name)
+	}
+	return n, nil
+}
+
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{"": 1, "b": 1,
+		"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || v < 0 {
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with KB, MB, GB, KiB, MiB, GiB)", s)
+	}
+	if v*mult >= 1<<62 {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return int64(v * mult), nil
 }
 
 func firstProblem(rep *repo.Report) string {
@@ -260,7 +415,14 @@ func fetchBlobs(ctx context.Context, c *cli.Context, res *identity.Resolver, id 
 	prog := startProgress(c.App.ErrWriter, fmt.Sprintf("blobs (%d)", len(cids)), 0, done.Load)
 	defer prog.Stop()
 	for _, bc := range cids {
+		if err := ctx.Err(); err != nil {
+			return inputErr(err)
+		}
 		if err := fetchBlob(ctx, res, id, dir, bc, &done); err != nil {
+			if ctx.Err() != nil {
+				return inputErr(err)
+			}
+			err = downloadHint(err, "--max-blob-size")
 			report.BlobsFail = append(report.BlobsFail, blobFailure{CID: bc.String(), Error: err.Error()})
 		}
 	}

@@ -215,3 +215,7 @@ func resolveVerifyOptions(c *cli.Context, a *repo.Archive) (repo.VerifyOptions, 
 // lookupTimeout bounds a whole Lookup: a handle, a document, rotation
 // keys, the handle back.
 func lookupTimeout(res *identity.Resolver) time.Duration { return 6 * res.Timeout }
+
+// handleResolverFlag names a server asked for handles instead of DNS and
+// HTTPS (resolve, fetch).
+var handleResolverFlag = &cli.StringFlag{Name: "handle-resolver", Usage: "resolve handles with com.atproto.identity.resolveHandle at this URL (a PDS) instead of DNS and HTTPS", EnvVars: []string{"ARBOR_HANDLE_RESOLVER"}}

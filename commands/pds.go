@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -82,7 +81,7 @@ func pdsServeCommand() *cli.Command {
 				return inputErr(err)
 			}
 			defer srv.Close()
-			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+			hs := srv.HTTPServer()
 			done := make(chan error, 1)
 			go func() { done <- hs.Serve(ln) }()
 			data := c.String("data")

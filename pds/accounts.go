@@ -138,6 +138,22 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	// Counted per account when the identifier names one, so that other
+	// spellings of it share its count.
+	who := "?" + ident
+	if a != nil {
+		who = a.DID
+	}
+	if len(who) > 320 {
+		who = who[:320]
+	}
+	ip := clientIP(r)
+	if err := s.rateLimit(w,
+		limitCheck{key: "login-ip " + ip, limits: s.cfg.LoginLimits.PerIP},
+		limitCheck{key: "login " + who + " " + ip, limits: s.cfg.LoginLimits.PerAccount},
+	); err != nil {
+		return nil, err
+	}
 	if a == nil || !checkPassword(a.PasswordHash, in.Password) {
 		return nil, xerr(http.StatusUnauthorized, "AuthenticationRequired", "Invalid identifier or password")
 	}
@@ -184,6 +200,9 @@ func (s *Server) refreshAuth(r *http.Request) (*Account, error) {
 }
 
 func (s *Server) refreshSession(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := s.rateLimit(w, limitCheck{key: "refresh-ip " + clientIP(r), limits: s.cfg.LoginLimits.RefreshPerIP}); err != nil {
+		return nil, err
+	}
 	a, err := s.refreshAuth(r)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,9 @@ const (
 	scopeRefresh = "com.atproto.refresh"
 )
 
+// maxClockSkew is how far in the future a token's iat may be.
+const maxClockSkew = 5 * time.Minute
+
 type tokenClaims struct {
 	Scope string `json:"scope"`
 	jwt.RegisteredClaims
@@ -107,6 +110,11 @@ func (s *Server) checkToken(tok, scope string) (*tokenClaims, error) {
 			return nil, xerr(http.StatusBadRequest, "ExpiredToken", "Token has expired")
 		}
 		return nil, errInvalidToken("Token could not be verified: %v", err)
+	}
+	// A token from the future was not issued by this server's clock: the
+	// expiry it carries would outlive the lifetime tokens are given.
+	if claims.IssuedAt != nil && claims.IssuedAt.Time.After(s.now().Add(maxClockSkew)) {
+		return nil, errInvalidToken("Token issued in the future (iat %s)", claims.IssuedAt.Time.UTC().Format(time.RFC3339))
 	}
 	if claims.Scope != scope {
 		return nil, errInvalidToken("Bad token scope %q, expected %q", claims.Scope, scope)

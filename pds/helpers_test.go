@@ -66,6 +66,7 @@ func startServerOn(t testing.TB, ln net.Listener, cfg Config) *testServer {
 		t.Fatal(err)
 	}
 	hs := httptest.NewUnstartedServer(srv)
+	hs.Config = srv.HTTPServer() // the connection limits arbor pds serve has
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()

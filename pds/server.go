@@ -62,6 +62,19 @@ type Config struct {
 	// waiting before it is disconnected with ConsumerTooSlow (default
 	// DefaultFirehoseBuffer).
 	FirehoseBuffer int
+	// ReadHeaderTimeout, IdleTimeout, BodyTimeout and MinBodyRate are the
+	// connection limits of HTTPServer (see httpserver.go; defaults
+	// DefaultReadHeaderTimeout, DefaultIdleTimeout, DefaultBodyTimeout,
+	// DefaultMinBodyRate).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	BodyTimeout       time.Duration
+	MinBodyRate       int64
+
+	// LoginLimits are the rate limits of createSession and refreshSession
+	// (nil: DefaultLoginLimits; an empty LoginLimits: none).
+	LoginLimits *LoginLimits
+
 	// FirehoseWindow is how long events are kept for replay; older ones
 	// are removed and a cursor before them gets OutdatedCursor. 0 keeps
 	// every event.
@@ -83,6 +96,7 @@ type Server struct {
 	clock      *repo.TIDClock
 	methods    map[string]method
 	seq        *sequencer
+	limits     *limiter
 
 	reposMu sync.Mutex
 	repos   map[string]*repoState
@@ -122,7 +136,14 @@ func Open(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, repos: map[string]*repoState{}, serviceDID: "did:web:" + cfg.Hostname}
+	setDefaultDuration(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefaultDuration(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefaultDuration(&cfg.BodyTimeout, DefaultBodyTimeout)
+	setDefault(&cfg.MinBodyRate, DefaultMinBodyRate)
+	if cfg.LoginLimits == nil {
+		cfg.LoginLimits = DefaultLoginLimits()
+	}
+	s := &Server{cfg: cfg, repos: map[string]*repoState{}, serviceDID: "did:web:" + cfg.Hostname, limits: newLimiter(cfg.Now)}
 	if cfg.DataDir == "" {
 		d, err := os.MkdirTemp("", "arbor-pds-")
 		if err != nil {
@@ -143,6 +164,12 @@ func Open(cfg Config) (*Server, error) {
 }
 
 func setDefault(v *int64, def int64) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+func setDefaultDuration(v *time.Duration, def time.Duration) {
 	if *v <= 0 {
 		*v = def
 	}
@@ -326,11 +353,17 @@ func (s *Server) now() time.Time { return s.cfg.Now() }
 
 // ServeHTTP routes /xrpc/{method}, /.well-known/atproto-did and, with the
 // embedded directory, /{did:plc:...}.
+// A request body is held to the minimum rate (see httpserver.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body *pacedBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = s.paceBody(w, r)
+		r.Body = body
+	}
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/xrpc/"):
-		s.serveXRPC(w, r, strings.TrimPrefix(p, "/xrpc/"))
+		s.serveXRPC(w, r, strings.TrimPrefix(p, "/xrpc/"), body)
 	case p == "/.well-known/atproto-did":
 		s.serveWellKnown(w, r)
 	case p == "/" || p == "/xrpc/_health" || p == "/_health":
@@ -342,7 +375,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string) {
+func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string, body *pacedBody) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if r.Method == http.MethodOptions {
 		w.Header().Set("Access-Control-Allow-Headers", "*")
@@ -361,6 +394,10 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	out, err := m.fn(w, r)
 	if err != nil {
+		if body != nil && body.timedOut {
+			// Whatever the handler made of the failed read.
+			err = s.errBodyTooSlow()
+		}
 		writeError(w, err)
 		return
 	}

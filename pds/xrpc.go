@@ -90,6 +90,12 @@ func decodeJSONBody(w http.ResponseWriter, r *http.Request, limit int64, v any) 
 	if err := dec.Decode(v); err != nil {
 		return invalidRequest("request body: %v", err)
 	}
+	// One JSON value and nothing after it but white space, as the
+	// reference's body parser requires.
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidRequest("request body: data after the JSON value, which ends at byte %d", end)
+	}
 	return nil
 }
 

@@ -64,7 +64,7 @@ const maxLimiterKeys = 100_000
 type limiter struct {
 	now func() time.Time
 
-	mu      sync.Mutex
+	mu        sync.Mutex
 	windows   map[limiterKey]*limitWindow
 	sweepAt   int       // sweep when this many windows are kept
 	nextSweep time.Time // or at this time

@@ -39,7 +39,7 @@ type CreateResult struct {
 // CheckDID checks that did is a DID (errors wrap ErrBadOption).
 func CheckDID(did string) error {
 	if _, err := syntax.ParseDID(did); err != nil {
-		return fmt.Errorf("%w: %q is not a DID: %v", ErrBadOption, did, err)
+		return fmt.Errorf("%w: %q is not a valid DID (want did:METHOD:ID, like did:plc:ewvi7nxzyoun6zhxrhs64oiz)", ErrBadOption, did)
 	}
 	return nil
 }

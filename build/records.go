@@ -8,6 +8,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // Record is one record ready to go into a repository: its path, its
@@ -48,10 +49,10 @@ func EncodeRecord(v any) ([]byte, cid.Cid, error) {
 // collection/rkey a valid MST key. Errors wrap ErrBadPath.
 func CheckPath(collection, rkey string) error {
 	if _, err := syntax.ParseNSID(collection); err != nil {
-		return fmt.Errorf("%w: collection %q is not an NSID: %v", ErrBadPath, collection, err)
+		return fmt.Errorf("%w: collection %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrBadPath, collection)
 	}
 	if _, err := syntax.ParseRecordKey(rkey); err != nil {
-		return fmt.Errorf("%w: %q is not a record key: %v", ErrBadPath, rkey, err)
+		return fmt.Errorf("%w: %q is not a valid record key (%s)", ErrBadPath, rkey, repo.RecordKeyRule)
 	}
 	if err := mst.ValidateKey([]byte(collection + "/" + rkey)); err != nil {
 		return wrap(ErrBadPath, err)
@@ -66,13 +67,13 @@ type pathChecker map[string]bool
 func (pc pathChecker) check(collection, rkey string) error {
 	if !pc[collection] {
 		if _, err := syntax.ParseNSID(collection); err != nil {
-			return fmt.Errorf("%w: collection %q is not an NSID: %v", ErrBadPath, collection, err)
+			return fmt.Errorf("%w: collection %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrBadPath, collection)
 		}
 		pc[collection] = true
 	}
 	if !plainRecordKey(rkey) {
 		if _, err := syntax.ParseRecordKey(rkey); err != nil {
-			return fmt.Errorf("%w: %q is not a record key: %v", ErrBadPath, rkey, err)
+			return fmt.Errorf("%w: %q is not a valid record key (%s)", ErrBadPath, rkey, repo.RecordKeyRule)
 		}
 	}
 	if len(collection)+1+len(rkey) > mst.MaxKeyLen {

@@ -86,7 +86,7 @@ func (o *RewriteOptions) check() error {
 	}
 	for _, c := range slices.Concat(o.DropCollections, o.KeepCollections) {
 		if _, err := syntax.ParseNSID(c); err != nil {
-			return fmt.Errorf("%w: collection %q is not an NSID: %v", ErrBadOption, c, err)
+			return fmt.Errorf("%w: collection %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrBadOption, c)
 		}
 	}
 	for _, p := range o.DropPaths {

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 )
@@ -9,11 +10,33 @@ import (
 // ParseRecordPath splits a repository path "collection/rkey" into a
 // collection NSID and a record key, checking both. Errors wrap ErrInvalidPath.
 func ParseRecordPath(p string) (collection syntax.NSID, rkey syntax.RecordKey, err error) {
+	coll, key, ok := strings.Cut(p, "/")
+	switch {
+	case !ok || strings.Contains(key, "/"):
+		return "", "", fmt.Errorf("%w %s: want COLLECTION/RKEY, like app.bsky.feed.post/3jzfcijpj2z2a", ErrInvalidPath, quote(p))
+	case !validNSID(coll):
+		return "", "", fmt.Errorf("%w %s: the collection %s is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrInvalidPath, quote(p), quote(coll))
+	case !validRecordKey(key):
+		return "", "", fmt.Errorf("%w %s: the record key %s is not valid (%s)", ErrInvalidPath, quote(p), quote(key), RecordKeyRule)
+	}
 	collection, rkey, err = syntax.ParseRepoPath(p)
-	if err != nil {
-		return "", "", fmt.Errorf("%w %s: %v", ErrInvalidPath, quote(p), err)
+	if err != nil { // not reached: the parts are checked above
+		return "", "", fmt.Errorf("%w %s", ErrInvalidPath, quote(p))
 	}
 	return collection, rkey, nil
+}
+
+// RecordKeyRule says in words what a record key may be.
+const RecordKeyRule = "1 to 512 of A-Z a-z 0-9 . - _ : ~, and not . or .."
+
+func validNSID(s string) bool {
+	_, err := syntax.ParseNSID(s)
+	return err == nil
+}
+
+func validRecordKey(s string) bool {
+	_, err := syntax.ParseRecordKey(s)
+	return err == nil
 }
 
 // ParseATURI parses an at:// URI in the strict atproto form
@@ -30,7 +53,7 @@ func ParseRecordPath(p string) (collection syntax.NSID, rkey syntax.RecordKey, e
 func ParseATURI(s string) (authority, collection, rkey string, err error) {
 	u, err := syntax.ParseATURI(s)
 	if err != nil {
-		return "", "", "", fmt.Errorf("%w %s: %v", ErrInvalidATURI, quote(s), err)
+		return "", "", "", fmt.Errorf("%w %s: %s", ErrInvalidATURI, quote(s), atURIProblem(s))
 	}
 	id := u.Authority()
 	if id == "" {
@@ -42,4 +65,25 @@ func ParseATURI(s string) (authority, collection, rkey string, err error) {
 		authority = id.String()
 	}
 	return authority, u.Collection().String(), u.RecordKey().String(), nil
+}
+
+// atURIProblem says in words what is wrong with s, which syntax.ParseATURI
+// refused.
+func atURIProblem(s string) string {
+	const want = "want at://DID/COLLECTION/RKEY, at://DID/COLLECTION or at://DID (a handle for the DID works too)"
+	rest, ok := strings.CutPrefix(s, "at://")
+	if !ok {
+		return want
+	}
+	parts := strings.Split(rest, "/")
+	if _, err := syntax.ParseAtIdentifier(parts[0]); err != nil {
+		return fmt.Sprintf("%s is neither a DID nor a handle; %s", quote(parts[0]), want)
+	}
+	if len(parts) > 1 && !validNSID(parts[1]) {
+		return fmt.Sprintf("the collection %s is not a valid NSID; %s", quote(parts[1]), want)
+	}
+	if len(parts) > 2 && !validRecordKey(parts[2]) {
+		return fmt.Sprintf("the record key %s is not valid (%s)", quote(parts[2]), RecordKeyRule)
+	}
+	return want
 }

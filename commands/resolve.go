@@ -37,13 +37,25 @@ func newResolver(c *cli.Context) (*identity.Resolver, error) {
 	if !strings.HasPrefix(host, "http://") && !strings.HasPrefix(host, "https://") {
 		return nil, usageErr("--plc-host %q is not an http(s) URL", host)
 	}
-	return &identity.Resolver{
+	res := &identity.Resolver{
 		PLCHost:    host,
 		HTTPClient: identity.NewHTTPClient(c.String("dns"), c.Duration("timeout")),
 		DNSAddr:    c.String("dns"),
 		Timeout:    c.Duration("timeout"),
 		MaxDocSize: c.Int64("max-doc-size"),
-	}, nil
+	}
+	// Handles: --handle-resolver alone when given; else a --plc-host other
+	// than the public directory (a local arbor pds embeds one, and answers
+	// resolveHandle for its accounts) is asked first, then DNS and HTTPS.
+	if hr := c.String("handle-resolver"); hr != "" {
+		if !strings.HasPrefix(hr, "http://") && !strings.HasPrefix(hr, "https://") {
+			return nil, usageErr("--handle-resolver %q is not an http(s) URL", hr)
+		}
+		res.HandleResolver, res.HandleResolverOnly = hr, true
+	} else if strings.TrimRight(host, "/") != plc.DefaultHost {
+		res.HandleResolver = host
+	}
+	return res, nil
 }
 
 // lookupErr maps a resolution error to an exit code: input that is not a
@@ -118,12 +130,16 @@ func resolveCommand() *cli.Command {
 		Description: "A handle is resolved through DNS (TXT _atproto.HANDLE) and HTTPS (/.well-known/atproto-did),\n" +
 			"and the DID document must claim it; a DID's document (did:plc from --plc-host, did:web\n" +
 			"from its host) names a handle, which must resolve back to the DID.\n" +
+			"--handle-resolver URL resolves handles with URL's com.atproto.identity.resolveHandle\n" +
+			"instead (a PDS answers it for its accounts). Without it, a --plc-host other than\n" +
+			plc.DefaultHost + " (such as a local arbor pds serve) is asked that way first,\n" +
+			"then DNS and HTTPS: `arbor resolve alice.test --plc-host http://127.0.0.1:2583` works.\n" +
 			"Exit 1 when the handle does not check out both ways or the document has no signing key\n" +
 			"or PDS; exit 2 for malformed input or when resolution fails.",
 		ArgsUsage: "HANDLE|DID",
-		Flags:     append([]cli.Flag{jsonFlag}, netFlags()...),
+		Flags:     append([]cli.Flag{jsonFlag}, append(netFlags(), handleResolverFlag)...),
 		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "HANDLE|DID [--json] [--plc-host URL] [--dns HOST:PORT]"); err != nil {
+			if err := needArgs(c, 1, 1, "HANDLE|DID [--json] [--plc-host URL] [--handle-resolver URL] [--dns HOST:PORT]"); err != nil {
 				return err
 			}
 			res, err := newResolver(c)

@@ -24,6 +24,9 @@ var (
 	// ErrWellKnown: https://<handle>/.well-known/atproto-did did not give a
 	// DID.
 	ErrWellKnown = errors.New("well-known atproto-did lookup failed")
+	// ErrHandleResolver: the handle resolver (Resolver.HandleResolver) did
+	// not give a DID.
+	ErrHandleResolver = errors.New("handle resolver lookup failed")
 	// ErrHandleNotFound: neither DNS nor HTTPS resolved the handle. It wraps
 	// the reasons of both (ErrNoTXTRecord or ErrDNS, and ErrWellKnown).
 	ErrHandleNotFound = errors.New("handle does not resolve")

@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -15,6 +17,9 @@ import (
 const (
 	MethodDNS   = "dns"
 	MethodHTTPS = "https"
+	// MethodResolver: Resolver.HandleResolver answered
+	// com.atproto.identity.resolveHandle.
+	MethodResolver = "resolver"
 )
 
 // ParseHandle checks a handle's syntax and top-level domain and returns it
@@ -33,13 +38,26 @@ func ParseHandle(s string) (syntax.Handle, error) {
 
 // ResolveHandle finds the DID a handle names: first the DNS TXT record
 // _atproto.<handle> ("did=<DID>"), then
-// https://<handle>/.well-known/atproto-did. It returns the DID and the method
-// that gave it (MethodDNS or MethodHTTPS). It does not check that the DID's
-// document claims the handle; Lookup does.
+// https://<handle>/.well-known/atproto-did. With r.HandleResolver set, that
+// server is asked first (com.atproto.identity.resolveHandle), and with
+// r.HandleResolverOnly it is the only one asked. It returns the DID and the
+// method that gave it (MethodResolver, MethodDNS or MethodHTTPS). It does
+// not check that the DID's document claims the handle; Lookup does.
 func (r *Resolver) ResolveHandle(ctx context.Context, handle string) (syntax.DID, string, error) {
 	h, err := ParseHandle(handle)
 	if err != nil {
 		return "", "", err
+	}
+	var resErr error
+	if r.HandleResolver != "" {
+		did, err := r.lookupResolver(ctx, h)
+		if err == nil {
+			return did, MethodResolver, nil
+		}
+		if r.HandleResolverOnly {
+			return "", "", fmt.Errorf("%w: %s: %w", ErrHandleNotFound, h, err)
+		}
+		resErr = err
 	}
 	did, dnsErr := r.lookupTXT(ctx, h)
 	if dnsErr == nil {
@@ -53,7 +71,34 @@ func (r *Resolver) ResolveHandle(ctx context.Context, handle string) (syntax.DID
 	if webErr == nil {
 		return did, MethodHTTPS, nil
 	}
+	if resErr != nil {
+		return "", "", fmt.Errorf("%w: %s: %w; %w; %w", ErrHandleNotFound, h, resErr, dnsErr, webErr)
+	}
 	return "", "", fmt.Errorf("%w: %s: %w; %w", ErrHandleNotFound, h, dnsErr, webErr)
+}
+
+// lookupResolver asks r.HandleResolver's com.atproto.identity.resolveHandle.
+func (r *Resolver) lookupResolver(ctx context.Context, h syntax.Handle) (syntax.DID, error) {
+	u := strings.TrimRight(r.HandleResolver, "/") + "/xrpc/com.atproto.identity.resolveHandle?" + url.Values{"handle": {h.String()}}.Encode()
+	b, err := r.getSmall(ctx, u, "application/json", min(r.maxDoc(), 4096))
+	if err != nil {
+		var se *httpStatusError
+		if errors.As(err, &se) {
+			err = fmt.Errorf("GET %s: HTTP %d%s", u, se.Status, xrpcMessage([]byte(se.Msg)))
+		}
+		return "", fmt.Errorf("%w: %w", ErrHandleResolver, err)
+	}
+	var resp struct {
+		DID string `json:"did"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil {
+		return "", fmt.Errorf("%w: %s: bad JSON: %v", ErrHandleResolver, u, err)
+	}
+	did, err := ParseDID(resp.DID)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrHandleResolver, u, err)
+	}
+	return did, nil
 }
 
 // lookupTXT asks DNS for _atproto.<h> TXT records.

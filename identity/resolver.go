@@ -18,10 +18,10 @@ import (
 const (
 	DefaultTimeout    = 10 * time.Second
 	DefaultMaxDocSize = 1 << 20 // 1 MiB
-	// DefaultMaxRepoSize bounds a getRepo download. The largest public
-	// repositories are a few hundred MB (about 1 GB at the very top), and
-	// the reference PDS sets no limit of its own: 4 GiB leaves room for
-	// those and still stops a server that never ends its answer.
+	// DefaultMaxRepoSize bounds a getRepo download. Big real repositories
+	// are a few hundred MB and the reference PDS sets no limit of its own:
+	// 4 GiB leaves ten times that room and still stops a server that never
+	// ends its answer before it fills a disk.
 	DefaultMaxRepoSize = 4 << 30
 	// DefaultMaxBlobSize bounds one getBlob download: the largest blobs
 	// the Bluesky app uploads are videos of up to 100 MB.
@@ -55,6 +55,11 @@ type Resolver struct {
 	// memory (atproto-did, /data, listBlobs pages). 0 means
 	// DefaultMaxDocSize.
 	MaxDocSize int64
+	// HandleResolver is a server (such as a local PDS) asked for handles
+	// with com.atproto.identity.resolveHandle before DNS and HTTPS; with
+	// HandleResolverOnly, the only one asked. "" means none.
+	HandleResolver     string
+	HandleResolverOnly bool
 	// MaxRepoSize bounds a getRepo download and MaxBlobSize each getBlob,
 	// in bytes (0 means DefaultMaxRepoSize, DefaultMaxBlobSize). A larger
 	// answer fails with ErrTooLarge once the limit is reached; the writer

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,7 +42,7 @@ var (
 	signWithFlag = &cli.StringFlag{Name: "sign-with", Usage: "private rotation key to sign with (file or multibase)"}
 	nowFlag      = &cli.StringFlag{Name: "now", Usage: "the time the directory will receive the operation (RFC 3339; default: now)"}
 	hostFlag     = &cli.StringFlag{Name: "plc-host", Usage: "directory URL", EnvVars: []string{"ARBOR_PLC_HOST"}, Value: plc.DefaultHost}
-	outFlag      = &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the bare signed operation to this file (for submit)"}
+	outFlag      = &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the operation as {did, cid, prev, operation} to this file, which plc update, plc did and plc submit read"}
 )
 
 func readPLCInput(c *cli.Context, name string) ([]byte, error) {
@@ -67,15 +68,37 @@ func readLog(c *cli.Context, name, did string) (*plc.State, []plc.LogEntry, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	entries, err := plc.ParseLog(b)
+	entries, err := parseLogArg(b)
 	if err != nil {
-		return nil, nil, inputErr(fmt.Errorf("%s: %w", name, err))
+		return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
 	}
 	st, err := plc.ValidateLog(did, entries)
 	if err != nil {
 		return nil, entries, &exitError{code: ExitFail, err: fmt.Errorf("%s: %w", name, err)}
 	}
 	return st, entries, nil
+}
+
+// parseLogArg reads a log: an audit log or a list of operations (a JSON
+// array), or a single genesis operation, bare or as {did, operation, ...}
+// (what plc genesis prints and writes with -o), which is a log of one.
+func parseLogArg(b []byte) ([]plc.LogEntry, error) {
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return plc.ParseLog(b)
+	}
+	op, did, err := parseOpArg(b)
+	if err != nil {
+		return nil, err
+	}
+	if !op.IsGenesis() {
+		return nil, fmt.Errorf("%w: a single %s on top of %s, not a log: give the whole log (plc history --raw, or the directory's /log/audit)", plc.ErrMalformedOp, op.Type, op.Prev)
+	}
+	if did != "" {
+		if got, err := plc.DIDFromGenesis(op); err == nil && got != did {
+			return nil, fmt.Errorf("%w: the file says %s, the genesis operation is of %s", plc.ErrDIDMismatch, did, got)
+		}
+	}
+	return []plc.LogEntry{{Operation: op}}, nil
 }
 
 func loadSigner(c *cli.Context) (atcrypto.PrivateKey, error) {
@@ -124,29 +147,39 @@ func newOpJSON(did string, op *plc.Operation) opJSON {
 	return o
 }
 
-func writeOpFile(c *cli.Context, op *plc.Operation) error {
+// writeOpFile writes -o: the operation with its DID ({did, cid, prev,
+// operation}, as --json prints it), so that the next step (plc update on a
+// genesis, plc submit, plc did) needs nothing else. The bare operation, as
+// the directory receives it, is its "operation" member.
+func writeOpFile(c *cli.Context, did string, op *plc.Operation) error {
 	if !c.IsSet("out") {
 		return nil
 	}
-	b := append(op.AppendJSON(nil), '\n')
-	if err := os.WriteFile(c.String("out"), b, 0o644); err != nil {
+	b, err := json.MarshalIndent(newOpJSON(did, op), "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.String("out"), append(b, '\n'), 0o644); err != nil {
 		return inputErr(err)
 	}
 	return nil
 }
 
-// printOp prints a signed operation: as {did, cid, prev, operation} with
-// --json, otherwise a summary line and the indented operation.
+// printOp prints a signed operation on standard output: as {did, cid,
+// prev, operation} with --json, otherwise the bare operation (what the
+// directory receives); the summary and the DID go to standard error.
 func printOp(c *cli.Context, did string, op *plc.Operation, summary string) error {
-	if err := writeOpFile(c, op); err != nil {
+	if err := checkOverwrite(c.String("out"), c.Bool("force")); err != nil {
+		return err
+	}
+	if err := writeOpFile(c, did, op); err != nil {
 		return err
 	}
 	w := c.App.Writer
 	if c.Bool("json") {
 		return printJSON(w, newOpJSON(did, op))
 	}
-	fmt.Fprintln(w, summary)
-	fmt.Fprintf(w, "did: %s\ncid: %s\n", did, op.CID())
+	fmt.Fprintf(c.App.ErrWriter, "%s\ndid: %s\ncid: %s\n", summary, did, op.CID())
 	var v any
 	_ = json.Unmarshal(op.AppendJSON(nil), &v)
 	return printJSON(w, v)
@@ -156,13 +189,16 @@ func plcGenesisCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "genesis",
 		Usage: "create and sign a genesis operation; prints it and the DID",
+		Description: "Prints the signed operation on standard output (with --json as {did, cid, prev,\n" +
+			"operation}), the DID on standard error. -o FILE writes the {did, cid, prev, operation}\n" +
+			"form, which plc update (as a log of one operation), plc did and plc submit read.",
 		Flags: []cli.Flag{
 			jsonFlag,
 			&cli.StringSliceFlag{Name: "rotation-key", Usage: "rotation key (public or private, file or multibase), highest priority first; repeat"},
 			&cli.StringFlag{Name: "signing-key", Usage: "atproto signing key (public or private, file or multibase)"},
 			&cli.StringFlag{Name: "handle", Usage: "handle, e.g. alice.example.com"},
 			&cli.StringFlag{Name: "pds", Usage: "PDS endpoint URL"},
-			signWithFlag, outFlag,
+			signWithFlag, outFlag, forceFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 0, 0, "--rotation-key K... --signing-key K --handle H --pds URL --sign-with K"); err != nil {
@@ -266,11 +302,15 @@ func parseOpArg(b []byte) (*plc.Operation, string, error) {
 
 func plcUpdateCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "update",
-		Usage:     "the next operation on top of a log, checked against it before it is printed",
+		Name:  "update",
+		Usage: "the next operation on top of a log, checked against it before it is printed",
+		Description: "LOG is an audit log, a list of operations, or a single genesis operation (what plc\n" +
+			"genesis -o writes). Prints the signed operation on standard output (with --json as\n" +
+			"{did, cid, prev, operation}), a summary on standard error. -o FILE writes the\n" +
+			"{did, cid, prev, operation} form, which plc submit reads without --did.",
 		ArgsUsage: "LOG.json|-",
 		Flags: []cli.Flag{
-			jsonFlag, signWithFlag, nowFlag, outFlag,
+			jsonFlag, signWithFlag, nowFlag, outFlag, forceFlag,
 			&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
 			&cli.StringFlag{Name: "handle", Usage: "new handle"},
 			&cli.StringFlag{Name: "pds", Usage: "new PDS endpoint"},
@@ -337,7 +377,7 @@ func plcRollbackCommand() *cli.Command {
 		Usage:     "undo operations: nullify (fork, within 72h, higher-priority key) or restore (new op on the head)",
 		ArgsUsage: "LOG.json|-",
 		Flags: []cli.Flag{
-			jsonFlag, signWithFlag, nowFlag, outFlag,
+			jsonFlag, signWithFlag, nowFlag, outFlag, forceFlag,
 			&cli.StringFlag{Name: "to", Usage: "CID of the operation whose state to return to"},
 			&cli.IntFlag{Name: "last", Usage: "undo the last N active operations"},
 			&cli.StringFlag{Name: "mode", Value: plc.ModeNullify, Usage: "nullify or restore"},
@@ -386,7 +426,10 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 	w := c.App.Writer
 	dry := c.Bool("dry-run")
 	if planErr == nil && !dry {
-		if err := writeOpFile(c, plan.Op); err != nil {
+		if err := checkOverwrite(c.String("out"), c.Bool("force")); err != nil {
+			return err
+		}
+		if err := writeOpFile(c, st.DID, plan.Op); err != nil {
 			return err
 		}
 	}
@@ -437,7 +480,14 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 		}
 		return nil
 	}
+	// The operation is the result (standard output); the plan is a message
+	// (standard error), unless it is all there is (a dry run, a failure).
+	msg := w
+	if planErr == nil && !dry {
+		msg = c.App.ErrWriter
+	}
 	if plan != nil {
+		w := msg
 		fmt.Fprintf(w, "%s rollback of %s to operation %d (%s)\n", plan.Mode, st.DID, plan.Target, plan.TargetCID)
 		if plan.Mode == plc.ModeNullify {
 			fmt.Fprintf(w, "would nullify %d operation(s):\n", len(plan.Nullified))
@@ -460,7 +510,7 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 		fmt.Fprintf(w, "dry run: the operation (cid %s) validates; nothing printed\n", plan.CID)
 		return nil
 	}
-	fmt.Fprintf(w, "operation cid: %s\n", plan.CID)
+	fmt.Fprintf(msg, "operation cid: %s\n", plan.CID)
 	var v any
 	_ = json.Unmarshal(plan.Op.AppendJSON(nil), &v)
 	return printJSON(w, v)
@@ -475,8 +525,11 @@ func rollbackExit(err error) int {
 
 func plcVerifyCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "verify",
-		Usage:     "validate an audit log (or plain list of operations) and print the DID document; or a whole export stream with --export",
+		Name:  "verify",
+		Usage: "validate an audit log (or plain list of operations) and print the DID document; or a whole export stream with --export",
+		Description: "The DID document goes to standard output (arbor plc verify LOG > doc.json, then\n" +
+			"arbor verify REPO.car --did-doc doc.json), the verdict to standard error; --json prints\n" +
+			"both as one object. LOG may also be a single genesis operation (what plc genesis writes).",
 		ArgsUsage: "LOG.json|-",
 		Flags: []cli.Flag{
 			jsonFlag,
@@ -532,13 +585,16 @@ func plcVerifyCommand() *cli.Command {
 					"tombstoned": st.Tombstoned(), "nullified": nul, "document": doc,
 				})
 			}
-			fmt.Fprintf(w, "valid: %s, %d operation(s), %d nullified, head %s\n", st.DID, st.Len(), len(st.Nullified), st.HeadCID())
+			// The document is the result, on standard output (for
+			// arbor verify --did-doc); the verdict is a message.
+			ew := c.App.ErrWriter
+			fmt.Fprintf(ew, "valid: %s, %d operation(s), %d nullified, head %s\n", st.DID, st.Len(), len(st.Nullified), st.HeadCID())
 			for _, i := range st.Nullified {
 				e := st.Entries[i]
-				fmt.Fprintf(w, "nullified: %d %s (by operation %d)\n", i, e.CID, e.NullifiedBy)
+				fmt.Fprintf(ew, "nullified: %d %s (by operation %d)\n", i, e.CID, e.NullifiedBy)
 			}
 			if st.Tombstoned() {
-				fmt.Fprintln(w, "tombstoned: the DID is deactivated")
+				fmt.Fprintln(ew, "tombstoned: the DID is deactivated, it has no document")
 				return nil
 			}
 			return printJSON(w, doc)

@@ -248,7 +248,10 @@ func TestPLCRollbackNullifyRules(t *testing.T) {
 				wantOneLineError(t, r, c.code, c.stderr)
 				return
 			}
-			if r.code != 0 || !strings.Contains(r.stdout, "would nullify 1 operation") || !strings.Contains(r.stdout, l.entries[1]["cid"].(string)) {
+			// The plan is a message (stderr), the operation the result.
+			var op map[string]any
+			if r.code != 0 || !strings.Contains(r.stderr, "would nullify 1 operation") || !strings.Contains(r.stderr, l.entries[1]["cid"].(string)) ||
+				json.Unmarshal([]byte(r.stdout), &op) != nil || op["prev"] != l.entries[0]["cid"] {
 				t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
 			var plan struct {

@@ -425,7 +425,7 @@ func verifyCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "key", Usage: "check the signature against this public key (did:key:... or multibase)"},
-			&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file), and that the commit's DID is the document's"},
+			&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file, - for standard input), and that the commit's DID is the document's"},
 			&cli.BoolFlag{Name: "resolve", Usage: "resolve the commit's DID and check the signature against its document's atproto key"},
 			&cli.StringFlag{Name: "record", Usage: "check FILE as a proof of the record at this path (collection/rkey) rather than as a whole repository"},
 		}, netFlags()...),
@@ -446,9 +446,9 @@ func verifyCommand() *cli.Command {
 				}
 				opts.Key = k
 			case c.IsSet("did-doc"):
-				doc, err := os.ReadFile(c.String("did-doc"))
+				doc, err := readDIDDocArg(c, c.String("did-doc"))
 				if err != nil {
-					return inputErr(err)
+					return err
 				}
 				did, k, err := repo.SigningKeyFromDIDDocument(doc)
 				if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -235,3 +236,28 @@ func lookupTimeout(res *identity.Resolver) time.Duration { return 6 * res.Timeou
 // handleResolverFlag names a server asked for handles instead of DNS and
 // HTTPS (resolve, fetch).
 var handleResolverFlag = &cli.StringFlag{Name: "handle-resolver", Usage: "resolve handles with com.atproto.identity.resolveHandle at this URL (a PDS) instead of DNS and HTTPS", EnvVars: []string{"ARBOR_HANDLE_RESOLVER"}}
+
+// readDIDDocArg reads verify's --did-doc: a JSON file, or standard input
+// for "-" (arbor plc verify LOG | arbor verify REPO.car --did-doc -).
+func readDIDDocArg(c *cli.Context, name string) ([]byte, error) {
+	if name == stdinName && c.Args().First() == stdinName {
+		return nil, usageErr("--did-doc - and the repository - cannot both be standard input")
+	}
+	f, err := openInput(c, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	max := c.Int64("max-doc-size")
+	if max <= 0 {
+		max = identity.DefaultMaxDocSize
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("--did-doc %s: %w", displayName(name), err))
+	}
+	if int64(len(b)) > max {
+		return nil, usageErr("--did-doc %s: larger than %d bytes (see --max-doc-size)", displayName(name), max)
+	}
+	return b, nil
+}

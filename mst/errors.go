@@ -21,7 +21,8 @@ var (
 	// ErrDuplicateKey: the same key twice.
 	ErrDuplicateKey = errors.New("duplicate key")
 	// ErrWrongLayer: an entry whose key height differs from its node's layer,
-	// or a subtree link below layer 0.
+	// a subtree link below layer 0, or links nested deeper than MaxDepth
+	// levels (deeper than any layer).
 	ErrWrongLayer = errors.New("entry or subtree at the wrong layer")
 	// ErrEmptyNode: a node with no entries and no subtree anywhere but the
 	// root of an empty tree, or a root with no entries that only points to a
@@ -32,6 +33,10 @@ var (
 	ErrNonMinimalPrefix = errors.New("non-minimal key prefix compression")
 	// ErrMissingBlock: a node block the source does not have.
 	ErrMissingBlock = errors.New("missing block")
+	// ErrBadBlock: a block the source has but cannot vouch for (its bytes
+	// do not match its CID, or its CID is not one a repository may use).
+	// Verify lists it like a missing block; a source reports it wrapped.
+	ErrBadBlock = errors.New("bad block")
 	// ErrNotANode: a block that does not decode as a strict MST node
 	// (including non-canonical DAG-CBOR), or a link whose codec is not dag-cbor.
 	ErrNotANode = errors.New("not an MST node")

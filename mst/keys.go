@@ -11,6 +11,17 @@ import (
 // MaxKeyLen is the longest valid MST key, in bytes.
 const MaxKeyLen = 1024
 
+// MaxLayer is the highest layer a key can have: Height counts leading zero
+// 2-bit groups of a 256-bit SHA-256, so it is at most 128.
+const MaxLayer = 256 / 2
+
+// MaxDepth is the most levels of nodes a valid tree has: a root at
+// MaxLayer, then one level per layer down to 0. A chain of links longer
+// than this cannot be a valid tree, whatever it holds, so every walker
+// stops there ("deeper than any layer") instead of following it: a chain of
+// entry-less nodes is otherwise only bounded by the size of the input.
+const MaxDepth = MaxLayer + 1
+
 // Height is the layer of a key: the number of leading zero 2-bit groups of
 // SHA-256(key) (fanout 4). It accepts any byte string.
 func Height(key []byte) int {

@@ -128,7 +128,7 @@ func readTreeNode(src BlockSource, c cid.Cid, layer int, root bool) (*node, erro
 	var nd RawNode
 	derr, err := ReadRawNode(src, c, &nd)
 	if err != nil {
-		if errors.Is(err, ErrMissingBlock) {
+		if errors.Is(err, ErrMissingBlock) || errors.Is(err, ErrBadBlock) {
 			return nil, Problem{CID: c, Err: err}
 		}
 		if root {

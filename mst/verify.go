@@ -29,6 +29,11 @@ const MaxProblems = 1000
 //   - prefixes are minimal (ErrNonMinimalPrefix);
 //   - no node is met twice, as its own ancestor or under two parents
 //     (ErrCycle);
+//   - links nest at most MaxDepth levels (ErrWrongLayer: the walk stops
+//     there, so a chain of entry-less nodes costs no more than MaxDepth
+//     levels however long it is);
+//   - every block is one the source vouches for (ErrBadBlock, listed and
+//     skipped like a missing block);
 //   - rebuilding from the leaves gives root (ErrRootMismatch; only checked
 //     when every node could be read and the keys were sorted and valid).
 //
@@ -36,6 +41,7 @@ const MaxProblems = 1000
 // up to MaxProblems problems; its error is only for an error from fn or a
 // failure of src other than a missing block.
 //
+// Time is linear in the nodes visited; recursion is at most MaxDepth deep.
 // Memory: O(depth) working state, plus a 16-byte fingerprint per visited
 // node to detect reuse.
 func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
@@ -132,21 +138,30 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		v.add(problem(c, v.last, ErrNotANode, "link codec 0x%x is not dag-cbor", c.Prefix().Codec))
 		return nil
 	}
-	for _, a := range v.path {
-		if a == c {
-			v.incomplete = true
-			v.add(problem(c, v.last, ErrCycle, "node links back to its ancestor"))
-			return nil
-		}
+	depth := len(v.path)
+	if depth >= MaxDepth {
+		// Whatever lies below, no valid tree goes on: stop here rather
+		// than follow a chain only the input bounds.
+		v.incomplete = true
+		v.add(problem(c, v.last, ErrWrongLayer, "links nested deeper than any layer (more than %d levels)", MaxDepth))
+		return nil
 	}
 	fp := fingerprint(c)
 	if _, ok := v.seen[fp]; ok {
+		// Met before: as an ancestor (a cycle) or elsewhere (reuse). The
+		// path is looked at only now, so a node costs O(1), not O(depth).
 		v.incomplete = true
-		v.add(problem(c, v.last, ErrCycle, "node linked from two places"))
+		msg := "node linked from two places"
+		for _, a := range v.path {
+			if a == c {
+				msg = "node links back to its ancestor"
+				break
+			}
+		}
+		v.add(problem(c, v.last, ErrCycle, "%s", msg))
 		return nil
 	}
 	v.seen[fp] = struct{}{}
-	depth := len(v.path)
 	for len(v.nodes) <= depth {
 		v.nodes = append(v.nodes, &RawNode{})
 	}
@@ -158,9 +173,10 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		return nil
 	}
 	if err != nil {
-		if errors.Is(err, ErrMissingBlock) || errors.Is(err, ErrNotANode) {
+		if errors.Is(err, ErrMissingBlock) || errors.Is(err, ErrNotANode) || errors.Is(err, ErrBadBlock) {
 			// A source may know a block is not a node without
-			// handing over its bytes (a record kept by CID only).
+			// handing over its bytes (a record kept by CID only), or
+			// that its bytes are not those of its CID.
 			v.incomplete = true
 			v.add(Problem{CID: c, Key: string(v.last), Err: err})
 			return nil

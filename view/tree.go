@@ -221,26 +221,33 @@ func (t *Tree) Get(key string) (cid.Cid, bool, error) {
 }
 
 // Seek calls fn for every key >= from (all keys when from is ""), in key
-// order, until fn returns false. It reads O(depth + keys visited) nodes.
+// order, until fn returns false. It reads O(depth + keys visited) nodes,
+// each once: a node reached twice (a subtree linked from two places, which
+// would make the walk exponential in the depth) is an error wrapping
+// ErrBadTree.
 func (t *Tree) Seek(from string, fn func(key string, val cid.Cid) bool) error {
-	_, err := t.seek(t.root, from, fn, 0)
+	_, err := t.seek(t.root, from, fn, 0, make(map[cid.Cid]struct{}))
 	return err
 }
 
-func (t *Tree) seek(c cid.Cid, from string, fn func(string, cid.Cid) bool, depth int) (bool, error) {
+func (t *Tree) seek(c cid.Cid, from string, fn func(string, cid.Cid) bool, depth int, seen map[cid.Cid]struct{}) (bool, error) {
 	if !c.Defined() {
 		return true, nil
 	}
 	if depth > maxLayer {
 		return false, fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
 	}
+	if _, dup := seen[c]; dup {
+		return false, fmt.Errorf("node %s: %w: reached twice", c, ErrBadTree)
+	}
+	seen[c] = struct{}{}
 	n, err := t.decode(c)
 	if err != nil {
 		return false, err
 	}
 	start, _ := position(n, from)
 	// The subtree before entry `start` may still hold keys >= from.
-	more, err := t.seek(n.child(start), from, fn, depth+1)
+	more, err := t.seek(n.child(start), from, fn, depth+1, seen)
 	if err != nil || !more {
 		return more, err
 	}
@@ -249,7 +256,7 @@ func (t *Tree) seek(c cid.Cid, from string, fn func(string, cid.Cid) bool, depth
 		if !fn(e.Key, e.Value) {
 			return false, nil
 		}
-		if more, err = t.seek(e.Right, "", fn, depth+1); err != nil || !more {
+		if more, err = t.seek(e.Right, "", fn, depth+1, seen); err != nil || !more {
 			return more, err
 		}
 	}

@@ -1,0 +1,71 @@
+package view
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/build/hostile"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+// sharedArchive reads a repository of levels nodes where each node links
+// to the one below twice (left and right): 2^levels paths through
+// levels+1 blocks, correct hashes, a signed commit.
+func sharedArchive(t *testing.T, levels int) *repo.Archive {
+	t.Helper()
+	k, err := atcrypto.GeneratePrivateKeyK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := hostile.SharedChain(k, "did:plc:abcdefghijklmnopqrstuvwx", levels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := repo.ReadArchive(bytes.NewReader(r.CAR), repo.LoadOptions{KeepBodies: true, CompactNodes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A tree whose nodes share subtrees (a DAG) is refused as "reached twice"
+// by every way of walking it; with 40 levels, a walk that followed every
+// path would take days.
+func TestSharedSubtreesAreRefusedNotWalkedExponentially(t *testing.T) {
+	a := sharedArchive(t, 40)
+	walks := []struct {
+		name string
+		run  func() error
+	}{
+		{"server start (counts records with Seek)", func() error {
+			_, err := NewServer([]Input{{Name: "shared.car", Archive: a}}, Options{})
+			return err
+		}},
+		{"server start with two inputs (diff)", func() error {
+			_, err := NewServer([]Input{{Name: "a.car", Archive: a}, {Name: "b.car", Archive: a}}, Options{})
+			return err
+		}},
+		{"Seek from the start", func() error {
+			return NewTree(a, a.Data).Seek("", func(string, cid.Cid) bool { return true })
+		}},
+		{"Seek from a key", func() error {
+			return NewTree(a, a.Data).Seek("app.bsky.feed.post/k0", func(string, cid.Cid) bool { return true })
+		}},
+		{"Text", func() error { _, err := Text(io.Discard, NewTree(a, a.Data), RenderOptions{}); return err }},
+		{"DOT", func() error { _, err := DOT(io.Discard, NewTree(a, a.Data), RenderOptions{}); return err }},
+		{"Nested", func() error { _, err := Nested(NewTree(a, a.Data), RenderOptions{}); return err }},
+	}
+	for _, w := range walks {
+		t.Run(w.name, func(t *testing.T) {
+			err := w.run()
+			if !errors.Is(err, ErrBadTree) {
+				t.Fatalf("error %v, want one wrapping ErrBadTree", err)
+			}
+		})
+	}
+}

@@ -319,10 +319,15 @@ func (s *Server) subscribeRepos(w http.ResponseWriter, r *http.Request) (any, er
 		}
 		cursor = &n
 	}
-	if !s.seq.enter() {
+	if err := s.seq.enter(); err != nil {
+		if errors.Is(err, errTooManySubscribers) {
+			// Before the upgrade: a plain HTTP answer a client can retry.
+			w.Header().Set("Retry-After", "30")
+			return nil, xerr(http.StatusServiceUnavailable, "TooManySubscribers", "the server already serves its limit of %d firehose subscribers; try again later", s.seq.maxConns)
+		}
 		return nil, xerr(http.StatusServiceUnavailable, "ServiceUnavailable", "the server is shutting down")
 	}
-	defer s.seq.conns.Done()
+	defer s.seq.leave()
 	// The firehose is public data: any origin may read it, as from the
 	// reference PDS. Frames are already compact; no compression.
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
@@ -408,8 +413,7 @@ func (q *sequencer) serve(ctx context.Context, conn wsSink, cursor *int64) {
 			sendErrorFrame(conn, firehose.ErrNameConsumerTooSlow, "Stream consumer too slow")
 			return
 		}
-		select {
-		case ev := <-sub.ch:
+		if ev, ok := sub.next(); ok {
 			if ev.seq <= sent {
 				continue
 			}
@@ -417,6 +421,10 @@ func (q *sequencer) serve(ctx context.Context, conn wsSink, cursor *int64) {
 				return
 			}
 			sent = ev.seq
+			continue
+		}
+		select {
+		case <-sub.ready:
 		case <-sub.lost:
 		case <-ctx.Done():
 			if q.ctx.Err() != nil {
@@ -446,26 +454,31 @@ func (q *sequencer) start(ctx context.Context, cursor, live int64) (after int64,
 	return cursor, false, nil
 }
 
-// replay sends the stored rows after after, page by page, until a page
-// comes back short (the store had no more when it was read). It returns
-// the last seq sent.
+// replay sends the stored rows after after, page by page (bounded in rows
+// and bytes), until a page comes back short (the store had no more when it
+// was read). It returns the last seq sent.
 func (q *sequencer) replay(ctx context.Context, after int64, send func([]byte) error) (int64, error) {
 	for {
-		evs, err := q.store.Events(ctx, after, eventPage)
+		evs, err := q.log.EventPage(ctx, after, eventPage, q.replayBytes)
 		if err != nil {
 			return after, err
 		}
+		q.notePage(evs)
+		size := 0
 		for i := range evs {
+			size += len(evs[i].CAR)
 			frame, err := eventFrame(&evs[i])
+			seq := evs[i].Seq
+			evs[i] = SeqEvent{} // held no longer than its frame
 			if err == nil {
 				if err := send(frame); err != nil {
 					return after, err
 				}
 			}
-			after = evs[i].Seq
+			after = seq
 		}
-		if len(evs) < eventPage {
-			return after, nil
+		if len(evs) < eventPage && size < q.replayBytes {
+			return after, nil // the store had no more
 		}
 	}
 }

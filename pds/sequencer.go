@@ -24,10 +24,21 @@ import (
 // after a commit are always a prefix of the sequence: the pump never skips a
 // number.
 //
-// A subscriber has a bounded channel. The pump never waits on it: when it is
-// full the subscriber is dropped (its lost channel closed) and the
-// connection ends with a ConsumerTooSlow error frame, so a slow consumer
-// costs writers and other consumers nothing.
+// A subscriber has a bounded queue, in events and in bytes. The pump never
+// waits on it: when it is full the subscriber is dropped (its lost channel
+// closed) and the connection ends with a ConsumerTooSlow error frame, so a
+// slow consumer costs writers and other consumers nothing. Frames are
+// shared by every queue, and each queue holds the newest events, so
+// however many subscribers lag, the frames they keep alive together are
+// at most one queue's byte limit (and the frame each is writing). The
+// queue grows as needed: an idle subscriber costs a few hundred bytes.
+//
+// A replay reads the store in pages bounded in rows and in bytes
+// (replayPageBytes), and lets go of each row once its frame is built, so a
+// consumer that never reads holds at most a page and one frame until its
+// write times out (writeTimeout) and it is disconnected. The number of
+// connections serving subscribeRepos is capped (Config.MaxSubscribers);
+// over the cap the upgrade is refused with 503.
 //
 // A subscriber with a cursor registers for live events first, remembering
 // the last seq handed out at that moment, then replays the rows after the
@@ -41,6 +52,15 @@ const (
 	// DefaultFirehoseBuffer is how many events a subscriber may have
 	// waiting before it is disconnected with ConsumerTooSlow.
 	DefaultFirehoseBuffer = 4096
+	// DefaultFirehoseBufferBytes is how many bytes of frames a subscriber
+	// may have waiting before it is disconnected with ConsumerTooSlow.
+	DefaultFirehoseBufferBytes = 16 << 20
+	// DefaultMaxSubscribers caps the subscribeRepos connections.
+	DefaultMaxSubscribers = 1000
+	// replayPageBytes bounds the bytes of seq rows one replay page holds
+	// (besides eventPage rows); pumpPageBytes the pump's pages.
+	replayPageBytes = 64 << 10
+	pumpPageBytes   = 4 << 20
 	// eventPage is how many seq rows one store read returns.
 	eventPage = 500
 	// pumpPages bounds the pages one wake-up of the pump reads; it pokes
@@ -70,7 +90,13 @@ type eventLog interface {
 	// TrimEvents removes rows older than before, always keeping the newest
 	// row; it returns how many it removed.
 	TrimEvents(ctx context.Context, before time.Time) (int64, error)
+	// EventPage is Store.Events stopping once the rows' CARs reach
+	// maxBytes (at least one row).
+	EventPage(ctx context.Context, after int64, limit, maxBytes int) ([]SeqEvent, error)
 }
+
+// errTooManySubscribers: the cap of subscribeRepos connections is reached.
+var errTooManySubscribers = errors.New("firehose: too many subscribers")
 
 // liveEvent is one frame the pump hands to subscribers.
 type liveEvent struct {
@@ -78,19 +104,70 @@ type liveEvent struct {
 	frame []byte
 }
 
-// subscriber is one live registration.
+// subscriber is one live registration: a queue of frames bounded by
+// maxEvents and maxBytes.
 type subscriber struct {
-	ch   chan liveEvent
-	lost chan struct{} // closed when the pump dropped it for a full buffer
+	lost  chan struct{} // closed when the pump dropped it for a full queue
+	ready chan struct{} // signalled (without waiting) when an event is queued
+
+	maxEvents, maxBytes int
+
+	mu    sync.Mutex
+	queue []liveEvent
+	bytes int // of the frames in queue
+}
+
+// offer queues ev, or reports false when the queue is full. A frame bigger
+// than the byte limit is taken when the queue is empty.
+func (sub *subscriber) offer(ev liveEvent) bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if len(sub.queue) >= sub.maxEvents || len(sub.queue) > 0 && sub.bytes+len(ev.frame) > sub.maxBytes {
+		return false
+	}
+	sub.queue = append(sub.queue, ev)
+	sub.bytes += len(ev.frame)
+	select {
+	case sub.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// next takes the oldest queued event.
+func (sub *subscriber) next() (liveEvent, bool) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if len(sub.queue) == 0 {
+		return liveEvent{}, false
+	}
+	ev := sub.queue[0]
+	sub.queue[0] = liveEvent{}
+	sub.queue = sub.queue[1:]
+	if len(sub.queue) == 0 {
+		sub.queue = nil // let the backing array go
+	}
+	sub.bytes -= len(ev.frame)
+	return ev, true
+}
+
+// queued is the number of events and bytes waiting.
+func (sub *subscriber) queued() (int, int) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return len(sub.queue), sub.bytes
 }
 
 // sequencer fans the seq table out to subscribers (see above).
 type sequencer struct {
-	store  Store
-	log    eventLog
-	now    func() time.Time
-	buffer int
-	window time.Duration
+	store       Store
+	log         eventLog
+	now         func() time.Time
+	buffer      int // events a subscriber may have waiting
+	bufferBytes int // bytes of frames a subscriber may have waiting
+	maxConns    int // subscribeRepos connections served at once
+	replayBytes int // bytes of rows in one replay page
+	window      time.Duration
 
 	ctx    context.Context // cancelled by close
 	cancel context.CancelFunc
@@ -101,10 +178,15 @@ type sequencer struct {
 	mu      sync.Mutex
 	last    int64 // the newest seq handed to subscribers
 	subs    map[*subscriber]struct{}
+	serving int // subscribeRepos connections (enter, leave)
 	stopped bool
 	tooSlow int   // subscribers dropped for a full buffer
+	refused int   // connections refused over maxConns
 	badRows int   // rows that could not be turned into frames
 	lastErr error // the last error of the pump (read or frame)
+	// High-water marks of what one subscriber held: queued events and
+	// bytes, and the bytes of rows in one replay page.
+	peakQueued, peakQueuedBytes, peakReplayBytes int
 }
 
 // newSequencer starts the pump over st, from the newest row it holds.
@@ -118,12 +200,20 @@ func newSequencer(st Store, cfg Config) (*sequencer, error) {
 		return nil, fmt.Errorf("firehose: reading the last seq: %w", err)
 	}
 	q := &sequencer{
-		store: st, log: log, now: cfg.Now, buffer: cfg.FirehoseBuffer, window: cfg.FirehoseWindow,
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		store: st, log: log, now: cfg.Now, window: cfg.FirehoseWindow,
+		buffer: cfg.FirehoseBuffer, bufferBytes: cfg.FirehoseBufferBytes, maxConns: cfg.MaxSubscribers,
+		replayBytes: replayPageBytes,
+		wake:        make(chan struct{}, 1), done: make(chan struct{}),
 		last: newest, subs: map[*subscriber]struct{}{},
 	}
 	if q.buffer <= 0 {
 		q.buffer = DefaultFirehoseBuffer
+	}
+	if q.bufferBytes <= 0 {
+		q.bufferBytes = DefaultFirehoseBufferBytes
+	}
+	if q.maxConns <= 0 {
+		q.maxConns = DefaultMaxSubscribers
 	}
 	if q.now == nil {
 		q.now = time.Now
@@ -178,23 +268,26 @@ func (q *sequencer) pump() {
 		q.mu.Lock()
 		after := q.last
 		q.mu.Unlock()
-		evs, err := q.store.Events(q.ctx, after, eventPage)
+		evs, err := q.log.EventPage(q.ctx, after, eventPage, pumpPageBytes)
 		if err != nil {
 			if q.ctx.Err() == nil {
 				q.noteErr(fmt.Errorf("firehose: reading events after %d: %w", after, err), false)
 			}
 			return
 		}
+		size := 0
 		for i := range evs {
+			size += len(evs[i].CAR)
 			frame, err := eventFrame(&evs[i])
 			if err != nil {
 				q.noteErr(err, true)
 				frame = nil
 			}
 			q.publish(evs[i].Seq, frame)
+			evs[i] = SeqEvent{}
 		}
-		if len(evs) < eventPage {
-			return
+		if len(evs) < eventPage && size < pumpPageBytes {
+			return // the store had no more
 		}
 	}
 	q.poke()
@@ -219,14 +312,16 @@ func (q *sequencer) publish(seq int64, frame []byte) {
 	if frame == nil {
 		return
 	}
+	ev := liveEvent{seq: seq, frame: frame}
 	for sub := range q.subs {
-		select {
-		case sub.ch <- liveEvent{seq: seq, frame: frame}:
-		default:
+		if !sub.offer(ev) {
 			delete(q.subs, sub)
 			close(sub.lost)
 			q.tooSlow++
+			continue
 		}
+		n, b := sub.queued()
+		q.peakQueued, q.peakQueuedBytes = max(q.peakQueued, n), max(q.peakQueuedBytes, b)
 	}
 }
 
@@ -238,7 +333,7 @@ func (q *sequencer) subscribe() (sub *subscriber, from int64, err error) {
 	if q.stopped {
 		return nil, 0, errSequencerClosed
 	}
-	sub = &subscriber{ch: make(chan liveEvent, q.buffer), lost: make(chan struct{})}
+	sub = &subscriber{lost: make(chan struct{}), ready: make(chan struct{}, 1), maxEvents: q.buffer, maxBytes: q.bufferBytes}
 	q.subs[sub] = struct{}{}
 	return sub, q.last, nil
 }
@@ -249,15 +344,40 @@ func (q *sequencer) unsubscribe(sub *subscriber) {
 	delete(q.subs, sub)
 }
 
-// enter counts a serving connection, so that close can wait for it.
-func (q *sequencer) enter() bool {
+// enter counts a serving connection, so that close can wait for it; it
+// refuses one over maxConns (errTooManySubscribers) or while closing
+// (errSequencerClosed). Each enter is matched by a leave.
+func (q *sequencer) enter() error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.stopped {
-		return false
+		return errSequencerClosed
 	}
+	if q.serving >= q.maxConns {
+		q.refused++
+		return errTooManySubscribers
+	}
+	q.serving++
 	q.conns.Add(1)
-	return true
+	return nil
+}
+
+func (q *sequencer) leave() {
+	q.mu.Lock()
+	q.serving--
+	q.mu.Unlock()
+	q.conns.Done()
+}
+
+// notePage records the bytes of rows a replay page held.
+func (q *sequencer) notePage(evs []SeqEvent) {
+	n := 0
+	for i := range evs {
+		n += len(evs[i].CAR)
+	}
+	q.mu.Lock()
+	q.peakReplayBytes = max(q.peakReplayBytes, n)
+	q.mu.Unlock()
 }
 
 // trim removes rows older than the window.
@@ -273,16 +393,25 @@ func (q *sequencer) trim() {
 // sequencerStats is a snapshot of the sequencer's counters.
 type sequencerStats struct {
 	Last        int64
-	Subscribers int
+	Subscribers int // live registrations
+	Serving     int // subscribeRepos connections
 	TooSlow     int
+	Refused     int
 	BadRows     int
 	LastErr     error
+	// The most one subscriber held: events and bytes queued, bytes of
+	// rows in a replay page.
+	PeakQueued, PeakQueuedBytes, PeakReplayBytes int
 }
 
 func (q *sequencer) stats() sequencerStats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return sequencerStats{Last: q.last, Subscribers: len(q.subs), TooSlow: q.tooSlow, BadRows: q.badRows, LastErr: q.lastErr}
+	return sequencerStats{
+		Last: q.last, Subscribers: len(q.subs), Serving: q.serving, TooSlow: q.tooSlow, Refused: q.refused,
+		BadRows: q.badRows, LastErr: q.lastErr,
+		PeakQueued: q.peakQueued, PeakQueuedBytes: q.peakQueuedBytes, PeakReplayBytes: q.peakReplayBytes,
+	}
 }
 
 // close stops the pump, ends every subscription and waits (boundedly) for

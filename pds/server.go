@@ -62,6 +62,14 @@ type Config struct {
 	// waiting before it is disconnected with ConsumerTooSlow (default
 	// DefaultFirehoseBuffer).
 	FirehoseBuffer int
+	// FirehoseBufferBytes is how many bytes of frames a consumer may have
+	// waiting before it is disconnected with ConsumerTooSlow (default
+	// DefaultFirehoseBufferBytes).
+	FirehoseBufferBytes int
+	// MaxSubscribers caps the subscribeRepos connections served at once;
+	// over it the upgrade is refused with 503 (default
+	// DefaultMaxSubscribers).
+	MaxSubscribers int
 	// ReadHeaderTimeout, IdleTimeout, BodyTimeout and MinBodyRate are the
 	// connection limits of HTTPServer (see httpserver.go; defaults
 	// DefaultReadHeaderTimeout, DefaultIdleTimeout, DefaultBodyTimeout,

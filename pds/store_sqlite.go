@@ -589,12 +589,20 @@ func (s *sqliteStore) SetPLCLog(ctx context.Context, did string, log []PLCEntry)
 }
 
 func (s *sqliteStore) Events(ctx context.Context, after int64, limit int) ([]SeqEvent, error) {
+	return s.EventPage(ctx, after, limit, 0)
+}
+
+// EventPage is Events, stopping after the row that brings the CARs read to
+// maxBytes or more (0: no byte limit); it returns at least one row when
+// there is one.
+func (s *sqliteStore) EventPage(ctx context.Context, after int64, limit, maxBytes int) ([]SeqEvent, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, did, kind, commit_cid, rev, since, ops, car, too_big, handle, time FROM seq WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []SeqEvent
+	size := 0
 	for rows.Next() {
 		var e SeqEvent
 		var commit string
@@ -613,6 +621,9 @@ func (s *sqliteStore) Events(ctx context.Context, after int64, limit int) ([]Seq
 		}
 		e.Time = time.UnixMicro(t).UTC()
 		out = append(out, e)
+		if size += len(e.CAR); maxBytes > 0 && size >= maxBytes {
+			break
+		}
 	}
 	return out, rows.Err()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
+	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -67,5 +68,55 @@ func TestSharedSubtreesAreRefusedNotWalkedExponentially(t *testing.T) {
 				t.Fatalf("error %v, want one wrapping ErrBadTree", err)
 			}
 		})
+	}
+}
+
+// deepArchive reads a repository whose tree is a chain of depth
+// entry-less nodes above a leaf (hostile.DeepChain).
+func deepArchive(t *testing.T, depth int) *repo.Archive {
+	t.Helper()
+	k, err := atcrypto.GeneratePrivateKeyK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := hostile.DeepChain(k, "did:plc:abcdefghijklmnopqrstuvwx", depth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := repo.ReadArchive(bytes.NewReader(r.CAR), repo.LoadOptions{KeepBodies: true, CompactNodes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A chain of entry-less nodes is drawn up to mst.MaxDepth levels (the
+// deepest any tree can be) and refused beyond, at once, however long it
+// is.
+func TestChainsDeeperThanAnyLayerAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		depth int // entry-less nodes above the leaf
+		ok    bool
+	}{
+		{mst.MaxDepth - 1, true},
+		{mst.MaxDepth, false},
+		{150_000, false},
+	} {
+		a := deepArchive(t, tc.depth)
+		check := func(what string, err error) {
+			t.Helper()
+			if tc.ok && err != nil {
+				t.Errorf("%d levels: %s: %v", tc.depth+1, what, err)
+			}
+			if !tc.ok && !errors.Is(err, ErrBadTree) {
+				t.Errorf("%d levels: %s: error %v, want one wrapping ErrBadTree", tc.depth+1, what, err)
+			}
+		}
+		_, err := NewServer([]Input{{Name: "deep.car", Archive: a}}, Options{})
+		check("server start", err)
+		_, err = Text(io.Discard, NewTree(a, a.Data), RenderOptions{})
+		check("Text", err)
+		_, _, err = NewTree(a, a.Data).Path("app.bsky.feed.post/zzz")
+		check("Path", err)
 	}
 }

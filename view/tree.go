@@ -16,9 +16,10 @@ import (
 // any key's layer allows.
 var ErrBadTree = errors.New("malformed MST")
 
-// maxLayer bounds how far link chains are followed: a key's height is at
-// most 128 (256 bits in 2-bit groups).
-const maxLayer = 130
+// maxLayer bounds how far link chains are followed: no valid tree nests
+// links deeper than its root's layer, at most mst.MaxLayer (so at most
+// mst.MaxDepth levels of nodes).
+const maxLayer = mst.MaxLayer
 
 // cacheSize bounds the decoded nodes a Tree keeps; past it the cache starts
 // afresh.

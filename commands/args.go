@@ -11,6 +11,13 @@ import (
 // `arbor ls --json repo.car` (urfave/cli v2 stops parsing flags at the first
 // positional argument). It knows which flags take a value from the command's
 // flag definitions. Everything after a literal "--" stays positional.
+//
+// Two cases keep the parser's own answer: -h or --help anywhere among the
+// command's arguments asks for its help (the positionals are dropped, so
+// `arbor ls repo.car -h` shows ls's help), and a flag that needs a value but
+// comes last (or just before "--") is left last, so that the parser says
+// "flag needs an argument" rather than taking the inserted "--" as its
+// value.
 func reorderArgs(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -56,8 +63,15 @@ func reorderArgs(app *cli.App, args []string) []string {
 			break
 		}
 		if isFlag(a) {
+			if isHelp(a) {
+				return append(out, a)
+			}
 			fl = append(fl, a)
-			if takesValue(flags, a) && i+1 < len(rest) {
+			if takesValue(flags, a) {
+				if i+1 >= len(rest) || rest[i+1] == "--" {
+					// No value: let the parser say so.
+					return append(out, fl...)
+				}
 				fl = append(fl, rest[i+1])
 				i++
 			}
@@ -72,6 +86,8 @@ func reorderArgs(app *cli.App, args []string) []string {
 	}
 	return out
 }
+
+func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
 
 func isFlag(a string) bool {
 	return len(a) > 1 && a[0] == '-' && a != "-"

@@ -101,12 +101,11 @@ func NewApp(env Env) *cli.App {
 		ErrWriter:            env.Stderr,
 		Commands:             Commands(),
 		ExitErrHandler:       func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageErr("%v", err)
-		},
+		OnUsageError:         onUsageError,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErr("unknown command %q (see arbor help)", c.Args().First())
+				name := c.Args().First()
+				return usageErr("unknown command %q%s (see arbor help)", name, suggestCommand(name, c.App.Commands))
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -115,15 +114,152 @@ func NewApp(env Env) *cli.App {
 	return app
 }
 
+// setUsageErrors gives every command arbor's usage errors, and every
+// command group (key, plc, ...) an action that names an unknown
+// subcommand (urfave/cli would say "No help topic").
 func setUsageErrors(cmds []*cli.Command) {
 	for _, cmd := range cmds {
 		if cmd.OnUsageError == nil {
-			cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
-				return usageErr("%v", err)
-			}
+			cmd.OnUsageError = onUsageError
+		}
+		if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+			cmd.Action = groupAction
 		}
 		setUsageErrors(cmd.Subcommands)
 	}
+}
+
+// onUsageError reports a flag the parser refused, as --name (the flag
+// package writes -name), with a suggestion for a misspelt one.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	msg := err.Error()
+	for _, prefix := range []string{"flag provided but not defined: -", "flag needs an argument: -"} {
+		name, ok := strings.CutPrefix(msg, prefix)
+		if !ok {
+			continue
+		}
+		msg = prefix[:len(prefix)-1] + flagName(name)
+		if strings.HasPrefix(prefix, "flag provided") {
+			var flags []cli.Flag
+			if c.Command != nil {
+				flags = c.Command.Flags
+			}
+			if len(flags) == 0 && c.App != nil {
+				flags = c.App.Flags
+			}
+			var names []string
+			for _, f := range flags {
+				for _, n := range f.Names() {
+					if len(n) > 1 {
+						names = append(names, n)
+					}
+				}
+			}
+			if s := suggest(strings.TrimLeft(name, "-"), names); s != "" {
+				msg += fmt.Sprintf(" (did you mean --%s?)", s)
+			}
+		}
+		break
+	}
+	msg = strings.Replace(msg, "for flag -", "for flag --", 1)
+	return usageErr("%s", msg)
+}
+
+// flagName writes a flag the way arbor's help does: -o, --output.
+func flagName(name string) string {
+	name = strings.TrimLeft(name, "-")
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// groupAction runs for a command group given no subcommand (its help) or
+// one it does not have (a usage error with a suggestion).
+func groupAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return cli.ShowSubcommandHelp(c)
+	}
+	name := c.Args().First()
+	return usageErr("unknown command %q for %q%s (see %s --help)", name, commandPath(c), suggestCommand(name, c.Command.Subcommands), commandPath(c))
+}
+
+// commandPath is the command being run as typed: "arbor key inspect".
+func commandPath(c *cli.Context) string {
+	if c.Command == nil {
+		return "arbor"
+	}
+	if c.Command.HelpName != "" {
+		return c.Command.HelpName
+	}
+	return "arbor " + c.Command.FullName()
+}
+
+// suggestCommand says `: did you mean "x"?` when name is close to one of
+// cmds' names, and nothing otherwise.
+func suggestCommand(name string, cmds []*cli.Command) string {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return ""
+}
+
+// suggest returns the candidate closest to s when it is close enough to be a
+// typo of it (at most two edits, a swap of neighbours counting as one, and
+// fewer edits than s has letters) or when s is the start of exactly one
+// candidate; "" otherwise.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 3
+	var prefixed []string
+	for _, c := range candidates {
+		if c == s {
+			return ""
+		}
+		if len(s) >= 2 && strings.HasPrefix(c, s) {
+			prefixed = append(prefixed, c)
+		}
+		d := editDistance(s, c)
+		if d < bestD && d < len(s) {
+			best, bestD = c, d
+		}
+	}
+	if best == "" && len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// insertions, deletions, substitutions and swaps of neighbours.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
 }
 
 // Version is set at build time with -ldflags "-X ...commands.Version=...".
@@ -156,6 +292,10 @@ func report(stderr io.Writer, err error) int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
+	if name, ok := strings.CutPrefix(err.Error(), "No help topic for '"); ok {
+		// urfave/cli's answer to `arbor help nope`.
+		err = fmt.Errorf("unknown command %q (see arbor help)", strings.TrimSuffix(name, "'"))
+	}
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 	fmt.Fprintf(stderr, "arbor: %s\n", msg)
 	return code
@@ -180,7 +320,7 @@ func openInput(c *cli.Context, name string) (io.ReadCloser, error) {
 func needArgs(c *cli.Context, min, max int, usage string) error {
 	n := c.NArg()
 	if n < min || (max >= 0 && n > max) {
-		return usageErr("usage: arbor %s %s", c.Command.FullName(), usage)
+		return usageErr("usage: %s %s", commandPath(c), usage)
 	}
 	return nil
 }

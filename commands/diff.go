@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
 
@@ -119,10 +118,8 @@ func diffCommand() *cli.Command {
 				return usageErr("only one of OLD and NEW can be standard input")
 			}
 			coll := c.String("collection")
-			if coll != "" {
-				if _, err := syntax.ParseNSID(coll); err != nil {
-					return usageErr("--collection: %v", err)
-				}
+			if err := checkNSIDFlag("--collection", coll); err != nil {
+				return err
 			}
 			sliceOut := c.String("car")
 			if c.IsSet("car") {

@@ -1,10 +1,17 @@
 package commands
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
+	"github.com/arbor-atproto/arbor/repo"
 	"github.com/arbor-atproto/arbor/view"
 )
+
+// dotWarnSize is the number of boxes (nodes and records) above which
+// mst --dot warns that Graphviz will struggle.
+const dotWarnSize = 10_000
 
 func mstCommand() *cli.Command {
 	const usage = "FILE.car|- [--depth N] [--dot] [--full-cid] [--json]"
@@ -14,7 +21,10 @@ func mstCommand() *cli.Command {
 		Description: "Text: one line per node (layer, CID, entry count, first .. last key under it), each record (key, CID)\n" +
 			"indented under the node that holds it, in key order, and a summary line. --dot writes a digraph for\n" +
 			"Graphviz (arbor mst repo.car --dot | dot -Tsvg > mst.svg). --depth N draws N levels of nodes (the root is\n" +
-			"level 1) and shows each deeper subtree as one line.",
+			"level 1) and shows each deeper subtree as one line. Graphviz is slow past a few thousand boxes: on a tree\n" +
+			"with more than 10,000 nodes and records, --dot warns on standard error and suggests --depth.\n" +
+			"--json writes one compact document as the tree is walked: {root, tree, nodes, records, depth, truncated},\n" +
+			"each node {cid, layer, entryCount, firstKey, lastKey, left, entries: [{key, value, right}]}.",
 		ArgsUsage: "FILE.car|-",
 		Flags: []cli.Flag{
 			jsonFlag,
@@ -32,7 +42,9 @@ func mstCommand() *cli.Command {
 			if c.Bool("dot") && c.Bool("json") {
 				return usageErr("give --dot or --json, not both")
 			}
-			a, err := readArchive(c, c.Args().First(), false)
+			// Nodes are read compact, as ls does: a node is decoded
+			// when the walk reaches it.
+			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CompactNodes: true})
 			if err != nil {
 				return err
 			}
@@ -44,13 +56,14 @@ func mstCommand() *cli.Command {
 			w := c.App.Writer
 			switch {
 			case c.Bool("json"):
-				nt, err := view.Nested(t, opts)
-				if err != nil {
-					return inputErr(err)
-				}
-				return printJSON(w, nt)
+				_, err = view.JSON(w, t, opts)
 			case c.Bool("dot"):
-				_, err = view.DOT(w, t, opts)
+				var s view.Summary
+				s, err = view.DOT(w, t, opts)
+				if err == nil && s.Nodes+s.Records > dotWarnSize {
+					fmt.Fprintf(c.App.ErrWriter, "arbor: warning: the graph has %s and %s, more than Graphviz lays out in reasonable time; draw the top of the tree with --depth (--depth 4 shows at most a few hundred nodes)\n",
+						count(s.Nodes, "node"), count(s.Records, "record"))
+				}
 			default:
 				_, err = view.Text(w, t, opts)
 			}

@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/gookit/color"
 	"github.com/urfave/cli/v2"
@@ -94,4 +98,70 @@ func checkEmptyDir(dir string, force bool) error {
 		return usageErr("refusing to write into %s: the folder is not empty (use --force)", dir)
 	}
 	return nil
+}
+
+// appendJSONString appends s as a JSON string. Record paths are plain ASCII
+// almost always and are copied as they are; anything else goes through
+// encoding/json.
+func appendJSONString(b, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			js, _ := json.Marshal(string(s))
+			return append(b, js...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// checkNSIDFlag checks a flag's NSID value in plain words (the syntax
+// package's own message speaks of regular expressions). An empty value is
+// not given and passes.
+func checkNSIDFlag(flag, v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := syntax.ParseNSID(v); err != nil {
+		return usageErr("%s: %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", flag, v)
+	}
+	return nil
+}
+
+// num writes a count for people: with thousands separators (1,000,000).
+func num[T ~int | ~int64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// count writes a count and its noun for people: "1 record", "2 records",
+// "1,000,000 records". The plural is the noun with an s, or with "y"
+// turned into "ies" after a consonant ("1 entry", "2 entries").
+func count[T ~int | ~int64](n T, noun string) string {
+	if n == 1 || n == -1 {
+		return num(n) + " " + noun
+	}
+	return num(n) + " " + pluralOf(noun)
+}
+
+func pluralOf(noun string) string {
+	if strings.HasSuffix(noun, "y") && len(noun) > 1 && !strings.ContainsRune("aeiou", rune(noun[len(noun)-2])) {
+		return noun[:len(noun)-1] + "ies"
+	}
+	if strings.HasSuffix(noun, "s") || strings.HasSuffix(noun, "x") || strings.HasSuffix(noun, "sh") || strings.HasSuffix(noun, "ch") {
+		return noun + "es"
+	}
+	return noun + "s"
 }

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
 
@@ -238,8 +237,10 @@ func lsCommand() *cli.Command {
 		Name:      "ls",
 		Usage:     "list the records of a repository CAR, one collection/rkey<TAB>cid per line in key order",
 		ArgsUsage: "FILE.car|-",
+		Description: "With --json, JSON lines: one {\"path\": \"collection/rkey\", \"cid\": CID} object per line, in key order,\n" +
+			"written as the tree is walked (jq -s . makes an array of them).",
 		Flags: []cli.Flag{
-			jsonFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per record (JSON lines)"},
 			&cli.StringFlag{Name: "collection", Usage: "only records of this collection (NSID)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -247,10 +248,8 @@ func lsCommand() *cli.Command {
 				return err
 			}
 			coll := c.String("collection")
-			if coll != "" {
-				if _, err := syntax.ParseNSID(coll); err != nil {
-					return usageErr("--collection: %v", err)
-				}
+			if err := checkNSIDFlag("--collection", coll); err != nil {
+				return err
 			}
 			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CompactNodes: true})
 			if err != nil {
@@ -260,29 +259,27 @@ func lsCommand() *cli.Command {
 				return inputErr(a.CommitErr)
 			}
 			prefix := coll + "/"
-			type entry struct {
-				Path string `json:"path"`
-				CID  string `json:"cid"`
-			}
-			entries := []entry{}
 			jsonOut := c.Bool("json")
 			w := newLineWriter(c.App.Writer)
+			var line []byte
 			err = a.Walk(func(key []byte, val cid.Cid) error {
 				if coll != "" && !strings.HasPrefix(string(key), prefix) {
 					return nil
 				}
 				if jsonOut {
-					entries = append(entries, entry{string(key), val.String()})
-					return nil
+					line = append(line[:0], `{"path":`...)
+					line = appendJSONString(line, key)
+					line = append(line, `,"cid":"`...)
+					line = append(line, val.String()...)
+					line = append(line, `"}`...)
+					w.line(string(line))
+					return w.err
 				}
 				w.line(string(key), "\t", val.String())
 				return w.err
 			})
 			if err != nil {
 				return inputErr(err)
-			}
-			if jsonOut {
-				return printJSON(c.App.Writer, entries)
 			}
 			return w.flush()
 		},

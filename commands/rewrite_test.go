@@ -57,8 +57,11 @@ func TestRewriteResignsDropsAndMoves(t *testing.T) {
 	if r := runJSON(t, &v, "verify", out, "--key", didKey, "--json"); r.code != 0 || !v.Valid || v.Records != 6 || v.Commit.DID != "did:web:example.com" {
 		t.Fatalf("verify: exit %d %+v", r.code, v)
 	}
-	var ls []struct{ Path string }
-	runJSON(t, &ls, "ls", out, "--json")
+	r = run(t, "", "ls", out, "--json")
+	ls := parseLines(t, r.stdout)
+	if r.code != 0 || len(ls) != 6 {
+		t.Fatalf("ls: exit %d, %d records", r.code, len(ls))
+	}
 	for _, e := range ls {
 		if e.Path == "app.bsky.actor.profile/self" || filepath.Dir(e.Path) == "app.bsky.feed.like" {
 			t.Fatalf("%s survived", e.Path)

@@ -60,6 +60,7 @@ func TestSlowRequestsAreCutOff(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			c := ts.rawConn(t)
 			if _, err := io.WriteString(c, tc.start); err != nil {
 				t.Fatal(err)
@@ -92,6 +93,7 @@ func TestSlowRequestsAreCutOff(t *testing.T) {
 		})
 	}
 	t.Run("idle kept-alive connection", func(t *testing.T) {
+		t.Parallel()
 		c := ts.rawConn(t)
 		io.WriteString(c, "GET /_health HTTP/1.1\r\nHost: x\r\n\r\n")
 		br := bufio.NewReader(c)
@@ -113,7 +115,7 @@ func TestSlowRequestsAreCutOff(t *testing.T) {
 func TestUploadAboveTheMinimumRateIsNotCutOff(t *testing.T) {
 	ts := startServer(t, Config{BodyTimeout: 500 * time.Millisecond, MinBodyRate: 1000})
 	u := ts.createUser("alice")
-	const size = 20000 // 2 s at 10 kB/s, ten times the minimum
+	const size = 12000 // 1.2 s at 10 kB/s, ten times the minimum
 	pr, pw := io.Pipe()
 	go func() {
 		chunk := bytes.Repeat([]byte("z"), 200)
@@ -147,7 +149,7 @@ func TestSubscriberOutlivesTheConnectionTimeouts(t *testing.T) {
 	u := ts.createUser("alice")
 	st := openStream(t, ts.url, nil)
 	ts.waitSubscribers(1)
-	time.Sleep(1500 * time.Millisecond) // several times every timeout
+	time.Sleep(time.Second) // five times every timeout
 	start := ts.newestSeq()
 	ts.createRecord(u, "late", post("after the timeouts"))
 	st.waitSeq(10*time.Second, start+1)

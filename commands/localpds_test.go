@@ -3,13 +3,18 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/pds"
+	"github.com/arbor-atproto/arbor/plc"
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
 )
 
 // startLocalPDS starts arbor's PDS in-process on loopback (with its
@@ -102,4 +107,54 @@ func TestLocalPDSHandlesResolve(t *testing.T) {
 		r := run(t, "", "resolve", "alice.test", "--handle-resolver", "localhost:2583")
 		wantOneLineError(t, r, ExitUsage, "--handle-resolver")
 	})
+}
+
+// TestRotationKeyLimitEverywhere: an operation with six rotation keys,
+// correctly signed, fails plc verify (exit 1) and the local PDS's embedded
+// did:plc directory refuses it; five keys pass both.
+func TestRotationKeyLimitEverywhere(t *testing.T) {
+	url, _ := startLocalPDS(t)
+	signer, err := atcrypto.GeneratePrivateKeyK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{5, 6} {
+		t.Run(fmt.Sprintf("%d rotation keys", n), func(t *testing.T) {
+			pub, _ := signer.PublicKey()
+			op := &plc.Operation{Type: plc.TypeOperation, RotationKeys: []string{pub.DIDKey()},
+				VerificationMethods: []plc.VerificationMethod{{ID: "atproto", Key: pub.DIDKey()}},
+				AlsoKnownAs:         []string{"at://six.test"},
+				Services:            []plc.Service{{ID: "atproto_pds", Type: "AtprotoPersonalDataServer", Endpoint: url}}}
+			for len(op.RotationKeys) < n {
+				op.RotationKeys = append(op.RotationKeys, genKey(t).DIDKey())
+			}
+			if err := plc.Sign(op, signer); err != nil {
+				t.Fatal(err)
+			}
+			did, err := plc.DIDFromGenesis(op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := op.AppendJSON(nil)
+			f := filepath.Join(t.TempDir(), "log.json")
+			os.WriteFile(f, []byte("["+string(body)+"]"), 0o644)
+			v := run(t, "", "plc", "verify", f)
+			resp, err := http.Post(url+"/"+did, "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if n <= plc.MaxRotationKeys {
+				if v.code != 0 || resp.StatusCode != 200 {
+					t.Fatalf("plc verify exit %d (%s); PDS directory HTTP %d %s", v.code, v.stderr, resp.StatusCode, msg)
+				}
+				return
+			}
+			wantOneLineError(t, v, ExitFail, "6 keys; the did:plc spec allows at most 5")
+			if resp.StatusCode != 400 || !strings.Contains(string(msg), "at most 5") {
+				t.Fatalf("PDS directory: HTTP %d %s", resp.StatusCode, msg)
+			}
+		})
+	}
 }

@@ -42,7 +42,10 @@
 //
 // Submission limits (CheckLimits) are the directory's rules for accepting a
 // new operation; they are applied to operations this package builds, not to
-// history, because real logs contain old operations that predate them.
+// history, because real logs contain old operations that predate them. The
+// one exception is the spec's own limit of five rotation keys, which
+// @did-plc/lib holds every operation to and so does ValidateLog (no keys at
+// all is valid in a log: the DID is frozen).
 //
 // Exports (ValidateExport)
 //

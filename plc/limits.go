@@ -3,17 +3,21 @@ package plc
 import "fmt"
 
 // The directory's limits on a new operation (did-method-plc's server
-// constraints, and @did-plc/lib's rotation key count).
+// constraints.ts, assertValidIncomingOp), and the spec's rotation key count
+// (@did-plc/lib's assureValidOp), whose maximum ValidateLog also holds
+// every operation of a log to.
 const (
-	MaxOpBytes           = 4000 // DAG-CBOR of the signed operation
-	MaxAlsoKnownAs       = 10
-	MaxAlsoKnownAsLength = 258 // a 253-character handle plus "at://"
-	MinRotationKeys      = 1
-	MaxRotationKeys      = 5
-	MaxServices          = 10
-	MaxServiceTypeLength = 96
-	MaxEndpointLength    = 256
-	MaxIDLength          = 32 // service and verification method ids
+	MaxOpBytes             = 4000 // DAG-CBOR of the signed operation
+	MaxAlsoKnownAs         = 10
+	MaxAlsoKnownAsLength   = 258 // a 253-character handle plus "at://"
+	MinRotationKeys        = 1
+	MaxRotationKeys        = 5 // the spec; the server's own constant is 10
+	MaxVerificationMethods = 10
+	MaxServices            = 10
+	MaxServiceTypeLength   = 256
+	MaxEndpointLength      = 512
+	MaxIDLength            = 32  // service and verification method ids
+	MaxDIDKeyLength        = 256 // a did:key string (k256: 57, BLS12-381: 143)
 )
 
 // CheckLimits checks a new operation against the directory's limits and
@@ -48,6 +52,9 @@ func CheckLimits(op *Operation) error {
 	}
 	seen = map[string]bool{}
 	for i, k := range op.RotationKeys {
+		if len(k) > MaxDIDKeyLength {
+			return &LimitError{Field: fmt.Sprintf("rotationKeys[%d] length", i), Limit: MaxDIDKeyLength, Got: len(k)}
+		}
 		if _, err := ParseDIDKey(k); err != nil {
 			return fmt.Errorf("rotationKeys[%d]: %w", i, err)
 		}
@@ -70,7 +77,13 @@ func CheckLimits(op *Operation) error {
 			return &LimitError{Field: "services." + s.ID + ".endpoint length", Limit: MaxEndpointLength, Got: len(s.Endpoint)}
 		}
 	}
+	if n := len(op.VerificationMethods); n > MaxVerificationMethods {
+		return &LimitError{Field: "verificationMethods entries", Limit: MaxVerificationMethods, Got: n}
+	}
 	for _, vm := range op.VerificationMethods {
+		if len(vm.Key) > MaxDIDKeyLength {
+			return &LimitError{Field: "verificationMethods." + vm.ID + " length", Limit: MaxDIDKeyLength, Got: len(vm.Key)}
+		}
 		if len(vm.ID) > MaxIDLength {
 			return &LimitError{Field: fmt.Sprintf("verification method id %q length", vm.ID), Limit: MaxIDLength, Got: len(vm.ID)}
 		}

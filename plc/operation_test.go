@@ -3,6 +3,7 @@ package plc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,14 +185,38 @@ func TestCheckLimits(t *testing.T) {
 		{"aka 258 chars", func(o *Operation) { o.AlsoKnownAs = []string{"at://" + strings.Repeat("a", 253)} }, nil},
 		{"aka 259 chars", func(o *Operation) { o.AlsoKnownAs = []string{"at://" + strings.Repeat("a", 254)} }, ErrLimit},
 		{"duplicate aka", func(o *Operation) { o.AlsoKnownAs = []string{"at://a", "at://a"} }, ErrLimit},
-		{"endpoint 257 chars", func(o *Operation) { o.Services[0].Endpoint = strings.Repeat("e", 257) }, ErrLimit},
-		{"service type 97 chars", func(o *Operation) { o.Services[0].Type = strings.Repeat("t", 97) }, ErrLimit},
+		{"endpoint 512 chars", func(o *Operation) { o.Services[0].Endpoint = strings.Repeat("e", 512) }, nil},
+		{"endpoint 513 chars", func(o *Operation) { o.Services[0].Endpoint = strings.Repeat("e", 513) }, ErrLimit},
+		{"service type 256 chars", func(o *Operation) { o.Services[0].Type = strings.Repeat("t", 256) }, nil},
+		{"service type 257 chars", func(o *Operation) { o.Services[0].Type = strings.Repeat("t", 257) }, ErrLimit},
 		{"service id 33 chars", func(o *Operation) { o.Services[0].ID = strings.Repeat("i", 33) }, ErrLimit},
-		{"vm id 33 chars", func(o *Operation) { o.VerificationMethods[0].ID = strings.Repeat("i", 33) }, ErrLimit},
-		{"bad vm key", func(o *Operation) { o.VerificationMethods[0].Key = "nope" }, ErrBadKey},
-		{"over 4000 bytes", func(o *Operation) {
+		{"eleven services", func(o *Operation) {
 			for i := 0; i < 10; i++ {
-				o.Services = append(o.Services, Service{ID: strings.Repeat(string(rune('a'+i)), 32), Type: strings.Repeat("t", 96), Endpoint: strings.Repeat("e", 256)})
+				o.Services = append(o.Services, Service{ID: string(rune('a' + i)), Type: "t", Endpoint: "https://e"})
+			}
+		}, ErrLimit},
+		{"ten verification methods", func(o *Operation) {
+			for i := 0; i < 9; i++ {
+				o.VerificationMethods = append(o.VerificationMethods, VerificationMethod{ID: string(rune('a' + i)), Key: dk(t, k)})
+			}
+		}, nil},
+		{"eleven verification methods", func(o *Operation) {
+			for i := 0; i < 10; i++ {
+				o.VerificationMethods = append(o.VerificationMethods, VerificationMethod{ID: string(rune('a' + i)), Key: dk(t, k)})
+			}
+		}, ErrLimit},
+		{"vm id 33 chars", func(o *Operation) { o.VerificationMethods[0].ID = strings.Repeat("i", 33) }, ErrLimit},
+		{"vm key over 256 chars", func(o *Operation) { o.VerificationMethods[0].Key = "did:key:z" + strings.Repeat("a", 248) }, ErrLimit},
+		{"rotation key over 256 chars", func(o *Operation) { o.RotationKeys[0] = "did:key:z" + strings.Repeat("a", 248) }, ErrLimit},
+		{"bad vm key", func(o *Operation) { o.VerificationMethods[0].Key = "nope" }, ErrBadKey},
+		{"eleven aka", func(o *Operation) {
+			for i := 0; i < 10; i++ {
+				o.AlsoKnownAs = append(o.AlsoKnownAs, fmt.Sprintf("at://%d.test", i))
+			}
+		}, ErrLimit},
+		{"over 4000 bytes", func(o *Operation) {
+			for i := 0; i < 9; i++ {
+				o.Services = append(o.Services, Service{ID: strings.Repeat(string(rune('a'+i)), 32), Type: strings.Repeat("t", 96), Endpoint: strings.Repeat("e", 400)})
 			}
 		}, ErrLimit},
 	}

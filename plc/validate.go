@@ -154,6 +154,9 @@ func (s *State) apply(e *LogEntry, byCID map[string]int, cache keyCache) error {
 	if !op.Signed() {
 		return ErrNotSigned
 	}
+	if err := checkRotationKeyCount(op); err != nil {
+		return err
+	}
 	st := EntryStatus{Index: i, CID: c, Type: op.Type, Prev: op.Prev, CreatedAt: e.CreatedAt, NullifiedBy: -1}
 
 	if i == 0 {
@@ -264,4 +267,20 @@ func (s *State) LogEntries() []LogEntry {
 		}
 	}
 	return out
+}
+
+// checkRotationKeyCount is the spec's limit on every operation of a log,
+// old or new (@did-plc/lib's assureValidOp, unlike the directory's other
+// limits, which bind only new operations: CheckLimits): at most 5 rotation
+// keys. No keys at all is allowed in a log (the interop vectors hold such
+// a log as valid: the DID can no longer change); only CheckLimits refuses
+// it in a new operation.
+func checkRotationKeyCount(op *Operation) error {
+	if op.Type != TypeOperation {
+		return nil
+	}
+	if n := len(op.RotationKeys); n > MaxRotationKeys {
+		return &LimitError{Field: "rotationKeys", Msg: fmt.Sprintf("%d keys; the did:plc spec allows at most %d", n, MaxRotationKeys)}
+	}
+	return nil
 }

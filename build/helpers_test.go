@@ -13,11 +13,13 @@ import (
 	"github.com/mr-tron/base58"
 	"github.com/multiformats/go-multihash"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-// shared is the shared reference material, from this package's directory.
-var shared = filepath.Join("..", "..", "shared")
+// shared is the reference material in testdata/ at the repository root
+// (copies of ../shared).
+var shared = testfixtures.MustDir()
 
 func interop(parts ...string) string {
 	return filepath.Join(append([]string{shared, "interop"}, parts...)...)

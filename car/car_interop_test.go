@@ -12,17 +12,16 @@ import (
 
 	"github.com/ipfs/go-cid"
 	gocar "github.com/ipld/go-car/v2"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// sharedFile returns the path of a file under ../../shared and fails the
-// test (never skips) when it is missing.
+// sharedFile returns the path of a reference file under testdata/ at the
+// repository root (a copy of ../shared) and fails the test (never skips)
+// when it is missing.
 func sharedFile(t testing.TB, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared reference file missing: %v", err)
-	}
-	return p
+	return testfixtures.Path(t, parts...)
 }
 
 func readShared(t testing.TB, parts ...string) []byte {

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 	gocar "github.com/ipld/go-car/v2"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // FuzzReader feeds arbitrary bytes to the Reader. It must never panic,
@@ -18,7 +19,7 @@ import (
 // with go-car (we are at least as strict).
 func FuzzReader(f *testing.F) {
 	for _, tc := range corpusCARs {
-		if b, err := os.ReadFile(filepath.Join(append([]string{"..", "..", "shared"}, tc.path...)...)); err == nil && len(b) < 4<<10 {
+		if b, err := os.ReadFile(testfixtures.Join(f, tc.path...)); err == nil && len(b) < 4<<10 {
 			f.Add(b)
 		}
 	}

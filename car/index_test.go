@@ -14,6 +14,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-varint"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // readerVerdict runs a Reader over in as repo.ReadArchive does and returns
@@ -170,10 +172,10 @@ func TestIndexGetChecksEveryBlockItReturns(t *testing.T) {
 func TestIndexHoldsWhatReaderReads(t *testing.T) {
 	var files []string
 	for _, tc := range corpusCARs {
-		files = append(files, filepath.Join(append([]string{"..", "..", "shared"}, tc.path...)...))
+		files = append(files, testfixtures.Path(t, tc.path...))
 	}
 	diffs, _ := filepath.Glob(filepath.Join("..", "golden", "diffs", "*", "*.car"))
-	exh, _ := filepath.Glob(filepath.Join("..", "..", "shared", "interop", "mst-test-suite", "cars", "exhaustive", "exhaustive_0[0-3]*.car"))
+	exh := testfixtures.Glob(t, "interop", "mst-test-suite", "cars", "exhaustive", "exhaustive_0[0-3]*.car")
 	if len(diffs) == 0 || len(exh) == 0 {
 		t.Fatal("golden diffs or exhaustive CARs missing")
 	}

@@ -3,14 +3,16 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// shared is the path of the shared reference material from this package.
-var shared = filepath.Join("..", "..", "shared")
+// shared is the reference material in testdata/ at the repository root
+// (copies of ../shared).
+var shared = testfixtures.MustDir()
 
 func corpus(parts ...string) string {
 	return filepath.Join(append([]string{shared, "corpus"}, parts...)...)
@@ -63,13 +65,9 @@ func wantOneLineError(t *testing.T, r result, code int, want string) {
 // browser). Without it they skip, so `go test ./...` works on a fresh
 // machine; CI installs everything and sets ARBOR_REQUIRE_E2E=1, and then a
 // missing dependency fails the test instead.
+// (The gate is testfixtures.NeedE2E, shared by every package; TestMain
+// prints one summary line of what it skipped.)
 func needE2E(t *testing.T, ok bool, what string) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("ARBOR_REQUIRE_E2E") == "1" {
-		t.Fatalf("ARBOR_REQUIRE_E2E=1 but %s", what)
-	}
-	t.Skip(what)
+	testfixtures.NeedE2E(t, ok, what)
 }

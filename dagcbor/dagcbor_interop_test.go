@@ -14,10 +14,13 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// interopDir is the shared AT Protocol interop vectors, beside the repo.
-var interopDir = filepath.Join("..", "..", "shared", "interop")
+// interopDir is the AT Protocol interop vectors in testdata/ at the
+// repository root (copies of ../shared/interop).
+var interopDir = filepath.Join(testfixtures.MustDir(), "interop")
 
 func readShared(t testing.TB, parts ...string) []byte {
 	t.Helper()

@@ -13,11 +13,14 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-var interop = filepath.Join("..", "..", "shared", "interop")
+// interop is the interop vectors in testdata/ at the repository root
+// (copies of ../shared/interop).
+var interop = filepath.Join(testfixtures.MustDir(), "interop")
 
 // readCAR reads a CAR file into src and returns its first root.
 func readCAR(t *testing.T, path string, src mst.MapSource) cid.Cid {
@@ -449,7 +452,7 @@ func leavesOf(t *testing.T, a *repo.Archive) map[string]cid.Cid {
 // handle change leave the repo alone; each other step adds one record); the
 // ops must also equal a brute-force comparison of the full record lists.
 func TestDnprotoExportSequence(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "corpus", "dnproto", "test", "mst")
+	dir := testfixtures.Path(t, "corpus", "dnproto", "test", "mst")
 	steps := []struct {
 		file    string
 		creates int    // records created since the previous export

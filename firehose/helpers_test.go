@@ -12,13 +12,15 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-// shared is the reference material next to the repository.
+// shared is the path of a reference file under testdata/ at the
+// repository root (copies of ../shared).
 func shared(parts ...string) string {
-	return filepath.Join(append([]string{"..", "..", "shared"}, parts...)...)
+	return filepath.Join(append([]string{testfixtures.MustDir()}, parts...)...)
 }
 
 // testRepo is a repository built in memory, committing signed changes.

@@ -7,18 +7,18 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // syntaxVectors reads one of the interop syntax files (comments and blank
 // lines skipped).
 func syntaxVectors(t *testing.T, name string) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "shared", "interop", "syntax", name))
+	f, err := os.Open(testfixtures.Path(t, "interop", "syntax", name))
 	if err != nil {
 		t.Fatal(err)
 	}

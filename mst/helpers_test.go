@@ -6,24 +6,20 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/ipfs/go-cid"
 	car "github.com/ipld/go-car/v2"
 )
 
-// sharedPath points into ../../shared (beside the repository); a missing
-// file fails the test.
+// sharedPath points into testdata/ at the repository root (copies of
+// ../shared); a missing file fails the test.
 func sharedPath(t testing.TB, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared fixture missing: %v", err)
-	}
-	return p
+	return testfixtures.Path(t, parts...)
 }
 
 func readJSON(t testing.TB, v any, parts ...string) {

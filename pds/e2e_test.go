@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // TestOfficialClientEndToEnd drives a server with the official TypeScript
@@ -15,13 +17,9 @@ import (
 // .ci/deps/pds-e2e.sh (npm ci in pds/e2e); without them it skips, unless
 // ARBOR_REQUIRE_E2E=1, when it fails.
 func TestOfficialClientEndToEnd(t *testing.T) {
-	required := os.Getenv("ARBOR_REQUIRE_E2E") == "1"
 	missing := func(what string) {
-		msg := what + "; install with .ci/deps/pds-e2e.sh (cd pds/e2e && npm ci)"
-		if required {
-			t.Fatalf("ARBOR_REQUIRE_E2E=1 but %s", msg)
-		}
-		t.Skip(msg)
+		t.Helper()
+		testfixtures.NeedE2E(t, false, what+"; install with .ci/deps/pds-e2e.sh (cd pds/e2e && npm ci)")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {

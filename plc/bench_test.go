@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // genExport builds an export stream of dids identities with opsPer
@@ -190,7 +191,7 @@ func TestValidateExportSetsKnownBadFailuresApart(t *testing.T) {
 	}
 	var prod KnownBad
 	for _, name := range []string{"known_bad_dids.json", "known_bad_cids.json"} {
-		f, err := os.Open(filepath.Join("..", "..", "shared", "corpus", "go-didplc", "testdata", name))
+		f, err := os.Open(testfixtures.Path(t, "corpus", "go-didplc", "testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}

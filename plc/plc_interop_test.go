@@ -6,9 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-var interopDir = filepath.Join("..", "..", "shared", "interop", "plc", "audit_log")
+// interopDir is the did:plc audit-log vectors in testdata/ at the
+// repository root (copies of ../shared/interop/plc).
+var interopDir = filepath.Join(testfixtures.MustDir(), "interop", "plc", "audit_log")
 
 func readShared(t *testing.T, path string) []byte {
 	t.Helper()

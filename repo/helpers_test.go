@@ -10,11 +10,13 @@ import (
 
 	"github.com/ipfs/go-cid"
 	car "github.com/ipld/go-car/v2"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// sharedDir is where the shared interop vectors and corpus live, beside the
-// repository checkout.
-var sharedDir = filepath.Join("..", "..", "shared")
+// sharedDir is where the interop vectors and corpus live: testdata/ at the
+// repository root (copies of ../shared).
+var sharedDir = testfixtures.MustDir()
 
 // readShared reads a shared reference file; a missing file fails the test.
 func readShared(tb testing.TB, parts ...string) []byte {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // sampleCARs lists the golden repos, the corpus CARs and the exhaustive
@@ -14,9 +15,9 @@ import (
 func sampleCARs(t *testing.T, exhaustive string) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join("..", "golden", "repos", "*.car"))
-	more, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*", "*", "*.car"))
+	more := testfixtures.Glob(t, "corpus", "*", "*", "*", "*.car")
 	files = append(files, more...)
-	more, _ = filepath.Glob(filepath.Join("..", "..", "shared", "interop", "mst-test-suite", "cars", "exhaustive", exhaustive))
+	more = testfixtures.Glob(t, "interop", "mst-test-suite", "cars", "exhaustive", exhaustive)
 	files = append(files, more...)
 	if len(files) < 20 {
 		t.Fatalf("only %d CAR files found", len(files))

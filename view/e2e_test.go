@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // The end-to-end test drives the real page in Debian's headless chromium
@@ -117,14 +119,9 @@ func (d *webDriver) waitFor(what string, cond func() bool) {
 // skips (fails with ARBOR_REQUIRE_E2E=1) when they are not installed.
 func startBrowser(t *testing.T) *webDriver {
 	t.Helper()
-	required := os.Getenv("ARBOR_REQUIRE_E2E") == "1"
 	missing := func(format string, args ...any) {
 		t.Helper()
-		msg := fmt.Sprintf(format, args...) + "; install with .ci/deps/view-e2e.sh"
-		if required {
-			t.Fatal(msg + " (ARBOR_REQUIRE_E2E=1: this test must run)")
-		}
-		t.Skip(msg + " (set ARBOR_REQUIRE_E2E=1 to make this a failure)")
+		testfixtures.NeedE2E(t, false, fmt.Sprintf(format, args...)+"; install with .ci/deps/view-e2e.sh")
 	}
 	var browser string
 	for _, name := range []string{"chromium", "chromium-browser"} {

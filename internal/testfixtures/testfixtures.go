@@ -1,0 +1,116 @@
+// Package testfixtures is how every test finds the reference material the
+// repository carries in testdata/ at its root (interop vectors, the corpus
+// of real repositories, the invalid-repository corpus), and how tests that
+// need something outside Go (Node, a browser) skip or fail.
+//
+// The fixtures are copies of ../shared beside the repository (see
+// testdata/README.md); tests never need ../shared itself. SharedDir says
+// where it is when it is there, for the test that compares the copies.
+//
+// Only tests import this package.
+package testfixtures
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// root is the repository root, found once from the working directory.
+var root = sync.OnceValues(func() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", os.ErrNotExist
+		}
+		dir = up
+	}
+})
+
+// Root returns the repository root (the folder holding go.mod), searched
+// upwards from the working directory; it fails the test when there is none.
+func Root(tb testing.TB) string {
+	tb.Helper()
+	r, err := root()
+	if err != nil {
+		tb.Fatalf("testfixtures: no go.mod above the working directory: %v", err)
+	}
+	return r
+}
+
+// Dir returns the repository's testdata folder (absolute).
+func Dir(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(Root(tb), "testdata")
+}
+
+// MustDir is Dir for package-level variables of tests (no testing.TB
+// there yet): it panics when no go.mod is above the working directory.
+func MustDir() string {
+	r, err := root()
+	if err != nil {
+		panic("testfixtures: no go.mod above the working directory: " + err.Error())
+	}
+	return filepath.Join(r, "testdata")
+}
+
+// Join returns the path of testdata/parts... without checking that it
+// exists (for globs and for tests that look for optional files).
+func Join(tb testing.TB, parts ...string) string {
+	tb.Helper()
+	return filepath.Join(append([]string{Dir(tb)}, parts...)...)
+}
+
+// Path returns the path of testdata/parts... and fails the test (never
+// skips) when it is missing.
+func Path(tb testing.TB, parts ...string) string {
+	tb.Helper()
+	p := Join(tb, parts...)
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("fixture missing (testdata/ at the repository root; refresh with testdata/sync.sh): %v", err)
+	}
+	return p
+}
+
+// Read returns the bytes of testdata/parts...; a missing or unreadable file
+// fails the test.
+func Read(tb testing.TB, parts ...string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(Path(tb, parts...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// Glob returns the files matching pattern under testdata (pattern parts
+// are joined, then matched with filepath.Glob); no match is an empty list.
+func Glob(tb testing.TB, parts ...string) []string {
+	tb.Helper()
+	m, err := filepath.Glob(Join(tb, parts...))
+	if err != nil {
+		tb.Fatalf("bad fixture pattern %q: %v", parts, err)
+	}
+	return m
+}
+
+// SharedDir returns ../shared beside the repository root and whether it
+// holds interop/ and corpus/. Only the copy check uses it.
+func SharedDir(tb testing.TB) (string, bool) {
+	tb.Helper()
+	d := filepath.Join(filepath.Dir(Root(tb)), "shared")
+	for _, set := range []string{"interop", "corpus"} {
+		if fi, err := os.Stat(filepath.Join(d, set)); err != nil || !fi.IsDir() {
+			return d, false
+		}
+	}
+	return d, true
+}

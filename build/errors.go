@@ -31,8 +31,13 @@ var (
 	ErrNeedKey = errors.New("a signing key is needed")
 	// ErrNoSuchRecord: a path given to drop is not in the repository.
 	ErrNoSuchRecord = errors.New("no such record")
-	// ErrInvalidInput: the repository to rewrite fails verification.
+	// ErrInvalidInput: the repository to rewrite cannot be read or fails
+	// verification.
 	ErrInvalidInput = errors.New("input repository is invalid")
+	// ErrFailsVerification comes with ErrInvalidInput when the input reads
+	// as a CAR but its commit or tree fails verification (rather than being
+	// unreadable).
+	ErrFailsVerification = errors.New("it fails verification")
 	// ErrInvalidOutput: the CAR just written fails verification; nothing is
 	// left at the destination.
 	ErrInvalidOutput = errors.New("output repository failed verification")

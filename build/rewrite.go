@@ -119,7 +119,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 		return nil, wrap(ErrInvalidInput, err)
 	}
 	if a.CommitErr != nil {
-		return nil, wrap(ErrInvalidInput, a.CommitErr)
+		return nil, fmt.Errorf("%w: %w: %w", ErrInvalidInput, ErrFailsVerification, a.CommitErr)
 	}
 	if a.Commit == nil {
 		return nil, fmt.Errorf("%w: the root is a bare MST with no commit", ErrInvalidInput)
@@ -134,7 +134,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	}
 	if !rep.Valid() {
 		if !opts.Force {
-			return nil, fmt.Errorf("%w: %d problems, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, len(rep.Problems), rep.Problems[0])
+			return nil, fmt.Errorf("%w: %w: %d problems, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, ErrFailsVerification, len(rep.Problems), rep.Problems[0])
 		}
 		res.InputErrors = rep.Problems
 	}
@@ -428,8 +428,8 @@ func setOf(xs []string) map[string]bool {
 func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
 	var visit func(c cid.Cid, depth int) error
 	visit = func(c cid.Cid, depth int) error {
-		if depth > 256 {
-			return fmt.Errorf("%w: the tree is deeper than 256 layers", mst.ErrCycle)
+		if depth >= mst.MaxDepth {
+			return fmt.Errorf("node %s: %w: links nested deeper than any layer", c, mst.ErrWrongLayer)
 		}
 		b, err := a.Get(c)
 		if err != nil {
@@ -465,14 +465,19 @@ func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
 }
 
 // lenientWalk visits the entries of a tree that may be badly shaped (wrong
-// layers, keys out of order), for --force: every node reachable from the
-// root is decoded, and its entries are given to fn sorted by key. Duplicate
-// keys, missing or undecodable nodes and cycles are still errors.
+// layers, keys out of order, chains of entry-less nodes of any length), for
+// Force (--repair): every node reachable from the root is decoded, and its
+// entries are given to fn sorted by key. Duplicate keys, missing or
+// undecodable nodes and nodes reached twice (cycles, shared subtrees) are
+// still errors. The walk keeps its own stack, so that its time and memory
+// are linear in the nodes whatever their depth.
 func lenientWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
 	var leaves []mst.Leaf
 	seen := map[cid.Cid]bool{}
-	var visit func(c cid.Cid) error
-	visit = func(c cid.Cid) error {
+	stack := []cid.Cid{a.Data}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		if seen[c] {
 			return fmt.Errorf("%w: node %s reached twice", mst.ErrCycle, c)
 		}
@@ -486,24 +491,16 @@ func lenientWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error 
 			return fmt.Errorf("node %s: %w", c, err)
 		}
 		if n.Left.Defined() {
-			if err := visit(n.Left); err != nil {
-				return err
-			}
+			stack = append(stack, n.Left)
 		}
 		var key []byte
 		for _, e := range n.Entries {
 			key = append(key[:e.Prefix:e.Prefix], e.Suffix...)
 			leaves = append(leaves, mst.Leaf{Key: bytes.Clone(key), Value: e.Value})
 			if e.Right.Defined() {
-				if err := visit(e.Right); err != nil {
-					return err
-				}
+				stack = append(stack, e.Right)
 			}
 		}
-		return nil
-	}
-	if err := visit(a.Data); err != nil {
-		return err
 	}
 	slices.SortFunc(leaves, func(x, y mst.Leaf) int { return bytes.Compare(x.Key, y.Key) })
 	for i, l := range leaves {

@@ -9,7 +9,9 @@
 //     "did=<DID>", or else through https://<handle>/.well-known/atproto-did,
 //     whose body is the DID. DNS is asked first; a DNS answer with several
 //     different did= values, or an invalid one, is an error rather than a
-//     reason to try HTTPS.
+//     reason to try HTTPS. With HandleResolver set (a local PDS, say), that
+//     server's com.atproto.identity.resolveHandle is asked first, or alone
+//     with HandleResolverOnly; the DID document must still claim the handle.
 //   - DID: did:plc (document from a directory, PLCHost/<did>; rotation keys
 //     from PLCHost/<did>/data) or did:web (document at
 //     https://<host>/.well-known/did.json, or for the path form
@@ -30,7 +32,12 @@
 // MaxDocSize+1 bytes and refused (ErrDocumentTooLarge) if it is longer, or
 // if its Content-Length already says so. Each lookup has Timeout; a PDS
 // download has Timeout as an idle limit (no bytes for that long), not as a
-// limit on the whole transfer.
+// limit on the whole transfer, and must bring MinRate bytes a second over
+// each Timeout window (a trickle that never goes silent fails too): both
+// fail with ErrTooSlow. A repository is at most MaxRepoSize bytes and a
+// blob MaxBlobSize (ErrTooLarge, announced or reached; the writer never gets
+// more than the limit). A caller's context bounds the whole transfer and
+// cancels it (a signal, a deadline): the caller removes what it wrote.
 //
 // # Test seams
 //

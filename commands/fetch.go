@@ -123,6 +123,9 @@ func runFetch(c *cli.Context) error {
 	}
 	placed := false
 	err = runFetchCtx(ctx, c, res, out, since, &placed)
+	if err == nil {
+		return nil // done before any signal or deadline could stop it
+	}
 	what := out + " not written"
 	if placed {
 		what = out + " was verified and kept; blobs incomplete"

@@ -1,16 +1,22 @@
 package commands
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,7 +29,7 @@ func pdsCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "pds",
 		Usage:       "run a throwaway local PDS (XRPC server with an embedded store and did:plc directory)",
-		Subcommands: []*cli.Command{pdsServeCommand()},
+		Subcommands: []*cli.Command{pdsServeCommand(), pdsAccountCommand()},
 	}
 }
 
@@ -37,7 +43,11 @@ func pdsServeCommand() *cli.Command {
 			"sequence numbers. With --plc embedded (the default) the server is also a did:plc directory at its\n" +
 			"own URL (GET /DID, /DID/data, /DID/log, /DID/log/audit; POST /DID), so `arbor plc history\n" +
 			"--plc-host URL` works against it. Prints one line when ready: the URL, the admin password and\n" +
-			"the directory URL (with --json, one JSON object).",
+			"the directory URL (with --json, one JSON object); the data directory's serve.json (mode 0600)\n" +
+			"keeps the URL and the admin password for `arbor pds account --data DIR`. A handle of the server\n" +
+			"resolves at GET /.well-known/atproto-did with the handle as Host, and through\n" +
+			"com.atproto.identity.resolveHandle. Request bodies must arrive at 16 KiB/s or more after 15 s\n" +
+			"(never pausing 15 s), idle connections close after 2 minutes.",
 		Flags: []cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:2583", Usage: "address to listen on (port 0: any free port)"},
@@ -47,6 +57,8 @@ func pdsServeCommand() *cli.Command {
 			&cli.StringFlag{Name: "plc", Value: "embedded", Usage: `did:plc directory: "embedded" or a directory URL`},
 			&cli.StringFlag{Name: "public-url", Usage: "URL clients reach the server at (default: http://ADDR as bound)"},
 			&cli.Int64Flag{Name: "blob-limit", Value: pds.DefaultMaxBlobSize, Usage: "largest blob upload, in bytes"},
+			&cli.IntFlag{Name: "max-subscribers", Value: pds.DefaultMaxSubscribers, Usage: "most subscribeRepos (firehose) connections at once; more are refused with 503"},
+			&cli.BoolFlag{Name: "no-login-limit", Usage: "turn off the login rate limits (30 createSession calls in 5 minutes per account and IP, 300 a day; 300 in 5 minutes per IP)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -57,6 +69,13 @@ func pdsServeCommand() *cli.Command {
 				Hostname:      c.String("hostname"),
 				HandleDomains: c.StringSlice("handle-domain"),
 				MaxBlobSize:   c.Int64("blob-limit"),
+			}
+			cfg.MaxSubscribers = c.Int("max-subscribers")
+			if cfg.MaxSubscribers <= 0 {
+				return usageErr("--max-subscribers must be positive, got %d", cfg.MaxSubscribers)
+			}
+			if c.Bool("no-login-limit") {
+				cfg.LoginLimits = &pds.LoginLimits{}
 			}
 			if p := c.String("plc"); p != "embedded" {
 				u, err := url.Parse(p)
@@ -123,4 +142,263 @@ func printJSONLine(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// defaultPDSURL is where `arbor pds serve` listens by default.
+const defaultPDSURL = "http://127.0.0.1:2583"
+
+// pdsAccountCommand is `arbor pds account`: accounts of a running server.
+func pdsAccountCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "account",
+		Usage:       "create and list the accounts of a running arbor pds serve",
+		Subcommands: []*cli.Command{pdsAccountCreateCommand(), pdsAccountListCommand()},
+	}
+}
+
+// pdsTargetFlags say which running server to talk to.
+func pdsTargetFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "url", Usage: "URL of the running server (default " + defaultPDSURL + ", where arbor pds serve listens)"},
+		&cli.StringFlag{Name: "data", Usage: "data directory of the running server: its URL and admin password are read from `DIR`/serve.json"},
+	}
+}
+
+// pdsTarget is a running server: its URL, and its admin password when known.
+type pdsTarget struct {
+	url, adminPassword string
+	from               string // where the URL came from, for errors
+	client             *http.Client
+}
+
+func newPDSTarget(c *cli.Context) (*pdsTarget, error) {
+	u, data := c.String("url"), c.String("data")
+	t := &pdsTarget{client: &http.Client{Timeout: 30 * time.Second}}
+	switch {
+	case u != "" && data != "":
+		return nil, usageErr("give --url or --data, not both")
+	case data != "":
+		info, err := pds.ReadServeInfo(data)
+		if err != nil {
+			return nil, inputErr(err)
+		}
+		t.url, t.adminPassword, t.from = info.URL, info.AdminPassword, " (from "+filepath.Join(data, pds.ServeInfoFile)+")"
+	default:
+		t.url = u
+		if t.url == "" {
+			t.url = defaultPDSURL
+		}
+		pu, err := url.Parse(t.url)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, usageErr("--url: %q is not an http(s) URL", t.url)
+		}
+	}
+	t.url = strings.TrimRight(t.url, "/")
+	if c.IsSet("admin-password") {
+		t.adminPassword = c.String("admin-password")
+	}
+	return t, nil
+}
+
+// call sends one XRPC request (body nil: a query) and decodes the answer
+// into out. Every failure is an input error naming the server.
+func (t *pdsTarget) call(ctx context.Context, nsid string, params url.Values, body, out any, admin bool) error {
+	method, u := http.MethodGet, t.url+"/xrpc/"+nsid
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		method, rd = http.MethodPost, bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return inputErr(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if admin {
+		req.SetBasicAuth("admin", t.adminPassword)
+	}
+	res, err := t.client.Do(req)
+	if err != nil {
+		return inputErr(fmt.Errorf("no PDS answering at %s%s: is arbor pds serve running? (%v)", t.url, t.from, errors.Unwrap(err)))
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
+	if err != nil {
+		return inputErr(fmt.Errorf("%s: reading the answer to %s: %v", t.url, nsid, err))
+	}
+	if res.StatusCode != http.StatusOK {
+		var xe struct{ Error, Message string }
+		if json.Unmarshal(b, &xe) != nil || xe.Error == "" {
+			return inputErr(fmt.Errorf("%s: %s answered %s", t.url, nsid, res.Status))
+		}
+		if admin && res.StatusCode == http.StatusUnauthorized {
+			return inputErr(fmt.Errorf("%s refused the admin password%s: %s", t.url, t.from, xe.Message))
+		}
+		return inputErr(fmt.Errorf("%s: %s: %s", t.url, xe.Error, xe.Message))
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return inputErr(fmt.Errorf("%s: the answer to %s is not what it should be: %v", t.url, nsid, err))
+		}
+	}
+	return nil
+}
+
+func pdsAccountCreateCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "create",
+		Usage: "create an account on a running arbor pds serve",
+		Description: "Creates an account through com.atproto.server.createAccount, with a new did:plc identity in\n" +
+			"the server's directory. A handle without a dot gets the server's first handle domain\n" +
+			"(alice: alice.test). --password - reads the password from the first line of standard input.",
+		ArgsUsage: " ",
+		Flags: append([]cli.Flag{
+			jsonFlag,
+			&cli.StringFlag{Name: "handle", Usage: "the account's handle (e.g. alice.test)"},
+			&cli.StringFlag{Name: "password", Usage: "its password (- reads it from standard input)"},
+			&cli.StringFlag{Name: "email", Usage: "its email address (optional)"},
+		}, pdsTargetFlags()...),
+		Action: func(c *cli.Context) error {
+			const usage = "--handle H --password P [--email E] [--url URL | --data DIR] [--json]"
+			if err := needArgs(c, 0, 0, usage); err != nil {
+				return err
+			}
+			handle, pw := c.String("handle"), c.String("password")
+			if handle == "" || pw == "" {
+				return usageErr("usage: %s %s", commandPath(c), usage)
+			}
+			if pw == "-" {
+				line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
+				if err != nil && line == "" {
+					return usageErr("--password -: no password on standard input")
+				}
+				if pw = strings.TrimRight(line, "\r\n"); pw == "" {
+					return usageErr("--password -: the first line of standard input is empty")
+				}
+			}
+			t, err := newPDSTarget(c)
+			if err != nil {
+				return err
+			}
+			ctx := c.Context
+			if !strings.Contains(handle, ".") {
+				var desc struct {
+					Domains []string `json:"availableUserDomains"`
+				}
+				if err := t.call(ctx, "com.atproto.server.describeServer", nil, nil, &desc, false); err != nil {
+					return err
+				}
+				if len(desc.Domains) == 0 {
+					return inputErr(fmt.Errorf("%s names no handle domain; give the whole handle", t.url))
+				}
+				handle += "." + strings.TrimPrefix(desc.Domains[0], ".")
+			}
+			in := map[string]string{"handle": handle, "password": pw}
+			if e := c.String("email"); e != "" {
+				in["email"] = e
+			}
+			var out struct {
+				DID    string `json:"did"`
+				Handle string `json:"handle"`
+			}
+			if err := t.call(ctx, "com.atproto.server.createAccount", nil, in, &out, false); err != nil {
+				return err
+			}
+			res := map[string]any{"did": out.DID, "handle": out.Handle, "url": t.url}
+			if e := c.String("email"); e != "" {
+				res["email"] = strings.ToLower(e)
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, res)
+			}
+			fmt.Fprintf(c.App.Writer, "created %s %s on %s\n", out.Handle, out.DID, t.url)
+			return nil
+		},
+	}
+}
+
+func pdsAccountListCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list the accounts of a running arbor pds serve",
+		Description: "Lists every account (handle, DID, email, creation time) through\n" +
+			"com.atproto.admin.searchAccounts, with the admin password: from --data DIR (serve.json),\n" +
+			"or --admin-password as arbor pds serve printed it.",
+		ArgsUsage: " ",
+		Flags: append([]cli.Flag{
+			jsonFlag,
+			&cli.StringFlag{Name: "admin-password", Usage: "the server's admin password (default: from --data DIR)", EnvVars: []string{"ARBOR_PDS_ADMIN_PASSWORD"}},
+		}, pdsTargetFlags()...),
+		Action: func(c *cli.Context) error {
+			if err := needArgs(c, 0, 0, "[--url URL --admin-password PW | --data DIR] [--json]"); err != nil {
+				return err
+			}
+			t, err := newPDSTarget(c)
+			if err != nil {
+				return err
+			}
+			if t.adminPassword == "" {
+				return usageErr("--admin-password is needed with --url (arbor pds serve prints it), or give --data DIR")
+			}
+			type account struct {
+				Handle    string `json:"handle"`
+				DID       string `json:"did"`
+				Email     string `json:"email,omitempty"`
+				IndexedAt string `json:"indexedAt"`
+			}
+			var all []account
+			cursor := ""
+			for page := 0; ; page++ {
+				q := url.Values{"limit": {"100"}}
+				if cursor != "" {
+					q.Set("cursor", cursor)
+				}
+				var out struct {
+					Cursor   string    `json:"cursor"`
+					Accounts []account `json:"accounts"`
+				}
+				if err := t.call(c.Context, "com.atproto.admin.searchAccounts", q, nil, &out, true); err != nil {
+					return err
+				}
+				all = append(all, out.Accounts...)
+				if out.Cursor == "" || len(out.Accounts) == 0 {
+					break
+				}
+				if out.Cursor == cursor {
+					return inputErr(fmt.Errorf("%s: searchAccounts gave the same cursor %q twice", t.url, cursor))
+				}
+				cursor = out.Cursor
+			}
+			if all == nil {
+				all = []account{}
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				return printJSON(w, map[string]any{"url": t.url, "count": len(all), "accounts": all})
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			for _, a := range all {
+				email := a.Email
+				if email == "" {
+					email = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Handle, a.DID, email, a.IndexedAt)
+			}
+			tw.Flush()
+			noun := "accounts"
+			if len(all) == 1 {
+				noun = "account"
+			}
+			fmt.Fprintf(w, "%d %s on %s\n", len(all), noun, t.url)
+			return nil
+		},
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -134,5 +135,92 @@ func TestPDSServeBadUsage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			wantOneLineError(t, run(t, "", tc.args...), ExitUsage, tc.want)
 		})
+	}
+}
+
+// arbor pds account create and list talk to a running server: through
+// --data (serve.json holds its URL and admin password) or --url (with
+// --admin-password, as serve printed it, for list).
+func TestPDSAccountCreateAndList(t *testing.T) {
+	dir := t.TempDir()
+	ready, _ := startPDS(t, "--data", dir)
+	url, admin := ready["url"].(string), ready["adminPassword"].(string)
+	if fi, err := os.Stat(filepath.Join(dir, "serve.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("serve.json: %v %v, want mode 0600", fi, err)
+	}
+
+	var alice struct{ DID, Handle, Email, URL string }
+	r := runJSON(t, &alice, "pds", "account", "create", "--handle", "alice.test", "--password", "pw-a", "--email", "Alice@Example.com", "--data", dir, "--json")
+	if r.code != 0 || !strings.HasPrefix(alice.DID, "did:plc:") || alice.Handle != "alice.test" || alice.Email != "alice@example.com" || alice.URL != url {
+		t.Fatalf("create --data: exit %d %+v (stderr %q)", r.code, alice, r.stderr)
+	}
+	// A handle without a domain gets the server's; --password - reads stdin.
+	r = run(t, "pw-b\n", "pds", "account", "create", "--handle", "bob", "--password", "-", "--url", url)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "created bob.test did:plc:") {
+		t.Fatalf("create --url: exit %d %q (stderr %q)", r.code, r.stdout, r.stderr)
+	}
+	// Both can log in with the passwords given.
+	postJSON(t, url+"/xrpc/com.atproto.server.createSession", map[string]any{"identifier": "alice.test", "password": "pw-a"})
+	postJSON(t, url+"/xrpc/com.atproto.server.createSession", map[string]any{"identifier": "bob.test", "password": "pw-b"})
+
+	type listed struct {
+		URL      string
+		Count    int
+		Accounts []struct{ Handle, DID, Email, IndexedAt string }
+	}
+	for _, args := range [][]string{{"--data", dir}, {"--url", url, "--admin-password", admin}} {
+		var l listed
+		r := runJSON(t, &l, append([]string{"pds", "account", "list", "--json"}, args...)...)
+		if r.code != 0 || l.Count != 2 || len(l.Accounts) != 2 || l.URL != url {
+			t.Fatalf("list %v: exit %d %+v (stderr %q)", args, r.code, l, r.stderr)
+		}
+		got := map[string]string{}
+		for _, a := range l.Accounts {
+			got[a.Handle] = a.DID + " " + a.Email
+		}
+		if got["alice.test"] != alice.DID+" alice@example.com" || !strings.HasPrefix(got["bob.test"], "did:plc:") || l.Accounts[0].IndexedAt == "" {
+			t.Fatalf("list %v: %+v", args, l.Accounts)
+		}
+	}
+	r = run(t, "", "pds", "account", "list", "--data", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "alice.test") || !strings.Contains(r.stdout, "alice@example.com") || !strings.HasSuffix(r.stdout, "2 accounts on "+url+"\n") {
+		t.Fatalf("list: exit %d %q", r.code, r.stdout)
+	}
+
+	// Refusals: one line on stderr, exit 2.
+	emptyDir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"handle taken", []string{"pds", "account", "create", "--handle", "alice.test", "--password", "x", "--data", dir}, "HandleNotAvailable"},
+		{"no password", []string{"pds", "account", "create", "--handle", "carol.test", "--data", dir}, "usage: arbor pds account create"},
+		{"url and data", []string{"pds", "account", "list", "--url", url, "--data", dir}, "not both"},
+		{"wrong admin password", []string{"pds", "account", "list", "--url", url, "--admin-password", "nope"}, "refused the admin password"},
+		{"no admin password", []string{"pds", "account", "list", "--url", url}, "--admin-password"},
+		{"not a data directory", []string{"pds", "account", "list", "--data", emptyDir}, "serve.json"},
+		{"bad url", []string{"pds", "account", "list", "--url", "ftp://x", "--admin-password", "x"}, "--url"},
+		{"extra argument", []string{"pds", "account", "list", "--data", dir, "extra"}, "usage: arbor pds account list"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantOneLineError(t, run(t, "", tc.args...), ExitUsage, tc.want)
+		})
+	}
+}
+
+// With the server gone, account commands say so in one line.
+func TestPDSAccountWithoutARunningServer(t *testing.T) {
+	dir := t.TempDir()
+	ready, stop := startPDS(t, "--data", dir)
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, args := range [][]string{
+		{"pds", "account", "list", "--data", dir},
+		{"pds", "account", "create", "--handle", "dan.test", "--password", "x", "--url", ready["url"].(string)},
+	} {
+		wantOneLineError(t, run(t, "", args...), ExitUsage, "no PDS answering at "+ready["url"].(string))
 	}
 }

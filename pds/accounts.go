@@ -268,11 +268,7 @@ func (s *Server) adminGetAccountInfo(w http.ResponseWriter, r *http.Request) (an
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"did": a.DID, "handle": a.Handle, "indexedAt": a.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")}
-	if a.Email != "" {
-		out["email"] = a.Email
-	}
-	return out, nil
+	return accountView(a), nil
 }
 
 func (s *Server) adminUpdateAccountPassword(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -300,4 +296,48 @@ func (s *Server) adminUpdateAccountPassword(w http.ResponseWriter, r *http.Reque
 		return nil, err
 	}
 	return nil, nil
+}
+
+// adminSearchAccounts is com.atproto.admin.searchAccounts: the accounts in
+// DID order, a page at a time (cursor: the last DID of the previous page),
+// only the one with that email when email is given.
+func (s *Server) adminSearchAccounts(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := s.authAdmin(r); err != nil {
+		return nil, err
+	}
+	limit, err := queryInt(r, "limit", 50, 1, 100)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	var accts []*Account
+	if email := r.URL.Query().Get("email"); email != "" {
+		a, err := s.store.AccountByEmail(ctx, strings.ToLower(email))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if a != nil {
+			accts = append(accts, a)
+		}
+	} else if accts, err = s.store.ListAccounts(ctx, r.URL.Query().Get("cursor"), limit); err != nil {
+		return nil, err
+	}
+	views := make([]map[string]any, len(accts))
+	for i, a := range accts {
+		views[i] = accountView(a)
+	}
+	out := map[string]any{"accounts": views}
+	if len(accts) == limit {
+		out["cursor"] = accts[len(accts)-1].DID
+	}
+	return out, nil
+}
+
+// accountView is com.atproto.admin.defs#accountView of a.
+func accountView(a *Account) map[string]any {
+	v := map[string]any{"did": a.DID, "handle": a.Handle, "indexedAt": a.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")}
+	if a.Email != "" {
+		v["email"] = a.Email
+	}
+	return v
 }

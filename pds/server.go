@@ -233,7 +233,10 @@ func (s *Server) open() error {
 		s.directory = newRemoteDirectory(s.cfg.PLCURL, s.cfg.HTTPClient)
 	}
 	s.methods = s.routes()
-	return s.followPublicURL(ctx)
+	if err := s.followPublicURL(ctx); err != nil {
+		return err
+	}
+	return s.writeServeInfo()
 }
 
 // followPublicURL keeps every account's DID document pointing at the
@@ -450,6 +453,7 @@ func (s *Server) routes() map[string]method {
 		"com.atproto.sync.subscribeRepos":  get(s.subscribeRepos),
 
 		"com.atproto.admin.getAccountInfo":        get(s.adminGetAccountInfo),
+		"com.atproto.admin.searchAccounts":        get(s.adminSearchAccounts),
 		"com.atproto.admin.updateAccountPassword": post(s.adminUpdateAccountPassword),
 
 		"com.atproto.identity.resolveHandle": get(s.resolveHandle),

@@ -27,6 +27,14 @@ const (
 	CheckInversion = "inversion" // undoing the ops on the new tree lands on prevData (sync 1.1)
 )
 
+// Limits of com.atproto.sync.subscribeRepos (its lexicon's maxLength;
+// relays refuse bigger events as exceeding the protocol limit).
+const (
+	MaxCommitBlocks = 2_000_000 // bytes of a #commit's blocks
+	MaxCommitOps    = 200       // operations of a #commit
+	MaxSyncBlocks   = 10_000    // bytes of a #sync's blocks
+)
+
 // Skipped is a check VerifyCommit did not run, and why.
 type Skipped struct {
 	Check  string
@@ -57,14 +65,17 @@ func (v *Verification) skip(check, reason string) {
 // VerifyCommit checks a #commit event the way a sync v1.1 relay does, from
 // the event alone plus the account's signing key:
 //
-//   - blocks is a valid CAR (every block hashing to its CID) rooted at the
-//     commit, and holds the commit, a strict signed v3 commit whose DID and
-//     rev are the event's repo and rev;
+//   - blocks is at most MaxCommitBlocks bytes (else nothing more is
+//     checked: the event is refused as a relay refuses it), a valid CAR
+//     (every block hashing to its CID) rooted at the commit, and holds the
+//     commit, a strict signed v3 commit whose DID and rev are the event's
+//     repo and rev;
 //   - the signature verifies with key (skipped when key is nil);
-//   - the ops are well formed: each path a valid MST key (DecodeFrame
-//     checks the stricter record-path syntax), no path twice, creates with a cid and no
-//     prev, updates with a cid, deletes without one, and with prevData
-//     present updates and deletes carry prev;
+//   - the ops are well formed: at most MaxCommitOps of them, each path a
+//     valid MST key (DecodeFrame checks the stricter record-path syntax),
+//     no path twice, creates with a cid and no prev, updates with a cid,
+//     deletes without one, and with prevData present updates and deletes
+//     carry prev;
 //   - the record block of every create and update is present;
 //   - with prevData (sync v1.1): undoing the ops on the new tree, reading
 //     only the carried blocks, lands exactly on prevData;
@@ -79,6 +90,10 @@ func VerifyCommit(ev *Commit, key atcrypto.PublicKey) (*Verification, error) {
 	v := &Verification{}
 	done := func() (*Verification, error) {
 		return v, errors.Join(v.Problems...)
+	}
+	if len(ev.Blocks) > MaxCommitBlocks {
+		v.fail(fmt.Errorf("%w: %d bytes, more than the protocol's limit of %d", ErrBadBlocks, len(ev.Blocks), MaxCommitBlocks))
+		return done()
 	}
 	roots, blocks, err := car.ReadAll(bytes.NewReader(ev.Blocks))
 	if err != nil {
@@ -177,6 +192,10 @@ func checkOps(v *Verification, ev *Commit) ([]diff.Op, bool) {
 		ok = false
 		v.fail(fmt.Errorf("%w: ops[%d] %s %s: %s", ErrBadOp, i, o.Action, o.Path, fmt.Sprintf(format, args...)))
 	}
+	if len(ev.Ops) > MaxCommitOps {
+		ok = false
+		v.fail(fmt.Errorf("%w: %d ops, more than the protocol's limit of %d", ErrBadOp, len(ev.Ops), MaxCommitOps))
+	}
 	seen := make(map[string]bool, len(ev.Ops))
 	ops := make([]diff.Op, 0, len(ev.Ops))
 	v11 := ev.PrevData.Defined()
@@ -265,13 +284,18 @@ func inversionError(err error, prevData cid.Cid) error {
 	}
 }
 
-// VerifySync checks a #sync event: blocks is a valid CAR rooted at a strict
+// VerifySync checks a #sync event: blocks is a valid CAR of at most
+// MaxSyncBlocks bytes rooted at a strict
 // signed v3 commit whose DID and rev are the event's, and the signature
 // verifies with key (skipped when key is nil). The tree itself is not
 // carried and not checked.
 func VerifySync(ev *Sync, key atcrypto.PublicKey) (*Verification, error) {
 	v := &Verification{}
 	done := func() (*Verification, error) { return v, errors.Join(v.Problems...) }
+	if len(ev.Blocks) > MaxSyncBlocks {
+		v.fail(fmt.Errorf("%w: %d bytes, more than the protocol's limit of %d", ErrBadBlocks, len(ev.Blocks), MaxSyncBlocks))
+		return done()
+	}
 	roots, blocks, err := car.ReadAll(bytes.NewReader(ev.Blocks))
 	if err != nil {
 		v.fail(fmt.Errorf("%w: %w", ErrBadBlocks, err))

@@ -16,7 +16,7 @@ import (
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-const testDID = "did:plc:arborbuildtest000000000"
+const testDID = "did:plc:arborbuildtestaaaaaaaaaa"
 
 // TestExportThenCreateGivesTheSourceRoot exports repos made by the reference
 // implementation (golden/repos) and by real PDSes (corpus), creates a repo

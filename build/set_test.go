@@ -236,7 +236,7 @@ func TestRewriteGivesTheSameBytesFromAFileOrAStream(t *testing.T) {
 	for _, opts := range []RewriteOptions{
 		{},
 		{Key: keys["p256"].key, Rev: "3ku22222222b2"},
-		{Key: keys["p256"].key, Rev: "3ku22222222b2", DID: "did:plc:another000000000000000"},
+		{Key: keys["p256"].key, Rev: "3ku22222222b2", DID: "did:plc:anotheraaaaaaaaaaaaaaaaa"},
 		{Compact: true},
 	} {
 		var file, stream bytes.Buffer

@@ -36,7 +36,7 @@ func newFixture(t *testing.T, n int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, key: k, did: "did:plc:arborbadinputtests00", records: map[string][]byte{}, omit: map[cid.Cid]bool{}}
+	f := &fixture{t: t, key: k, did: "did:plc:arborbadinputtestsaaaaaa", records: map[string][]byte{}, omit: map[cid.Cid]bool{}}
 	for i := 0; i < n; i++ {
 		b, err := dagcbor.Encode(map[string]any{
 			"$type":     "app.bsky.feed.post",

@@ -91,10 +91,10 @@ func TestCreateTwiceGivesTheSameBytes(t *testing.T) {
 	jsonl := filepath.Join(dir, "in.jsonl")
 	os.WriteFile(jsonl, []byte(input), 0o644)
 	a, b := filepath.Join(dir, "a.car"), filepath.Join(dir, "b.car")
-	if r := run(t, "", "create", "--did", "did:plc:abc", "--key", keyFile, "--rev", "3ktt5626c222b", a, jsonl); r.code != 0 {
+	if r := run(t, "", "create", "--did", "did:plc:abcabcabcabcabcabcabcabc", "--key", keyFile, "--rev", "3ktt5626c222b", a, jsonl); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	if r := run(t, input, "create", "--did", "did:plc:abc", "--key", keyFile, "--rev", "3ktt5626c222b", b, "-"); r.code != 0 {
+	if r := run(t, input, "create", "--did", "did:plc:abcabcabcabcabcabcabcabc", "--key", keyFile, "--rev", "3ktt5626c222b", b, "-"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	ab, _ := os.ReadFile(a)
@@ -130,7 +130,7 @@ func TestCreateBadInput(t *testing.T) {
 			work := t.TempDir()
 			in := filepath.Join(work, "in.jsonl")
 			os.WriteFile(in, []byte(goodLine+"\n"+tc.lines+"\n"), 0o644)
-			args := []string{"create", "--did", "did:plc:abc", "--key", keyFile}
+			args := []string{"create", "--did", "did:plc:abcabcabcabcabcabcabcabc", "--key", keyFile}
 			args = append(args, tc.args...)
 			args = append(args, filepath.Join(work, "out.car"), in)
 			r := run(t, "", args...)
@@ -144,7 +144,7 @@ func TestCreateRefusesToOverwriteItsInput(t *testing.T) {
 	dir, keyFile, _ := createFixture(t)
 	in := filepath.Join(dir, "in.jsonl")
 	os.WriteFile(in, []byte(goodLine+"\n"), 0o644)
-	r := run(t, "", "create", "--did", "did:plc:abc", "--key", keyFile, in, in)
+	r := run(t, "", "create", "--did", "did:plc:abcabcabcabcabcabcabcabc", "--key", keyFile, in, in)
 	wantOneLineError(t, r, ExitUsage, "in place")
 	if b, _ := os.ReadFile(in); !strings.HasPrefix(string(b), "{") {
 		t.Fatal("the input was overwritten")

@@ -247,21 +247,27 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 		a.Duplicates++
 		return
 	}
+	e := a.store.entry(i)
+	e.rec = recNotDagCBOR
 	if codec == dagcbor.CodecDagCBOR {
 		// MST nodes and the commit are kept whole; they are small next to
 		// the records and the tree walk needs them.
 		if *d == *rootD && codec == rootCodec {
 			a.store.keep(i, data)
+			e.rec = recCommit
 			if nodeShaped(data) {
+				e.rec = recNode
 				a.rawNodes++ // a bare tree's root: kept as bytes, links unchecked
 			}
 			return
 		}
 		if a.compact && nodeShaped(data) && a.keepCompact(i, data) {
+			a.store.entry(i).rec = recNode
 			return
 		}
 		if looksLikeNode(data) {
 			a.store.keep(i, data)
+			e.rec = recNode
 			a.rawNodes++
 			return
 		}
@@ -270,12 +276,30 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 			// walk then says precisely what is wrong with it.
 			a.Problems = append(a.Problems, BlockProblem{CID: dagcbor.CIDFromDigest(uint64(codec), *d), Offset: bb.offset, Err: err})
 			a.store.keep(i, data)
+			e.rec = recUnknown // its problem is listed
 			return
 		}
+		if commitShaped(data) {
+			// A commit of the history (legacy exports): kept, so
+			// Inspect can follow the prev chain through it.
+			if _, err := DecodeCommit(data); err == nil {
+				a.store.keep(i, data)
+				e.rec = recCommit
+				return
+			}
+		}
+		e.rec = recordState(data)
 	}
 	if a.keep || (a.store.lazy && !a.store.setLoc(i, bb.dataOff, len(data))) {
 		a.store.keep(i, data)
 	}
+}
+
+// commitShaped is a first look at whether a block may be a commit: a map
+// of 5 or 6 entries whose first key is "did" (the shortest of a commit's
+// keys, so the first in DAG-CBOR order).
+func commitShaped(b []byte) bool {
+	return len(b) >= 5 && (b[0] == 0xa5 || b[0] == 0xa6) && b[1] == 0x63 && b[2] == 'd' && b[3] == 'i' && b[4] == 'd'
 }
 
 // nodeShaped is a first look at whether a block may be an MST node: a
@@ -378,7 +402,7 @@ func (a *Archive) Get(c cid.Cid) ([]byte, error) {
 		return nil, fmt.Errorf("block %s: %w", c, mst.ErrMissingBlock)
 	}
 	if err := a.badErr[i]; err != nil {
-		return nil, fmt.Errorf("block %s: %w", c, err)
+		return nil, fmt.Errorf("block %s: %w: %w", c, mst.ErrBadBlock, err)
 	}
 	if b := a.store.body(i); b != nil {
 		return b, nil
@@ -434,10 +458,28 @@ func (a *Archive) Walk(fn func(key []byte, val cid.Cid) error) error {
 
 // sortedCIDs returns the CIDs in string order.
 func sortedCIDs(m map[cid.Cid]bool) []cid.Cid {
-	out := make([]cid.Cid, 0, len(m))
+	cs := make([]cid.Cid, 0, len(m))
 	for c := range m {
-		out = append(out, c)
+		cs = append(cs, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
+	return sortByString(cs)
+}
+
+// sortByString sorts cs in string order, making each string once (a sort
+// that made them in every comparison took most of a minute for a million
+// CIDs).
+func sortByString(cs []cid.Cid) []cid.Cid {
+	type named struct {
+		s string
+		c cid.Cid
+	}
+	ns := make([]named, len(cs))
+	for i, c := range cs {
+		ns[i] = named{c.String(), c}
+	}
+	sort.Slice(ns, func(i, j int) bool { return ns[i].s < ns[j].s })
+	for i := range ns {
+		cs[i] = ns[i].c
+	}
+	return cs
 }

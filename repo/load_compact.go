@@ -105,7 +105,12 @@ func (r *compactReader) next() compactEntry {
 
 // rawNode fills n from compact form cb, with the links rebuilt in one new
 // buffer (so they stay valid whatever happens to n later).
-func (a *Archive) rawNode(cb []byte, n *mst.RawNode) {
+func (a *Archive) rawNode(cb []byte, n *mst.RawNode) { a.rawNodeVals(cb, n, nil) }
+
+// rawNodeVals is rawNode; onValue, when not nil, is called with the table
+// entry of every entry's value as it is rebuilt (the entry is at hand
+// then: looking it up again later would cost a cache miss per record).
+func (a *Archive) rawNodeVals(cb []byte, n *mst.RawNode, onValue func(e *blockEntry, link []byte)) {
 	r := compactReader{b: cb}
 	cnt := int(r.uvarint())
 	buf := make([]byte, 0, (1+2*cnt)*36)
@@ -123,7 +128,11 @@ func (a *Archive) rawNode(cb []byte, n *mst.RawNode) {
 	n.Entries = n.Entries[:0]
 	for range cnt {
 		e := r.next()
-		n.Entries = append(n.Entries, mst.RawEntry{Prefix: e.prefix, Suffix: e.suffix, Value: link(e.val), Right: link(e.right)})
+		val := link(e.val)
+		if onValue != nil && e.val != 0 {
+			onValue(a.store.entry(int(e.val-1)), val)
+		}
+		n.Entries = append(n.Entries, mst.RawEntry{Prefix: e.prefix, Suffix: e.suffix, Value: val, Right: link(e.right)})
 	}
 }
 
@@ -137,7 +146,7 @@ func (a *Archive) GetRawNode(c cid.Cid, n *mst.RawNode) (bool, error) {
 		return false, fmt.Errorf("block %s: %w", c, mst.ErrMissingBlock)
 	}
 	if err := a.badErr[i]; err != nil {
-		return false, fmt.Errorf("block %s: %w", c, err)
+		return false, fmt.Errorf("block %s: %w: %w", c, mst.ErrBadBlock, err)
 	}
 	cb := a.store.compactBody(i)
 	if cb == nil {

@@ -35,6 +35,7 @@ type blockEntry struct {
 	digest [32]byte
 	codec  uint8
 	flags  uint8
+	rec    uint8  // what the block is as a record (recOK, recNode, ...; record_check.go)
 	body   uint32 // index into bodies, when flagKept
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/mst"
@@ -44,11 +45,16 @@ func (a *Archive) Inspect() (*Stats, error) {
 	w.mark(a.Root)
 	// The current tree: full statistics.
 	w.walk(a.Data.Bytes(), 1)
+	if w.err != nil {
+		return nil, w.err
+	}
 	for coll, n := range w.colls {
 		s.Collections[coll] = *n
 	}
 	s.Missing = sortedCIDs(w.missing)
-	// History (legacy exports): reachability only.
+	// History (legacy exports): reachability only. Commits of the history
+	// are kept whole (ReadArchive), so the chain goes on through commits
+	// whose records are absent, as exports with history have them.
 	w.stats, w.missing = nil, map[cid.Cid]bool{}
 	s.Commits = 1
 	for c := a.Commit; c != nil && c.Prev.Defined(); {
@@ -64,16 +70,25 @@ func (a *Archive) Inspect() (*Stats, error) {
 		w.walk(prev.Data.Bytes(), 1)
 		c = prev
 	}
-	unref := map[cid.Cid]bool{}
+	var unref []int
 	for i := 0; i < a.store.n; i++ {
 		if w.reached[i/64]&(1<<(i%64)) == 0 && a.store.present(i) >= 0 {
-			unref[a.store.cidAt(i)] = true
+			unref = append(unref, i)
 		}
 	}
 	if len(unref) > 0 {
-		s.Unreferenced = sortedCIDs(unref)
+		s.Unreferenced = a.sortedEntries(unref)
 	}
 	return s, nil
+}
+
+// sortedEntries returns the CIDs of table entries in string order.
+func (a *Archive) sortedEntries(idx []int) []cid.Cid {
+	cs := make([]cid.Cid, len(idx))
+	for j, i := range idx {
+		cs[j] = a.store.cidAt(i)
+	}
+	return sortByString(cs)
 }
 
 // treeWalker walks trees for Inspect, marking what it reaches. Links are
@@ -88,6 +103,9 @@ type treeWalker struct {
 	key     []byte
 	raw     []*mst.RawNode // by depth
 	rights  [][]uint64     // by depth, for compact nodes
+	// err is why the current tree could not be walked: links nested
+	// deeper than any layer. The walk of history stops there quietly.
+	err error
 }
 
 // mark records that c is reached; it returns false if c was reached before
@@ -113,13 +131,16 @@ func (w *treeWalker) markLink(link []byte) bool {
 // markRef marks table entry i (-1: none), a link's target; link, when not
 // nil, names it if it is missing.
 func (w *treeWalker) markRef(i int, link []byte) bool {
-	return w.markAt(w.a.store.present(i), func() cid.Cid {
-		if i >= 0 {
-			return w.a.store.cidAt(i) // a placeholder
-		}
-		c, _ := cid.Cast(link)
-		return c
-	})
+	return w.markAt(w.a.store.present(i), func() cid.Cid { return w.linkCID(i, link) })
+}
+
+// linkCID names table entry i, or link when i is -1.
+func (w *treeWalker) linkCID(i int, link []byte) cid.Cid {
+	if i >= 0 {
+		return w.a.store.cidAt(i)
+	}
+	c, _ := cid.Cast(link)
+	return c
 }
 
 func (w *treeWalker) markAt(i int, c func() cid.Cid) bool {
@@ -145,6 +166,15 @@ func (w *treeWalker) walk(link []byte, depth int) {
 // walkAt visits the node of table entry i (-1: not in the table; link then
 // names it).
 func (w *treeWalker) walkAt(i int, link []byte, depth int) {
+	if depth > mst.MaxDepth {
+		// No valid tree goes on: stop rather than follow a chain only
+		// the input bounds (what lies below stays unreferenced).
+		if w.stats != nil && w.err == nil {
+			c := w.linkCID(i, link)
+			w.err = mst.Problem{CID: c, Err: fmt.Errorf("%w: links nested deeper than any layer (more than %d levels)", mst.ErrWrongLayer, mst.MaxDepth)}
+		}
+		return
+	}
 	if !w.markRef(i, link) {
 		return // missing, or reached twice (verify reports the reuse)
 	}
@@ -251,6 +281,7 @@ func (w *treeWalker) node(depth int) {
 
 // Problem kinds reported by Verify.
 const (
+	KindHeader    = "header"    // the CAR header
 	KindBlock     = "block"     // a block's encoding
 	KindCommit    = "commit"    // the commit object
 	KindSignature = "signature" // the commit signature
@@ -314,6 +345,19 @@ var ErrDIDMismatch = errors.New("commit DID does not match the DID document")
 // ErrMissingRecord: the tree points at a record block the file lacks.
 var ErrMissingRecord = errors.New("record block missing")
 
+// ErrNoCommit: a signature or a record proof was asked of an archive whose
+// root is an MST node: there is no commit, so nothing is signed.
+var ErrNoCommit = errors.New("no commit: nothing is signed")
+
+// ErrRootCount: a CAR header with more than one root; a repository has
+// exactly one, its commit (the reference refuses any other number).
+var ErrRootCount = errors.New("CAR header must have exactly one root")
+
+// ErrInvalidCommit: a commit that decodes but breaks a rule of the
+// repository spec: a DID that is not valid for its method, or a rev on a
+// version 2 commit.
+var ErrInvalidCommit = errors.New("invalid commit")
+
 // VerifyOptions carries what Verify checks the signature against.
 type VerifyOptions struct {
 	Key atcrypto.PublicKey // nil: the signature is not checked
@@ -324,15 +368,54 @@ type VerifyOptions struct {
 	// block (see RecordProof). Blocks the proof does not need are not
 	// missing.
 	Record string
+	// RequireCommit makes an archive without a commit (a bare tree) a
+	// problem, as Key, DID and Record do: for a caller that will check a
+	// signature it gets by other means (resolving the commit's DID).
+	RequireCommit bool
 }
 
-// Verify checks everything that can be checked offline: every block's
-// encoding, the commit, its signature (when a key is given), the tree's
-// canonical shape and order, and that every record is present and decodes.
-// It lists every problem, not only the first.
+// ValidateRepoDID checks a repository's DID: atproto DID syntax and, for
+// did:plc, the method's own rule (24 characters of lower-case base32).
+// Errors wrap ErrInvalidCommit.
+func ValidateRepoDID(did string) error {
+	if _, err := syntax.ParseDID(did); err != nil {
+		return fmt.Errorf("%w: %s is not a valid DID", ErrInvalidCommit, quote(did))
+	}
+	if id, ok := strings.CutPrefix(did, "did:plc:"); ok {
+		good := len(id) == 24
+		for i := 0; good && i < len(id); i++ {
+			c := id[i]
+			good = (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')
+		}
+		if !good {
+			return fmt.Errorf("%w: %s is not a valid did:plc (want 24 characters of a-z and 2-7 after did:plc:)", ErrInvalidCommit, quote(did))
+		}
+	}
+	return nil
+}
+
+// Verify checks everything that can be checked offline: the CAR header,
+// every block's encoding, the commit, its signature (when a key is given),
+// the tree's canonical shape and order, and that every record is present.
+// For a repository (an archive with a commit), it also checks every
+// record path (collection an NSID, a valid record key) and every record
+// (a DAG-CBOR map with a string $type, at most MaxRecordSize bytes); a bare
+// tree's keys and values need not be records. It lists every problem, not
+// only the first.
+//
+// An archive without a commit (a bare tree) is a problem when a key, a DID,
+// a record to prove or RequireCommit is given: nothing in it is signed, so
+// it proves nothing.
 func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 	r := &Report{}
 	add := func(p Problem) { r.Problems = append(r.Problems, p) }
+	done := func() (*Report, error) {
+		sort.SliceStable(r.Problems, func(i, j int) bool { return kindRank(r.Problems[i].Kind) < kindRank(r.Problems[j].Kind) })
+		return r, nil
+	}
+	if len(a.Roots) != 1 {
+		add(Problem{Kind: KindHeader, Err: fmt.Errorf("%w: it has %d", ErrRootCount, len(a.Roots))})
+	}
 	badBlock := map[cid.Cid]bool{}
 	for _, bp := range a.Problems {
 		badBlock[bp.CID] = true
@@ -340,16 +423,28 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 	}
 	if a.CommitErr != nil {
 		add(Problem{Kind: KindCommit, CID: a.Root, Err: a.CommitErr})
-		return r, nil
+		return done()
 	}
-	if a.Commit != nil {
-		if opts.DID != "" && a.Commit.DID != opts.DID {
-			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: commit has %s, document is for %s", ErrDIDMismatch, a.Commit.DID, opts.DID)})
+	if a.Commit == nil && (opts.Key != nil || opts.DID != "" || opts.Record != "" || opts.RequireCommit) {
+		add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: the root is an MST node, not a signed commit", ErrNoCommit)})
+		if opts.Record != "" {
+			return done() // no proof of anything
+		}
+	}
+	if c := a.Commit; c != nil {
+		if err := ValidateRepoDID(c.DID); err != nil {
+			add(Problem{Kind: KindCommit, CID: a.Root, Err: err})
+		}
+		if c.Version == VersionLegacy && c.Rev != "" {
+			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: a version 2 commit carries rev %s (only version 3 commits have one)", ErrInvalidCommit, quote(c.Rev))})
+		}
+		if opts.DID != "" && c.DID != opts.DID {
+			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: commit has %s, document is for %s", ErrDIDMismatch, c.DID, opts.DID)})
 		}
 		if opts.Key != nil {
 			r.SignatureChecked = true
-			if err := a.Commit.VerifySignature(opts.Key); err != nil {
-				if a.Commit.Version == VersionLegacy && opts.Key.HashAndVerifyLenient(a.Commit.UnsignedBytes(), a.Commit.Sig) == nil {
+			if err := c.VerifySignature(opts.Key); err != nil {
+				if c.Version == VersionLegacy && opts.Key.HashAndVerifyLenient(c.UnsignedBytes(), c.Sig) == nil {
 					// v2 repositories were signed before atproto required
 					// low-S signatures; their high-S signatures are genuine.
 					r.Warnings = append(r.Warnings, "legacy v2 commit has a high-S signature: accepted, as v2 predates the low-S rule")
@@ -359,19 +454,43 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 			}
 		}
 	}
-	// With every node compacted and no placeholder left, every block a
-	// node links to is in the archive: no record can be missing, and the
-	// million lookups that would say so can be skipped.
-	allLinked := a.compact && a.rawNodes == 0 && a.store.placeholders == 0
 	if opts.Record != "" {
 		a.proveRecord(opts.Record, r, add)
-		sort.SliceStable(r.Problems, func(i, j int) bool { return kindRank(r.Problems[i].Kind) < kindRank(r.Problems[j].Kind) })
-		return r, nil
+		return done()
 	}
-	probs, err := mst.Verify(a, a.Data, func(key []byte, val cid.Cid) error {
+	// With every node compacted and no placeholder left, every block a
+	// node links to is in the archive: no record can be missing, and the
+	// million lookups that would say so can be skipped; what each record
+	// block is comes with the node (recordSource).
+	allLinked := a.compact && a.rawNodes == 0 && a.store.placeholders == 0
+	isRepo := a.Commit != nil
+	src := &recordSource{Archive: a, check: isRepo && allLinked}
+	var srcIface mst.BlockSource = a
+	if src.check {
+		srcIface = src
+	}
+	paths := pathChecker{add: add}
+	probs, err := mst.Verify(srcIface, a.Data, func(key []byte, val cid.Cid) error {
 		r.Records++
-		if !allLinked && !a.Has(val) {
-			add(Problem{Kind: KindRecord, CID: val, Key: string(key), Err: ErrMissingRecord})
+		switch {
+		case src.check:
+			if len(src.bad) > 0 {
+				if st, ok := src.bad[val]; ok {
+					add(Problem{Kind: KindRecord, CID: val, Key: string(key), Err: recordErr(st)})
+				}
+			}
+		case !allLinked:
+			i := a.store.lookup(val)
+			if i < 0 {
+				add(Problem{Kind: KindRecord, CID: val, Key: string(key), Err: ErrMissingRecord})
+			} else if isRepo && a.badErr[i] == nil {
+				if err := recordErr(a.store.entry(i).rec); err != nil {
+					add(Problem{Kind: KindRecord, CID: val, Key: string(key), Err: err})
+				}
+			}
+		}
+		if isRepo {
+			paths.check(key)
 		}
 		return nil
 	})
@@ -379,14 +498,70 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		return nil, err
 	}
 	for _, p := range probs {
-		if badBlock[p.CID] && errors.Is(p.Err, mst.ErrNotANode) {
+		if badBlock[p.CID] && (errors.Is(p.Err, mst.ErrNotANode) || errors.Is(p.Err, mst.ErrBadBlock)) {
 			continue // the block's own problem is already listed
 		}
 		add(Problem{Kind: KindMST, CID: p.CID, Key: p.Key, Err: p.Err})
 	}
-	sort.SliceStable(r.Problems, func(i, j int) bool { return kindRank(r.Problems[i].Kind) < kindRank(r.Problems[j].Kind) })
-	return r, nil
+	return done()
 }
+
+// recordSource hands Verify the archive's compact nodes and, on the way,
+// notes every value whose block is not a valid record (the block's table
+// entry is at hand as the node is rebuilt).
+type recordSource struct {
+	*Archive
+	check bool
+	bad   map[cid.Cid]uint8
+}
+
+func (s *recordSource) GetRawNode(c cid.Cid, n *mst.RawNode) (bool, error) {
+	i := s.store.lookup(c)
+	if i < 0 || s.badErr[i] != nil || s.store.compactBody(i) == nil {
+		return s.Archive.GetRawNode(c, n)
+	}
+	s.rawNodeVals(s.store.compactBody(i), n, func(e *blockEntry, link []byte) {
+		if e.rec != recOK && e.rec != recUnknown && e.flags&flagBad == 0 {
+			if s.bad == nil {
+				s.bad = map[cid.Cid]uint8{}
+			}
+			c, _ := cid.Cast(link)
+			s.bad[c] = e.rec
+		}
+	})
+	return true, nil
+}
+
+// pathChecker checks record paths in key order: each collection is checked
+// once, when it starts (keys of one collection are contiguous), and a bad
+// one is reported once, at its first key.
+type pathChecker struct {
+	add  func(Problem)
+	coll []byte
+	seen bool
+}
+
+func (p *pathChecker) check(key []byte) {
+	slash := bytes.IndexByte(key, '/')
+	if slash <= 0 {
+		return // not a valid MST key: the tree check reports it
+	}
+	coll, rkey := key[:slash], key[slash+1:]
+	if !p.seen || !bytes.Equal(coll, p.coll) {
+		p.coll, p.seen = append(p.coll[:0], coll...), true
+		if !validNSID(string(coll)) {
+			p.add(Problem{Kind: KindRecord, Key: string(key), Err: fmt.Errorf("%w: the collection %s is not a valid NSID (every record in it is affected)", ErrInvalidPath, quote(string(coll)))})
+		}
+	}
+	// The tree check has the characters and the dot segments (mst.ValidateKey,
+	// the same set as record keys); the length is the record key's own rule.
+	if len(rkey) > maxRecordKeyLen {
+		p.add(Problem{Kind: KindRecord, Key: string(key), Err: fmt.Errorf("%w: the record key is %d bytes (%s)", ErrInvalidPath, len(rkey), RecordKeyRule)})
+	}
+}
+
+// maxRecordKeyLen is the longest record key (atproto record key syntax).
+const maxRecordKeyLen = 512
 
 // proveRecord checks what the archive proves of the record at path: the
 // nodes on its search path (each decoded and checked as mst.Load does)
@@ -408,14 +583,20 @@ func (a *Archive) proveRecord(path string, r *Report, add func(Problem)) {
 		return
 	}
 	r.Records = 1
-	if !a.Has(val) {
+	i := a.store.lookup(val)
+	switch {
+	case i < 0:
 		add(Problem{Kind: KindRecord, CID: val, Key: path, Err: ErrMissingRecord})
+	case a.badErr[i] == nil:
+		if err := recordErr(a.store.entry(i).rec); err != nil {
+			add(Problem{Kind: KindRecord, CID: val, Key: path, Err: err})
+		}
 	}
 }
 
 func kindRank(k string) int {
 	switch k {
-	case KindBlock:
+	case KindHeader, KindBlock:
 		return 0
 	case KindCommit:
 		return 1

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them.
@@ -45,8 +47,9 @@ var (
 	ErrKeyFileExists = errors.New("key file already exists")
 )
 
-// MaxRecordSize is the largest record accepted, in bytes of DAG-CBOR.
-const MaxRecordSize = 1 << 20
+// MaxRecordSize is the largest record accepted, in bytes of DAG-CBOR:
+// repo.MaxRecordSize, the limit verify checks too.
+const MaxRecordSize = repo.MaxRecordSize
 
 // InputError is a problem with one record or line of the input: File and
 // Line say where (Line 0 when unknown), Path which record (when known).

@@ -187,4 +187,3 @@ func readGen(tb testing.TB, b []byte, compact bool) *Archive {
 	}
 	return a
 }
-

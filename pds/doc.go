@@ -60,6 +60,26 @@
 // InvalidToken, an expired one 400 ExpiredToken (which is what makes
 // @atproto/api refresh its session).
 //
+// # Limits
+//
+// What one client can hold is bounded (see httpserver.go, ratelimit.go and
+// sequencer.go): request bodies must keep a minimum transfer rate (so a
+// trickled body is cut off with 408 while a large upload at a fair rate is
+// not), headers have ReadHeaderTimeout and idle connections IdleTimeout;
+// createSession and refreshSession have the reference's rate limits (429
+// RateLimitExceeded); a firehose consumer's queue is bounded in events and
+// bytes, a replay holds one page of rows bounded in bytes, and the number
+// of subscribeRepos connections is capped (503 before the upgrade). A JSON
+// body is one value with nothing after it, and a token whose iat is more
+// than five minutes ahead of the server's clock is refused.
+//
+// # Data directory
+//
+// pds.sqlite (and its -wal and -shm files) holds the server's secrets and
+// is mode 0600; blobs/ holds the blobs; serve.json (mode 0600) tells tools
+// on the machine the URL and admin password of the server that last opened
+// the directory (ReadServeInfo).
+//
 // Nothing in this package prints or exits, and it keeps no package-level
 // mutable state.
 package pds

@@ -20,6 +20,22 @@ type CreateOptions struct {
 	DID string                        // the repository's DID (required)
 	Key atcrypto.PrivateKeyExportable // signing key (required)
 	Rev string                        // the commit's rev, a TID; "" for the current time
+	// Progress, when not nil, hears how the work goes (see ProgressFunc).
+	Progress ProgressFunc
+}
+
+// ProgressFunc hears how long work goes; the build package never prints.
+// It is called as each phase begins (done 0) and then from time to time
+// with done of total units handled: unit is "" for bytes, else the thing
+// counted ("record"); total is 0 when unknown. Calls come from the
+// goroutine doing the work and must return quickly.
+type ProgressFunc func(phase, unit string, done, total int64)
+
+// tell calls f when it is set.
+func (f ProgressFunc) tell(phase, unit string, done, total int64) {
+	if f != nil {
+		f(phase, unit, done, total)
+	}
 }
 
 // CreateResult describes the repository Create wrote.
@@ -111,7 +127,10 @@ func checkCreate(opts CreateOptions) (repo.TID, atcrypto.PublicKey, error) {
 // create builds and writes the repository of s, whose records all have an
 // rkey by now.
 func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev repo.TID, pub atcrypto.PublicKey, assigned int) (*CreateResult, error) {
+	total := int64(s.n)
+	opts.Progress.tell("sorting the records", "", 0, 0)
 	order := s.keyOrder()
+	opts.Progress.tell("building the tree", "", 0, 0)
 	for j := 1; j < len(order); j++ {
 		i, p := int(order[j]), int(order[j-1])
 		if bytes.Equal(s.key(i), s.key(p)) {
@@ -128,6 +147,7 @@ func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev repo.TID, pub at
 	if err != nil {
 		return nil, err
 	}
+	opts.Progress.tell("signing", "", 0, 0)
 	_, commitCID, commitBytes, err := signCommit(opts.DID, rev.String(), root, deterministicKey{opts.Key})
 	if err != nil {
 		return nil, err
@@ -138,6 +158,9 @@ func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev repo.TID, pub at
 			return blockID{m.digest, m.codec}
 		},
 		func(j int) (cid.Cid, []byte, error) {
+			if j&4095 == 0 {
+				opts.Progress.tell("writing", "record", int64(j), total)
+			}
 			i := int(order[j])
 			return s.cid(i), s.body(i), nil
 		})

@@ -57,15 +57,31 @@ func WriteFileAtomic(path string, perm os.FileMode, write func(w io.Writer) erro
 // signature against pub when pub is not nil, and that its root is
 // wantCommit and it holds wantRecords records. Errors wrap ErrInvalidOutput.
 func CheckCAR(path string, pub atcrypto.PublicKey, wantCommit cid.Cid, wantRecords int) error {
+	return CheckCARWith(path, pub, wantCommit, wantRecords, nil)
+}
+
+// CheckCARWith is CheckCAR telling progress (when not nil) how it goes:
+// "reading back" (bytes of the file), then "verifying".
+func CheckCARWith(path string, pub atcrypto.PublicKey, wantCommit cid.Cid, wantRecords int, progress ProgressFunc) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	a, err := repo.ReadArchive(f, repo.LoadOptions{})
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	progress.tell("reading back", "", 0, size)
+	opts := repo.LoadOptions{}
+	if progress != nil {
+		opts.Progress = func(n int64) { progress("reading back", "", n, size) }
+	}
+	a, err := repo.ReadArchive(f, opts)
 	if err != nil {
 		return wrap(ErrInvalidOutput, err)
 	}
+	progress.tell("verifying", "", 0, 0)
 	rep, err := a.Verify(repo.VerifyOptions{Key: pub})
 	if err != nil {
 		return wrap(ErrInvalidOutput, err)

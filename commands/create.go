@@ -73,6 +73,8 @@ func createCommand() *cli.Command {
 				return usageErr("--key: %v", err)
 			}
 			var res *build.CreateResult
+			prog := startStatus(c.App.ErrWriter, "building "+out)
+			opts.Progress = prog.buildPhases(func(phase string) string { return out + ": " + phase })
 			err = build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
 				var err error
 				res, err = build.CreateFromSet(w, recs, opts)
@@ -81,8 +83,9 @@ func createCommand() *cli.Command {
 				// The records are written: let their memory serve the check.
 				recs = nil
 				runtime.GC()
-				return build.CheckCAR(tmp, pub, res.Commit, res.Records)
+				return build.CheckCARWith(tmp, pub, res.Commit, res.Records, opts.Progress)
 			})
+			prog.Stop()
 			if err != nil {
 				return buildErr(err)
 			}
@@ -104,10 +107,10 @@ func createCommand() *cli.Command {
 					res.Records, res.RKeysAssigned, res.MSTNodes, res.Blocks, res.Bytes})
 			}
 			p := newPainter(w)
-			fmt.Fprintf(w, "%s created %s: %d records, %d MST nodes, %d blocks, %s\n", p.green("✓"), out, res.Records, res.MSTNodes, res.Blocks, humanBytes(res.Bytes))
+			fmt.Fprintf(w, "%s created %s: %s, %s, %s, %s\n", p.green("✓"), out, count(res.Records, "record"), count(res.MSTNodes, "MST node"), count(res.Blocks, "block"), humanBytes(res.Bytes))
 			fmt.Fprintf(w, "  did     %s\n  rev     %s\n  commit  %s\n  data    %s\n  signed  %s\n", res.DID, res.Rev, res.Commit, res.Data, res.SigningKey)
 			if res.RKeysAssigned > 0 {
-				fmt.Fprintf(w, "  %d records got a TID as rkey\n", res.RKeysAssigned)
+				fmt.Fprintf(w, "  %s got a TID as rkey\n", count(res.RKeysAssigned, "record"))
 			}
 			return nil
 		},
@@ -138,13 +141,18 @@ func checkDIDFlag(did string) error {
 // loadRecords reads records from a directory, a JSON-lines file, or stdin.
 func loadRecords(c *cli.Context, in string) (*build.RecordSet, error) {
 	if in == stdinName {
-		return build.ReadJSONLines(c.App.Reader, "standard input")
+		var read atomic.Int64
+		p := startProgress(c.App.ErrWriter, "reading standard input", 0, read.Load)
+		defer p.Stop()
+		return build.ReadJSONLines(&countReader{r: c.App.Reader, n: &read}, "standard input")
 	}
 	st, err := os.Stat(in)
 	if err != nil {
 		return nil, err
 	}
 	if st.IsDir() {
+		p := startStatus(c.App.ErrWriter, "reading "+in)
+		defer p.Stop()
 		return build.ReadDir(in)
 	}
 	f, err := os.Open(in)
@@ -186,9 +194,10 @@ func distinctOutput(in, out string) error {
 }
 
 // buildErr maps an error of the build package to an exit code: a CAR that
-// fails its own verification is a failure (1), anything else bad input (2).
+// fails verification (an input read whole, or the output) is a failure
+// (1), anything else bad input (2).
 func buildErr(err error) error {
-	if errors.Is(err, build.ErrInvalidOutput) {
+	if errors.Is(err, build.ErrInvalidOutput) || errors.Is(err, build.ErrFailsVerification) {
 		return failErr("%v", err)
 	}
 	return inputErr(err)

@@ -378,13 +378,13 @@ func printDiff(w io.Writer, out *diffJSON) error {
 		fmt.Fprintf(w, "no record differences%s", scope)
 	} else {
 		fmt.Fprintf(w, "%s created, %s updated, %s deleted%s",
-			p.green(fmt.Sprint(out.Summary.Creates)), p.yellow(fmt.Sprint(out.Summary.Updates)), p.red(fmt.Sprint(out.Summary.Deletes)), scope)
+			p.green(num(out.Summary.Creates)), p.yellow(num(out.Summary.Updates)), p.red(num(out.Summary.Deletes)), scope)
 	}
-	_, err := fmt.Fprintf(w, "; MST: %d nodes new, %d gone; read %d old and %d new nodes\n",
-		out.nodesNew, out.nodesGone, out.Visited.Old, out.Visited.New)
+	_, err := fmt.Fprintf(w, "; MST: %s new, %s gone; read %s old and %s new\n",
+		count(out.nodesNew, "node"), num(out.nodesGone), num(out.Visited.Old), count(out.Visited.New, "node"))
 	if err == nil && out.Slice != nil {
-		_, err = fmt.Fprintf(w, "wrote %s: %d blocks (%d MST nodes, %d records), root %s\n",
-			out.Slice.File, out.Slice.Blocks, out.Slice.Nodes, out.Slice.Records, out.Slice.Root)
+		_, err = fmt.Fprintf(w, "wrote %s: %s (%s, %s), root %s\n",
+			out.Slice.File, count(out.Slice.Blocks, "block"), count(out.Slice.Nodes, "MST node"), count(out.Slice.Records, "record"), out.Slice.Root)
 	}
 	return err
 }
@@ -501,8 +501,8 @@ func applyCommand() *cli.Command {
 			}
 			p := newPainter(w)
 			fmt.Fprintf(w, "%s wrote %s: %s rev %s → %s\n", p.green("✓"), outName, res.Commit.DID, orNone(res.BaseRev), res.Commit.Rev)
-			fmt.Fprintf(w, "  %d records (%d created, %d updated, %d deleted), %d MST nodes\n", res.Records, creates, updates, deletes, res.Nodes)
-			fmt.Fprintf(w, "  %d blocks from the base, %d from the slice\n", res.FromBase, res.FromSlice)
+			fmt.Fprintf(w, "  %s (%s created, %s updated, %s deleted), %s\n", count(res.Records, "record"), num(creates), num(updates), num(deletes), count(res.Nodes, "MST node"))
+			fmt.Fprintf(w, "  %s from the base, %s from the slice\n", count(res.FromBase, "block"), num(res.FromSlice))
 			if opts.Key != nil {
 				fmt.Fprintf(w, "  verified: blocks, commit, signature, MST shape, every record\n")
 			} else {

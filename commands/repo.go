@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
@@ -36,9 +37,9 @@ func readArchiveOpts(c *cli.Context, name string, opts repo.LoadOptions) (*repo.
 			total = st.Size()
 		}
 	}
-	var read int64
-	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, func() int64 { return read })
-	opts.Progress = func(n int64) { read = n }
+	var read atomic.Int64 // written by the reader, read by the progress line
+	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, read.Load)
+	opts.Progress = read.Store
 	a, err := repo.ReadArchive(in, opts)
 	p.Stop()
 	if err != nil {
@@ -125,7 +126,9 @@ func inspectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			st := startStatus(c.App.ErrWriter, "walking "+displayName(c.Args().First()))
 			s, err := a.Inspect()
+			st.Stop()
 			if err != nil {
 				return inputErr(err)
 			}
@@ -402,7 +405,7 @@ func exportCommand() *cli.Command {
 					Records int    `json:"records"`
 				}{dir, n})
 			}
-			fmt.Fprintf(c.App.Writer, "wrote %d records and _commit.json to %s\n", n, filepath.Clean(dir))
+			fmt.Fprintf(c.App.Writer, "wrote %s and _commit.json to %s\n", count(n, "record"), filepath.Clean(dir))
 			return nil
 		},
 	}
@@ -470,7 +473,9 @@ func verifyCommand() *cli.Command {
 				}
 				opts.Record = record
 			}
+			st := startStatus(c.App.ErrWriter, "verifying "+displayName(c.Args().First()))
 			rep, err := a.Verify(opts)
+			st.Stop()
 			if err != nil {
 				return inputErr(err)
 			}
@@ -532,13 +537,13 @@ func verifyCommand() *cli.Command {
 				}
 				switch {
 				case rep.Valid() && proof != nil && proof.Found:
-					fmt.Fprintf(w, "%s %s: proves %s = %s (%d blocks); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, proof.CID, a.BlockCount, sig)
+					fmt.Fprintf(w, "%s %s: proves %s = %s (%s); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, proof.CID, count(a.BlockCount, "block"), sig)
 				case rep.Valid() && proof != nil:
-					fmt.Fprintf(w, "%s %s: proves there is no record %s (%d blocks); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, a.BlockCount, sig)
+					fmt.Fprintf(w, "%s %s: proves there is no record %s (%s); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, count(a.BlockCount, "block"), sig)
 				case rep.Valid():
-					fmt.Fprintf(w, "%s %s: valid: %d blocks, %d records; %s\n", p.green("✓"), displayName(c.Args().First()), a.BlockCount, rep.Records, sig)
+					fmt.Fprintf(w, "%s %s: valid: %s, %s; %s\n", p.green("✓"), displayName(c.Args().First()), count(a.BlockCount, "block"), count(rep.Records, "record"), sig)
 				default:
-					fmt.Fprintf(w, "%s %s: INVALID: %d problems; %s\n", p.red("✗"), displayName(c.Args().First()), len(rep.Problems), sig)
+					fmt.Fprintf(w, "%s %s: INVALID: %s; %s\n", p.red("✗"), displayName(c.Args().First()), count(len(rep.Problems), "problem"), sig)
 				}
 			}
 			if !rep.Valid() {

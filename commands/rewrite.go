@@ -156,7 +156,7 @@ func printRewrite(c *cli.Context, in, out string, res *build.RewriteResult) erro
 	}
 	p := newPainter(w)
 	if res.Unchanged {
-		fmt.Fprintf(w, "%s %s: nothing to change; %s is a byte-for-byte copy (%d blocks, %s)\n", p.green("✓"), displayName(in), out, res.BlocksOut, humanBytes(res.BytesOut))
+		fmt.Fprintf(w, "%s %s: nothing to change; %s is a byte-for-byte copy (%s, %s)\n", p.green("✓"), displayName(in), out, count(res.BlocksOut, "block"), humanBytes(res.BytesOut))
 		return nil
 	}
 	fmt.Fprintf(w, "%s rewrote %s to %s (verified)\n", p.green("✓"), displayName(in), out)
@@ -174,13 +174,13 @@ func printRewrite(c *cli.Context, in, out string, res *build.RewriteResult) erro
 	if res.SigningKey != "" {
 		fmt.Fprintf(w, "  %-8s %s\n", "signed", res.SigningKey)
 	}
-	fmt.Fprintf(w, "  %-8s %d -> %d\n", "records", res.RecordsIn, res.RecordsOut)
+	fmt.Fprintf(w, "  %-8s %s -> %s\n", "records", num(res.RecordsIn), num(res.RecordsOut))
 	for _, d := range drops {
-		fmt.Fprintf(w, "    dropped %d %s\n", d.Records, d.Collection)
+		fmt.Fprintf(w, "    dropped %s %s\n", num(d.Records), d.Collection)
 	}
-	fmt.Fprintf(w, "  %-8s %d -> %d (%s -> %s), %s layout\n", "blocks", res.BlocksIn, res.BlocksOut, humanBytes(res.BytesIn), humanBytes(res.BytesOut), res.Layout)
+	fmt.Fprintf(w, "  %-8s %s -> %s (%s -> %s), %s layout\n", "blocks", num(res.BlocksIn), num(res.BlocksOut), humanBytes(res.BytesIn), humanBytes(res.BytesOut), res.Layout)
 	if len(res.InputErrors) > 0 {
-		fmt.Fprintf(w, "  %s the input had %d problems (--repair); first: %s\n", p.yellow("!"), len(res.InputErrors), strings.TrimSpace(res.InputErrors[0].Error()))
+		fmt.Fprintf(w, "  %s the input had %s (--repair); first: %s\n", p.yellow("!"), count(len(res.InputErrors), "problem"), strings.TrimSpace(res.InputErrors[0].Error()))
 	}
 	return nil
 }

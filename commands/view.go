@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,9 +39,9 @@ func readLazyArchive(c *cli.Context, name string) (*repo.Archive, *os.File, erro
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		total, opts = st.Size(), repo.LoadOptions{Lazy: true, CompactNodes: true}
 	}
-	var read int64
-	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, func() int64 { return read })
-	opts.Progress = func(n int64) { read = n }
+	var read atomic.Int64 // written by the reader, read by the progress line
+	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, read.Load)
+	opts.Progress = read.Store
 	a, err := repo.ReadArchive(f, opts)
 	p.Stop()
 	if err != nil {
@@ -95,7 +96,9 @@ func viewCommand() *cli.Command {
 				}
 				inputs = append(inputs, view.Input{Name: displayName(name), Archive: a})
 			}
+			st := startStatus(c.App.ErrWriter, "checking the repository")
 			srv, err := view.NewServer(inputs, opts)
+			st.Stop()
 			if err != nil {
 				return inputErr(err)
 			}

@@ -78,7 +78,7 @@ func TestRewriteRefusals(t *testing.T) {
 		code int
 		want string
 	}{
-		{"invalid input", []string{goldenCAR("noncanonical-flat.car")}, ExitUsage, "input repository is invalid"},
+		{"invalid input", []string{goldenCAR("noncanonical-flat.car")}, ExitFail, "input repository is invalid"},
 		{"drop without key", []string{goldenCAR("ten.car"), "--drop-collection", "app.bsky.feed.like"}, ExitUsage, "signing key is needed"},
 		{"bad DID", []string{goldenCAR("ten.car"), "--did", "nobody", "--key", keyFile}, ExitUsage, "--did:"},
 		{"unknown record", []string{goldenCAR("ten.car"), "--drop", "app.bsky.feed.like/nope", "--key", keyFile}, ExitUsage, "no such record"},

@@ -45,7 +45,7 @@ func (s *Server) HTTPServer() *http.Server {
 }
 
 // errBodyTooSlow is the answer to a body that fell behind the minimum rate.
-func (s *Server) errBodyTooSlow() error {
+func (s *Server) errBodyTooSlow() *XRPCError {
 	return xerr(http.StatusRequestTimeout, "RequestTimeout", "request body arrived slower than %d bytes a second, or paused for more than %v", s.cfg.MinBodyRate, s.cfg.BodyTimeout)
 }
 

@@ -56,6 +56,7 @@ func TestSlowRequestsAreCutOff(t *testing.T) {
 		{"body trickled below the minimum rate", head("Content-Length: 100000\r\n") + `{"identifier":"`, "a", "408"},
 		{"chunked body trickled", head("Transfer-Encoding: chunked\r\n") + "5\r\n{\"a\":\r\n", "1\r\n \r\n", "408"},
 		{"body that stops", head("Content-Length: 100\r\n") + `{"identifier":`, "", "408"},
+		{"directory operation trickled", "POST /did:plc:aaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{", " ", "408"},
 		{"headers that never end", "POST /xrpc/com.atproto.server.createSession HTTP/1.1\r\nHost: x\r\n", "X-A: b\r\n", ""},
 	}
 	for _, tc := range cases {
@@ -87,7 +88,7 @@ func TestSlowRequestsAreCutOff(t *testing.T) {
 			if tc.want != "" && !strings.HasPrefix(got, "HTTP/1.1 "+tc.want) {
 				t.Fatalf("answer %q, want %s", got, tc.want)
 			}
-			if tc.want == "408" && !strings.Contains(got, "RequestTimeout") {
+			if tc.want == "408" && !strings.Contains(got, "slower than 1000 bytes a second") {
 				t.Fatalf("answer %q, want a RequestTimeout error", got)
 			}
 		})

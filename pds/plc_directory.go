@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -136,6 +137,10 @@ func (s *Server) servePLC(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body, err := io.ReadAll(r.Body)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			fail(http.StatusRequestTimeout, "reading operation: %s", s.errBodyTooSlow().Message)
+			return
+		}
 		if err != nil {
 			fail(http.StatusRequestEntityTooLarge, "reading operation: %v", err)
 			return

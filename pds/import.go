@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -21,9 +22,13 @@ const maxEventOps = 200
 // body (a CAR), after checking it completely: every block's hash and
 // encoding, the commit (which must be for the caller's DID), the tree's
 // canonical shape and order, every record present and every path a valid
-// collection/rkey. The commit's signature is not checked: it was made with
-// the key of wherever the repository comes from. The records are adopted
-// under a new commit signed with the account's key.
+// collection/rkey, every record a record as createRecord requires (a map
+// with a string $type, in the data model). The tree must be canonical, so a
+// chain of nodes deeper than any layer or a subtree linked from two places
+// is refused by verification, which stops at mst.MaxDepth levels. The
+// commit's signature is not checked: it was made with the key of wherever
+// the repository comes from. The records are adopted under a new commit
+// signed with the account's key.
 func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error) {
 	a, err := s.authAccess(r)
 	if err != nil {
@@ -80,6 +85,9 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 			if err != nil {
 				return fmt.Errorf("record %s at %s: %w", val, key, err)
 			}
+			if err := checkImportedRecord(body); err != nil {
+				return invalidRequest("invalid record %s (block %s): %v", key, val, err)
+			}
 			recs = append(recs, Block{CID: val, Data: body})
 		}
 		return nil
@@ -120,4 +128,15 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 	}
 	st.head, st.rev, st.tree, st.loaded = cw.Commit, cw.Rev, tree, true
 	return nil, nil
+}
+
+// checkImportedRecord checks a record block as createRecord checks a new
+// record: DAG-CBOR whose top level is a map with a non-empty string $type,
+// every value in the atproto data model.
+func checkImportedRecord(body []byte) error {
+	v, err := dagcbor.Decode(body)
+	if err != nil {
+		return err
+	}
+	return dagcbor.ValidateRecord(v)
 }

@@ -12,6 +12,7 @@ package hostile
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -231,4 +232,37 @@ func Shape(key atcrypto.PrivateKey, did string, root *Node) (*Repo, error) {
 		return c
 	}
 	return w.finish(key, did, enc(root))
+}
+
+// WithRecords returns a repository whose tree is the canonical MST of the
+// given paths, each pointing at the block of its bytes, whatever they are
+// (a record that is not a map, has no $type, ...): a valid tree and commit
+// over invalid records.
+func WithRecords(key atcrypto.PrivateKey, did string, records map[string][]byte) (*Repo, error) {
+	w := newWriter()
+	var leaves []mst.Leaf
+	for _, p := range slices.Sorted(maps.Keys(records)) {
+		c := dagcbor.SumCID(dagcbor.CodecDagCBOR, records[p])
+		w.put(c, records[p])
+		w.recs[p] = c
+		leaves = append(leaves, mst.Leaf{Key: []byte(p), Value: c})
+	}
+	t, err := mst.BuildTree(leaves)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.WriteBlocks(func(c cid.Cid, b []byte) error {
+		if !w.seen[c] {
+			w.nodes++
+		}
+		w.put(c, b)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	root, err := t.RootCID()
+	if err != nil {
+		return nil, err
+	}
+	return w.finish(key, did, root)
 }

@@ -336,4 +336,3 @@ func TestValidateRepoDID(t *testing.T) {
 		}
 	}
 }
-

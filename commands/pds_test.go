@@ -3,6 +3,7 @@ package commands
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // startPDS runs `arbor pds serve` with args and returns the ready line's
@@ -130,6 +133,7 @@ func TestPDSServeBadUsage(t *testing.T) {
 		{"argument", []string{"pds", "serve", "extra"}, "usage: arbor pds serve"},
 		{"bad plc", []string{"pds", "serve", "--plc", "ftp://x"}, "--plc"},
 		{"bad addr", []string{"pds", "serve", "--addr", "nope:nope:1"}, "--addr"},
+		{"no subscribers", []string{"pds", "serve", "--max-subscribers", "0"}, "--max-subscribers"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,5 +226,54 @@ func TestPDSAccountWithoutARunningServer(t *testing.T) {
 		{"pds", "account", "create", "--handle", "dan.test", "--password", "x", "--url", ready["url"].(string)},
 	} {
 		wantOneLineError(t, run(t, "", args...), ExitUsage, "no PDS answering at "+ready["url"].(string))
+	}
+}
+
+// --no-login-limit turns the login rate limits off (by default the 31st
+// attempt in 5 minutes is refused); --max-subscribers caps the firehose.
+func TestPDSServeLimitFlags(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		want31 int
+	}{
+		{"defaults", nil, 429},
+		{"no login limit, one subscriber", []string{"--no-login-limit", "--max-subscribers", "1"}, 401},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ready, stop := startPDS(t, tc.args...)
+			defer stop()
+			url := ready["url"].(string)
+			status := 0
+			for range 31 {
+				res, err := http.Post(url+"/xrpc/com.atproto.server.createSession", "application/json", strings.NewReader(`{"identifier":"nobody.test","password":"x"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				status = res.StatusCode
+			}
+			if status != tc.want31 {
+				t.Fatalf("31st login attempt: %d, want %d", status, tc.want31)
+			}
+			if tc.want31 != 401 {
+				return
+			}
+			ws := "ws" + strings.TrimPrefix(url, "http") + "/xrpc/com.atproto.sync.subscribeRepos"
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			first, _, err := websocket.Dial(ctx, ws, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer first.CloseNow()
+			if c, res, err := websocket.Dial(ctx, ws, nil); err == nil {
+				c.CloseNow()
+				t.Fatal("a second subscriber was accepted with --max-subscribers 1")
+			} else if res == nil || res.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("second subscriber: %v %v, want 503", err, res)
+			}
+		})
 	}
 }

@@ -87,7 +87,7 @@ func CheckCARWith(path string, pub atcrypto.PublicKey, wantCommit cid.Cid, wantR
 		return wrap(ErrInvalidOutput, err)
 	}
 	if !rep.Valid() {
-		return fmt.Errorf("%w: %d problems, first: %w", ErrInvalidOutput, len(rep.Problems), rep.Problems[0])
+		return fmt.Errorf("%w: %s, first: %w", ErrInvalidOutput, problemCount(len(rep.Problems)), rep.Problems[0])
 	}
 	if a.Root != wantCommit {
 		return fmt.Errorf("%w: root is %s, want %s", ErrInvalidOutput, a.Root, wantCommit)
@@ -170,4 +170,12 @@ func (a *asyncWriter) Close() error {
 	close(a.full)
 	<-a.done
 	return a.err
+}
+
+// problemCount says "1 problem" or "N problems".
+func problemCount(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }

@@ -444,6 +444,7 @@ func applyCommand() *cli.Command {
 				return err
 			}
 			var res *diff.Applied
+			prog := startStatus(c.App.ErrWriter, "applying "+displayName(sliceName))
 			err = build.WriteFileAtomic(outName, 0o644, func(w io.Writer) error {
 				cw, err := car.NewWriter(w, []cid.Cid{slice.Root})
 				if err != nil {
@@ -458,8 +459,9 @@ func applyCommand() *cli.Command {
 				}
 				return cw.Flush()
 			}, func(tmp string) error {
-				return build.CheckCAR(tmp, opts.Key, res.CommitCID, res.Records)
+				return build.CheckCARWith(tmp, opts.Key, res.CommitCID, res.Records, prog.buildPhases(func(phase string) string { return outName + ": " + phase }))
 			})
+			prog.Stop()
 			switch {
 			case errors.Is(err, diff.ErrSliceMismatch), errors.Is(err, diff.ErrNotACommit):
 				return failErr("%s does not fit %s: %v (nothing written)", displayName(sliceName), displayName(baseName), err)

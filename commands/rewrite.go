@@ -93,13 +93,15 @@ func rewriteCommand() *cli.Command {
 				src = f
 			}
 			var res *build.RewriteResult
+			prog := startStatus(c.App.ErrWriter, "rewriting "+displayName(in))
 			err := build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
 				var err error
 				res, err = build.Rewrite(src, w, opts)
 				return err
 			}, func(tmp string) error {
-				return build.CheckCAR(tmp, pub, res.NewCommit, res.RecordsOut)
+				return build.CheckCARWith(tmp, pub, res.NewCommit, res.RecordsOut, prog.buildPhases(func(phase string) string { return out + ": " + phase }))
 			})
+			prog.Stop()
 			if err != nil {
 				return buildErr(fmt.Errorf("%s: %w", displayName(in), err))
 			}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -115,7 +117,9 @@ func inspectCommand() *cli.Command {
 		Description: "Every block's bytes are checked against its CID while the file is read. Blocks nothing\n" +
 			"references are those not reachable from the root through the commit (and its prev chain, for\n" +
 			"legacy exports with history) and the tree; missing blocks are tree nodes and records the current\n" +
-			"tree points at that the file lacks. A CAR whose root is an MST node is read as a bare tree.",
+			"tree points at that the file lacks. A CAR whose root is an MST node is read as a bare tree.\n" +
+			"The summary names the first few unreferenced and missing blocks; --json lists them all.\n" +
+			"Exit status: 0 done, 1 a tree no valid repository has (links deeper than any layer), 2 unreadable input.",
 		Flags: []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1, 1, "FILE.car|-"); err != nil {
@@ -130,6 +134,11 @@ func inspectCommand() *cli.Command {
 			s, err := a.Inspect()
 			st.Stop()
 			if err != nil {
+				if errors.As(err, new(mst.Problem)) {
+					// A tree no valid repository has (deeper than any
+					// layer): a failed check, as in verify.
+					return failErr("%s: %v", displayName(c.Args().First()), err)
+				}
 				return inputErr(err)
 			}
 			type layerCount struct {
@@ -219,19 +228,30 @@ func inspectCommand() *cli.Command {
 				row("history", "%d commits reachable through prev", out.Commits)
 			}
 			row("unreferenced", "%d", len(out.Unreferenced))
-			for _, u := range out.Unreferenced {
-				fmt.Fprintf(w, "  %s\n", u)
-			}
+			listFew(w, out.Unreferenced)
 			if len(out.Missing) > 0 {
 				row("missing", "%s", p.yellow(fmt.Sprint(len(out.Missing))))
 			} else {
 				row("missing", "0")
 			}
-			for _, m := range out.Missing {
-				fmt.Fprintf(w, "  %s\n", m)
-			}
+			listFew(w, out.Missing)
 			return nil
 		},
+	}
+}
+
+// inspectListed is how many CIDs of a list inspect prints; --json has them all.
+const inspectListed = 5
+
+// listFew prints the first inspectListed of cids, indented, and how many
+// more there are.
+func listFew(w io.Writer, cids []string) {
+	for i, s := range cids {
+		if i == inspectListed {
+			fmt.Fprintf(w, "  … and %d more (--json lists all)\n", len(cids)-inspectListed)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", s)
 	}
 }
 
@@ -421,6 +441,8 @@ func verifyCommand() *cli.Command {
 			"output says it was not checked. Legacy v2 commits with high-S signatures are accepted with a warning.\n" +
 			"With --record, FILE is checked as a proof of one record (what com.atproto.sync.getRecord returns): the commit,\n" +
 			"the tree nodes on the key's path and the record block; the answer says whether the record is there or provably absent.\n" +
+			"A CAR whose root is an MST node (a bare tree) has no commit and so nothing signed: with --key, --did-doc, --resolve\n" +
+			"or --record it fails; without them its tree is checked.\n" +
 			"Exit status: 0 valid, 1 invalid, 2 unreadable input or bad usage.",
 		Flags: append([]cli.Flag{
 			jsonFlag,
@@ -466,7 +488,12 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Bool("resolve") {
+			switch {
+			case c.Bool("resolve") && a.IsBareTree():
+				// No commit, so no DID to resolve and nothing signed:
+				// Verify reports it.
+				opts.RequireCommit = true
+			case c.Bool("resolve"):
 				record := opts.Record
 				if opts, err = resolveVerifyOptions(c, a); err != nil {
 					return err

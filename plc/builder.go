@@ -62,7 +62,7 @@ func NewGenesis(p GenesisParams, signer atcrypto.PrivateKey) (*Operation, string
 func checkHandle(h string) (string, error) {
 	bare := strings.TrimPrefix(h, "at://")
 	if _, err := syntax.ParseHandle(bare); err != nil {
-		return "", fmt.Errorf("%w: handle %q: %v", ErrMalformedOp, bare, err)
+		return "", fmt.Errorf("%w: %q is not a valid handle (want a domain name like alice.bsky.social)", ErrMalformedOp, bare)
 	}
 	return "at://" + strings.ToLower(bare), nil
 }

@@ -101,7 +101,7 @@ func (c *Commit) check() error {
 		return commitErr("version", -1, fmt.Errorf("%w: %d", ErrUnsupportedVersion, c.Version))
 	}
 	if _, err := syntax.ParseDID(c.DID); err != nil {
-		return commitErr("did", -1, fmt.Errorf("%s is not a DID: %w", quote(c.DID), err))
+		return commitErr("did", -1, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", quote(c.DID)))
 	}
 	if err := checkLink(c.Data); err != nil {
 		return commitErr("data", -1, err)

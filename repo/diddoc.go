@@ -45,7 +45,7 @@ func SigningKeyFromDIDDocument(doc []byte) (did string, key atcrypto.PublicKey, 
 		return "", nil, fmt.Errorf("%w: %v", ErrInvalidDIDDocument, err)
 	}
 	if _, err := syntax.ParseDID(d.ID); err != nil {
-		return "", nil, fmt.Errorf("%w: id %s is not a DID: %v", ErrInvalidDIDDocument, quote(d.ID), err)
+		return "", nil, fmt.Errorf("%w: id %s is not a valid DID (want did:METHOD:ID)", ErrInvalidDIDDocument, quote(d.ID))
 	}
 	found := -1
 	for i, vm := range d.VerificationMethod {

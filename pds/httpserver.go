@@ -24,6 +24,10 @@ import (
 //
 // Headers must arrive within ReadHeaderTimeout, and a kept-alive
 // connection waiting for its next request is closed after IdleTimeout.
+// A response is written with a deadline of WriteTimeout set before each
+// write, so a client that stops reading (a getRepo or getBlob it never
+// reads) is cut off once one write has waited that long, while a long
+// download that keeps moving is not; a WebSocket sets its own deadlines.
 
 // Defaults of the connection limits.
 const (
@@ -31,6 +35,7 @@ const (
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultBodyTimeout       = 15 * time.Second
 	DefaultMinBodyRate       = 16 << 10 // bytes a second
+	DefaultWriteTimeout      = time.Minute
 )
 
 // HTTPServer returns an http.Server serving s with its connection limits
@@ -112,3 +117,33 @@ func (b *pacedBody) Read(p []byte) (int, error) {
 }
 
 func (b *pacedBody) Close() error { return b.body.Close() }
+
+// stallWriter is a response writer that gives each write WriteTimeout.
+type stallWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	off     bool // deadlines not supported (tests' recorders)
+}
+
+func (s *Server) stallWriter(w http.ResponseWriter) *stallWriter {
+	sw := &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	// A kept-alive connection may still carry the last response's
+	// deadline: none until this response writes (a handler may work for
+	// long before its first byte).
+	if sw.rc.SetWriteDeadline(time.Time{}) != nil {
+		sw.off = true
+	}
+	return sw
+}
+
+func (w *stallWriter) Write(p []byte) (int, error) {
+	if !w.off {
+		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController and the WebSocket upgrade reach the
+// connection.
+func (w *stallWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

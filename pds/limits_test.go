@@ -3,12 +3,14 @@ package pds
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -347,5 +349,64 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 	}
 	if n := l.size(); n > maxLimiterKeys {
 		t.Fatalf("%d counters kept, limit %d", n, maxLimiterKeys)
+	}
+}
+
+// A client that asks for a large response and never reads it is cut off
+// once one write has waited WriteTimeout; a response is not otherwise
+// bounded in time.
+func TestResponseNeverReadIsCutOff(t *testing.T) {
+	const size = 32 << 20 // more than loopback's socket buffers hold
+	ts := startServer(t, Config{MaxBlobSize: size, WriteTimeout: 300 * time.Millisecond})
+	u := ts.createUser("alice")
+	blob := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	req, _ := http.NewRequest(http.MethodPost, ts.url+"/xrpc/com.atproto.repo.uploadBlob", bytes.NewReader(blob))
+	req.Header.Set("Authorization", "Bearer "+u.access)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		Blob struct {
+			Ref struct {
+				Link string `json:"$link"`
+			} `json:"ref"`
+		} `json:"blob"`
+	}
+	json.NewDecoder(res.Body).Decode(&up)
+	res.Body.Close()
+	if res.StatusCode != 200 || up.Blob.Ref.Link == "" {
+		t.Fatalf("upload: %d %+v", res.StatusCode, up)
+	}
+	// A reader of the whole blob gets all of it.
+	r := ts.do(http.MethodGet, "/xrpc/com.atproto.sync.getBlob?did="+u.did+"&cid="+up.Blob.Ref.Link, u.access, nil, nil)
+	if r.status != 200 || len(r.body) != size {
+		t.Fatalf("getBlob read through: %d, %d bytes", r.status, len(r.body))
+	}
+	// A small receive buffer, set before connecting (the kernel would
+	// otherwise grow the window to hold the whole blob).
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	c, err := d.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /xrpc/com.atproto.sync.getBlob?did=%s&cid=%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", u.did, up.Blob.Ref.Link, u.access)
+	time.Sleep(2 * time.Second) // the server's writes block, and time out
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("connection still open after 20 s (%d bytes read)", n)
+	}
+	if n >= size {
+		t.Fatalf("read %d bytes: the whole blob was sent to a client that did not read", n)
 	}
 }

@@ -78,6 +78,9 @@ type Config struct {
 	IdleTimeout       time.Duration
 	BodyTimeout       time.Duration
 	MinBodyRate       int64
+	// WriteTimeout is the longest one write of a response may wait for
+	// the client to read (default DefaultWriteTimeout).
+	WriteTimeout time.Duration
 
 	// LoginLimits are the rate limits of createSession and refreshSession
 	// (nil: DefaultLoginLimits; an empty LoginLimits: none).
@@ -148,6 +151,7 @@ func Open(cfg Config) (*Server, error) {
 	setDefaultDuration(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefaultDuration(&cfg.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&cfg.MinBodyRate, DefaultMinBodyRate)
+	setDefaultDuration(&cfg.WriteTimeout, DefaultWriteTimeout)
 	if cfg.LoginLimits == nil {
 		cfg.LoginLimits = DefaultLoginLimits()
 	}
@@ -364,13 +368,15 @@ func (s *Server) now() time.Time { return s.cfg.Now() }
 
 // ServeHTTP routes /xrpc/{method}, /.well-known/atproto-did and, with the
 // embedded directory, /{did:plc:...}.
-// A request body is held to the minimum rate (see httpserver.go).
+// A request body is held to the minimum rate, and each write of the
+// response to WriteTimeout (see httpserver.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body *pacedBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = s.paceBody(w, r)
 		r.Body = body
 	}
+	w = s.stallWriter(w)
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/xrpc/"):

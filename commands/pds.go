@@ -47,7 +47,8 @@ func pdsServeCommand() *cli.Command {
 			"keeps the URL and the admin password for `arbor pds account --data DIR`. A handle of the server\n" +
 			"resolves at GET /.well-known/atproto-did with the handle as Host, and through\n" +
 			"com.atproto.identity.resolveHandle. Request bodies must arrive at 16 KiB/s or more after 15 s\n" +
-			"(never pausing 15 s), idle connections close after 2 minutes.",
+			"(never pausing 15 s); a client that reads none of a response for a minute, or leaves a\n" +
+			"connection idle for 2 minutes, is disconnected.",
 		Flags: []cli.Flag{
 			jsonFlag,
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:2583", Usage: "address to listen on (port 0: any free port)"},
@@ -393,11 +394,7 @@ func pdsAccountListCommand() *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Handle, a.DID, email, a.IndexedAt)
 			}
 			tw.Flush()
-			noun := "accounts"
-			if len(all) == 1 {
-				noun = "account"
-			}
-			fmt.Fprintf(w, "%d %s on %s\n", len(all), noun, t.url)
+			fmt.Fprintf(w, "%s on %s\n", count(len(all), "account"), t.url)
 			return nil
 		},
 	}

@@ -65,7 +65,8 @@
 // What one client can hold is bounded (see httpserver.go, ratelimit.go and
 // sequencer.go): request bodies must keep a minimum transfer rate (so a
 // trickled body is cut off with 408 while a large upload at a fair rate is
-// not), headers have ReadHeaderTimeout and idle connections IdleTimeout;
+// not), headers have ReadHeaderTimeout, each write of a response
+// WriteTimeout and idle connections IdleTimeout;
 // createSession and refreshSession have the reference's rate limits (429
 // RateLimitExceeded); a firehose consumer's queue is bounded in events and
 // bytes, a replay holds one page of rows bounded in bytes, and the number

@@ -272,16 +272,41 @@ func (t *Tree) Get(key []byte) (cid.Cid, bool, error) {
 // Walk calls fn for every key and value, in key order. It stops at the first
 // error, from fn or from loading a node, and returns it.
 func (t *Tree) Walk(fn func(key []byte, val cid.Cid) error) error {
-	return walk(t.root, fn)
+	return walk(t.root, inWalkOrder(fn))
+}
+
+// inWalkOrder wraps fn so that the walk fails unless keys strictly
+// increase across the whole walk (decodeTreeNode only checks within one
+// node): a subtree linked from two places repeats its keys, so a tree
+// that is really a DAG is refused at its first repeat, in linear time,
+// instead of being walked along every one of its (exponentially many)
+// paths.
+func inWalkOrder(fn func(key []byte, val cid.Cid) error) func(key []byte, val cid.Cid) error {
+	var last []byte
+	have := false
+	return func(key []byte, val cid.Cid) error {
+		if have {
+			switch bytes.Compare(last, key) {
+			case 0:
+				return problem(cid.Undef, key, ErrDuplicateKey, "met twice in walk order (a subtree reached twice?)")
+			case 1:
+				return problem(cid.Undef, key, ErrUnsorted, "after %q in walk order", last)
+			}
+		}
+		last, have = append(last[:0], key...), true
+		return fn(key, val)
+	}
 }
 
 // WalkSource calls fn with every leaf of the tree rooted at root, reading
 // nodes from src, in key order: what Load followed by Tree.Walk does, with
 // the same checks and errors, but holding only the nodes on the path from
 // the root to the current one, so that one pass over a large tree does not
-// build it in memory.
+// build it in memory. Both fail at the first key not after the one before
+// it in walk order (ErrUnsorted, ErrDuplicateKey), which also stops a tree
+// whose subtrees are shared.
 func WalkSource(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) error {
-	return walkSource(src, root, -1, true, fn)
+	return walkSource(src, root, -1, true, inWalkOrder(fn))
 }
 
 func walkSource(src BlockSource, c cid.Cid, layer int, root bool, fn func(key []byte, val cid.Cid) error) error {

@@ -1,13 +1,43 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 	"github.com/arbor-atproto/arbor/view"
 )
+
+// malformedTree are the errors that say a repository's tree breaks the MST
+// rules (or lacks a block it links to): verify lists each as a problem.
+var malformedTree = []error{
+	view.ErrBadTree, mst.ErrBadKey, mst.ErrUnsorted, mst.ErrDuplicateKey, mst.ErrWrongLayer,
+	mst.ErrEmptyNode, mst.ErrNonMinimalPrefix, mst.ErrMissingBlock, mst.ErrBadBlock,
+	mst.ErrNotANode, mst.ErrCycle, mst.ErrRootMismatch,
+}
+
+// treeErr maps an error met while walking a repository's tree to an exit
+// code, the same in every command: a malformed tree is a failed
+// verification (1), as verify says of it; anything else (a file that
+// cannot be read, a write error) is unreadable input (2).
+func treeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	for _, s := range malformedTree {
+		if errors.Is(err, s) {
+			return &exitError{code: ExitFail, err: err}
+		}
+	}
+	return inputErr(err)
+}
 
 // dotWarnSize is the number of boxes (nodes and records) above which
 // mst --dot warns that Graphviz will struggle.
@@ -67,7 +97,7 @@ func mstCommand() *cli.Command {
 			default:
 				_, err = view.Text(w, t, opts)
 			}
-			return inputErr(err)
+			return treeErr(err)
 		},
 	}
 }

@@ -302,7 +302,7 @@ func lsCommand() *cli.Command {
 				return w.err
 			})
 			if err != nil {
-				return inputErr(err)
+				return treeErr(err)
 			}
 			return w.flush()
 		},
@@ -353,7 +353,7 @@ func getCommand() *cli.Command {
 			}
 			rc, body, found, err := a.Record(path)
 			if err != nil {
-				return inputErr(err)
+				return treeErr(err)
 			}
 			if !found {
 				return failErr("no record %s in %s", path, displayName(c.Args().First()))
@@ -417,7 +417,7 @@ func exportCommand() *cli.Command {
 			dir := c.Args().Get(1)
 			n, err := repo.Export(a, dir)
 			if err != nil {
-				return inputErr(err)
+				return treeErr(err)
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, struct {

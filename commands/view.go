@@ -100,7 +100,7 @@ func viewCommand() *cli.Command {
 			srv, err := view.NewServer(inputs, opts)
 			st.Stop()
 			if err != nil {
-				return inputErr(err)
+				return treeErr(err)
 			}
 			ln, err := net.Listen("tcp", c.String("addr"))
 			if err != nil {

@@ -227,7 +227,7 @@ func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, ou
 			for _, f := range report.BlobsFail {
 				fmt.Fprintf(w, "%s blob %s: %s\n", p.red("✗"), f.CID, f.Error)
 			}
-			fmt.Fprintf(w, "  blobs: %d of %d saved in %s\n", report.Blobs-len(report.BlobsFail), report.Blobs, report.BlobDir)
+			fmt.Fprintf(w, "  blobs: %s of %s saved in %s\n", num(report.Blobs-len(report.BlobsFail)), num(report.Blobs), report.BlobDir)
 		}
 	}
 	if len(report.BlobsFail) > 0 {
@@ -314,7 +314,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 			return failErr("fetched repository from %s failed verification: %d problems, first: %v", id.Doc.PDS, len(rep.Problems), firstProblem(rep))
 		}
 		report.Records = rep.Records
-		report.Checked = []string{"every block hash", "commit DID", "commit signature against " + key.DIDKey(), "MST", fmt.Sprintf("%d records", rep.Records)}
+		report.Checked = []string{"every block hash", "commit DID", "commit signature against " + key.DIDKey(), "MST", count(rep.Records, "record")}
 		report.NotChecked = []string{}
 	}
 	if err := ctx.Err(); err != nil {

@@ -112,7 +112,7 @@ func runFirehose(c *cli.Context) error {
 		err = nil // Ctrl-C: a clean stop
 	}
 	if r.verify && !r.json {
-		summary := fmt.Sprintf("%d events, %d commits checked, %d failed", r.events, r.commits, r.failed)
+		summary := fmt.Sprintf("%s, %s checked, %s failed", count(r.events, "event"), count(r.commits, "commit"), num(r.failed))
 		if r.failed > 0 {
 			summary = r.paint.red(summary)
 		} else {

@@ -490,7 +490,7 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 		w := msg
 		fmt.Fprintf(w, "%s rollback of %s to operation %d (%s)\n", plan.Mode, st.DID, plan.Target, plan.TargetCID)
 		if plan.Mode == plc.ModeNullify {
-			fmt.Fprintf(w, "would nullify %d operation(s):\n", len(plan.Nullified))
+			fmt.Fprintf(w, "would nullify %s:\n", count(len(plan.Nullified), "operation"))
 			for _, n := range plan.Nullified {
 				e := st.Entries[n]
 				fmt.Fprintf(w, "  %d  %s  %s  %s\n", n, plc.FormatTime(e.CreatedAt), e.CID, e.Type)
@@ -588,7 +588,7 @@ func plcVerifyCommand() *cli.Command {
 			// The document is the result, on standard output (for
 			// arbor verify --did-doc); the verdict is a message.
 			ew := c.App.ErrWriter
-			fmt.Fprintf(ew, "valid: %s, %d operation(s), %d nullified, head %s\n", st.DID, st.Len(), len(st.Nullified), st.HeadCID())
+			fmt.Fprintf(ew, "valid: %s, %s, %s nullified, head %s\n", st.DID, count(st.Len(), "operation"), num(len(st.Nullified)), st.HeadCID())
 			for _, i := range st.Nullified {
 				e := st.Entries[i]
 				fmt.Fprintf(ew, "nullified: %d %s (by operation %d)\n", i, e.CID, e.NullifiedBy)
@@ -671,15 +671,15 @@ func verifyExport(c *cli.Context, name string) error {
 	} else {
 		knownNote := ""
 		if known.Len() > 0 {
-			knownNote = fmt.Sprintf(", %d known bad", len(res.KnownBad))
+			knownNote = fmt.Sprintf(", %s known bad", num(len(res.KnownBad)))
 		}
-		fmt.Fprintf(w, "%d operation(s), %d DID(s): %d valid, %d invalid%s (%.1fs, %d workers)\n",
-			res.Lines, res.DIDs, res.Valid, len(res.Invalid), knownNote, elapsed.Seconds(), workers)
+		fmt.Fprintf(w, "%s, %s: %s valid, %s invalid%s (%.1fs, %s)\n",
+			count(res.Lines, "operation"), count(res.DIDs, "DID"), num(res.Valid), num(len(res.Invalid)), knownNote, elapsed.Seconds(), count(workers, "worker"))
 		for _, f := range res.Invalid {
 			fmt.Fprintf(w, "invalid: %s: %v\n", f.DID, f.Err)
 		}
 		if res.BadLines > 0 {
-			fmt.Fprintf(w, "%d unreadable line(s); first: %s\n", res.BadLines, res.FirstBadLine)
+			fmt.Fprintf(w, "%s; first: %s\n", count(res.BadLines, "unreadable line"), res.FirstBadLine)
 		}
 	}
 	if len(res.Invalid) > 0 || res.BadLines > 0 {
@@ -747,7 +747,7 @@ func plcHistoryCommand() *cli.Command {
 				}
 				return nil
 			}
-			fmt.Fprintf(w, "%s: %d operation(s)\n", did, len(entries))
+			fmt.Fprintf(w, "%s: %s\n", did, count(len(entries), "operation"))
 			for i, e := range entries {
 				h, pds := summary(e.Operation)
 				mark := " "

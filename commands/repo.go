@@ -215,22 +215,22 @@ func inspectCommand() *cli.Command {
 			} else {
 				row("root", "%s (bare MST, no commit)", out.Root)
 			}
-			row("records", "%d in %d collections", out.Records, len(colls))
+			row("records", "%s in %s", num(out.Records), count(len(colls), "collection"))
 			for _, cc := range colls {
-				fmt.Fprintf(w, "  %-40s %d\n", cc.Collection, cc.Records)
+				fmt.Fprintf(w, "  %-40s %s\n", cc.Collection, num(cc.Records))
 			}
-			row("mst", "%d nodes, depth %d", out.MSTNodes, out.MSTDepth)
+			row("mst", "%s, depth %d", count(out.MSTNodes, "node"), out.MSTDepth)
 			for _, l := range layers {
-				fmt.Fprintf(w, "  layer %-4d %d entries\n", l.Layer, l.Entries)
+				fmt.Fprintf(w, "  layer %-4d %s\n", l.Layer, count(l.Entries, "entry"))
 			}
-			row("blocks", "%d (%d distinct, %d duplicates), %s of block data", out.Blocks, out.Distinct, out.Duplicates, humanBytes(out.BlockBytes))
+			row("blocks", "%s (%s distinct, %s), %s of block data", num(out.Blocks), num(out.Distinct), count(out.Duplicates, "duplicate"), humanBytes(out.BlockBytes))
 			if out.Commits > 1 {
-				row("history", "%d commits reachable through prev", out.Commits)
+				row("history", "%s reachable through prev", count(out.Commits, "commit"))
 			}
-			row("unreferenced", "%d", len(out.Unreferenced))
+			row("unreferenced", "%s", num(len(out.Unreferenced)))
 			listFew(w, out.Unreferenced)
 			if len(out.Missing) > 0 {
-				row("missing", "%s", p.yellow(fmt.Sprint(len(out.Missing))))
+				row("missing", "%s", p.yellow(num(len(out.Missing))))
 			} else {
 				row("missing", "0")
 			}
@@ -248,7 +248,7 @@ const inspectListed = 5
 func listFew(w io.Writer, cids []string) {
 	for i, s := range cids {
 		if i == inspectListed {
-			fmt.Fprintf(w, "  … and %d more (--json lists all)\n", len(cids)-inspectListed)
+			fmt.Fprintf(w, "  … and %s more (--json lists all)\n", num(len(cids)-inspectListed))
 			break
 		}
 		fmt.Fprintf(w, "  %s\n", s)

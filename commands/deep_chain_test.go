@@ -1,0 +1,111 @@
+package commands
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
+	gen "github.com/arbor-atproto/arbor/build/hostile"
+	"github.com/arbor-atproto/arbor/firehose"
+	"github.com/arbor-atproto/arbor/plc"
+)
+
+func deepChain(t *testing.T, k atcrypto.PrivateKey, did string, depth int) *gen.Repo {
+	t.Helper()
+	r, err := gen.DeepChain(k, did, depth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func chainKey(t *testing.T) atcrypto.PrivateKey {
+	t.Helper()
+	k, err := atcrypto.GeneratePrivateKeyK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// rewrite of a repository whose tree is a chain of entry-less nodes far
+// deeper than any layer (150,000 levels, correct hashes, a genuine
+// signature) fails verification at once: exit 1, nothing written.
+func TestRewriteRefusesADeepChain(t *testing.T) {
+	in := writeTemp(t, deepChain(t, chainKey(t), "did:plc:abcdefghijklmnopqrstuvwx", 150_000).CAR)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.car")
+	wantOneLineError(t, run(t, "", "rewrite", in, "-o", out), ExitFail, "fails verification")
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
+	}
+}
+
+// fetch of a repository whose tree is a 150,000-level chain, served by a
+// loopback PDS and signed with the key of the DID document: verification
+// fails at once, exit 1, no file left.
+func TestFetchRefusesADeepChain(t *testing.T) {
+	k := chainKey(t)
+	pub, _ := k.PublicKey()
+	w := newNetWorld(t, pub.DIDKey())
+	w.pds.Repos[w.did] = deepChain(t, k, w.did, 150_000).CAR
+	dir := t.TempDir()
+	r := run(t, "", w.args("fetch", w.did, "-o", filepath.Join(dir, "out.car"))...)
+	wantOneLineError(t, r, ExitFail, "failed verification")
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
+	}
+}
+
+// firehose --verify of a #commit whose blocks hold a chain of entry-less
+// nodes far deeper than any layer, signed with the account's key: the
+// commit fails (exit 1), whether the chain fits in the protocol's limit on
+// blocks (20,000 levels: the tree check fails) or not (150,000 levels,
+// 12 MB: refused unread).
+func TestFirehoseVerifyRefusesADeepChain(t *testing.T) {
+	k := chainKey(t)
+	pub, _ := k.PublicKey()
+	op, did, err := plc.NewGenesis(plc.GenesisParams{
+		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "deep.test", PDS: "http://127.0.0.1",
+	}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := plc.FormatDocument(did, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/"+did {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/did+ld+json")
+		json.NewEncoder(w).Encode(doc)
+	}))
+	t.Cleanup(dir.Close)
+	for _, tc := range []struct {
+		depth int
+		want  string
+	}{
+		{20_000, "not reflected in the new tree"},
+		{150_000, "limit of 2000000"},
+	} {
+		r := deepChain(t, k, did, tc.depth)
+		var ops []firehose.RepoOp
+		for path, c := range r.Records {
+			ops = append(ops, firehose.RepoOp{Action: firehose.ActionCreate, Path: path, CID: c})
+		}
+		frame := encodeFH(t, &firehose.Commit{Seq: 1, Repo: did, Commit: r.Commit, Rev: r.Rev, Blocks: r.CAR, Ops: ops, Time: "2025-01-01T00:00:00.000Z"})
+		srv, _ := serveFirehose(t, frame)
+		res := run(t, "", "firehose", wsURL(srv), "--verify", "--plc-host", dir.URL)
+		if res.code != ExitFail || strings.Count(res.stdout, "FAIL ") != 1 || !strings.Contains(res.stdout, tc.want) {
+			t.Errorf("%d levels: exit %d, want %d with one FAIL saying %q; stderr %q\n%.2000s", tc.depth, res.code, ExitFail, tc.want, res.stderr, res.stdout)
+		}
+	}
+}

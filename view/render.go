@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/ipfs/go-cid"
@@ -119,7 +120,7 @@ func Text(w io.Writer, t *Tree, opts RenderOptions) (Summary, error) {
 	if err != nil {
 		return s, err
 	}
-	fmt.Fprintf(bw, "%d %s, %d %s, depth %d", s.Nodes, plural(s.Nodes, "node", "nodes"), s.Records, plural(s.Records, "record", "records"), s.Depth)
+	fmt.Fprintf(bw, "%s %s, %s %s, depth %d", thousands(s.Nodes), plural(s.Nodes, "node", "nodes"), thousands(s.Records), plural(s.Records, "record", "records"), s.Depth)
 	if s.Truncated {
 		fmt.Fprintf(bw, " (cut at --depth %d: deeper nodes not counted)", opts.Depth)
 	}
@@ -169,6 +170,23 @@ func (v *textVisitor) entry(n *Node, i int, depth int) error {
 }
 
 func (v *textVisitor) close(*Node, int) error { return nil }
+
+// thousands writes n with thousands separators (1,000,000).
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	var b []byte
+	for i := range len(s) {
+		if i > start && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -28,7 +28,7 @@ type textLine struct {
 var (
 	nodeLineRE   = regexp.MustCompile(`^( *)node L(\d+) (\S+)  (\d+) (?:entry|entries)  (?:\(empty\)|\[[^\]]+\])(  \(subtree not shown\))?$`)
 	recordLineRE = regexp.MustCompile(`^( *)([^ ]+/[^ ]+)  (\S+)$`)
-	summaryRE    = regexp.MustCompile(`^(\d+) nodes?, (\d+) records?, depth (\d+)`)
+	summaryRE    = regexp.MustCompile(`^([\d,]+) nodes?, ([\d,]+) records?, depth (\d+)`)
 )
 
 func parseText(t *testing.T, out string) (lines []textLine, summary string) {
@@ -109,7 +109,7 @@ func TestTextAgreesWithReferenceRepos(t *testing.T) {
 				}
 			}
 			m := summaryRE.FindStringSubmatch(summary)
-			if m == nil || m[1] != strconv.Itoa(g.MSTNodeCount) || m[2] != strconv.Itoa(g.RecordCount) || m[3] != strconv.Itoa(g.MSTDepth) {
+			if m == nil || m[1] != thousands(g.MSTNodeCount) || m[2] != thousands(g.RecordCount) || m[3] != strconv.Itoa(g.MSTDepth) {
 				t.Errorf("summary %q disagrees with the reference", summary)
 			}
 			if s.Nodes != g.MSTNodeCount || s.Records != g.RecordCount || s.Depth != g.MSTDepth || s.Truncated {

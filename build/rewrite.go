@@ -134,7 +134,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	}
 	if !rep.Valid() {
 		if !opts.Force {
-			return nil, fmt.Errorf("%w: %w: %d problems, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, ErrFailsVerification, len(rep.Problems), rep.Problems[0])
+			return nil, fmt.Errorf("%w: %w: %s, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, ErrFailsVerification, problemCount(len(rep.Problems)), rep.Problems[0])
 		}
 		res.InputErrors = rep.Problems
 	}

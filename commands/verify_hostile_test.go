@@ -3,6 +3,9 @@ package commands
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,7 +29,7 @@ type hostile struct {
 }
 
 // build writes the CAR and returns its path and the signing key (did:key).
-func (h hostile) build(t *testing.T) (path, didKey string) {
+func (h hostile) build(t testing.TB) (path, didKey string) {
 	t.Helper()
 	k, err := atcrypto.GeneratePrivateKeyK256()
 	if err != nil {
@@ -102,7 +105,11 @@ func (h hostile) build(t *testing.T) (path, didKey string) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return writeTemp(t, buf.Bytes()), pub.DIDKey()
+	path = filepath.Join(t.TempDir(), "repo.car")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, pub.DIDKey()
 }
 
 // verifyReport is the part of `verify --json` these tests look at.
@@ -203,4 +210,45 @@ func TestInspectShowsAFewUnreferencedBlocks(t *testing.T) {
 	if runJSON(t, &got, "inspect", "--json", file); len(got.Unreferenced) != 12 {
 		t.Errorf("--json lists %d unreferenced, want 12", len(got.Unreferenced))
 	}
+}
+
+// Whole commands on the big inputs of issue 16, timed through Run. Set
+// ARBOR_HOSTILE_COPY=DIR to keep each CAR there for timing arbor by hand.
+func benchmarkHostile(b *testing.B, h hostile, name string, exit int, args ...string) {
+	file, key := h.build(b)
+	if dir := os.Getenv("ARBOR_HOSTILE_COPY"); dir != "" {
+		data, err := os.ReadFile(file)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("wrote %s; key %s", filepath.Join(dir, name), key)
+	}
+	args = append(args, file)
+	for b.Loop() {
+		if r := Run(append([]string{"arbor"}, args...), Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}); r != exit {
+			b.Fatalf("exit %d, want %d", r, exit)
+		}
+	}
+}
+
+// 1M entry-less nodes above a leaf: refused at once (exit 1).
+var deepChain1M = hostile{records: 1, chain: 1_000_000}
+
+// 1M tiny blocks nothing references.
+var unreferenced1M = hostile{records: 10, extra: 1_000_000}
+
+func BenchmarkVerifyDeepChain1M(b *testing.B) {
+	benchmarkHostile(b, deepChain1M, "deep1m.car", 1, "verify")
+}
+func BenchmarkInspectDeepChain1M(b *testing.B) {
+	benchmarkHostile(b, deepChain1M, "deep1m.car", 1, "inspect")
+}
+func BenchmarkInspectUnreferenced1M(b *testing.B) {
+	benchmarkHostile(b, unreferenced1M, "unref1m.car", 0, "inspect")
+}
+func BenchmarkVerifyUnreferenced1M(b *testing.B) {
+	benchmarkHostile(b, unreferenced1M, "unref1m.car", 0, "verify")
 }

@@ -1,9 +1,14 @@
 package repo
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/base32"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/ipfs/go-cid"
@@ -465,21 +470,44 @@ func sortedCIDs(m map[cid.Cid]bool) []cid.Cid {
 	return sortByString(cs)
 }
 
-// sortByString sorts cs in string order, making each string once (a sort
-// that made them in every comparison took most of a minute for a million
-// CIDs).
+// sortByString sorts cs in string order. An atproto CID's string is "b"
+// and the base32 of its 36 bytes, so each is encoded once into a fixed
+// array the garbage collector need not scan, and the order of those sorts
+// (a sort that made the strings in every comparison took half a minute
+// for a million CIDs).
 func sortByString(cs []cid.Cid) []cid.Cid {
-	type named struct {
-		s string
-		c cid.Cid
-	}
-	ns := make([]named, len(cs))
+	keys := make([][58]byte, len(cs))
 	for i, c := range cs {
-		ns[i] = named{c.String(), c}
+		k := c.KeyString()
+		if len(k) != 36 || k[0] != 0x01 {
+			sort.Slice(cs, func(i, j int) bool { return cs[i].String() < cs[j].String() })
+			return cs
+		}
+		cidBase32.Encode(keys[i][:], []byte(k))
 	}
-	sort.Slice(ns, func(i, j int) bool { return ns[i].s < ns[j].s })
-	for i := range ns {
-		cs[i] = ns[i].c
+	// First by the first 8 letters packed big-endian (an integer compare,
+	// and nearly always decisive), then by the rest.
+	type ord struct {
+		p uint64
+		i int32
 	}
+	ords := make([]ord, len(cs))
+	for i := range keys {
+		ords[i] = ord{binary.BigEndian.Uint64(keys[i][:8]), int32(i)}
+	}
+	slices.SortFunc(ords, func(a, b ord) int {
+		if a.p != b.p {
+			return cmp.Compare(a.p, b.p)
+		}
+		return bytes.Compare(keys[a.i][8:], keys[b.i][8:])
+	})
+	out := make([]cid.Cid, len(cs))
+	for j, o := range ords {
+		out[j] = cs[o.i]
+	}
+	copy(cs, out)
 	return cs
 }
+
+// cidBase32 is the multibase "b" alphabet CID strings use.
+var cidBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

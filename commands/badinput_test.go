@@ -234,7 +234,7 @@ func TestBadInputGetsClearErrorAndExitCode(t *testing.T) {
 				b[i+5] = '9'
 				return b
 			},
-			verifyCode: ExitFail, verifyWant: "hash mismatch", inspect: ExitUsage,
+			verifyCode: ExitFail, verifyWant: "hash mismatch", inspect: ExitFail,
 		},
 		{
 			name: "missing record block",
@@ -256,7 +256,7 @@ func TestBadInputGetsClearErrorAndExitCode(t *testing.T) {
 				f.root = dagcbor.SumCID(dagcbor.CodecDagCBOR, f.records[f.paths()[0]])
 				return f.bytes()
 			},
-			verifyCode: ExitFail, verifyWant: "neither a commit nor an MST node", inspect: ExitUsage,
+			verifyCode: ExitFail, verifyWant: "neither a commit nor an MST node", inspect: ExitFail,
 		},
 		{
 			name: "unsorted MST entries",

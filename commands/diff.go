@@ -586,6 +586,13 @@ func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, 
 			a, err := readArchive(c, name, bodies)
 			if err != nil {
 				closeAll()
+				var ee *exitError
+				if errors.As(err, &ee) && ee.code == ExitFail {
+					// diff's exit 1 says the snapshots differ: one
+					// that fails its checks is input diff cannot
+					// compare (2), as in file mode.
+					err = &exitError{code: ExitUsage, err: ee.err}
+				}
 				return nil, nil, err
 			}
 			snaps[i] = &snapshot{name: name, read: "full", root: a.Root, data: a.Data, commit: a.Commit,

@@ -21,7 +21,11 @@ func commandReference(t *testing.T) string {
 	b.WriteString("Generated from each command's `--help` by `go test ./commands -run TestCommandReference -update-docs`;\n")
 	b.WriteString("a test fails when this file and `--help` disagree.\n\n")
 	b.WriteString("Exit codes, for every command: 0 success (for `diff`: no difference), 1 a difference was found or\n")
-	b.WriteString("verification failed, 2 bad usage or unreadable input. Errors are one line on standard error;\n")
+	b.WriteString("verification failed, 2 bad usage or unreadable input. The same fault gives the same code in every\n")
+	b.WriteString("command that meets it: a file that reads as a CAR but whose content is wrong (a block whose bytes are\n")
+	b.WriteString("not its CID's, a root that is no commit or tree, a malformed MST) is 1; a file that is\n")
+	b.WriteString("not a CAR, or is cut short, is 2. `diff`, whose 1 means \"they differ\", answers 2 for a snapshot it\n")
+	b.WriteString("cannot compare. Errors are one line on standard error;\n")
 	b.WriteString("results go to standard output. Flags may come before or after file arguments; `--` ends the flags.\n\n")
 	help := func(path []string) {
 		r := run(t, "", append(path, "--help")...)

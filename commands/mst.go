@@ -39,6 +39,14 @@ func treeErr(err error) error {
 	return inputErr(err)
 }
 
+// rootErr is the exit for a repository whose root is not a commit or a
+// tree (a missing root block, a commit that does not decode): a failed
+// verification (1) in every command, as verify lists it among its
+// problems.
+func rootErr(err error) error {
+	return &exitError{code: ExitFail, err: err}
+}
+
 // dotWarnSize is the number of boxes (nodes and records) above which
 // mst --dot warns that Graphviz will struggle.
 const dotWarnSize = 10_000
@@ -79,7 +87,7 @@ func mstCommand() *cli.Command {
 				return err
 			}
 			if a.CommitErr != nil {
-				return inputErr(a.CommitErr)
+				return rootErr(a.CommitErr)
 			}
 			t := view.NewTree(a, a.Data)
 			opts := view.RenderOptions{Depth: c.Int("depth"), FullCID: c.Bool("full-cid")}

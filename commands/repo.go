@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
 
+	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
@@ -46,10 +47,22 @@ func readArchiveOpts(c *cli.Context, name string, opts repo.LoadOptions) (*repo.
 	a, err := repo.ReadArchive(in, opts)
 	p.Stop()
 	if err != nil {
-		return nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
+		return nil, archiveErr(name, err)
 	}
 	capHeap()
 	return a, nil
+}
+
+// archiveErr is the exit for a CAR that repo.ReadArchive refused: a block
+// whose bytes are not what its CID says is a failed verification (1), as
+// verify lists it; a file that cannot be read as a CAR is unreadable
+// input (2).
+func archiveErr(name string, err error) error {
+	err = fmt.Errorf("%s: %w", displayName(name), err)
+	if errors.Is(err, car.ErrHashMismatch) {
+		return &exitError{code: ExitFail, err: err}
+	}
+	return inputErr(err)
 }
 
 // capHeap bounds the heap once an archive is in memory. What the archive
@@ -154,6 +167,9 @@ func inspectCommand() *cli.Command {
 			s, err := a.Inspect()
 			st.Stop()
 			if err != nil {
+				if a.CommitErr != nil {
+					return rootErr(a.CommitErr)
+				}
 				if errors.As(err, new(mst.Problem)) {
 					// A tree no valid repository has (deeper than any
 					// layer): a failed check, as in verify.
@@ -299,7 +315,7 @@ func lsCommand() *cli.Command {
 				return err
 			}
 			if a.CommitErr != nil {
-				return inputErr(a.CommitErr)
+				return rootErr(a.CommitErr)
 			}
 			prefix := coll + "/"
 			jsonOut := c.Bool("json")
@@ -366,7 +382,7 @@ func getCommand() *cli.Command {
 				defer f.Close()
 			}
 			if a.CommitErr != nil {
-				return inputErr(a.CommitErr)
+				return rootErr(a.CommitErr)
 			}
 			if did != "" && a.Commit != nil && a.Commit.DID != did {
 				return failErr("%s is a repo of %s, not %s", displayName(c.Args().First()), a.Commit.DID, did)
@@ -432,7 +448,7 @@ func exportCommand() *cli.Command {
 				return err
 			}
 			if a.CommitErr != nil {
-				return inputErr(a.CommitErr)
+				return rootErr(a.CommitErr)
 			}
 			dir := c.Args().Get(1)
 			n, err := repo.Export(a, dir)

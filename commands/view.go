@@ -46,7 +46,7 @@ func readLazyArchive(c *cli.Context, name string) (*repo.Archive, *os.File, erro
 	p.Stop()
 	if err != nil {
 		f.Close()
-		return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
+		return nil, nil, archiveErr(name, err)
 	}
 	capHeap()
 	if !a.Lazy() {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
-	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/repo"
@@ -54,8 +53,8 @@ type CreateResult struct {
 
 // CheckDID checks that did is a DID (errors wrap ErrBadOption).
 func CheckDID(did string) error {
-	if _, err := syntax.ParseDID(did); err != nil {
-		return fmt.Errorf("%w: %q is not a valid DID (want did:METHOD:ID, like did:plc:ewvi7nxzyoun6zhxrhs64oiz)", ErrBadOption, did)
+	if err := repo.CheckDID(did); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOption, err)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 type createCase struct {
 	Name, Kind, Input, Export, Key, DID, Rev string
 	DropCollections, KeepCollections         []string
-	Compact, Force                           bool
+	Compact, Repair                          bool
 }
 
 // TestReferenceAcceptedRootsStillBuild reads what the reference verifier
@@ -78,7 +78,7 @@ func TestReferenceAcceptedRootsStillBuild(t *testing.T) {
 				in := readFile(t, filepath.Join(root, c.Input))
 				_, res, err := rewrite(t, in, RewriteOptions{
 					Key: key, DID: c.DID, Rev: c.Rev, DropCollections: c.DropCollections,
-					KeepCollections: c.KeepCollections, Compact: c.Compact, Force: c.Force,
+					KeepCollections: c.KeepCollections, Compact: c.Compact, Force: c.Repair,
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -232,7 +232,7 @@ func TestRewriteRefusals(t *testing.T) {
 		{"non-canonical input", bad, RewriteOptions{}, ErrInvalidInput},
 		{"non-canonical input, forced, no key", bad, RewriteOptions{Force: true}, ErrNeedKey},
 		{"drop without key", ten, RewriteOptions{DropCollections: []string{"app.bsky.feed.like"}}, ErrNeedKey},
-		{"new DID without key", ten, RewriteOptions{DID: "did:plc:other"}, ErrNeedKey},
+		{"new DID without key", ten, RewriteOptions{DID: "did:plc:othermovedtoanewdidaaaaa"}, ErrNeedKey},
 		{"DID that is not a DID", ten, RewriteOptions{DID: "bob", Key: key}, ErrBadOption},
 		{"rev that is not a TID", ten, RewriteOptions{Rev: "yesterday", Key: key}, ErrBadOption},
 		{"collection that is not an NSID", ten, RewriteOptions{DropCollections: []string{"likes"}, Key: key}, ErrBadOption},

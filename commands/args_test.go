@@ -87,6 +87,10 @@ func TestUsageMessages(t *testing.T) {
 		{"record key in plain words", []string{"get", car, "app.bsky.feed.post/a b"}, `the record key "a b" is not valid`},
 		{"AT URI in plain words", []string{"get", car, "at://bad/app.bsky.feed.post/x"}, `"bad" is neither a DID nor a handle`},
 		{"DID in plain words", []string{"create", "--did", "did:nope", "--key", "k", "o.car", "-"}, `"did:nope" is not a valid DID`},
+		// verify refuses a commit with such a DID: create and rewrite refuse
+		// to sign one, before reading anything.
+		{"did:plc one short: create", []string{"create", "--did", "did:plc:abcdefghijklmnopqrstuvw", "--key", "k", "o.car", "-"}, `is not a valid did:plc`},
+		{"did:plc upper case: rewrite", []string{"rewrite", car, "-o", "o.car", "--did", "did:plc:AAAAAAAAAAAAAAAAAAAAAAAA", "--key", "k"}, `is not a valid did:plc`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

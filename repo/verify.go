@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/plc"
 )
 
 // Stats describes an archive: its records, its tree and its blocks.
@@ -378,18 +379,22 @@ type VerifyOptions struct {
 // did:plc, the method's own rule (24 characters of lower-case base32).
 // Errors wrap ErrInvalidCommit.
 func ValidateRepoDID(did string) error {
-	if _, err := syntax.ParseDID(did); err != nil {
-		return fmt.Errorf("%w: %s is not a valid DID", ErrInvalidCommit, quote(did))
+	if err := CheckDID(did); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidCommit, err)
 	}
-	if id, ok := strings.CutPrefix(did, "did:plc:"); ok {
-		good := len(id) == 24
-		for i := 0; good && i < len(id); i++ {
-			c := id[i]
-			good = (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')
-		}
-		if !good {
-			return fmt.Errorf("%w: %s is not a valid did:plc (want 24 characters of a-z and 2-7 after did:plc:)", ErrInvalidCommit, quote(did))
-		}
+	return nil
+}
+
+// CheckDID says, in plain words, why did cannot name a repository: it is
+// not atproto DID syntax, or it is a did:plc that breaks the method's
+// rule (plc.ValidDID). create and rewrite check --did with it before
+// signing anything, verify a commit's DID.
+func CheckDID(did string) error {
+	if _, err := syntax.ParseDID(did); err != nil {
+		return fmt.Errorf("%s is not a valid DID (want did:METHOD:ID, like did:plc:ewvi7nxzyoun6zhxrhs64oiz)", quote(did))
+	}
+	if strings.HasPrefix(did, "did:plc:") && !plc.ValidDID(did) {
+		return fmt.Errorf("%s is not a valid did:plc (want 24 characters of a-z and 2-7 after did:plc:)", quote(did))
 	}
 	return nil
 }

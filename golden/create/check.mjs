@@ -44,7 +44,7 @@ for (const c of cases) {
     for (const x of c.dropCollections ?? []) args.push('--drop-collection', x)
     for (const x of c.keepCollections ?? []) args.push('--keep-collection', x)
     if (c.compact) args.push('--compact')
-    if (c.force) args.push('--force')
+    if (c.repair) args.push('--repair')
   }
   const arborOut = JSON.parse(sh(args))
   const did = c.kind === 'create' ? arborOut.did : arborOut.newDid

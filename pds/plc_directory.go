@@ -63,6 +63,12 @@ func (d *embeddedDirectory) State(ctx context.Context, did string) (*plc.State, 
 var errBadOperation = errors.New("operation refused")
 
 func (d *embeddedDirectory) Submit(ctx context.Context, did string, op *plc.Operation) error {
+	// A new operation is held to the directory's limits (size, keys,
+	// services, alsoKnownAs), as plc.directory holds it; a stored log is
+	// only replayed by ValidateLog's rules.
+	if err := plc.CheckLimits(op); err != nil {
+		return fmt.Errorf("%w: %v", errBadOperation, err)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now().UTC().Truncate(time.Millisecond)

@@ -30,7 +30,7 @@ echo "$n" > "$work/records.n"
 rm -f "$work/k256.key" "$work/p256.key"
 "$arbor" key generate -o "$work/k256.key" >/dev/null
 "$arbor" key generate --type p256 -o "$work/p256.key" >/dev/null
-did=did:plc:arborbenchcreate000000000
+did=did:plc:arborbenchcreateaaaaaaaa
 
 timed() { # label, command...
   local label="$1"; shift
@@ -40,9 +40,9 @@ timed() { # label, command...
 }
 
 echo "records: $n ($(du -h "$work/records.jsonl" | cut -f1) of JSON lines); $(nproc) CPUs"
-timed "arbor create" "$arbor" create --did "$did" --key "$work/k256.key" --rev 3ktt5626c222b "$work/out.car" "$work/records.jsonl"
+timed "arbor create" "$arbor" create --force --did "$did" --key "$work/k256.key" --rev 3ktt5626c222b "$work/out.car" "$work/records.jsonl"
 echo "output CAR: $(stat -c %s "$work/out.car") bytes"
-timed "arbor rewrite --key" "$arbor" rewrite "$work/out.car" -o "$work/rekeyed.car" --key "$work/p256.key" --rev 3ku22222222b2
+timed "arbor rewrite --key" "$arbor" rewrite --force "$work/out.car" -o "$work/rekeyed.car" --key "$work/p256.key" --rev 3ku22222222b2
 timed "arbor verify" "$arbor" verify "$work/rekeyed.car"
 
 if [ "${REF:-1}" != 0 ]; then
@@ -56,7 +56,7 @@ if [ "${REF:-1}" != 0 ]; then
     theirs=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).dataCid)' "$work/ref.json")
     [ "$ours" = "$theirs" ] && echo "same MST root as the reference: $ours" || echo "MST ROOT DIFFERS: arbor $ours, reference $theirs"
   else
-    "$arbor" create --did "$did" --key "$work/k256.key" --rev 3ktt5626c222b "$work/ours-ref.car" "$work/ref.jsonl" >/dev/null
-    timed "arbor create, $refn recs" "$arbor" create --did "$did" --key "$work/k256.key" --rev 3ktt5626c222b "$work/ours-ref.car" "$work/ref.jsonl"
+    "$arbor" create --force --did "$did" --key "$work/k256.key" --rev 3ktt5626c222b "$work/ours-ref.car" "$work/ref.jsonl" >/dev/null
+    timed "arbor create, $refn recs" "$arbor" create --force --did "$did" --key "$work/k256.key" --rev 3ktt5626c222b "$work/ours-ref.car" "$work/ref.jsonl"
   fi
 fi

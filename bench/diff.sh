@@ -20,7 +20,7 @@ OUT=bench/out/diff
 mkdir -p "$OUT"
 go build -o "$OUT/arbor" .
 ARBOR=$OUT/arbor
-DID=did:plc:arborbenchmark00000000000
+DID=did:plc:arborbenchmarkaaaaaaaaaa
 [ -s "$OUT/key.txt" ] || "$ARBOR" key generate -o "$OUT/key.txt" >/dev/null
 
 # snapshots N: builds $OUT/old-N.car and $OUT/new-N.car unless present.
@@ -30,8 +30,8 @@ snapshots() {
     echo "building two $n-record snapshots $OPS operations apart ..." >&2
     go run ./bench/genrecords -n "$n" > "$OUT/old-$n.jsonl"
     go run ./bench/diffmut -ops "$OPS" < "$OUT/old-$n.jsonl" > "$OUT/new-$n.jsonl"
-    "$ARBOR" create --did "$DID" --key "$OUT/key.txt" --rev 3kabcdefghij2 "$OUT/old-$n.car" "$OUT/old-$n.jsonl" >&2
-    "$ARBOR" create --did "$DID" --key "$OUT/key.txt" --rev 3kabcdefghik2 "$OUT/new-$n.car" "$OUT/new-$n.jsonl" >&2
+    "$ARBOR" create --force --did "$DID" --key "$OUT/key.txt" --rev 3kabcdefghij2 "$OUT/old-$n.car" "$OUT/old-$n.jsonl" >&2
+    "$ARBOR" create --force --did "$DID" --key "$OUT/key.txt" --rev 3kabcdefghik2 "$OUT/new-$n.car" "$OUT/new-$n.jsonl" >&2
     rm -f "$OUT/old-$n.jsonl" "$OUT/new-$n.jsonl"
   fi
 }
@@ -82,7 +82,7 @@ print("%d creates, %d updates, %d deletes; visited %d old + %d new MST nodes" % 
   row "arbor inspect OLD; arbor inspect NEW" "$ins" "$r2"
   read -r t r < <(best "$ARBOR diff $old $new"); row "**arbor diff OLD NEW**" "$t" "$r"
   read -r t r < <(best "$ARBOR diff --json $old $new"); row "arbor diff --json OLD NEW" "$t" "$r"
-  read -r t r < <(best "$ARBOR diff --car $OUT/slice-$n.car $old $new"); row "arbor diff --car SLICE OLD NEW" "$t" "$r"
+  read -r t r < <(best "$ARBOR diff --force --car $OUT/slice-$n.car $old $new"); row "arbor diff --car SLICE OLD NEW" "$t" "$r"
   read -r t r < <(best "$ARBOR diff $old - < $new"); row "arbor diff OLD - < NEW (full read of NEW)" "$t" "$r"
   read -r t r < <(best "comm -3 <($ARBOR ls $old) <($ARBOR ls $new) | wc -l"); row "arbor ls OLD, arbor ls NEW, comm -3 (record by record)" "$t" "$r"
 }

@@ -24,7 +24,7 @@ if [ ! -s "$CAR" ]; then
   go run ./bench/genrecords -n "$N" > "$OUT/records-$N.jsonl"
   rm -f "$OUT/key.txt"
   "$ARBOR" key generate -o "$OUT/key.txt" >/dev/null
-  "$ARBOR" create --did did:plc:arborbenchmark00000000000 --key "$OUT/key.txt" --rev 3kabcdefghij2 "$CAR" "$OUT/records-$N.jsonl" >&2
+  "$ARBOR" create --did did:plc:arborbenchmarkaaaaaaaaaa --key "$OUT/key.txt" --rev 3kabcdefghij2 "$CAR" "$OUT/records-$N.jsonl" >&2
 fi
 DIDKEY=$("$ARBOR" key inspect --json "$OUT/key.txt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["didKey"])')
 SIZE=$(stat -c %s "$CAR")

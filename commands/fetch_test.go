@@ -2,12 +2,10 @@ package commands
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/identity/identitytest"
-	"github.com/arbor-atproto/arbor/pds"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
@@ -223,37 +220,11 @@ func TestFetchFailuresLeaveNoFile(t *testing.T) {
 // the handle through a loopback DNS server, the DID document from the
 // embedded directory, getRepo, listBlobs and getBlob from the server.
 func TestFetchFromArborPDS(t *testing.T) {
-	ts := httptest.NewUnstartedServer(nil)
-	ts.Start()
-	defer ts.Close()
-	srv, err := pds.Open(pds.Config{PublicURL: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ts.Config.Handler = srv
+	ts, srv := openLocalPDS(t)
 
 	call := func(method, token, ctype string, body []byte, out any) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/xrpc/"+method, bytes.NewReader(body))
-		req.Header.Set("Content-Type", ctype)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: HTTP %d: %s", method, resp.StatusCode, b)
-		}
-		if out != nil {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s: %v: %s", method, err, b)
-			}
-		}
+		xrpcPost(t, ts.URL, method, token, ctype, body, out)
 	}
 	var acct struct{ DID, AccessJwt string }
 	call("com.atproto.server.createAccount", "", "application/json", []byte(`{"handle":"alice.test","password":"hunter2hunter2","email":"alice@example.com"}`), &acct)

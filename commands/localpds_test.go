@@ -17,10 +17,9 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 )
 
-// startLocalPDS starts arbor's PDS in-process on loopback (with its
-// embedded did:plc directory) and creates the account alice.test with one
-// record. It returns the server's URL and alice's DID.
-func startLocalPDS(t *testing.T) (string, string) {
+// openLocalPDS starts arbor's PDS in-process on loopback (with its
+// embedded did:plc directory), both closed when the test ends.
+func openLocalPDS(t *testing.T) (*httptest.Server, *pds.Server) {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
@@ -31,27 +30,43 @@ func startLocalPDS(t *testing.T) (string, string) {
 	}
 	t.Cleanup(func() { srv.Close() })
 	ts.Config.Handler = srv
+	return ts, srv
+}
+
+// xrpcPost posts body to the XRPC method at base, fails the test unless
+// the answer is HTTP 200, and decodes its JSON into out when out is not nil.
+func xrpcPost(t *testing.T, base, method, token, ctype string, body []byte, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/xrpc/"+method, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: HTTP %d: %s", method, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s: %v: %s", method, err, b)
+		}
+	}
+}
+
+// startLocalPDS starts arbor's PDS in-process on loopback (with its
+// embedded did:plc directory) and creates the account alice.test with one
+// record. It returns the server's URL and alice's DID.
+func startLocalPDS(t *testing.T) (string, string) {
+	t.Helper()
+	ts, srv := openLocalPDS(t)
 	call := func(method, token string, body string, out any) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/xrpc/"+method, bytes.NewReader([]byte(body)))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: HTTP %d: %s", method, resp.StatusCode, b)
-		}
-		if out != nil {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s: %v: %s", method, err, b)
-			}
-		}
+		xrpcPost(t, ts.URL, method, token, "application/json", []byte(body), out)
 	}
 	var acct struct{ DID, AccessJwt string }
 	call("com.atproto.server.createAccount", "", `{"handle":"alice.test","password":"hunter2hunter2","email":"alice@example.com"}`, &acct)

@@ -14,16 +14,15 @@ import (
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-// sharedArchive reads a repository of levels nodes where each node links
-// to the one below twice (left and right): 2^levels paths through
-// levels+1 blocks, correct hashes, a signed commit.
-func sharedArchive(t *testing.T, levels int) *repo.Archive {
+// hostileArchive reads the repository build makes (signed with a new
+// k256 key) as view reads one.
+func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, string, int) (*hostile.Repo, error), n int) *repo.Archive {
 	t.Helper()
 	k, err := atcrypto.GeneratePrivateKeyK256()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := hostile.SharedChain(k, "did:plc:abcdefghijklmnopqrstuvwx", levels)
+	r, err := build(k, "did:plc:abcdefghijklmnopqrstuvwx", n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +31,14 @@ func sharedArchive(t *testing.T, levels int) *repo.Archive {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// sharedArchive reads a repository of levels nodes where each node links
+// to the one below twice (left and right): 2^levels paths through
+// levels+1 blocks, correct hashes, a signed commit.
+func sharedArchive(t *testing.T, levels int) *repo.Archive {
+	t.Helper()
+	return hostileArchive(t, hostile.SharedChain, levels)
 }
 
 // A tree whose nodes share subtrees (a DAG) is refused as "reached twice"
@@ -75,19 +82,7 @@ func TestSharedSubtreesAreRefusedNotWalkedExponentially(t *testing.T) {
 // entry-less nodes above a leaf (hostile.DeepChain).
 func deepArchive(t *testing.T, depth int) *repo.Archive {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := hostile.DeepChain(k, "did:plc:abcdefghijklmnopqrstuvwx", depth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := repo.ReadArchive(bytes.NewReader(r.CAR), repo.LoadOptions{KeepBodies: true, CompactNodes: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return hostileArchive(t, hostile.DeepChain, depth)
 }
 
 // A chain of entry-less nodes is drawn up to mst.MaxDepth levels (the

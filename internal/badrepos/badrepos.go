@@ -301,11 +301,21 @@ func (b *builder) validTree(keys []string) (cid.Cid, map[string]cid.Cid) {
 	for i, k := range keys {
 		recs[k] = vals[i]
 	}
-	mb := mst.NewBuilder(func(c cid.Cid, data []byte) error { b.putRaw(c, data); return nil })
 	sorted := append([]string(nil), keys...)
 	sort.Strings(sorted)
-	for _, k := range sorted {
-		if err := mb.Add([]byte(k), recs[k]); err != nil {
+	sortedVals := make([]cid.Cid, len(sorted))
+	for i, k := range sorted {
+		sortedVals[i] = recs[k]
+	}
+	return b.tree(sorted, sortedVals), recs
+}
+
+// tree builds, through mst.Builder, the tree of keys (in key order), each
+// pointing to the CID of vals at the same index, and returns its root.
+func (b *builder) tree(keys []string, vals []cid.Cid) cid.Cid {
+	mb := mst.NewBuilder(func(c cid.Cid, data []byte) error { b.putRaw(c, data); return nil })
+	for i, k := range keys {
+		if err := mb.Add([]byte(k), vals[i]); err != nil {
 			panic(err)
 		}
 	}
@@ -313,7 +323,15 @@ func (b *builder) validTree(keys []string) (cid.Cid, map[string]cid.Cid) {
 	if err != nil {
 		panic(err)
 	}
-	return root, recs
+	return root
+}
+
+// leaf puts one post and a leaf node holding it (a key of height 0), and
+// returns the node's CID and the record's.
+func (b *builder) leaf() (cid.Cid, []cid.Cid) {
+	k := keysAt(posts, 0, 1)
+	vals := b.records(k)
+	return b.node(&mst.NodeData{Entries: entries(k, vals, nil)}), vals
 }
 
 // twoLayerKeys are the keys of the base repository: two keys of height 1
@@ -407,9 +425,7 @@ func Cases() []Case {
 	// Item 2: a deep chain of entry-less nodes.
 	{
 		b := newBuilder()
-		leafKeys := keysAt(posts, 0, 1)
-		vals := b.records(leafKeys)
-		c := b.node(&mst.NodeData{Entries: entries(leafKeys, vals, nil)})
+		c, _ := b.leaf()
 		for range 1000 {
 			c = b.node(&mst.NodeData{Left: c})
 		}
@@ -453,16 +469,7 @@ func Cases() []Case {
 		vals := b.records(ks)
 		b.drop(vals[0])
 		vals[0] = b.put(rec)
-		mb := mst.NewBuilder(func(c cid.Cid, data []byte) error { b.putRaw(c, data); return nil })
-		for i, k := range ks {
-			if err := mb.Add([]byte(k), vals[i]); err != nil {
-				panic(err)
-			}
-		}
-		root, err := mb.Finish()
-		if err != nil {
-			panic(err)
-		}
+		root := b.tree(ks, vals)
 		issue := "16.6"
 		if kind == "" {
 			issue = "" // the encoding fault is not from the issue
@@ -519,9 +526,7 @@ func Cases() []Case {
 	{
 		// Layers right: the node of layer i holds one key of height i.
 		b := newBuilder()
-		k := keysAt(posts, 0, 1)
-		vals := b.records(k)
-		c := b.node(&mst.NodeData{Entries: entries(k, vals, nil)})
+		c, vals := b.leaf()
 		for h := 1; h <= 8; h++ {
 			c = b.node(&mst.NodeData{Left: c, Entries: entries(keysAt(posts, h, 1), vals, []cid.Cid{c})})
 		}
@@ -532,9 +537,7 @@ func Cases() []Case {
 	{
 		// 28 levels: no key set can have the heights, so layers are wrong too.
 		b := newBuilder()
-		k := keysAt(posts, 0, 1)
-		vals := b.records(k)
-		c := b.node(&mst.NodeData{Entries: entries(k, vals, nil)})
+		c, vals := b.leaf()
 		for i := range 28 {
 			ki := []string{fmt.Sprintf("%s/d%04d", posts, i)}
 			c = b.node(&mst.NodeData{Left: c, Entries: entries(ki, vals, []cid.Cid{c})})

@@ -47,8 +47,11 @@ func CheckLimits(op *Operation) error {
 		}
 		seen[a] = true
 	}
-	if n := len(op.RotationKeys); n < MinRotationKeys || n > MaxRotationKeys {
-		return &LimitError{Field: "rotationKeys", Msg: fmt.Sprintf("%d keys; need %d to %d", n, MinRotationKeys, MaxRotationKeys)}
+	if err := checkRotationKeyCount(op); err != nil {
+		return err // too many: the spec's rule, as every log is held to it
+	}
+	if n := len(op.RotationKeys); n < MinRotationKeys {
+		return &LimitError{Field: "rotationKeys", Msg: fmt.Sprintf("%d keys; a new operation needs at least %d", n, MinRotationKeys)}
 	}
 	seen = map[string]bool{}
 	for i, k := range op.RotationKeys {

@@ -7,11 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-// JSON writes the tree in the nested JSON form of Nested (a JSONTree) as it
+// JSON writes the tree in the nested JSON form (a JSONTree) as it
 // walks it, so that memory does not grow with the tree: each node's object
 // is written when the walk reaches it and never held. The summary members
 // (nodes, records, depth, truncated) come after "tree", once they are
-// known; a JSON reader sees the same document as Nested's. The output is
+// known; a JSON reader decodes it into a JSONTree. The output is
 // compact, one line.
 func JSON(w io.Writer, t *Tree, opts RenderOptions) (Summary, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)

@@ -284,7 +284,8 @@ type JSONEntry struct {
 	Right *JSONNode `json:"right"`
 }
 
-// JSONTree is the whole nested JSON form.
+// JSONTree is the whole nested JSON form: the document that JSON writes
+// (and arbor mst --json), declared here as its schema.
 type JSONTree struct {
 	Root    string    `json:"root"`
 	Nodes   int       `json:"nodes"`
@@ -292,46 +293,4 @@ type JSONTree struct {
 	Depth   int       `json:"depth"`
 	Cut     bool      `json:"truncated"`
 	Tree    *JSONNode `json:"tree"`
-}
-
-// Nested returns the tree as nested values for JSON. CIDs are always whole.
-func Nested(t *Tree, opts RenderOptions) (*JSONTree, error) {
-	jv := &jsonVisitor{}
-	s, err := walk(t, opts, jv)
-	if err != nil {
-		return nil, err
-	}
-	return &JSONTree{Root: t.Root().String(), Nodes: s.Nodes, Records: s.Records, Depth: s.Depth, Cut: s.Truncated, Tree: jv.root}, nil
-}
-
-type jsonVisitor struct {
-	root  *JSONNode
-	stack []*JSONNode
-}
-
-func (v *jsonVisitor) open(n *Node, first, last string, depth int, truncated bool) error {
-	jn := &JSONNode{CID: n.CID.String(), Layer: n.Layer, EntryCount: len(n.Entries), FirstKey: first, LastKey: last, Truncated: truncated, Entries: []JSONEntry{}}
-	if len(v.stack) == 0 {
-		v.root = jn
-	} else {
-		p := v.stack[len(v.stack)-1]
-		if len(p.Entries) == 0 {
-			p.Left = jn
-		} else {
-			p.Entries[len(p.Entries)-1].Right = jn
-		}
-	}
-	v.stack = append(v.stack, jn)
-	return nil
-}
-
-func (v *jsonVisitor) entry(n *Node, i int, depth int) error {
-	p := v.stack[len(v.stack)-1]
-	p.Entries = append(p.Entries, JSONEntry{Key: n.Entries[i].Key, Value: n.Entries[i].Value.String()})
-	return nil
-}
-
-func (v *jsonVisitor) close(*Node, int) error {
-	v.stack = v.stack[:len(v.stack)-1]
-	return nil
 }

@@ -41,20 +41,20 @@ func recordState(data []byte) uint8 {
 	if len(data) > MaxRecordSize {
 		return recTooLarge
 	}
-	major, n, off, ok := cborHead(data, 0)
-	if !ok || major != 5 {
+	major, n, off, ok := dagcbor.ValidatedHead(data, 0)
+	if !ok || major != dagcbor.MajorMap {
 		return recNotMap
 	}
 	for range n {
-		m, klen, koff, ok := cborHead(data, off)
-		if !ok || m != 3 || koff+int(klen) > len(data) {
+		m, klen, koff, ok := dagcbor.ValidatedHead(data, off)
+		if !ok || m != dagcbor.MajorText || koff+int(klen) > len(data) {
 			return recNotMap // not reached after Validate
 		}
 		key := data[koff : koff+int(klen)]
 		off = koff + int(klen)
 		if string(key) == "$type" {
-			m, tlen, _, ok := cborHead(data, off)
-			if !ok || m != 3 || tlen == 0 {
+			m, tlen, _, ok := dagcbor.ValidatedHead(data, off)
+			if !ok || m != dagcbor.MajorText || tlen == 0 {
 				return recTypeNotString
 			}
 			return recOK
@@ -62,58 +62,11 @@ func recordState(data []byte) uint8 {
 		if dagcbor.CompareKeys(key, []byte("$type")) > 0 {
 			break // keys are sorted: no $type further on
 		}
-		if off, ok = cborSkip(data, off); !ok {
+		if off, ok = dagcbor.ValidatedSkip(data, off); !ok {
 			return recNotMap
 		}
 	}
 	return recNoType
-}
-
-// cborHead reads the head at off of a block known to be valid: major type,
-// argument, and where what follows the head starts.
-func cborHead(b []byte, off int) (major int, arg uint64, next int, ok bool) {
-	if off >= len(b) {
-		return 0, 0, 0, false
-	}
-	major, info := int(b[off]>>5), b[off]&0x1f
-	off++
-	switch {
-	case info < 24:
-		return major, uint64(info), off, true
-	case info <= 27:
-		n := 1 << (info - 24)
-		if off+n > len(b) {
-			return 0, 0, 0, false
-		}
-		for _, c := range b[off : off+n] {
-			arg = arg<<8 | uint64(c)
-		}
-		return major, arg, off + n, true
-	}
-	return 0, 0, 0, false
-}
-
-// cborSkip returns where the item at off ends: strings and integers by
-// their head, anything else through a Reader.
-func cborSkip(b []byte, off int) (int, bool) {
-	major, arg, next, ok := cborHead(b, off)
-	if !ok {
-		return 0, false
-	}
-	switch major {
-	case 0, 1, 7:
-		return next, true
-	case 2, 3:
-		if arg > uint64(len(b)-next) {
-			return 0, false
-		}
-		return next + int(arg), true
-	}
-	r := dagcbor.NewReader(b[off:])
-	if r.Skip() != nil {
-		return 0, false
-	}
-	return off + r.Offset(), true
 }
 
 // recordErr says why a block of state st is not a record; nil for recOK

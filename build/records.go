@@ -48,8 +48,8 @@ func EncodeRecord(v any) ([]byte, cid.Cid, error) {
 // CheckPath checks that collection is an NSID, rkey a record key, and
 // collection/rkey a valid MST key. Errors wrap ErrBadPath.
 func CheckPath(collection, rkey string) error {
-	if _, err := syntax.ParseNSID(collection); err != nil {
-		return fmt.Errorf("%w: collection %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrBadPath, collection)
+	if err := repo.CheckNSID(collection); err != nil {
+		return fmt.Errorf("%w: collection %v", ErrBadPath, err)
 	}
 	if _, err := syntax.ParseRecordKey(rkey); err != nil {
 		return fmt.Errorf("%w: %q is not a valid record key (%s)", ErrBadPath, rkey, repo.RecordKeyRule)
@@ -66,8 +66,8 @@ type pathChecker map[string]bool
 
 func (pc pathChecker) check(collection, rkey string) error {
 	if !pc[collection] {
-		if _, err := syntax.ParseNSID(collection); err != nil {
-			return fmt.Errorf("%w: collection %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrBadPath, collection)
+		if err := repo.CheckNSID(collection); err != nil {
+			return fmt.Errorf("%w: collection %v", ErrBadPath, err)
 		}
 		pc[collection] = true
 	}

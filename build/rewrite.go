@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
-	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -85,8 +84,8 @@ func (o *RewriteOptions) check() error {
 		}
 	}
 	for _, c := range slices.Concat(o.DropCollections, o.KeepCollections) {
-		if _, err := syntax.ParseNSID(c); err != nil {
-			return fmt.Errorf("%w: collection %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrBadOption, c)
+		if err := repo.CheckNSID(c); err != nil {
+			return fmt.Errorf("%w: collection %v", ErrBadOption, err)
 		}
 	}
 	for _, p := range o.DropPaths {

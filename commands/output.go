@@ -7,11 +7,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
-
 	"github.com/gookit/color"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
+
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // jsonFlag is the --json flag every command has.
@@ -122,8 +122,8 @@ func checkNSIDFlag(flag, v string) error {
 	if v == "" {
 		return nil
 	}
-	if _, err := syntax.ParseNSID(v); err != nil {
-		return usageErr("%s: %q is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", flag, v)
+	if err := repo.CheckNSID(v); err != nil {
+		return usageErr("%s: %v", flag, err)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ func ParseRecordPath(p string) (collection syntax.NSID, rkey syntax.RecordKey, e
 	case !ok || strings.Contains(key, "/"):
 		return "", "", fmt.Errorf("%w %s: want COLLECTION/RKEY, like app.bsky.feed.post/3jzfcijpj2z2a", ErrInvalidPath, quote(p))
 	case !validNSID(coll):
-		return "", "", fmt.Errorf("%w %s: the collection %s is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", ErrInvalidPath, quote(p), quote(coll))
+		return "", "", fmt.Errorf("%w %s: the collection %v", ErrInvalidPath, quote(p), CheckNSID(coll))
 	case !validRecordKey(key):
 		return "", "", fmt.Errorf("%w %s: the record key %s is not valid (%s)", ErrInvalidPath, quote(p), quote(key), RecordKeyRule)
 	}
@@ -28,6 +28,16 @@ func ParseRecordPath(p string) (collection syntax.NSID, rkey syntax.RecordKey, e
 
 // RecordKeyRule says in words what a record key may be.
 const RecordKeyRule = "1 to 512 of A-Z a-z 0-9 . - _ : ~, and not . or .."
+
+// CheckNSID says, in plain words, why s is not an NSID (a collection's
+// name); nil when it is one. Every command that takes a collection
+// refuses one with this message.
+func CheckNSID(s string) error {
+	if validNSID(s) {
+		return nil
+	}
+	return fmt.Errorf("%s is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", quote(s))
+}
 
 func validNSID(s string) bool {
 	_, err := syntax.ParseNSID(s)

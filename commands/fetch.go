@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -113,9 +112,12 @@ func runFetch(c *cli.Context) error {
 	}
 
 	// SIGINT and SIGTERM cancel the fetch: the download stops, its
-	// partial file is removed, and the command ends with an error.
-	ctx, interrupted, stop := interruptContext(context.Background())
+	// partial file is removed, and the command ends with an error. The
+	// signal is handled here, in the command layer: the packages below
+	// only see a cancelled context.
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx := sigCtx
 	if d := c.Duration("max-time"); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
@@ -130,46 +132,14 @@ func runFetch(c *cli.Context) error {
 	if placed {
 		what = out + " was verified and kept; blobs incomplete"
 	}
-	if sig := interrupted(); sig != nil {
-		return inputErr(fmt.Errorf("interrupted by %s: %s, partial downloads removed", sig, what))
+	if sigCtx.Err() != nil {
+		// The cause names the signal: "terminated signal received".
+		return inputErr(fmt.Errorf("interrupted (%v): %s, partial downloads removed", context.Cause(sigCtx), what))
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return inputErr(fmt.Errorf("fetch took longer than --max-time %s: %s, partial downloads removed", c.Duration("max-time"), what))
 	}
 	return err
-}
-
-// interruptContext returns a context that SIGINT or SIGTERM cancels, a
-// function telling which signal did (nil if none), and stop, which
-// restores the default handling. The signal is handled here, in the
-// command layer: the packages below only see a cancelled context.
-func interruptContext(parent context.Context) (context.Context, func() os.Signal, func()) {
-	ctx, cancel := context.WithCancel(parent)
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	var got atomic.Value
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-ch:
-			got.Store(s)
-			cancel()
-		case <-done:
-		}
-	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			signal.Stop(ch)
-			close(done)
-			cancel()
-		})
-	}
-	interrupted := func() os.Signal {
-		s, _ := got.Load().(os.Signal)
-		return s
-	}
-	return ctx, interrupted, stop
 }
 
 func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, out, since string, placed *bool) error {

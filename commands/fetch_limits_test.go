@@ -233,7 +233,7 @@ func TestFetchSignalRemovesPartialFile(t *testing.T) {
 			if !errors.As(err, &ee) || ee.ExitCode() != ExitUsage {
 				t.Fatalf("exit %v, want code %d; stderr %q", err, ExitUsage, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), "interrupted by "+sig.String()) {
+			if !strings.Contains(stderr.String(), "interrupted ("+sig.String()+" signal received)") {
 				t.Errorf("stderr %q", stderr.String())
 			}
 			if l := leftovers(t, dir); len(l) > 0 {

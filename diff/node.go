@@ -11,95 +11,44 @@ import (
 	"github.com/arbor-atproto/arbor/mst"
 )
 
-// node is one decoded MST node with full keys. Links are CIDs in binary
-// form (nil when null) held in the loader's arena, so that decoding a node
-// makes no cid.Cid: the walk compares links as bytes and makes a cid.Cid
-// only of what it reports.
-type node struct {
-	cid   cid.Cid
-	layer int
-	left  []byte
-	ents  []entry
-}
+// Nodes are mst.Node views: full keys, links in binary form (nil when
+// null), held in the loader's mst.NodeReader, so that decoding a node makes
+// no cid.Cid: the walk compares links as bytes and makes a cid.Cid only of
+// what it reports. The loader sets the layer of every node it hands out,
+// entry-less ones included.
 
-type entry struct {
-	key   []byte // full key; keys strictly increase
-	val   []byte // record CID
-	right []byte // subtree right of the entry; nil when null
-}
-
-// gap returns the subtree link in gap i (0: left of every entry).
-func (n *node) gap(i int) []byte {
-	if i == 0 {
-		return n.left
-	}
-	return n.ents[i-1].right
-}
-
-// search returns the index of the first key >= key and whether it equals key.
-func (n *node) search(key []byte) (int, bool) {
-	lo, hi := 0, len(n.ents)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(n.ents[m].key, key) < 0 {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo, lo < len(n.ents) && bytes.Equal(n.ents[lo].key, key)
-}
-
-// mustCID makes a cid.Cid of a link the node decoder checked.
-func mustCID(b []byte) cid.Cid {
-	c, err := cid.Cast(b)
-	if err != nil { // not reached: mst.DecodeNodeRaw checks links as Cast does
-		return cid.Undef
-	}
-	return c
-}
-
-// loader reads and decodes nodes of one tree, once each.
+// loader reads and decodes nodes of one tree, once each. It is the
+// mst.NodeSource of the proof searches.
 type loader struct {
 	side  string
 	src   mst.BlockSource
-	cache map[string]*node // by the CID's binary form
-	reads int              // nodes fetched from src
-	raw   mst.RawNode      // reused by every decode
-	arena []byte           // where node bytes and full keys are copied
+	cache map[string]*mst.Node // by the CID's binary form
+	reads int                  // nodes fetched from src
+	r     mst.NodeReader
 }
 
 func newLoader(side string, src mst.BlockSource) *loader {
-	return &loader{side: side, src: src, cache: make(map[string]*node)}
+	return &loader{side: side, src: src, cache: make(map[string]*mst.Node)}
 }
 
 func (l *loader) fail(c cid.Cid, key []byte, err error) error {
 	return &TreeError{Side: l.side, CID: c, Key: string(key), Err: err}
 }
 
-// keep copies b into the arena: the walk keeps slices of node blocks (and
-// builds keys) without relying on how long the source's bytes live, and
-// without an allocation per node.
-func (l *loader) keep(b []byte) []byte {
-	if len(b) > cap(l.arena)-len(l.arena) {
-		l.arena = make([]byte, 0, max(64<<10, len(b)))
-	}
-	start := len(l.arena)
-	l.arena = append(l.arena, b...)
-	return l.arena[start:len(l.arena):len(l.arena)]
-}
-
 // loadCID is load for a cid.Cid.
-func (l *loader) loadCID(c cid.Cid, layer int) (*node, error) {
+func (l *loader) loadCID(c cid.Cid, layer int) (*mst.Node, error) {
 	if n, ok := l.cache[c.KeyString()]; ok {
 		return l.checkLayer(n, layer)
 	}
 	return l.read(c, layer)
 }
 
+// Node is load (mst.NodeSource).
+func (l *loader) Node(link []byte, layer int) (*mst.Node, error) { return l.load(link, layer) }
+
 // load returns the node whose CID is link (binary form), which must be on
 // layer (layer < 0: a root, whose layer comes from its entries).
-func (l *loader) load(link []byte, layer int) (*node, error) {
+func (l *loader) load(link []byte, layer int) (*mst.Node, error) {
 	if n, ok := l.cache[string(link)]; ok {
 		return l.checkLayer(n, layer)
 	}
@@ -110,19 +59,19 @@ func (l *loader) load(link []byte, layer int) (*node, error) {
 	return l.read(c, layer)
 }
 
-func (l *loader) checkLayer(n *node, layer int) (*node, error) {
-	if layer >= 0 && n.layer != layer {
-		return nil, l.fail(n.cid, nil, fmt.Errorf("%w: node on layer %d linked from layer %d", ErrBadTree, n.layer, layer+1))
+func (l *loader) checkLayer(n *mst.Node, layer int) (*mst.Node, error) {
+	if layer >= 0 && n.Layer != layer {
+		return nil, l.fail(n.CID, nil, fmt.Errorf("%w: node on layer %d linked from layer %d", ErrBadTree, n.Layer, layer+1))
 	}
 	return n, nil
 }
 
 // read fetches, checks and decodes node c.
-func (l *loader) read(c cid.Cid, layer int) (*node, error) {
+func (l *loader) read(c cid.Cid, layer int) (*mst.Node, error) {
 	if c.Type() != dagcbor.CodecDagCBOR {
 		return nil, l.fail(c, nil, fmt.Errorf("%w: link codec 0x%x is not dag-cbor", mst.ErrNotANode, c.Type()))
 	}
-	b, err := l.src.Get(c)
+	n, derr, err := l.r.Read(l.src, c)
 	if err != nil {
 		if errors.Is(err, mst.ErrMissingBlock) {
 			return nil, l.fail(c, nil, err)
@@ -130,53 +79,37 @@ func (l *loader) read(c cid.Cid, layer int) (*node, error) {
 		return nil, fmt.Errorf("%s tree: reading node %s: %w", l.side, c, err)
 	}
 	l.reads++
-	b = l.keep(b)
-	if err := mst.DecodeNodeRaw(b, &l.raw); err != nil {
-		return nil, l.fail(c, nil, err)
+	if derr != nil {
+		return nil, l.fail(c, nil, derr)
 	}
-	ents := l.raw.Entries
-	n := &node{cid: c, layer: layer, left: l.raw.Left, ents: make([]entry, len(ents))}
-	size := 0
-	for _, e := range ents {
-		size += e.Prefix + len(e.Suffix)
+	if len(n.Entries) > 0 && layer >= 0 && n.Layer != layer {
+		// Worded as for any other key of the node.
+		return nil, l.fail(c, n.Entries[0].Key, fmt.Errorf("%w: %w: key height %d on layer %d", ErrBadTree, mst.ErrWrongLayer, n.Layer, layer))
 	}
-	if size > cap(l.arena)-len(l.arena) {
-		l.arena = make([]byte, 0, max(64<<10, size))
-	}
-	var prev []byte
-	for i, e := range ents {
-		if e.Prefix > len(prev) {
-			return nil, l.fail(c, nil, fmt.Errorf("%w: prefix %d longer than the previous key", ErrBadTree, e.Prefix))
-		}
-		start := len(l.arena)
-		l.arena = append(append(l.arena, prev[:e.Prefix]...), e.Suffix...)
-		key := l.arena[start:len(l.arena):len(l.arena)]
-		if i > 0 && bytes.Compare(prev, key) >= 0 {
+	for i := 1; i < len(n.Entries); i++ {
+		prev, key := n.Entries[i-1].Key, n.Entries[i].Key
+		if bytes.Compare(prev, key) >= 0 {
 			return nil, l.fail(c, key, fmt.Errorf("%w: %w after %q", ErrBadTree, mst.ErrUnsorted, prev))
 		}
-		h := mst.Height(key)
-		if n.layer < 0 {
-			n.layer = h
+		if h := mst.Height(key); h != n.Layer {
+			return nil, l.fail(c, key, fmt.Errorf("%w: %w: key height %d on layer %d", ErrBadTree, mst.ErrWrongLayer, h, n.Layer))
 		}
-		if h != n.layer {
-			return nil, l.fail(c, key, fmt.Errorf("%w: %w: key height %d on layer %d", ErrBadTree, mst.ErrWrongLayer, h, n.layer))
-		}
-		n.ents[i] = entry{key: key, val: e.Value, right: e.Right}
-		prev = key
 	}
-	if len(ents) == 0 {
+	if len(n.Entries) == 0 {
 		switch {
-		case layer < 0 && n.left != nil:
+		case layer < 0 && n.Left != nil:
 			return nil, l.fail(c, nil, fmt.Errorf("%w: %w: root has no entries, only a subtree", ErrBadTree, mst.ErrEmptyNode))
-		case layer >= 0 && n.left == nil:
+		case layer >= 0 && n.Left == nil:
 			return nil, l.fail(c, nil, fmt.Errorf("%w: %w: node has no entries and no subtree", ErrBadTree, mst.ErrEmptyNode))
 		case layer < 0:
-			n.layer = 0
+			n.Layer = 0
+		default:
+			n.Layer = layer
 		}
 	}
-	if n.layer == 0 {
-		for i := 0; i <= len(n.ents); i++ {
-			if n.gap(i) != nil {
+	if n.Layer == 0 {
+		for i := 0; i <= len(n.Entries); i++ {
+			if n.Gap(i) != nil {
 				return nil, l.fail(c, nil, fmt.Errorf("%w: %w: subtree link below layer 0", ErrBadTree, mst.ErrWrongLayer))
 			}
 		}

@@ -12,97 +12,18 @@ import (
 	"github.com/arbor-atproto/arbor/mst"
 )
 
-// searchPath returns the nodes met while looking key up from root, the way
-// an inclusion or exclusion proof is read: from the root down, stopping at
-// the node holding key, at a node below key's layer (which is included), or
-// where the gap to descend into is empty.
+// searchPath returns the CIDs of the nodes met looking key up from root,
+// the way an inclusion or exclusion proof is read (mst.PathToLayer).
 func searchPath(l *loader, root cid.Cid, key []byte) ([]cid.Cid, error) {
-	h := mst.Height(key)
-	var path []cid.Cid
-	n, err := l.loadCID(root, -1)
-	for {
-		if err != nil {
-			return nil, err
-		}
-		path = append(path, n.cid)
-		if h > n.layer {
-			return path, nil
-		}
-		i, found := n.search(key)
-		if found {
-			return path, nil
-		}
-		g := n.gap(i)
-		if g == nil || len(path) > 256 {
-			return path, nil
-		}
-		n, err = l.load(g, n.layer-1)
+	nodes, _, err := mst.SearchPath(l, root, key, mst.PathToLayer)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// neighbours returns the keys just before and just after key in the tree
-// (nil when there is none). key itself may or may not be in the tree.
-func neighbours(l *loader, root cid.Cid, key []byte) (pred, succ []byte, err error) {
-	n, err := l.loadCID(root, -1)
-	for depth := 0; depth <= 256; depth++ {
-		if err != nil {
-			return nil, nil, err
-		}
-		i, found := n.search(key)
-		if i > 0 {
-			pred = n.ents[i-1].key
-		}
-		if found {
-			if i+1 < len(n.ents) {
-				succ = n.ents[i+1].key
-			}
-			if p, err := extreme(l, n.gap(i), n.layer-1, true); err != nil {
-				return nil, nil, err
-			} else if p != nil {
-				pred = p
-			}
-			if s, err := extreme(l, n.ents[i].right, n.layer-1, false); err != nil {
-				return nil, nil, err
-			} else if s != nil {
-				succ = s
-			}
-			return pred, succ, nil
-		}
-		if i < len(n.ents) {
-			succ = n.ents[i].key
-		}
-		g := n.gap(i)
-		if g == nil {
-			break
-		}
-		n, err = l.load(g, n.layer-1)
+	path := make([]cid.Cid, len(nodes))
+	for i, n := range nodes {
+		path[i] = n.CID
 	}
-	return pred, succ, nil
-}
-
-// extreme returns the largest (last) or smallest key of a subtree, nil for
-// an empty one.
-func extreme(l *loader, link []byte, layer int, last bool) ([]byte, error) {
-	var best []byte
-	for depth := 0; link != nil && depth <= 256; depth++ {
-		n, err := l.load(link, layer)
-		if err != nil {
-			return nil, err
-		}
-		if last {
-			if len(n.ents) > 0 {
-				best = n.ents[len(n.ents)-1].key
-			}
-			link = n.gap(len(n.ents))
-		} else {
-			if len(n.ents) > 0 && n.left == nil {
-				return n.ents[0].key, nil
-			}
-			link = n.left
-		}
-		layer = n.layer - 1
-	}
-	return best, nil
+	return path, nil
 }
 
 // addProofs fills ProofNodes, InductiveProofNodes and CoveringProof.
@@ -115,7 +36,7 @@ func addProofs(res *Result, nl *loader, newSrc mst.BlockSource) error {
 		}
 		proof.add(p...)
 		covering.add(p...)
-		pred, succ, err := neighbours(nl, res.NewRoot, []byte(o.Path))
+		pred, succ, err := mst.Neighbours(nl, res.NewRoot, []byte(o.Path))
 		if err != nil {
 			return err
 		}

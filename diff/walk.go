@@ -10,7 +10,7 @@ import (
 )
 
 // item is what a cursor points at: a leaf (key, value) or a whole subtree.
-// Links are binary CIDs (see node).
+// Links are binary CIDs (see mst.Node).
 type item struct {
 	leaf  bool
 	root  bool // sub is the cursor's root, not yet read
@@ -23,7 +23,7 @@ type item struct {
 // frame is a node being walked: pos runs over gap 0, entry 0, gap 1, entry
 // 1, ..., gap n (even positions are gaps).
 type frame struct {
-	n   *node
+	n   *mst.Node
 	pos int
 }
 
@@ -50,20 +50,20 @@ func (c *cursor) head() (it item, ok bool) {
 	}
 	for len(c.stack) > 0 {
 		f := &c.stack[len(c.stack)-1]
-		if f.pos > 2*len(f.n.ents) {
+		if f.pos > 2*len(f.n.Entries) {
 			c.stack = c.stack[:len(c.stack)-1]
 			continue
 		}
 		if f.pos%2 == 0 {
-			g := f.n.gap(f.pos / 2)
+			g := f.n.Gap(f.pos / 2)
 			if g == nil {
 				f.pos++
 				continue
 			}
-			return item{sub: g, layer: f.n.layer - 1}, true
+			return item{sub: g, layer: f.n.Layer - 1}, true
 		}
 		i := f.pos / 2
-		return item{leaf: true, key: f.n.ents[i].key, val: f.n.ents[i].val}, true
+		return item{leaf: true, key: f.n.Entries[i].Key, val: f.n.Entries[i].Value}, true
 	}
 	return item{}, false
 }
@@ -76,9 +76,9 @@ func (c *cursor) advance() error {
 	}
 	f := &c.stack[len(c.stack)-1]
 	if f.pos%2 == 1 {
-		key := f.n.ents[f.pos/2].key
+		key := f.n.Entries[f.pos/2].Key
 		if c.hasLast && bytes.Compare(c.last, key) >= 0 {
-			return c.l.fail(f.n.cid, key, fmt.Errorf("%w: %w: key after %q in walk order", ErrBadTree, mst.ErrUnsorted, c.last))
+			return c.l.fail(f.n.CID, key, fmt.Errorf("%w: %w: key after %q in walk order", ErrBadTree, mst.ErrUnsorted, c.last))
 		}
 		c.last, c.hasLast = key, true
 	}
@@ -92,7 +92,7 @@ func (c *cursor) expand(it item) error {
 	if err := c.advance(); err != nil {
 		return err
 	}
-	var n *node
+	var n *mst.Node
 	var err error
 	if it.root {
 		n, err = c.l.loadCID(root, it.layer)
@@ -103,9 +103,9 @@ func (c *cursor) expand(it item) error {
 		return err
 	}
 	if len(c.stack) > 256 {
-		return c.l.fail(n.cid, nil, fmt.Errorf("%w: tree deeper than 256 layers", ErrBadTree))
+		return c.l.fail(n.CID, nil, fmt.Errorf("%w: tree deeper than 256 layers", ErrBadTree))
 	}
-	c.visited = append(c.visited, n.cid)
+	c.visited = append(c.visited, n.CID)
 	c.stack = append(c.stack, frame{n: n})
 	return nil
 }
@@ -155,14 +155,14 @@ func walkBoth(ol *loader, oldRoot cid.Cid, nl *loader, newRoot cid.Cid, sorted b
 			return finish(res, a, b, sorted), nil
 		case !yok: // only the old side is left: all deleted
 			if x.leaf {
-				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mustCID(x.val)})
+				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mst.LinkCID(x.val)})
 				err = a.advance()
 			} else {
 				err = a.expand(x)
 			}
 		case !xok: // only the new side is left: all created
 			if y.leaf {
-				res.Ops = append(res.Ops, Op{Path: string(y.key), New: mustCID(y.val)})
+				res.Ops = append(res.Ops, Op{Path: string(y.key), New: mst.LinkCID(y.val)})
 				err = b.advance()
 			} else {
 				err = b.expand(y)
@@ -191,16 +191,16 @@ func walkBoth(ol *loader, oldRoot cid.Cid, nl *loader, newRoot cid.Cid, sorted b
 			switch d := bytes.Compare(x.key, y.key); {
 			case d == 0:
 				if !bytes.Equal(x.val, y.val) {
-					res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mustCID(x.val), New: mustCID(y.val)})
+					res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mst.LinkCID(x.val), New: mst.LinkCID(y.val)})
 				}
 				if err = a.advance(); err == nil {
 					err = b.advance()
 				}
 			case d < 0:
-				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mustCID(x.val)})
+				res.Ops = append(res.Ops, Op{Path: string(x.key), Old: mst.LinkCID(x.val)})
 				err = a.advance()
 			default:
-				res.Ops = append(res.Ops, Op{Path: string(y.key), New: mustCID(y.val)})
+				res.Ops = append(res.Ops, Op{Path: string(y.key), New: mst.LinkCID(y.val)})
 				err = b.advance()
 			}
 		}

@@ -149,53 +149,6 @@ func (s *Server) syncListRepos(w http.ResponseWriter, r *http.Request) (any, err
 	return out, nil
 }
 
-// proofPath returns the MST nodes on key's search path from root: enough to
-// prove that the tree holds key's value, or that it holds no such key. It
-// also returns the value when the key is present.
-func proofPath(src mst.BlockSource, root cid.Cid, key []byte) ([]Block, cid.Cid, error) {
-	var path []Block
-	c := root
-	for depth := 0; ; depth++ {
-		if depth > 256 {
-			return nil, cid.Undef, fmt.Errorf("MST deeper than 256 levels at %s", c)
-		}
-		b, err := src.Get(c)
-		if err != nil {
-			return nil, cid.Undef, err
-		}
-		path = append(path, Block{CID: c, Data: b})
-		nd, err := mst.DecodeNode(b)
-		if err != nil {
-			return nil, cid.Undef, err
-		}
-		var prev []byte
-		i := 0
-		for ; i < len(nd.Entries); i++ {
-			e := nd.Entries[i]
-			if e.Prefix > len(prev) {
-				return nil, cid.Undef, fmt.Errorf("node %s: entry %d: prefix %d longer than the previous key", c, i, e.Prefix)
-			}
-			k := append(append([]byte{}, prev[:e.Prefix]...), e.Suffix...)
-			d := bytes.Compare(k, key)
-			if d == 0 {
-				return path, e.Value, nil
-			}
-			if d > 0 {
-				break
-			}
-			prev = k
-		}
-		next := nd.Left
-		if i > 0 {
-			next = nd.Entries[i-1].Right
-		}
-		if !next.Defined() {
-			return path, cid.Undef, nil
-		}
-		c = next
-	}
-}
-
 // syncGetRecord answers a CAR proving a record (or its absence): the head
 // commit, the MST nodes on the record's path, and the record.
 func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -223,17 +176,22 @@ func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, fmt.Errorf("repo %s: head commit %s: %w", a.DID, a.Head, err)
 	}
-	path, val, err := proofPath(src, commit.Data, []byte(collection+"/"+rkey))
+	// The reference PDS proves a record with every node down its gap
+	// (mst.PathToGap), not only down to its layer.
+	proof, err := mst.Prove(src, commit.Data, []byte(collection+"/"+rkey), mst.PathToGap)
 	if err != nil {
 		return nil, fmt.Errorf("repo %s: proof of %s/%s: %w", a.DID, collection, rkey, err)
 	}
-	blocks := append([]Block{{CID: a.Head, Data: cb}}, path...)
-	if val.Defined() {
-		rb, err := src.Get(val)
+	blocks := []Block{{CID: a.Head, Data: cb}}
+	for _, b := range proof.Nodes {
+		blocks = append(blocks, Block{CID: b.CID, Data: b.Data})
+	}
+	if proof.Found {
+		rb, err := src.Get(proof.Value)
 		if err != nil {
 			return nil, err
 		}
-		blocks = append(blocks, Block{CID: val, Data: rb})
+		blocks = append(blocks, Block{CID: proof.Value, Data: rb})
 	}
 	return nil, writeCAR(w, a.Head, blocks)
 }

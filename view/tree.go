@@ -3,8 +3,7 @@ package view
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
+		"sync"
 
 	"github.com/ipfs/go-cid"
 
@@ -32,12 +31,16 @@ type Entry struct {
 	Right cid.Cid // subtree after this entry; cid.Undef when none
 }
 
-// Node is one decoded MST node.
+// Node is one MST node as it is drawn, made from mst's decoded view of it
+// (mst.Node): keys as strings, links as CIDs, and the layer of an
+// entry-less node found from below it.
 type Node struct {
 	CID     cid.Cid
 	Layer   int
 	Left    cid.Cid // subtree before the first entry; cid.Undef when none
 	Entries []Entry
+
+	node *mst.Node // what it is made from; searched by key
 }
 
 // child returns the subtree link at position i: 0 is Left, i>0 the Right
@@ -55,8 +58,9 @@ type Tree struct {
 	src  mst.BlockSource
 	root cid.Cid
 
-	mu    sync.Mutex
-	cache map[cid.Cid]*Node
+	mu      sync.Mutex
+	cache   map[cid.Cid]*Node
+	readers sync.Pool // of *mst.NodeReader: each decodes into its own buffers
 }
 
 // NewTree returns a Tree over the MST rooted at root.
@@ -89,7 +93,7 @@ func (t *Tree) Node(c cid.Cid) (*Node, error) {
 	}
 	layer := cur.Layer + steps
 	t.mu.Lock()
-	n = &Node{CID: n.CID, Layer: layer, Left: n.Left, Entries: n.Entries}
+	n = &Node{CID: n.CID, Layer: layer, Left: n.Left, Entries: n.Entries, node: n.node}
 	t.cache[c] = n
 	t.mu.Unlock()
 	return n, nil
@@ -104,34 +108,24 @@ func (t *Tree) decode(c cid.Cid) (*Node, error) {
 	if ok {
 		return n, nil
 	}
-	var nd mst.RawNode
-	derr, err := mst.ReadRawNode(t.src, c, &nd)
+	r, _ := t.readers.Get().(*mst.NodeReader)
+	if r == nil {
+		r = new(mst.NodeReader)
+	}
+	v, derr, err := r.Read(t.src, c)
+	t.readers.Put(r)
 	if err == nil {
 		err = derr
 	}
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", c, err)
 	}
-	link := func(l []byte) cid.Cid {
-		if l == nil {
-			return cid.Undef
-		}
-		c, _ := cid.Cast(l) // checked by the decoder
-		return c
+	n = &Node{CID: c, Left: v.LeftCID(), Entries: make([]Entry, len(v.Entries)), node: v}
+	for i := range v.Entries {
+		e := &v.Entries[i]
+		n.Entries[i] = Entry{Key: string(e.Key), Value: e.ValueCID(), Right: e.RightCID()}
 	}
-	n = &Node{CID: c, Left: link(nd.Left), Entries: make([]Entry, len(nd.Entries))}
-	var prev []byte
-	for i, e := range nd.Entries {
-		if e.Prefix > len(prev) {
-			return nil, fmt.Errorf("node %s: %w: entry %d has prefix %d longer than the previous key", c, ErrBadTree, i, e.Prefix)
-		}
-		key := append(append([]byte{}, prev[:e.Prefix]...), e.Suffix...)
-		n.Entries[i] = Entry{Key: string(key), Value: link(e.Value), Right: link(e.Right)}
-		prev = key
-	}
-	if len(n.Entries) > 0 {
-		n.Layer = mst.Height([]byte(n.Entries[0].Key))
-	}
+	n.Layer = max(v.Layer, 0)
 	t.mu.Lock()
 	if len(t.cache) >= cacheSize {
 		clear(t.cache)
@@ -183,31 +177,41 @@ func (t *Tree) edge(c cid.Cid, right bool) (string, error) {
 
 // position returns how many entries of n sort before key, and whether the
 // entry at that position is key itself.
-func position(n *Node, key string) (int, bool) {
-	i := sort.Search(len(n.Entries), func(i int) bool { return n.Entries[i].Key >= key })
-	return i, i < len(n.Entries) && n.Entries[i].Key == key
-}
+func position(n *Node, key string) (int, bool) { return n.node.Search([]byte(key)) }
 
 // Path returns the nodes on key's search path, from the root down to the
-// node holding key (found) or to the last node where it would be.
+// node holding key (found) or to the last node where it would be
+// (mst.PathToGap).
 func (t *Tree) Path(key string) (nodes []*Node, found bool, err error) {
-	c := t.root
-	for c.Defined() {
-		if len(nodes) > maxLayer {
-			return nil, false, fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
-		}
-		n, err := t.Node(c)
-		if err != nil {
-			return nil, false, err
-		}
-		nodes = append(nodes, n)
-		i, hit := position(n, key)
-		if hit {
-			return nodes, true, nil
-		}
-		c = n.child(i)
+	if !t.root.Defined() {
+		return nil, false, nil
 	}
-	return nodes, false, nil
+	ps := &pathSource{t: t}
+	_, found, err = mst.SearchPath(ps, t.root, []byte(key), mst.PathToGap)
+	var p mst.Problem
+	if errors.As(err, &p) && errors.Is(err, mst.ErrWrongLayer) {
+		// Only the search itself says so: Node's errors are worded here.
+		return nil, false, fmt.Errorf("node %s: %w: links nested deeper than any layer", p.CID, ErrBadTree)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return ps.nodes, found, nil
+}
+
+// pathSource gives a search the nodes of t, noting them as drawn.
+type pathSource struct {
+	t     *Tree
+	nodes []*Node
+}
+
+func (s *pathSource) Node(link []byte, _ int) (*mst.Node, error) {
+	n, err := s.t.Node(mst.LinkCID(link))
+	if err != nil {
+		return nil, err
+	}
+	s.nodes = append(s.nodes, n)
+	return n.node, nil
 }
 
 // Get returns the value stored under key.

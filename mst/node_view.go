@@ -76,7 +76,7 @@ func (r *NodeReader) alloc(n int) []byte {
 	if n > cap(r.arena)-len(r.arena) {
 		r.arena = make([]byte, 0, max(arenaChunk, n))
 	}
-	s := r.arena[len(r.arena):len(r.arena):len(r.arena)+n]
+	s := r.arena[len(r.arena) : len(r.arena) : len(r.arena)+n]
 	r.arena = r.arena[:len(r.arena)+n]
 	return s[:0]
 }

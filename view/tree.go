@@ -3,7 +3,7 @@ package view
 import (
 	"errors"
 	"fmt"
-		"sync"
+	"sync"
 
 	"github.com/ipfs/go-cid"
 

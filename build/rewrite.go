@@ -425,6 +425,7 @@ func setOf(xs []string) map[string]bool {
 // first, decoding one node at a time: unlike Archive.Walk, it keeps no
 // loaded tree, only the path from the root.
 func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
+	var readers []*mst.NodeReader // one per depth: a node stays valid while its subtrees are read
 	var visit func(c cid.Cid, depth int) error
 	visit = func(c cid.Cid, depth int) error {
 		if depth >= mst.MaxDepth {
@@ -434,26 +435,27 @@ func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
 		if err != nil {
 			return err
 		}
-		n, err := mst.DecodeNode(b)
+		for len(readers) <= depth {
+			readers = append(readers, new(mst.NodeReader))
+		}
+		r := readers[depth]
+		r.Reset()
+		n, err := r.Decode(c, b)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", c, err)
 		}
-		if n.Left.Defined() {
-			if err := visit(n.Left, depth+1); err != nil {
+		if n.Left != nil {
+			if err := visit(n.LeftCID(), depth+1); err != nil {
 				return err
 			}
 		}
-		var key []byte
-		for _, e := range n.Entries {
-			if e.Prefix > len(key) {
-				return fmt.Errorf("node %s: %w: prefix %d is longer than the previous key", c, mst.ErrBadKey, e.Prefix)
-			}
-			key = append(key[:e.Prefix:e.Prefix], e.Suffix...)
-			if err := fn(key, e.Value); err != nil {
+		for i := range n.Entries {
+			e := &n.Entries[i]
+			if err := fn(e.Key, e.ValueCID()); err != nil {
 				return err
 			}
-			if e.Right.Defined() {
-				if err := visit(e.Right, depth+1); err != nil {
+			if e.Right != nil {
+				if err := visit(e.RightCID(), depth+1); err != nil {
 					return err
 				}
 			}
@@ -472,6 +474,7 @@ func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
 // are linear in the nodes whatever their depth.
 func lenientWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
 	var leaves []mst.Leaf
+	var r mst.NodeReader
 	seen := map[cid.Cid]bool{}
 	stack := []cid.Cid{a.Data}
 	for len(stack) > 0 {
@@ -485,19 +488,19 @@ func lenientWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error 
 		if err != nil {
 			return err
 		}
-		n, err := mst.DecodeNode(b)
+		r.Reset() // the leaves below are copies
+		n, err := r.Decode(c, b)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", c, err)
 		}
-		if n.Left.Defined() {
-			stack = append(stack, n.Left)
+		if n.Left != nil {
+			stack = append(stack, n.LeftCID())
 		}
-		var key []byte
-		for _, e := range n.Entries {
-			key = append(key[:e.Prefix:e.Prefix], e.Suffix...)
-			leaves = append(leaves, mst.Leaf{Key: bytes.Clone(key), Value: e.Value})
-			if e.Right.Defined() {
-				stack = append(stack, e.Right)
+		for i := range n.Entries {
+			e := &n.Entries[i]
+			leaves = append(leaves, mst.Leaf{Key: bytes.Clone(e.Key), Value: e.ValueCID()})
+			if e.Right != nil {
+				stack = append(stack, e.RightCID())
 			}
 		}
 	}

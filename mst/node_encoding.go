@@ -314,3 +314,34 @@ func writeNullableLink[L link](w *dagcbor.Writer, l L) {
 func emptyNodeBytes() []byte {
 	return []byte{0xa2, 0x61, 'e', 0x80, 0x61, 'l', 0xf6}
 }
+
+// Entries returns the entries of a node holding keys, in the order given
+// (not checked), with values vals and right subtrees rights (nil, or
+// cid.Undef for one entry: none), each key prefix-compressed against the
+// one before it as the format requires: what EncodeNode takes, for code
+// that writes nodes by hand (test fixtures, hostile inputs).
+func Entries(keys []string, vals, rights []cid.Cid) []EntryData {
+	out := make([]EntryData, 0, len(keys))
+	prev := ""
+	for i, k := range keys {
+		p := commonPrefix([]byte(prev), []byte(k))
+		e := EntryData{Prefix: p, Suffix: []byte(k[p:]), Value: vals[i]}
+		if rights != nil {
+			e.Right = rights[i]
+		}
+		out = append(out, e)
+		prev = k
+	}
+	return out
+}
+
+// ExpandEntry rewrites entry i of es with no prefix compression (prefix 0,
+// the whole key as suffix), the key unchanged: after the first entry this
+// breaks the minimal-prefix rule, for building non-canonical nodes.
+func ExpandEntry(es []EntryData, i int) {
+	var key []byte
+	for j := 0; j <= i; j++ {
+		key = append(key[:es[j].Prefix:es[j].Prefix], es[j].Suffix...)
+	}
+	es[i].Prefix, es[i].Suffix = 0, key
+}

@@ -70,6 +70,13 @@ type NodeReader struct {
 	ents  []Entry
 }
 
+// Reset makes r reuse its buffers from the start: every Node it returned
+// before becomes invalid. A depth-first walk that keeps only the path from
+// the root can use one NodeReader per depth, reset before each read.
+func (r *NodeReader) Reset() {
+	r.arena, r.ents = r.arena[:0], r.ents[:0]
+}
+
 // alloc returns n bytes of fresh arena space, as an empty slice with
 // capacity n.
 func (r *NodeReader) alloc(n int) []byte {

@@ -101,16 +101,7 @@ func (w *writer) put(c cid.Cid, b []byte) {
 
 // node encodes one node from its children's CIDs and puts it.
 func (w *writer) node(left cid.Cid, keys []string, vals, rights []cid.Cid) cid.Cid {
-	nd := &mst.NodeData{Left: left}
-	prev := ""
-	for i, k := range keys {
-		p := 0
-		for p < len(prev) && p < len(k) && prev[p] == k[p] {
-			p++
-		}
-		nd.Entries = append(nd.Entries, mst.EntryData{Prefix: p, Suffix: []byte(k[p:]), Value: vals[i], Right: rights[i]})
-		prev = k
-	}
+	nd := &mst.NodeData{Left: left, Entries: mst.Entries(keys, vals, rights)}
 	b := mst.EncodeNode(nd)
 	c := dagcbor.SumCID(dagcbor.CodecDagCBOR, b)
 	if !w.seen[c] {

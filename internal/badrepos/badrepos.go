@@ -267,21 +267,7 @@ const posts = "app.bsky.feed.post"
 // minimal prefix compression, each entry's right subtree from rights (nil:
 // none).
 func entries(keys []string, vals []cid.Cid, rights []cid.Cid) []mst.EntryData {
-	var out []mst.EntryData
-	prev := ""
-	for i, k := range keys {
-		p := 0
-		for p < len(prev) && p < len(k) && prev[p] == k[p] {
-			p++
-		}
-		e := mst.EntryData{Prefix: p, Suffix: []byte(k[p:]), Value: vals[i]}
-		if rights != nil {
-			e.Right = rights[i]
-		}
-		out = append(out, e)
-		prev = k
-	}
-	return out
+	return mst.Entries(keys, vals, rights)
 }
 
 // records puts one post per key and returns their CIDs.
@@ -401,14 +387,14 @@ func Cases() []Case {
 		ks := twoLayerKeys()
 		root, recs := b.validTree(ks)
 		leaf := b.leafOf(root)
-		n, err := mst.DecodeNode(b.get(leaf))
+		var r mst.NodeReader
+		n, err := r.Decode(leaf, b.get(leaf))
 		if err != nil {
 			panic(err)
 		}
 		var rk []byte
-		for _, e := range n.Entries {
-			rk = append(rk[:e.Prefix], e.Suffix...)
-			break
+		if len(n.Entries) > 0 {
+			rk = n.Entries[0].Key
 		}
 		p := newBuilder()
 		c := b.commit(root, "", nil)
@@ -573,8 +559,7 @@ func Cases() []Case {
 		ks := keysAt(posts, 0, 3)
 		vals := b.records(ks)
 		es := entries(ks, vals, nil)
-		es[1].Suffix = []byte(ks[1])
-		es[1].Prefix = 0
+		mst.ExpandEntry(es, 1)
 		root := b.node(&mst.NodeData{Entries: es})
 		add("mst-nonminimal-prefix", "mst-nonminimal-prefix", "", invalid("mst", "non-minimal"),
 			"One MST node whose second entry repeats its whole key (prefix 0) instead of sharing the prefix it has with the first: the encoding is not canonical, so the node's CID is not the one every implementation computes.",

@@ -43,6 +43,43 @@
 // "A0/374913"; ValidateRepoPath adds the NSID and record-key syntax checks.
 // Height accepts any bytes (the vectors include "" and "blue").
 //
+// # One owner of node layout
+//
+// This package is the only place that knows how a node is laid out and
+// that keys are prefix-compressed: no other package reads or writes an
+// entry's Prefix or Suffix, rebuilds full keys, searches a node's entries
+// or walks a search path itself (TestOnlyMSTKnowsNodeLayout parses every
+// other Go file of the module to keep it so). The wire forms NodeData and
+// RawNode are for encoding and for RawNodeSource; everyone else reads the
+// decoded view:
+//
+//   - Node (node_view.go) is one node with full keys, links in binary
+//     form (nil for null) and its layer. A NodeReader makes Nodes, from
+//     bytes (Decode) or through a BlockSource (Read, which takes a
+//     RawNodeSource's nodes as they are). Keys and links go into buffers
+//     the reader allocates in 64 KiB chunks and never rewrites, so a Node
+//     stays valid as long as it is held and a walk over many nodes costs
+//     few allocations; Reset reuses the buffers, for a depth-first walk
+//     with one reader per depth. A key longer than MaxKeyLen is refused
+//     before any key is built (prefixes can repeat a long key in every
+//     entry of a block, quadratic memory otherwise).
+//   - Node.Search (node_view.go) is the entry search; SearchPath and
+//     Neighbours (node_search.go) walk from a root through a NodeSource,
+//     behind which the caller keeps its cache, checks and error wording;
+//     a path is at most MaxDepth nodes. PathToLayer stops at the first
+//     node below the key's height (what Tree.Get reads, the mst-test-suite
+//     proofs), PathToGap goes on down the key's gap as the reference
+//     implementation's record proofs do.
+//   - Prove (node_prove.go) is the proof of a key's presence or absence:
+//     the blocks of its search path and its value, what sync.getRecord
+//     answers and a record proof holds.
+//   - Entries and ExpandEntry (node_encoding.go) compress keys for nodes
+//     written by hand (fixtures, hostile inputs).
+//
+// A Node checks nothing beyond the strict decoding: key validity, order
+// and layers are rules of the tree that Tree, Verify and diff's walk each
+// report in their own words.
+//
 // # Tree
 //
 // Tree is persistent: Insert and Delete copy only the path they change and

@@ -11,10 +11,9 @@ import (
 // Sentinel errors. Every error returned by a Reader wraps one of them in a
 // *HeaderError or a *BlockError that also says where the problem was found,
 // so callers can test the kind of problem with errors.Is and the position
-// with errors.As.
+// with errors.As. An input that ends inside the header or inside a
+// section is dagcbor.ErrTruncated, the one sentinel for truncated input.
 var (
-	// ErrTruncated: the input ends inside the header or inside a section.
-	ErrTruncated = errors.New("truncated input")
 	// ErrBadVarint: a length prefix that is not a minimal unsigned varint of
 	// at most 9 bytes (63 bits).
 	ErrBadVarint = errors.New("malformed varint length")

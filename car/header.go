@@ -15,7 +15,7 @@ func (r *Reader) readHeader() error {
 	n, err := r.readVarint()
 	if err != nil {
 		if err == errEOF {
-			return &HeaderError{Offset: 0, Err: ErrTruncated, Detail: "empty input"}
+			return &HeaderError{Offset: 0, Err: dagcbor.ErrTruncated, Detail: "empty input"}
 		}
 		return &HeaderError{Offset: 0, Err: err, Detail: "header length prefix"}
 	}
@@ -34,7 +34,7 @@ func (r *Reader) readHeader() error {
 		return &HeaderError{Offset: r.off, Err: err, Detail: "reading the header"}
 	}
 	if err != nil {
-		return &HeaderError{Offset: r.off, Err: ErrTruncated,
+		return &HeaderError{Offset: r.off, Err: dagcbor.ErrTruncated,
 			Detail: fmt.Sprintf("header declares %d bytes, input has %d", n, got)}
 	}
 	roots, err := decodeHeader(buf)

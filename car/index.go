@@ -378,7 +378,7 @@ func (ix *Index) scanHeader() (int, error) {
 	n, w, err := uvarintAt(b, 0)
 	if err != nil {
 		if err == errEOF {
-			return 0, &HeaderError{Offset: 0, Err: ErrTruncated, Detail: "empty input"}
+			return 0, &HeaderError{Offset: 0, Err: dagcbor.ErrTruncated, Detail: "empty input"}
 		}
 		return 0, &HeaderError{Offset: 0, Err: err, Detail: "header length prefix"}
 	}
@@ -391,7 +391,7 @@ func (ix *Index) scanHeader() (int, error) {
 	}
 	base := w
 	if uint64(len(b)-base) < n {
-		return 0, &HeaderError{Offset: int64(len(b)), Err: ErrTruncated,
+		return 0, &HeaderError{Offset: int64(len(b)), Err: dagcbor.ErrTruncated,
 			Detail: fmt.Sprintf("header declares %d bytes, input has %d", n, len(b)-base)}
 	}
 	end := base + int(n)
@@ -428,7 +428,7 @@ func uvarintAt(b []byte, off int) (uint64, int, error) {
 			if i == 0 {
 				return 0, 0, errEOF
 			}
-			return 0, 0, ErrTruncated
+			return 0, 0, dagcbor.ErrTruncated
 		}
 		c := b[off+i]
 		if i == 8 && c >= 0x80 {

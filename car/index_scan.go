@@ -262,6 +262,6 @@ func (ix *Index) otherCID(start int64, rest []byte, avail int64, n uint64, maxBl
 }
 
 func (ix *Index) truncated(start int64, c cid.Cid) error {
-	return &BlockError{Offset: start, CID: c, Err: ErrTruncated,
+	return &BlockError{Offset: start, CID: c, Err: dagcbor.ErrTruncated,
 		Detail: fmt.Sprintf("input ends at byte %d", len(ix.data))}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-varint"
 
+	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
@@ -51,20 +52,20 @@ func TestIndexRejectsBadFramingAsReaderDoes(t *testing.T) {
 		sentinel error
 		offset   int64
 	}{
-		{"empty input", nil, nil, ErrTruncated, 0},
-		{"header length varint cut short", []byte{0x80}, nil, ErrTruncated, 0},
-		{"truncated header", emptyHeader[:9], nil, ErrTruncated, 9},
+		{"empty input", nil, nil, dagcbor.ErrTruncated, 0},
+		{"header length varint cut short", []byte{0x80}, nil, dagcbor.ErrTruncated, 0},
+		{"truncated header", emptyHeader[:9], nil, dagcbor.ErrTruncated, 9},
 		{"header length zero", []byte{0x00, 0xa0}, nil, ErrBadHeader, 0},
 		{"header length 4 GB", cat(fourGB, []byte{0xa2}), nil, ErrBadHeader, 0},
 		{"header not a map", []byte{0x01, 0x80}, nil, ErrBadHeader, 1},
 		{"header version 2", []byte{0x0a, 0xa1, 0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02}, nil, ErrBadHeader, 10},
-		{"section length varint cut short", cat(emptyHeader, []byte{0x80}), nil, ErrTruncated, firstSection},
+		{"section length varint cut short", cat(emptyHeader, []byte{0x80}), nil, dagcbor.ErrTruncated, firstSection},
 		{"11-byte varint", cat(emptyHeader, bytes.Repeat([]byte{0xff}, 11)), nil, ErrBadVarint, firstSection},
 		{"non-minimal varint", cat(emptyHeader, []byte{0x81, 0x00}), nil, ErrBadVarint, firstSection},
 		{"zero-length section", cat(emptyHeader, []byte{0x00}), nil, ErrBadSection, firstSection},
-		{"truncated block", cat(emptyHeader, section(goodCID, good))[:18+1+36+3], nil, ErrTruncated, firstSection},
-		{"truncated inside the CID", cat(emptyHeader, section(goodCID, good))[:18+1+10], nil, ErrTruncated, firstSection},
-		{"truncated second section", cat(emptyHeader, section(goodCID, good), section(goodCID, good)[:20]), nil, ErrTruncated, firstSection + 44},
+		{"truncated block", cat(emptyHeader, section(goodCID, good))[:18+1+36+3], nil, dagcbor.ErrTruncated, firstSection},
+		{"truncated inside the CID", cat(emptyHeader, section(goodCID, good))[:18+1+10], nil, dagcbor.ErrTruncated, firstSection},
+		{"truncated second section", cat(emptyHeader, section(goodCID, good), section(goodCID, good)[:20]), nil, dagcbor.ErrTruncated, firstSection + 44},
 		{"4 GB section", cat(emptyHeader, fourGB, goodCID), nil, ErrBlockTooLarge, firstSection},
 		{"block over WithMaxBlockSize", cat(emptyHeader, section(goodCID, good)), []Option{WithMaxBlockSize(6)}, ErrBlockTooLarge, firstSection},
 		{"section shorter than its CID", cat(emptyHeader, []byte{10}, goodCID[:10]), nil, ErrBadSection, firstSection},
@@ -310,17 +311,17 @@ func TestBackgroundScanPausesAfterTheNodesAndResumesOnDemand(t *testing.T) {
 	if got, err := ix.Get(last); err != nil || len(got) == 0 {
 		t.Fatalf("Get(node after the gap): %v", err)
 	}
-	if err := ix.Settle(); !errors.Is(err, ErrTruncated) {
+	if err := ix.Settle(); !errors.Is(err, dagcbor.ErrTruncated) {
 		t.Errorf("Settle after reading past the gap: %v, want the truncated end", err)
 	}
-	if err := ix.Wait(); !errors.Is(err, ErrTruncated) {
-		t.Errorf("Wait: %v, want ErrTruncated", err)
+	if err := ix.Wait(); !errors.Is(err, dagcbor.ErrTruncated) {
+		t.Errorf("Wait: %v, want dagcbor.ErrTruncated", err)
 	}
 	if _, err := ix.Get(raws[3]); err != nil {
 		t.Errorf("Get(record before the bad end): %v", err)
 	}
 	absent := mustCast(t, sha256CID(0x71, []byte{0xa0}))
-	if _, err := ix.Get(absent); !errors.Is(err, ErrTruncated) || errors.Is(err, ErrNotFound) {
+	if _, err := ix.Get(absent); !errors.Is(err, dagcbor.ErrTruncated) || errors.Is(err, ErrNotFound) {
 		t.Errorf("Get(absent) in a truncated file: %v, want the truncation, not ErrNotFound", err)
 	}
 }

@@ -211,7 +211,7 @@ func (r *Reader) bufferedCID() cid.Cid {
 
 func (r *Reader) truncated(start int64, c cid.Cid, err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF || err == bufio.ErrBufferFull {
-		return &BlockError{Offset: start, CID: c, Err: ErrTruncated,
+		return &BlockError{Offset: start, CID: c, Err: dagcbor.ErrTruncated,
 			Detail: fmt.Sprintf("input ends at byte %d", r.off+int64(r.br.Buffered()))}
 	}
 	return &BlockError{Offset: start, CID: c, Err: err} // an I/O error from the underlying reader
@@ -231,7 +231,7 @@ func (r *Reader) readVarint() (uint64, error) {
 				if i == 0 {
 					return 0, errEOF
 				}
-				return 0, ErrTruncated
+				return 0, dagcbor.ErrTruncated
 			}
 			return 0, err
 		}

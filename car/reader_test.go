@@ -68,9 +68,9 @@ func TestReaderRejectsBadInput(t *testing.T) {
 		cid      []byte // the CID the error must name; nil for none
 		cause    error  // an extra error the chain must contain
 	}{
-		{"empty input", nil, nil, ErrTruncated, inHeader, 0, nil, nil},
-		{"header length varint cut short", []byte{0x80}, nil, ErrTruncated, inHeader, 0, nil, nil},
-		{"truncated header", emptyHeader[:9], nil, ErrTruncated, inHeader, 9, nil, nil},
+		{"empty input", nil, nil, dagcbor.ErrTruncated, inHeader, 0, nil, nil},
+		{"header length varint cut short", []byte{0x80}, nil, dagcbor.ErrTruncated, inHeader, 0, nil, nil},
+		{"truncated header", emptyHeader[:9], nil, dagcbor.ErrTruncated, inHeader, 9, nil, nil},
 		{"header length zero", []byte{0x00, 0xa0}, nil, ErrBadHeader, inHeader, 0, nil, nil},
 		{"header length 4 GB", cat(fourGB, []byte{0xa2}), nil, ErrBadHeader, inHeader, 0, nil, nil},
 		{"header length bad varint", bytes.Repeat([]byte{0xff}, 11), nil, ErrBadVarint, inHeader, 0, nil, nil},
@@ -98,14 +98,14 @@ func TestReaderRejectsBadInput(t *testing.T) {
 			[]byte{0x12, 0xa2, 0x65, 'r', 'o', 'o', 't', 's', 0x80, 0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x01, 0x00},
 			nil, ErrBadHeader, inHeader, 18, nil, dagcbor.ErrTrailing},
 
-		{"section length varint cut short", cat(emptyHeader, []byte{0x80}), nil, ErrTruncated, inBlock, firstSection, nil, nil},
+		{"section length varint cut short", cat(emptyHeader, []byte{0x80}), nil, dagcbor.ErrTruncated, inBlock, firstSection, nil, nil},
 		{"bad varint: 11 bytes of 0xff", cat(emptyHeader, bytes.Repeat([]byte{0xff}, 11)), nil, ErrBadVarint, inBlock, firstSection, nil, nil},
 		{"non-minimal varint", cat(emptyHeader, []byte{0x81, 0x00}), nil, ErrBadVarint, inBlock, firstSection, nil, nil},
 		{"zero-length section", cat(emptyHeader, []byte{0x00}), nil, ErrBadSection, inBlock, firstSection, nil, nil},
-		{"truncated section data", cat(emptyHeader, section(goodCID, good))[:18+1+36+3], nil, ErrTruncated, inBlock, firstSection, goodCID, nil},
-		{"truncated inside the CID", cat(emptyHeader, section(goodCID, good))[:18+1+10], nil, ErrTruncated, inBlock, firstSection, nil, nil},
+		{"truncated section data", cat(emptyHeader, section(goodCID, good))[:18+1+36+3], nil, dagcbor.ErrTruncated, inBlock, firstSection, goodCID, nil},
+		{"truncated inside the CID", cat(emptyHeader, section(goodCID, good))[:18+1+10], nil, dagcbor.ErrTruncated, inBlock, firstSection, nil, nil},
 		{"truncated second section",
-			cat(emptyHeader, section(goodCID, good), section(goodCID, good)[:20]), nil, ErrTruncated, inBlock, firstSection + 1 + 36 + 7, nil, nil},
+			cat(emptyHeader, section(goodCID, good), section(goodCID, good)[:20]), nil, dagcbor.ErrTruncated, inBlock, firstSection + 1 + 36 + 7, nil, nil},
 		{"4 GB declared section length", cat(emptyHeader, fourGB, goodCID), nil, ErrBlockTooLarge, inBlock, firstSection, goodCID, nil},
 		{"4 GB declared section length, nothing after", cat(emptyHeader, fourGB), nil, ErrBlockTooLarge, inBlock, firstSection, nil, nil},
 		{"block over WithMaxBlockSize", cat(emptyHeader, section(goodCID, good)), []Option{WithMaxBlockSize(6)}, ErrBlockTooLarge, inBlock, firstSection, goodCID, nil},
@@ -348,7 +348,7 @@ func TestTruncatedLargeBlockAllocatesOnlyWhatArrived(t *testing.T) {
 		t.Skip("the race detector's own allocations would be counted")
 	}
 	// A section that declares the maximum block size but carries 10 bytes
-	// must fail with ErrTruncated having allocated about one read chunk,
+	// must fail with dagcbor.ErrTruncated having allocated about one read chunk,
 	// not the declared 8 MiB.
 	c := sha256CID(0x71, nil)
 	in := cat(emptyHeader, varint.ToUvarint(uint64(len(c)+DefaultMaxBlockSize)), c, make([]byte, 10))
@@ -360,8 +360,8 @@ func TestTruncatedLargeBlockAllocatesOnlyWhatArrived(t *testing.T) {
 	}
 	_, err = r.Next()
 	runtime.ReadMemStats(&after)
-	if !errors.Is(err, ErrTruncated) {
-		t.Fatalf("got %v, want ErrTruncated", err)
+	if !errors.Is(err, dagcbor.ErrTruncated) {
+		t.Fatalf("got %v, want dagcbor.ErrTruncated", err)
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2*readChunk {
 		t.Errorf("allocated %d bytes for a 10-byte block", grew)
@@ -419,7 +419,7 @@ func TestReaderPassesThroughIOErrors(t *testing.T) {
 				}
 				_, err = r.Next()
 			}
-			if !errors.Is(err, boom) || errors.Is(err, ErrTruncated) {
+			if !errors.Is(err, boom) || errors.Is(err, dagcbor.ErrTruncated) {
 				t.Fatalf("got %v, want the I/O error itself", err)
 			}
 			var he *HeaderError

@@ -463,7 +463,7 @@ func applyCommand() *cli.Command {
 			})
 			prog.Stop()
 			switch {
-			case errors.Is(err, diff.ErrSliceMismatch), errors.Is(err, diff.ErrNotACommit):
+			case errors.Is(err, diff.ErrSliceMismatch), errors.Is(err, repo.ErrNotACommit):
 				return failErr("%s does not fit %s: %v (nothing written)", displayName(sliceName), displayName(baseName), err)
 			case errors.Is(err, build.ErrInvalidOutput):
 				return failErr("the new snapshot fails verification: %v (nothing written)", err)

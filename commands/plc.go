@@ -95,7 +95,7 @@ func parseLogArg(b []byte) ([]plc.LogEntry, error) {
 	}
 	if did != "" {
 		if got, err := plc.DIDFromGenesis(op); err == nil && got != did {
-			return nil, fmt.Errorf("%w: the file says %s, the genesis operation is of %s", plc.ErrDIDMismatch, did, got)
+			return nil, fmt.Errorf("%w: the file says %s, the genesis operation is of %s", plc.ErrLogDIDMismatch, did, got)
 		}
 	}
 	return []plc.LogEntry{{Operation: op}}, nil
@@ -361,7 +361,7 @@ func plcUpdateCommand() *cli.Command {
 			}
 			op, err := plc.NextOperation(st, u, signer, now)
 			if err != nil {
-				if errors.Is(err, plc.ErrNoChange) || errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadKey) || errors.Is(err, plc.ErrLimit) {
+				if errors.Is(err, plc.ErrNoChange) || errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadDIDKey) || errors.Is(err, plc.ErrLimit) {
 					return usageErr("%v", err)
 				}
 				return failErr("%v", err)
@@ -517,7 +517,7 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 }
 
 func rollbackExit(err error) int {
-	if errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadKey) {
+	if errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadDIDKey) {
 		return ExitUsage
 	}
 	return ExitFail

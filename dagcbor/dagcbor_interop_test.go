@@ -355,20 +355,20 @@ func eachDuplicateKeyFixture(t *testing.T, kind string, check func(t *testing.T,
 
 func TestNegativeFixtureDuplicateKeysAreRejected(t *testing.T) {
 	eachDuplicateKeyFixture(t, "dag-cbor", func(t *testing.T, b []byte) {
-		if _, err := Decode(b); !errors.Is(err, ErrDuplicateKey) {
-			t.Fatalf("Decode = %v, want ErrDuplicateKey", err)
+		if _, err := Decode(b); !errors.Is(err, ErrDuplicateMapKey) {
+			t.Fatalf("Decode = %v, want ErrDuplicateMapKey", err)
 		}
 		var v any
-		if err := Unmarshal(b, &v); !errors.Is(err, ErrDuplicateKey) {
-			t.Fatalf("Unmarshal = %v, want ErrDuplicateKey", err)
+		if err := Unmarshal(b, &v); !errors.Is(err, ErrDuplicateMapKey) {
+			t.Fatalf("Unmarshal = %v, want ErrDuplicateMapKey", err)
 		}
 	})
 }
 
 func TestNegativeFixtureDuplicateJSONKeysAreRejected(t *testing.T) {
 	eachDuplicateKeyFixture(t, "dag-json", func(t *testing.T, b []byte) {
-		if _, err := FromJSON(b); !errors.Is(err, ErrDuplicateKey) {
-			t.Fatalf("FromJSON(%s) = %v, want ErrDuplicateKey", b, err)
+		if _, err := FromJSON(b); !errors.Is(err, ErrDuplicateMapKey) {
+			t.Fatalf("FromJSON(%s) = %v, want ErrDuplicateMapKey", b, err)
 		}
 	})
 }

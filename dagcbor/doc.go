@@ -33,7 +33,7 @@
 //     a binary CIDv1 (ErrTag, ErrBadLink); CIDv0 links are rejected;
 //   - text strings in valid UTF-8 (ErrUTF8);
 //   - map keys are text strings (ErrMapKey), sorted shorter first and then
-//     bytewise (ErrKeyOrder), without duplicates (ErrDuplicateKey);
+//     bytewise (ErrKeyOrder), without duplicates (ErrDuplicateMapKey);
 //   - nesting at most MaxDepth deep (ErrTooDeep); exactly one value with
 //     nothing after it (ErrTrailing); no truncation, and no declared length
 //     beyond the input (ErrTruncated, checked before allocating).

@@ -30,8 +30,8 @@ var (
 	ErrMapKey = errors.New("map key is not a string")
 	// ErrKeyOrder: map keys out of DAG-CBOR order (shorter first, then bytewise).
 	ErrKeyOrder = errors.New("map keys out of canonical order")
-	// ErrDuplicateKey: the same map key twice.
-	ErrDuplicateKey = errors.New("duplicate map key")
+	// ErrDuplicateMapKey: the same map key twice.
+	ErrDuplicateMapKey = errors.New("duplicate map key")
 	// ErrUTF8: a text string that is not valid UTF-8.
 	ErrUTF8 = errors.New("invalid UTF-8 in string")
 	// ErrIntRange: an integer outside the signed 64-bit range of the data model.

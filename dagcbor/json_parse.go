@@ -25,7 +25,7 @@ import (
 //     alphabet without padding (ErrBadBytes otherwise);
 //   - "$type", wherever it appears, must be a non-empty string (ErrBadType);
 //     {"$type": "blob"} must be a well-formed blob (ErrBadBlob);
-//   - no duplicate keys (ErrDuplicateKey), valid UTF-8 (ErrUTF8), nesting
+//   - no duplicate keys (ErrDuplicateMapKey), valid UTF-8 (ErrUTF8), nesting
 //     no deeper than DAG-CBOR allows (ErrTooDeep), nothing after the value.
 //
 // Errors are *JSONError values with the byte offset and path.
@@ -139,7 +139,7 @@ func (p *jsonParser) object(start int64, depth int, path *pathElem) (any, error)
 		}
 		kp := &pathElem{parent: path, key: k, isKey: true}
 		if _, dup := out[k]; dup {
-			return nil, p.fail(koff, kp, ErrDuplicateKey, strconv.Quote(k))
+			return nil, p.fail(koff, kp, ErrDuplicateMapKey, strconv.Quote(k))
 		}
 		vd := depth + 1
 		if k == "$link" || k == "$bytes" {

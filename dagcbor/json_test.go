@@ -143,7 +143,7 @@ func TestFromJSONRejects(t *testing.T) {
 		{"blob with string ref", `{"$type":"blob","ref":"bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity","mimeType":"image/png","size":1}`, ErrBadBlob},
 		{"blob without mimeType", `{"$type":"blob","ref":{"$link":"bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity"},"size":1}`, ErrBadBlob},
 		{"nested $type boolean", `{"a":[{"$type":true}]}`, ErrBadType},
-		{"duplicate key", `{"a":1,"a":1}`, ErrDuplicateKey},
+		{"duplicate key", `{"a":1,"a":1}`, ErrDuplicateMapKey},
 		{"top-level array", `[1]`, ErrNotObject},
 		{"top-level link", `{"$link":"bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity"}`, ErrNotObject},
 		{"trailing value", `{} {}`, ErrTrailing},

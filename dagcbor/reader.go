@@ -226,7 +226,7 @@ func (r *Reader) ReadMapKey(prev []byte) ([]byte, error) {
 	if prev != nil {
 		switch c := CompareKeys(prev, k); {
 		case c == 0:
-			return nil, errAt(start, ErrDuplicateKey, string(k))
+			return nil, errAt(start, ErrDuplicateMapKey, string(k))
 		case c > 0:
 			return nil, errAt(start, ErrKeyOrder, "\""+string(k)+"\" after \""+string(prev)+"\"")
 		}

@@ -23,7 +23,7 @@ func TestValidateRejects(t *testing.T) {
 		{"int key", "a10101", ErrMapKey},
 		{"keys out of order", "a2616201616101", ErrKeyOrder},
 		{"longer key first", "a262616101616201", ErrKeyOrder},
-		{"duplicate key", "a2616101616101", ErrDuplicateKey},
+		{"duplicate key", "a2616101616101", ErrDuplicateMapKey},
 		{"bad utf8", "61ff", ErrUTF8},
 		{"link without 0x00", "d82a4101", ErrBadLink},
 		{"huge declared length", "5affffffff00", ErrTruncated},

@@ -56,7 +56,7 @@ func TestStrictnessRulesRejectedByValidateAndDecode(t *testing.T) {
 		{"integer map key", "a10000", ErrMapKey, 1},
 		{"keys same length out of order", "a2616201616101", ErrKeyOrder, 4},
 		{"longer key before shorter", "a262616101616201", ErrKeyOrder, 5},
-		{"duplicate key", "a2616101616101", ErrDuplicateKey, 4},
+		{"duplicate key", "a2616101616101", ErrDuplicateMapKey, 4},
 		{"invalid UTF-8 in key", "a161ff00", ErrUTF8, 1},
 		{"overlong UTF-8", "62c0af", ErrUTF8, 0},
 		{"UTF-16 surrogate in UTF-8", "63eda080", ErrUTF8, 0},

@@ -57,15 +57,15 @@ const maxListed = 5
 // full snapshot exactly once: the commit, the MST nodes (children before
 // parents), the records in key order. Nothing is emitted when the slice does
 // not fit; the error then wraps ErrSliceMismatch (and mst.ErrMissingBlock
-// when blocks are missing, listed in Applied.Missing) or ErrNotACommit.
+// when blocks are missing, listed in Applied.Missing) or repo.ErrNotACommit.
 func ApplySlice(base, slice Snapshot, emit func(c cid.Cid, data []byte) error) (*Applied, error) {
 	raw, err := slice.Blocks.Get(slice.Root)
 	if err != nil {
-		return nil, fmt.Errorf("%w: root %s: %w", ErrNotACommit, slice.Root, err)
+		return nil, fmt.Errorf("%w: root %s: %w", errNotACommit, slice.Root, err)
 	}
 	commit, err := repo.DecodeCommit(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: root %s: %w", ErrNotACommit, slice.Root, err)
+		return nil, fmt.Errorf("%w: root %s: %w", errNotACommit, slice.Root, err)
 	}
 	out := &Applied{Commit: commit, CommitCID: slice.Root}
 	baseRaw, err := base.Blocks.Get(base.Root)

@@ -84,7 +84,7 @@ func TestApplySliceRefusesSlicesThatDoNotFit(t *testing.T) {
 			return forge(t, m, root, func(c *repo.Commit) { c.DID = "did:plc:someoneelse2345678901234" })
 		}, []error{ErrSliceMismatch}, cid.Undef},
 		{"root is an MST node", oldA, func(m mst.MapSource, root cid.Cid) cid.Cid { return newA.Data },
-			[]error{ErrNotACommit}, cid.Undef},
+			[]error{repo.ErrNotACommit}, cid.Undef},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them (or a
@@ -25,9 +27,22 @@ var (
 	// its records cannot be completed from base plus slice, or the slice is
 	// for another repository.
 	ErrSliceMismatch = errors.New("slice does not fit the base snapshot")
-	// ErrNotACommit: a slice whose root is not a commit.
-	ErrNotACommit = errors.New("slice root is not a commit")
 )
+
+// errNotACommit: a slice whose root is not a commit. It is
+// repo.ErrNotACommit, the one sentinel for "not a commit", under the words
+// of a slice.
+var errNotACommit = &kindError{"slice root is not a commit", repo.ErrNotACommit}
+
+// kindError is another package's sentinel under this package's words: its
+// message is msg, and errors.Is matches the owner's sentinel.
+type kindError struct {
+	msg   string
+	owner error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.owner }
 
 // TreeError says where the walk met a malformed tree: which side, which node,
 // and near which key.

@@ -3,9 +3,13 @@ package firehose
 import (
 	"errors"
 	"fmt"
+
+	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
-// Sentinel errors. Errors returned by this package wrap one of them, so
+// Sentinel errors. Errors returned by this package wrap one of them, or the
+// sentinel of the package that owns the concept (see the kinds below), so
 // callers can test the kind of problem with errors.Is.
 var (
 	// ErrBadFrame: a frame that is not a valid subscribeRepos frame (not
@@ -27,22 +31,12 @@ var (
 	// ErrBadBlocks: a #commit's blocks field is not a valid CAR slice, or
 	// its root is not the commit.
 	ErrBadBlocks = errors.New("invalid blocks CAR")
-	// ErrMissingBlock: a block the event must carry is not in its CAR:
-	// the commit, a record, or an MST node the inversion needs.
-	ErrMissingBlock = errors.New("block missing from the event")
 	// ErrBadCommit: the commit block does not decode as a signed v3 commit.
 	ErrBadCommit = errors.New("invalid commit block")
 	// ErrRepoMismatch: the commit's DID is not the event's repo.
 	ErrRepoMismatch = errors.New("commit DID does not match the event's repo")
 	// ErrRevMismatch: the commit's rev is not the event's rev.
 	ErrRevMismatch = errors.New("commit rev does not match the event's rev")
-	// ErrBadSignature: the commit's signature does not verify with the
-	// account's key.
-	ErrBadSignature = errors.New("commit signature does not verify")
-	// ErrBadOp: an operation that is invalid as written (a create with a
-	// prev, an update without a cid, a path twice, a path that is not an MST key, an
-	// update or delete without prev when prevData is given).
-	ErrBadOp = errors.New("invalid operation")
 	// ErrOpMismatch: the new tree does not reflect an operation (a create
 	// or update whose key does not hold the op's cid, a delete whose key is
 	// still there).
@@ -64,6 +58,28 @@ var (
 	// ErrInactiveAccount: a commit for an account last reported inactive.
 	ErrInactiveAccount = errors.New("commit for an inactive account")
 )
+
+// Kinds owned by other packages, worded for an event. A block the event
+// must carry but its CAR lacks (the commit, a record, or an MST node the
+// inversion needs) is mst.ErrMissingBlock; a commit signature that does not
+// verify with the account's key is repo.ErrBadSignature; an operation that
+// is invalid as written (a create with a prev, an update without a cid, a
+// path twice, a path that is not an MST key, an update or delete without
+// prev when prevData is given, more ops than MaxCommitOps) is diff.ErrBadOp.
+var (
+	errMissingBlock = &kindError{"block missing from the event", mst.ErrMissingBlock}
+	errBadSignature = &kindError{"commit signature does not verify", repo.ErrBadSignature}
+)
+
+// kindError is another package's sentinel under this package's words: its
+// message is msg, and errors.Is matches the owner's sentinel.
+type kindError struct {
+	msg   string
+	owner error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.owner }
 
 // FieldError is a body or header field that is missing, of the wrong type
 // or of the wrong syntax. It wraps ErrBadFrame.

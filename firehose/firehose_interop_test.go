@@ -117,7 +117,7 @@ func TestIndigoCommitMessages(t *testing.T) {
 			tampered = clone(c)
 			tampered.Blocks = writeCAR(t, roots, blocks)
 			_, err = VerifyCommit(tampered, nil)
-			wantErr(t, err, ErrMissingBlock)
+			wantErr(t, err, mst.ErrMissingBlock)
 		})
 	}
 }
@@ -200,7 +200,7 @@ func TestRelayScenarios(t *testing.T) {
 					other, _ := atcrypto.GeneratePrivateKeyP256()
 					pub, _ := other.PublicKey()
 					_, err = VerifyCommit(e, pub)
-					wantErr(t, err, ErrBadSignature)
+					wantErr(t, err, repo.ErrBadSignature)
 				case *Sync:
 					if _, err := VerifySync(e, keys[e.DID]); err != nil {
 						t.Errorf("message %d: VerifySync: %v", i, err)
@@ -440,7 +440,7 @@ func TestCommitProofFixtures(t *testing.T) {
 			for _, c := range proofNodes {
 				_, err := VerifyCommit(event(c), pub)
 				if slices.Contains(read, c) {
-					wantErr(t, err, ErrMissingBlock)
+					wantErr(t, err, mst.ErrMissingBlock)
 				} else if err != nil {
 					t.Errorf("without proof node %s, which the inversion does not read: %v", c, err)
 				} else {

@@ -10,7 +10,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
+	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // hostileEvent is a #commit carrying a whole generated repository as its
@@ -80,7 +82,7 @@ func TestVerifyCommitRefusesMalformedTrees(t *testing.T) {
 				t.Fatalf("ok %v, error %v; want one wrapping %v", v.OK(), err, tc.want)
 			}
 			for _, p := range v.Problems {
-				if errors.Is(p, ErrBadSignature) || (tc.want != ErrBadBlocks && errors.Is(p, ErrBadBlocks)) {
+				if errors.Is(p, repo.ErrBadSignature) || (tc.want != ErrBadBlocks && errors.Is(p, ErrBadBlocks)) {
 					t.Errorf("problem %v: the signature and blocks are genuine", p)
 				}
 			}
@@ -96,8 +98,8 @@ func TestVerifyRefusesEventsOverTheProtocolLimits(t *testing.T) {
 	for i := len(many.Ops); i <= MaxCommitOps; i++ {
 		many.Ops = append(many.Ops, RepoOp{Action: ActionCreate, Path: fmt.Sprintf("app.bsky.feed.post/3k%011d", i), CID: many.Ops[0].CID})
 	}
-	if _, err := VerifyCommit(many, key); !errors.Is(err, ErrBadOp) || !strings.Contains(err.Error(), "limit of 200") {
-		t.Errorf("%d ops: %v, want ErrBadOp over the limit", len(many.Ops), err)
+	if _, err := VerifyCommit(many, key); !errors.Is(err, diff.ErrBadOp) || !strings.Contains(err.Error(), "limit of 200") {
+		t.Errorf("%d ops: %v, want diff.ErrBadOp over the limit", len(many.Ops), err)
 	}
 	big := &Sync{DID: r.did, Rev: evs[2].Rev, Blocks: make([]byte, MaxSyncBlocks+1)}
 	if _, err := VerifySync(big, key); !errors.Is(err, ErrBadBlocks) || !strings.Contains(err.Error(), "limit of 10000") {

@@ -50,7 +50,7 @@ type Verification struct {
 	// Skipped lists the checks that could not run.
 	Skipped []Skipped
 	// Problems holds one error per failed check; each wraps one of the
-	// sentinels (ErrBadSignature, ErrInversionFailed, ErrMissingBlock, ...).
+	// sentinels (repo.ErrBadSignature, ErrInversionFailed, mst.ErrMissingBlock, ...).
 	Problems []error
 }
 
@@ -109,7 +109,7 @@ func VerifyCommit(ev *Commit, key atcrypto.PublicKey) (*Verification, error) {
 
 	cb, ok := blocks[ev.Commit]
 	if !ok {
-		v.fail(fmt.Errorf("%w: commit block %s", ErrMissingBlock, ev.Commit))
+		v.fail(fmt.Errorf("%w: commit block %s", errMissingBlock, ev.Commit))
 		return done()
 	}
 	c, err := repo.DecodeCommit(cb)
@@ -136,7 +136,7 @@ func VerifyCommit(ev *Commit, key atcrypto.PublicKey) (*Verification, error) {
 	if key == nil {
 		v.skip(CheckSignature, "no key given")
 	} else if err := c.VerifySignature(key); err != nil {
-		v.fail(fmt.Errorf("%w: commit %s of %s: %w", ErrBadSignature, ev.Commit, ev.Repo, err))
+		v.fail(fmt.Errorf("%w: commit %s of %s: %w", errBadSignature, ev.Commit, ev.Repo, err))
 	} else {
 		v.Passed = append(v.Passed, CheckSignature)
 	}
@@ -156,7 +156,7 @@ func VerifyCommit(ev *Commit, key atcrypto.PublicKey) (*Verification, error) {
 		if (o.Action == ActionCreate || o.Action == ActionUpdate) && o.CID.Defined() {
 			if _, ok := blocks[o.CID]; !ok {
 				recordsOK = false
-				v.fail(fmt.Errorf("%w: record %s of %s %s", ErrMissingBlock, o.CID, o.Action, o.Path))
+				v.fail(fmt.Errorf("%w: record %s of %s %s", errMissingBlock, o.CID, o.Action, o.Path))
 			}
 		}
 	}
@@ -190,11 +190,11 @@ func checkOps(v *Verification, ev *Commit) ([]diff.Op, bool) {
 	ok := true
 	bad := func(i int, o RepoOp, format string, args ...any) {
 		ok = false
-		v.fail(fmt.Errorf("%w: ops[%d] %s %s: %s", ErrBadOp, i, o.Action, o.Path, fmt.Sprintf(format, args...)))
+		v.fail(fmt.Errorf("%w: ops[%d] %s %s: %s", diff.ErrBadOp, i, o.Action, o.Path, fmt.Sprintf(format, args...)))
 	}
 	if len(ev.Ops) > MaxCommitOps {
 		ok = false
-		v.fail(fmt.Errorf("%w: %d ops, more than the protocol's limit of %d", ErrBadOp, len(ev.Ops), MaxCommitOps))
+		v.fail(fmt.Errorf("%w: %d ops, more than the protocol's limit of %d", diff.ErrBadOp, len(ev.Ops), MaxCommitOps))
 	}
 	seen := make(map[string]bool, len(ev.Ops))
 	ops := make([]diff.Op, 0, len(ev.Ops))
@@ -268,7 +268,7 @@ func checkTree(src mst.BlockSource, root cid.Cid, ops []RepoOp) error {
 
 func treeError(err error, what string) error {
 	if errors.Is(err, mst.ErrMissingBlock) {
-		return fmt.Errorf("%w: MST node needed for %s: %w", ErrMissingBlock, what, err)
+		return fmt.Errorf("%w: MST node needed for %s: %w", errMissingBlock, what, err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrOpMismatch, what, err)
 }
@@ -276,7 +276,7 @@ func treeError(err error, what string) error {
 func inversionError(err error, prevData cid.Cid) error {
 	switch {
 	case errors.Is(err, mst.ErrMissingBlock):
-		return fmt.Errorf("%w: MST node needed to invert the ops: %w", ErrMissingBlock, err)
+		return fmt.Errorf("%w: MST node needed to invert the ops: %w", errMissingBlock, err)
 	case errors.Is(err, diff.ErrBadOp):
 		return fmt.Errorf("%w: %w", ErrOpMismatch, err)
 	default:
@@ -308,7 +308,7 @@ func VerifySync(ev *Sync, key atcrypto.PublicKey) (*Verification, error) {
 	v.Passed = append(v.Passed, CheckBlocks)
 	cb, ok := blocks[roots[0]]
 	if !ok {
-		v.fail(fmt.Errorf("%w: commit block %s", ErrMissingBlock, roots[0]))
+		v.fail(fmt.Errorf("%w: commit block %s", errMissingBlock, roots[0]))
 		return done()
 	}
 	c, err := repo.DecodeCommit(cb)
@@ -334,7 +334,7 @@ func VerifySync(ev *Sync, key atcrypto.PublicKey) (*Verification, error) {
 	if key == nil {
 		v.skip(CheckSignature, "no key given")
 	} else if err := c.VerifySignature(key); err != nil {
-		v.fail(fmt.Errorf("%w: commit %s of %s: %w", ErrBadSignature, roots[0], ev.DID, err))
+		v.fail(fmt.Errorf("%w: commit %s of %s: %w", errBadSignature, roots[0], ev.DID, err))
 	} else {
 		v.Passed = append(v.Passed, CheckSignature)
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/diff"
+	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -97,7 +99,7 @@ func TestVerifyCommitRejects(t *testing.T) {
 		mut  func(e *Commit)
 		want error
 	}{
-		{"signature by another key", otherPub, func(*Commit) {}, ErrBadSignature},
+		{"signature by another key", otherPub, func(*Commit) {}, repo.ErrBadSignature},
 		{"flipped signature byte", key, func(e *Commit) {
 			_, blocks := carBlocks(t, e.Blocks)
 			c, _ := repo.DecodeCommit(blocks[0].Data)
@@ -107,27 +109,27 @@ func TestVerifyCommitRejects(t *testing.T) {
 			blocks[0].CID, blocks[0].Data = cc, b
 			e.Commit = cc
 			e.Blocks = writeCAR(t, []cid.Cid{cc}, blocks)
-		}, ErrBadSignature},
+		}, repo.ErrBadSignature},
 		{"a block whose bytes do not match its CID", key, func(e *Commit) {
 			b := slices.Clone(e.Blocks)
 			b[len(b)-3] ^= 0xff
 			e.Blocks = b
 		}, ErrBadBlocks},
 		{"not a CAR", key, func(e *Commit) { e.Blocks = []byte("nope") }, ErrBadBlocks},
-		{"commit CID not in the CAR", key, func(e *Commit) { e.Commit = evs[1].Commit }, ErrMissingBlock},
+		{"commit CID not in the CAR", key, func(e *Commit) { e.Commit = evs[1].Commit }, mst.ErrMissingBlock},
 		{"rev differs from the commit's", key, func(e *Commit) { e.Rev = evs[1].Rev }, ErrRevMismatch},
 		{"repo differs from the commit's", key, func(e *Commit) { e.Repo = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb" }, ErrRepoMismatch},
 		{"commit for another DID, re-signed", key, resigned(func(c *repo.Commit) { c.DID = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb" }), ErrRepoMismatch},
 		{"prevData of an older commit", key, func(e *Commit) { e.PrevData = evs[1].PrevData }, ErrInversionFailed},
 		{"a record block removed", key, func(e *Commit) {
 			e.Blocks = withoutBlock(t, e.Blocks, e.Ops[2].CID)
-		}, ErrMissingBlock},
-		{"an MST node removed", key, func(e *Commit) { e.Blocks = withoutBlock(t, e.Blocks, node) }, ErrMissingBlock},
+		}, mst.ErrMissingBlock},
+		{"an MST node removed", key, func(e *Commit) { e.Blocks = withoutBlock(t, e.Blocks, node) }, mst.ErrMissingBlock},
 		{"an op dropped", key, func(e *Commit) { e.Ops = e.Ops[1:] }, ErrInversionFailed},
-		{"an update without prev", key, func(e *Commit) { e.Ops[1].Prev = cid.Undef }, ErrBadOp},
-		{"a create with prev", key, func(e *Commit) { e.Ops[2].Prev = e.Ops[1].Prev }, ErrBadOp},
-		{"a delete with a cid", key, func(e *Commit) { e.Ops[0].CID = e.Ops[1].CID }, ErrBadOp},
-		{"a path twice", key, func(e *Commit) { e.Ops = append(e.Ops, e.Ops[2]) }, ErrBadOp},
+		{"an update without prev", key, func(e *Commit) { e.Ops[1].Prev = cid.Undef }, diff.ErrBadOp},
+		{"a create with prev", key, func(e *Commit) { e.Ops[2].Prev = e.Ops[1].Prev }, diff.ErrBadOp},
+		{"a delete with a cid", key, func(e *Commit) { e.Ops[0].CID = e.Ops[1].CID }, diff.ErrBadOp},
+		{"a path twice", key, func(e *Commit) { e.Ops = append(e.Ops, e.Ops[2]) }, diff.ErrBadOp},
 		{"an op whose cid the tree does not hold", key, func(e *Commit) { e.Ops[2].CID = e.Ops[1].CID }, ErrOpMismatch},
 		{"a wrong prev", key, func(e *Commit) { e.Ops[1].Prev = e.Ops[2].CID }, ErrInversionFailed},
 		{"a delete whose key is still there", key, func(e *Commit) {
@@ -204,7 +206,7 @@ func TestVerifyCommitReportsEveryProblem(t *testing.T) {
 	other, _ := atcrypto.GeneratePrivateKeyK256()
 	pub, _ := other.PublicKey()
 	v, err := VerifyCommit(e, pub)
-	for _, want := range []error{ErrRevMismatch, ErrBadSignature, ErrInversionFailed} {
+	for _, want := range []error{ErrRevMismatch, repo.ErrBadSignature, ErrInversionFailed} {
 		wantErr(t, err, want)
 	}
 	if len(v.Problems) != 3 {

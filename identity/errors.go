@@ -60,9 +60,9 @@ var (
 	ErrPDSUnreachable = errors.New("PDS unreachable")
 	// ErrPDSRequest: the PDS answered with an error status.
 	ErrPDSRequest = errors.New("PDS request failed")
-	// ErrBadBlob: a downloaded blob's bytes do not match its CID, or the CID
+	// ErrBlobMismatch: a downloaded blob's bytes do not match its CID, or the CID
 	// is not a raw sha2-256 CID.
-	ErrBadBlob = errors.New("blob does not match its CID")
+	ErrBlobMismatch = errors.New("blob does not match its CID")
 	// ErrTooLarge: a repository or blob download is over the size limit
 	// (announced, or reached while reading).
 	ErrTooLarge = errors.New("download over the size limit")

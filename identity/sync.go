@@ -273,13 +273,13 @@ func (r *Resolver) ListBlobs(ctx context.Context, pds, did string) ([]cid.Cid, e
 func CheckBlobCID(c cid.Cid) error {
 	p := c.Prefix()
 	if p.Version != 1 || p.Codec != cid.Raw || p.MhType != multihash.SHA2_256 || p.MhLength != sha256.Size {
-		return fmt.Errorf("%w: %s is not a CIDv1 raw sha2-256 CID", ErrBadBlob, c)
+		return fmt.Errorf("%w: %s is not a CIDv1 raw sha2-256 CID", ErrBlobMismatch, c)
 	}
 	return nil
 }
 
 // GetBlob streams com.atproto.sync.getBlob into w, hashing as it goes, and
-// fails with ErrBadBlob when the bytes do not match c. w has then received
+// fails with ErrBlobMismatch when the bytes do not match c. w has then received
 // bytes that are not the blob: write to a temporary file and keep it only
 // on success.
 func (r *Resolver) GetBlob(ctx context.Context, pds, did string, c cid.Cid, w io.Writer) (int64, error) {
@@ -300,7 +300,7 @@ func (r *Resolver) GetBlob(ctx context.Context, pds, did string, c cid.Cid, w io
 		return n, fmt.Errorf("blob %s: after %d bytes: %w", c, n, err)
 	}
 	if !bytes.Equal(h.Sum(nil), c.Hash()[len(c.Hash())-sha256.Size:]) {
-		return n, fmt.Errorf("%w: blob %s: the %d bytes received hash to something else", ErrBadBlob, c, n)
+		return n, fmt.Errorf("%w: blob %s: the %d bytes received hash to something else", ErrBlobMismatch, c, n)
 	}
 	return n, nil
 }

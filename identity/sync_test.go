@@ -87,15 +87,15 @@ func TestSyncDownloads(t *testing.T) {
 		}
 		other := rawCID(t, []byte("something else"))
 		p.Blobs[did][other.String()] = []byte("not it")
-		if _, err := res.GetBlob(ctx, p.URL(), did, other, &bytes.Buffer{}); !errors.Is(err, identity.ErrBadBlob) {
-			t.Errorf("mismatched blob: %v, want ErrBadBlob", err)
+		if _, err := res.GetBlob(ctx, p.URL(), did, other, &bytes.Buffer{}); !errors.Is(err, identity.ErrBlobMismatch) {
+			t.Errorf("mismatched blob: %v, want ErrBlobMismatch", err)
 		}
 	})
 	t.Run("getBlob refuses a CID it cannot check", func(t *testing.T) {
 		mh, _ := multihash.Sum([]byte("x"), multihash.SHA2_256, -1)
 		c := cid.NewCidV1(cid.DagCBOR, mh)
-		if _, err := res.GetBlob(ctx, p.URL(), did, c, &bytes.Buffer{}); !errors.Is(err, identity.ErrBadBlob) {
-			t.Errorf("dag-cbor CID: %v, want ErrBadBlob", err)
+		if _, err := res.GetBlob(ctx, p.URL(), did, c, &bytes.Buffer{}); !errors.Is(err, identity.ErrBlobMismatch) {
+			t.Errorf("dag-cbor CID: %v, want ErrBlobMismatch", err)
 		}
 	})
 	t.Run("an unreachable PDS", func(t *testing.T) {

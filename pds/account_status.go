@@ -38,7 +38,7 @@ const seqKindDeactivated = "account:deactivated"
 type accountStatusStore interface {
 	// SetAccountActive sets an account's status and records its events:
 	// #account on deactivation; #account, #identity and #sync (of the head
-	// commit) on activation. ErrNotFound for an unknown DID.
+	// commit) on activation. ErrNotStored for an unknown DID.
 	SetAccountActive(ctx context.Context, did string, active bool, now time.Time) error
 }
 
@@ -94,7 +94,7 @@ func (s *Server) setAccountActive(w http.ResponseWriter, r *http.Request, active
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if err := ss.SetAccountActive(r.Context(), a.DID, active, s.now()); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotStored) {
 			return nil, xerr(http.StatusBadRequest, "AccountNotFound", "Account not found: %s", a.DID)
 		}
 		return nil, err

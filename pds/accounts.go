@@ -135,7 +135,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) (any, err
 	default:
 		a, err = s.store.AccountByHandle(ctx, ident)
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotStored) {
 		return nil, err
 	}
 	// Counted per account when the identifier names one, so that other
@@ -187,7 +187,7 @@ func (s *Server) refreshAuth(r *http.Request) (*Account, error) {
 	}
 	ctx := r.Context()
 	if err := s.store.UseRefreshToken(ctx, c.ID, c.Subject); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotStored) {
 			return nil, xerr(http.StatusBadRequest, "ExpiredToken", "Token has been revoked")
 		}
 		return nil, err
@@ -290,7 +290,7 @@ func (s *Server) adminUpdateAccountPassword(w http.ResponseWriter, r *http.Reque
 		return nil, err
 	}
 	if err := s.store.SetPassword(r.Context(), in.DID, hash); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotStored) {
 			return nil, xerr(http.StatusBadRequest, "AccountNotFound", "Account not found: %s", in.DID)
 		}
 		return nil, err
@@ -313,7 +313,7 @@ func (s *Server) adminSearchAccounts(w http.ResponseWriter, r *http.Request) (an
 	var accts []*Account
 	if email := r.URL.Query().Get("email"); email != "" {
 		a, err := s.store.AccountByEmail(ctx, strings.ToLower(email))
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, ErrNotStored) {
 			return nil, err
 		}
 		if a != nil {

@@ -150,7 +150,7 @@ func (s *Server) authSession(r *http.Request) (*Account, error) {
 		return nil, err
 	}
 	a, err := s.store.AccountByDID(r.Context(), c.Subject)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotStored) {
 		return nil, errInvalidToken("token for an unknown account")
 	}
 	if err != nil {

@@ -133,7 +133,7 @@ func (s *Server) syncGetBlob(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, notFound
 	}
 	meta, err := s.store.BlobMeta(r.Context(), a.DID, c)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotStored) {
 		return nil, notFound
 	}
 	if err != nil {

@@ -303,7 +303,7 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 	if last.Repo != other.did {
 		t.Fatalf("last event for %s, want %s", last.Repo, other.did)
 	}
-	if _, err := firehose.VerifyCommit(last, key); !errors.Is(err, firehose.ErrBadSignature) {
+	if _, err := firehose.VerifyCommit(last, key); !errors.Is(err, repo.ErrBadSignature) {
 		t.Fatalf("bob's commit checked with alice's key: %v", err)
 	}
 }

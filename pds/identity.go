@@ -92,7 +92,7 @@ func (s *Server) account(ctx context.Context, ident string, notFound func() erro
 	} else {
 		a, err = s.store.AccountByHandle(ctx, strings.ToLower(ident))
 	}
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotStored) {
 		return nil, notFound()
 	}
 	return a, err

@@ -19,7 +19,7 @@ type directory interface {
 	// Submit adds a signed operation to did's log, validated as a
 	// directory does.
 	Submit(ctx context.Context, did string, op *plc.Operation) error
-	// State returns the validated log of did; ErrNotFound when unknown.
+	// State returns the validated log of did; ErrNotStored when unknown.
 	State(ctx context.Context, did string) (*plc.State, error)
 }
 
@@ -75,7 +75,7 @@ func (d *embeddedDirectory) Submit(ctx context.Context, did string, op *plc.Oper
 	entries, err := d.entries(ctx, did)
 	var st *plc.State
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotStored):
 		st, err = plc.ValidateLog(did, []plc.LogEntry{{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: now, HasMeta: true}})
 		if err != nil {
 			return fmt.Errorf("%w: %v", errBadOperation, err)
@@ -172,7 +172,7 @@ func (s *Server) servePLC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := d.State(ctx, did)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotStored) {
 		fail(http.StatusNotFound, "DID not registered: %s", did)
 		return
 	}

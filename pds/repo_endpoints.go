@@ -151,7 +151,7 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) (any, erro
 	// Deleting a record that is not there is not an error, and makes no
 	// commit (unless a swap says the record should have been there).
 	if wr.swap == nil {
-		if _, err := s.store.Record(r.Context(), a.DID, wr.collection, wr.rkey); errors.Is(err, ErrNotFound) {
+		if _, err := s.store.Record(r.Context(), a.DID, wr.collection, wr.rkey); errors.Is(err, ErrNotStored) {
 			if swapCommit != nil {
 				if cur, err := s.store.AccountByDID(r.Context(), a.DID); err == nil && cur.Head != *swapCommit {
 					return nil, errInvalidSwap("Commit was at %s", cur.Head)
@@ -280,7 +280,7 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) (any, error) 
 	uri := atURI(a.DID, collection, rkey)
 	notFound := xerr(http.StatusBadRequest, "RecordNotFound", "Could not locate record: %s", uri)
 	c, err := s.store.Record(r.Context(), a.DID, collection, rkey)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotStored) {
 		return nil, notFound
 	}
 	if err != nil {

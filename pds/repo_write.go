@@ -52,7 +52,7 @@ type storeSource struct {
 
 func (src storeSource) Get(c cid.Cid) ([]byte, error) {
 	b, err := src.store.Block(src.ctx, src.did, c)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotStored) {
 		return nil, fmt.Errorf("%w: %v", mst.ErrMissingBlock, err)
 	}
 	return b, err

@@ -251,7 +251,7 @@ func (s *Server) open() error {
 // still reach it.
 func (s *Server) followPublicURL(ctx context.Context) error {
 	prev, err := s.store.Meta(ctx, "public_url")
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotStored) {
 		return fmt.Errorf("pds: reading public_url: %w", err)
 	}
 	if string(prev) == s.cfg.PublicURL {
@@ -306,7 +306,7 @@ func (s *Server) metaOrCreate(ctx context.Context, key string, gen func() ([]byt
 	if err == nil {
 		return v, nil
 	}
-	if !errors.Is(err, ErrNotFound) {
+	if !errors.Is(err, ErrNotStored) {
 		return nil, fmt.Errorf("pds: reading %s: %w", key, err)
 	}
 	if v, err = gen(); err != nil {

@@ -10,8 +10,8 @@ import (
 
 // Store errors. Implementations wrap them so callers can use errors.Is.
 var (
-	// ErrNotFound: no such account, record, block, blob or DID.
-	ErrNotFound = errors.New("not found")
+	// ErrNotStored: no such account, record, block, blob or DID.
+	ErrNotStored = errors.New("not found")
 	// ErrConflict: a unique value (handle, email, DID) is taken.
 	ErrConflict = errors.New("already exists")
 	// ErrStaleHead: a commit was built on a head that is no longer the
@@ -114,7 +114,7 @@ type SeqEvent struct {
 // concurrent use.
 type Store interface {
 	// Meta: small server-wide values (secrets, keys).
-	Meta(ctx context.Context, key string) ([]byte, error) // ErrNotFound when unset
+	Meta(ctx context.Context, key string) ([]byte, error) // ErrNotStored when unset
 	SetMeta(ctx context.Context, key string, val []byte) error
 
 	// CreateAccount adds an account with its first commit and its identity
@@ -151,7 +151,7 @@ type Store interface {
 	// UseRefreshToken checks that a refresh token is live and revokes it.
 	UseRefreshToken(ctx context.Context, id, did string) error
 
-	PLCLog(ctx context.Context, did string) ([]PLCEntry, error) // ErrNotFound: unknown DID
+	PLCLog(ctx context.Context, did string) ([]PLCEntry, error) // ErrNotStored: unknown DID
 	// SetPLCLog replaces a DID's log (appending may nullify entries).
 	SetPLCLog(ctx context.Context, did string, log []PLCEntry) error
 

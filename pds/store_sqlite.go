@@ -132,7 +132,7 @@ func (s *sqliteStore) Meta(ctx context.Context, key string) ([]byte, error) {
 	var v []byte
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("meta %q: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("meta %q: %w", key, ErrNotStored)
 	}
 	return v, err
 }
@@ -201,7 +201,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
 func (s *sqliteStore) accountWhere(ctx context.Context, col, val string) (*Account, error) {
 	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+col+` = ?`, val))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("account with %s %q: %w", col, val, ErrNotFound)
+		return nil, fmt.Errorf("account with %s %q: %w", col, val, ErrNotStored)
 	}
 	return a, err
 }
@@ -241,7 +241,7 @@ func (s *sqliteStore) SetPassword(ctx context.Context, did string, hash []byte) 
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("account %s: %w", did, ErrNotFound)
+		return fmt.Errorf("account %s: %w", did, ErrNotStored)
 	}
 	return nil
 }
@@ -260,7 +260,7 @@ func (s *sqliteStore) SetHandle(ctx context.Context, did, handle string, now tim
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("account %s: %w", did, ErrNotFound)
+		return fmt.Errorf("account %s: %w", did, ErrNotStored)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO seq (did, kind, handle, time) VALUES (?, 'identity', ?, ?)`, did, handle, now.UnixMicro()); err != nil {
 		return err
@@ -277,7 +277,7 @@ func (s *sqliteStore) ApplyCommit(ctx context.Context, w *CommitWrite) error {
 	var head string
 	err = tx.QueryRowContext(ctx, `SELECT head FROM accounts WHERE did = ?`, w.DID).Scan(&head)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("account %s: %w", w.DID, ErrNotFound)
+		return fmt.Errorf("account %s: %w", w.DID, ErrNotStored)
 	}
 	if err != nil {
 		return err
@@ -412,7 +412,7 @@ func (s *sqliteStore) Block(ctx context.Context, did string, c cid.Cid) ([]byte,
 	var data []byte
 	err := s.db.QueryRowContext(ctx, `SELECT data FROM blocks WHERE did = ? AND cid = ?`, did, c.String()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("block %s of %s: %w", c, did, ErrNotFound)
+		return nil, fmt.Errorf("block %s of %s: %w", c, did, ErrNotStored)
 	}
 	return data, err
 }
@@ -444,7 +444,7 @@ func (s *sqliteStore) Record(ctx context.Context, did, collection, rkey string) 
 	var cs string
 	err := s.db.QueryRowContext(ctx, `SELECT cid FROM records WHERE did = ? AND collection = ? AND rkey = ?`, did, collection, rkey).Scan(&cs)
 	if errors.Is(err, sql.ErrNoRows) {
-		return cid.Undef, fmt.Errorf("record %s/%s of %s: %w", collection, rkey, did, ErrNotFound)
+		return cid.Undef, fmt.Errorf("record %s/%s of %s: %w", collection, rkey, did, ErrNotStored)
 	}
 	if err != nil {
 		return cid.Undef, err
@@ -513,7 +513,7 @@ func (s *sqliteStore) BlobMeta(ctx context.Context, did string, c cid.Cid) (*Blo
 	var created int64
 	err := s.db.QueryRowContext(ctx, `SELECT mime, size, created_at FROM blobs WHERE did = ? AND cid = ?`, did, c.String()).Scan(&b.MimeType, &b.Size, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("blob %s of %s: %w", c, did, ErrNotFound)
+		return nil, fmt.Errorf("blob %s of %s: %w", c, did, ErrNotStored)
 	}
 	if err != nil {
 		return nil, err
@@ -554,7 +554,7 @@ func (s *sqliteStore) UseRefreshToken(ctx context.Context, id, did string) error
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("refresh token %s: %w", id, ErrNotFound)
+		return fmt.Errorf("refresh token %s: %w", id, ErrNotStored)
 	}
 	return nil
 }
@@ -579,7 +579,7 @@ func (s *sqliteStore) PLCLog(ctx context.Context, did string) ([]PLCEntry, error
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("DID %s: %w", did, ErrNotFound)
+		return nil, fmt.Errorf("DID %s: %w", did, ErrNotStored)
 	}
 	return out, nil
 }

@@ -24,7 +24,7 @@ func (s *sqliteStore) SetAccountActive(ctx context.Context, did string, active b
 	var handle, head, rev string
 	err = tx.QueryRowContext(ctx, `SELECT handle, head, rev FROM accounts WHERE did = ?`, did).Scan(&handle, &head, &rev)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("account %s: %w", did, ErrNotFound)
+		return fmt.Errorf("account %s: %w", did, ErrNotStored)
 	}
 	if err != nil {
 		return err

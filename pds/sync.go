@@ -239,7 +239,7 @@ func (s *Server) syncGetBlocks(w http.ResponseWriter, r *http.Request) (any, err
 			return nil, err
 		}
 		b, err := s.store.Block(r.Context(), a.DID, c)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotStored) {
 			missing = append(missing, cs)
 			continue
 		}

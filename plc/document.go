@@ -129,7 +129,7 @@ func FormatDocument(did string, op *Operation) (*Document, error) {
 		case *atcrypto.PublicKeyK256:
 			ctx = "https://w3id.org/security/suites/secp256k1-2019/v1"
 		default:
-			return nil, wrapf(ErrBadKey, "verification method %q: unsupported key type", vm.ID)
+			return nil, wrapf(ErrBadDIDKey, "verification method %q: unsupported key type", vm.ID)
 		}
 		if !contains(doc.Context, ctx) {
 			doc.Context = append(doc.Context, ctx)

@@ -44,7 +44,7 @@ func readGolden(t *testing.T, name string, v any) {
 
 // intentReason maps each must-fail case's intent to the reason we must give.
 var intentReason = map[string]error{
-	"forged signature":            ErrBadSignature,
+	"forged signature":            ErrBadOpSignature,
 	"wrong prev":                  ErrPrevNotFound,
 	"late recovery":               ErrLateRecovery,
 	"same-priority nullification": ErrKeyPriority,
@@ -55,7 +55,7 @@ var intentReason = map[string]error{
 // than the directory's current rules, which the interop vectors pin; we
 // follow the vectors and say why.
 var knownDivergence = map[string]error{
-	"lib_p256_high_s": ErrBadSignature, // interop: log_invalid_sig_p256_high_s.json
+	"lib_p256_high_s": ErrBadOpSignature, // interop: log_invalid_sig_p256_high_s.json
 }
 
 // compareWithLib checks our verdict on a log against the reference's.

@@ -21,7 +21,7 @@ const (
 )
 
 // CheckLimits checks a new operation against the directory's limits and
-// returns a *LimitError (wrapping ErrLimit) or an ErrBadKey error for the
+// returns a *LimitError (wrapping ErrLimit) or an ErrBadDIDKey error for the
 // first one it breaks. Tombstones only have the size limit. Historical
 // operations are not held to these limits by ValidateLog.
 func CheckLimits(op *Operation) error {

@@ -150,7 +150,7 @@ func TestSignProducesVerifiableLowSSignatures(t *testing.T) {
 				t.Fatalf("p256=%v: %v", p256, err)
 			}
 			op.AlsoKnownAs[0] += "x"
-			if err := VerifySig(op, pub); !errors.Is(err, ErrBadSignature) {
+			if err := VerifySig(op, pub); !errors.Is(err, ErrBadOpSignature) {
 				t.Fatalf("tampered op verifies: %v", err)
 			}
 		}
@@ -181,7 +181,7 @@ func TestCheckLimits(t *testing.T) {
 		{"six rotation keys", func(o *Operation) { o.RotationKeys = keys(6) }, ErrLimit},
 		{"no rotation keys", func(o *Operation) { o.RotationKeys = nil }, ErrLimit},
 		{"duplicate rotation key", func(o *Operation) { o.RotationKeys = append(o.RotationKeys, o.RotationKeys[0]) }, ErrLimit},
-		{"bad rotation key", func(o *Operation) { o.RotationKeys = []string{"did:key:zzz"} }, ErrBadKey},
+		{"bad rotation key", func(o *Operation) { o.RotationKeys = []string{"did:key:zzz"} }, ErrBadDIDKey},
 		{"aka 258 chars", func(o *Operation) { o.AlsoKnownAs = []string{"at://" + strings.Repeat("a", 253)} }, nil},
 		{"aka 259 chars", func(o *Operation) { o.AlsoKnownAs = []string{"at://" + strings.Repeat("a", 254)} }, ErrLimit},
 		{"duplicate aka", func(o *Operation) { o.AlsoKnownAs = []string{"at://a", "at://a"} }, ErrLimit},
@@ -208,7 +208,7 @@ func TestCheckLimits(t *testing.T) {
 		{"vm id 33 chars", func(o *Operation) { o.VerificationMethods[0].ID = strings.Repeat("i", 33) }, ErrLimit},
 		{"vm key over 256 chars", func(o *Operation) { o.VerificationMethods[0].Key = "did:key:z" + strings.Repeat("a", 248) }, ErrLimit},
 		{"rotation key over 256 chars", func(o *Operation) { o.RotationKeys[0] = "did:key:z" + strings.Repeat("a", 248) }, ErrLimit},
-		{"bad vm key", func(o *Operation) { o.VerificationMethods[0].Key = "nope" }, ErrBadKey},
+		{"bad vm key", func(o *Operation) { o.VerificationMethods[0].Key = "nope" }, ErrBadDIDKey},
 		{"eleven aka", func(o *Operation) {
 			for i := 0; i < 10; i++ {
 				o.AlsoKnownAs = append(o.AlsoKnownAs, fmt.Sprintf("at://%d.test", i))
@@ -340,7 +340,7 @@ func TestValidateLogRejectsStructuralProblems(t *testing.T) {
 	}{
 		{"genesis not first", func(e []LogEntry) []LogEntry { return []LogEntry{e[1], e[0]} }, ErrMisordered},
 		{"wrong CID", func(e []LogEntry) []LogEntry { e[1].CID = e[0].CID; return e }, ErrCIDMismatch},
-		{"other DID", func(e []LogEntry) []LogEntry { e[1].DID = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"; return e }, ErrDIDMismatch},
+		{"other DID", func(e []LogEntry) []LogEntry { e[1].DID = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"; return e }, ErrLogDIDMismatch},
 		{"timestamps not increasing", func(e []LogEntry) []LogEntry { e[1].CreatedAt = e[0].CreatedAt; return e }, ErrTimestamp},
 		{"claims nullified", func(e []LogEntry) []LogEntry { e[1].Nullified = true; return e }, ErrNullifiedMismatch},
 		{"duplicate entry", func(e []LogEntry) []LogEntry { return append(e, e[1]) }, ErrMisordered},
@@ -360,7 +360,7 @@ func TestValidateLogRejectsStructuralProblems(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ValidateLog("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", entries); !errors.Is(err, ErrDIDMismatch) && !errors.Is(err, ErrGenesisHash) {
+	if _, err := ValidateLog("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", entries); !errors.Is(err, ErrLogDIDMismatch) && !errors.Is(err, ErrGenesisHash) {
 		t.Fatalf("log for another DID: %v", err)
 	}
 	if _, err := ValidateLog("", nil); !errors.Is(err, ErrEmptyLog) {

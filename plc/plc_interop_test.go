@@ -67,9 +67,9 @@ func TestInteropInvalidLogsRejectedForTheirReason(t *testing.T) {
 		"log_invalid_sig_b64_newline.json":          ErrSigEncoding,
 		"log_invalid_sig_b64_padding_bits.json":     ErrSigEncoding,
 		"log_invalid_sig_b64_padding_chars.json":    ErrSigEncoding,
-		"log_invalid_sig_der.json":                  ErrBadSignature,
-		"log_invalid_sig_k256_high_s.json":          ErrBadSignature,
-		"log_invalid_sig_p256_high_s.json":          ErrBadSignature,
+		"log_invalid_sig_der.json":                  ErrBadOpSignature,
+		"log_invalid_sig_k256_high_s.json":          ErrBadOpSignature,
+		"log_invalid_sig_p256_high_s.json":          ErrBadOpSignature,
 		"log_invalid_update_nullified.json":         ErrPrevNullified,
 		"log_invalid_update_tombstoned.json":        ErrAfterTombstone,
 	}

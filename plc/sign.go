@@ -41,7 +41,7 @@ func DecodeSig(s string) ([]byte, error) {
 }
 
 // VerifySig checks the operation's signature against one public key. It
-// returns nil, an error wrapping ErrBadSignature, or an encoding error
+// returns nil, an error wrapping ErrBadOpSignature, or an encoding error
 // (ErrNotSigned, ErrSigEncoding).
 func VerifySig(op *Operation, pub atcrypto.PublicKey) error {
 	sig, err := DecodeSig(op.Sig)
@@ -54,9 +54,9 @@ func VerifySig(op *Operation, pub atcrypto.PublicKey) error {
 func verifyBytes(pub atcrypto.PublicKey, data, sig []byte) error {
 	if err := pub.HashAndVerify(data, sig); err != nil {
 		if errors.Is(err, atcrypto.ErrInvalidSignature) {
-			return ErrBadSignature
+			return ErrBadOpSignature
 		}
-		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return fmt.Errorf("%w: %v", ErrBadOpSignature, err)
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (c keyCache) get(didKey string) (atcrypto.PublicKey, error) {
 	}
 	k, err := atcrypto.ParsePublicDIDKey(didKey)
 	if err != nil {
-		return nil, wrapf(ErrBadKey, "%q: %v", didKey, err)
+		return nil, wrapf(ErrBadDIDKey, "%q: %v", didKey, err)
 	}
 	if c != nil {
 		c[didKey] = k
@@ -83,17 +83,17 @@ func ParseDIDKey(s string) (atcrypto.PublicKey, error) { return keyCache(nil).ge
 
 // verifyAny returns the index of the first key in keys whose signature
 // check passes. A key that cannot be parsed is an error, as it is for the
-// directory. An empty key list fails with ErrBadSignature.
+// directory. An empty key list fails with ErrBadOpSignature.
 func verifyAny(op *Operation, keys []string, cache keyCache) (int, error) {
 	sig, err := DecodeSig(op.Sig)
 	if err != nil {
 		return -1, err
 	}
 	if len(keys) == 0 {
-		return -1, fmt.Errorf("%w (no keys are allowed to sign here)", ErrBadSignature)
+		return -1, fmt.Errorf("%w (no keys are allowed to sign here)", ErrBadOpSignature)
 	}
 	if len(sig) != 64 {
-		return -1, wrapf(ErrBadSignature, "signature is %d bytes, not the 64-byte compact r||s form (DER-encoded?)", len(sig))
+		return -1, wrapf(ErrBadOpSignature, "signature is %d bytes, not the 64-byte compact r||s form (DER-encoded?)", len(sig))
 	}
 	data := op.UnsignedCBOR()
 	for i, k := range keys {
@@ -107,8 +107,8 @@ func verifyAny(op *Operation, keys []string, cache keyCache) (int, error) {
 	}
 	for _, k := range keys {
 		if pub, err := cache.get(k); err == nil && pub.HashAndVerifyLenient(data, sig) == nil {
-			return -1, wrapf(ErrBadSignature, "high-S signature by %s (only low-S signatures are valid)", k)
+			return -1, wrapf(ErrBadOpSignature, "high-S signature by %s (only low-S signatures are valid)", k)
 		}
 	}
-	return -1, fmt.Errorf("%w (tried %d key(s))", ErrBadSignature, len(keys))
+	return -1, fmt.Errorf("%w (tried %d key(s))", ErrBadOpSignature, len(keys))
 }

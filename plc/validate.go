@@ -142,7 +142,7 @@ func (s *State) apply(e *LogEntry, byCID map[string]int, cache keyCache) error {
 	c := op.CID().String()
 	if e.HasMeta {
 		if e.DID != s.DID {
-			return wrapf(ErrDIDMismatch, "entry is for %s, log is for %s", e.DID, s.DID)
+			return wrapf(ErrLogDIDMismatch, "entry is for %s, log is for %s", e.DID, s.DID)
 		}
 		if e.CID != c {
 			return wrapf(ErrCIDMismatch, "entry says %s, operation hashes to %s", e.CID, c)
@@ -196,7 +196,7 @@ func (s *State) apply(e *LogEntry, byCID map[string]int, cache keyCache) error {
 	fork := pinfo.lastChild >= 0
 	idx, err := verifyAny(op, allowed, cache)
 	if err != nil {
-		if fork && errors.Is(err, ErrBadSignature) {
+		if fork && errors.Is(err, ErrBadOpSignature) {
 			if j, err2 := verifyAny(op, keys[pinfo.allowedN:], cache); err2 == nil {
 				first := pinfo.lastChild
 				return wrapf(ErrKeyPriority, "signed by rotation key %d (%s) of operation %d, but operation %d, which it would nullify, was signed by key %d; only keys before it may nullify",

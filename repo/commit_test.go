@@ -169,7 +169,7 @@ func TestDecodeCommitRejectsBadInput(t *testing.T) {
 		{"prev raw codec", mapOf(with(v3Fields(), "prev", link(rawCID))...), "prev", nil},
 		{"data bad link", mapOf(with(v3Fields(), "data", raw(0xd8, 0x2a, 0x42, 0x00, 0x01))...), "data", dagcbor.ErrBadLink},
 		{"keys out of order", mapOf(append([]field{{"rev", str("3ljlyqit2uk2l")}}, without(v3Fields(), "rev")...)...), "", dagcbor.ErrKeyOrder},
-		{"duplicate key", mapOf(append([]field{{"did", str("did:plc:abc")}}, v3Fields()...)...), "", dagcbor.ErrDuplicateKey},
+		{"duplicate key", mapOf(append([]field{{"did", str("did:plc:abc")}}, v3Fields()...)...), "", dagcbor.ErrDuplicateMapKey},
 		{"non-text key", append([]byte{0xa1, 0x01}, 0x01), "", dagcbor.ErrMapKey},
 		{"trailing bytes", append(mapOf(v3Fields()...), 0x00), "", dagcbor.ErrTrailing},
 		{"map claims more pairs", mapWithLen(7, v3Fields()...), "", dagcbor.ErrTruncated},

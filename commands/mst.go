@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 	"github.com/arbor-atproto/arbor/view"
@@ -14,7 +15,7 @@ import (
 // malformedTree are the errors that say a repository's tree breaks the MST
 // rules (or lacks a block it links to): verify lists each as a problem.
 var malformedTree = []error{
-	view.ErrBadTree, mst.ErrBadKey, mst.ErrUnsorted, mst.ErrDuplicateKey, mst.ErrWrongLayer,
+	diff.ErrBadTree, mst.ErrBadKey, mst.ErrUnsorted, mst.ErrDuplicateKey, mst.ErrWrongLayer,
 	mst.ErrEmptyNode, mst.ErrNonMinimalPrefix, mst.ErrMissingBlock, mst.ErrBadBlock,
 	mst.ErrNotANode, mst.ErrCycle, mst.ErrRootMismatch,
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/diff"
 )
 
 // RenderOptions says how much of the tree to draw and how.
@@ -55,17 +57,17 @@ type visitor interface {
 }
 
 // walk visits the tree under root depth first, stopping after opts.Depth
-// levels. A node reached twice is an error wrapping ErrBadTree.
+// levels. A node reached twice is an error wrapping diff.ErrBadTree.
 func walk(t *Tree, opts RenderOptions, v visitor) (Summary, error) {
 	var s Summary
 	seen := make(map[cid.Cid]struct{})
 	var rec func(c cid.Cid, depth int) error
 	rec = func(c cid.Cid, depth int) error {
 		if _, dup := seen[c]; dup {
-			return fmt.Errorf("node %s: %w: reached twice", c, ErrBadTree)
+			return fmt.Errorf("node %s: %w: reached twice", c, diff.ErrBadTree)
 		}
 		if depth > maxLayer+1 {
-			return fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
+			return fmt.Errorf("node %s: %w: links nested deeper than any layer", c, diff.ErrBadTree)
 		}
 		seen[c] = struct{}{}
 		n, err := t.Node(c)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
 )
 
@@ -324,7 +325,7 @@ func TestRenderRejectsBrokenTrees(t *testing.T) {
 		root cid.Cid
 		want error
 	}{
-		{"node reached twice", nodeCID(loopBytes), ErrBadTree},
+		{"node reached twice", nodeCID(loopBytes), diff.ErrBadTree},
 		{"link to a block that is not a node", nodeCID(notNodeBytes), mst.ErrNotANode},
 		{"link to a missing block", nodeCID(missingBytes), mst.ErrMissingBlock},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
+	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -71,8 +72,8 @@ func TestSharedSubtreesAreRefusedNotWalkedExponentially(t *testing.T) {
 	for _, w := range walks {
 		t.Run(w.name, func(t *testing.T) {
 			err := w.run()
-			if !errors.Is(err, ErrBadTree) {
-				t.Fatalf("error %v, want one wrapping ErrBadTree", err)
+			if !errors.Is(err, diff.ErrBadTree) {
+				t.Fatalf("error %v, want one wrapping diff.ErrBadTree", err)
 			}
 		})
 	}
@@ -103,8 +104,8 @@ func TestChainsDeeperThanAnyLayerAreRefused(t *testing.T) {
 			if tc.ok && err != nil {
 				t.Errorf("%d levels: %s: %v", tc.depth+1, what, err)
 			}
-			if !tc.ok && !errors.Is(err, ErrBadTree) {
-				t.Errorf("%d levels: %s: error %v, want one wrapping ErrBadTree", tc.depth+1, what, err)
+			if !tc.ok && !errors.Is(err, diff.ErrBadTree) {
+				t.Errorf("%d levels: %s: error %v, want one wrapping diff.ErrBadTree", tc.depth+1, what, err)
 			}
 		}
 		_, err := NewServer([]Input{{Name: "deep.car", Archive: a}}, Options{})

@@ -7,13 +7,13 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
 )
 
-// ErrBadTree is wrapped by errors about a tree that cannot be drawn: a node
-// that is not an MST node, a node reached twice, or links nested deeper than
-// any key's layer allows.
-var ErrBadTree = errors.New("malformed MST")
+// Errors about a tree that cannot be drawn (a node that is not an MST node,
+// a node reached twice, or links nested deeper than any key's layer allows)
+// wrap diff.ErrBadTree, the one sentinel for a malformed MST met on a walk.
 
 // maxLayer bounds how far link chains are followed: no valid tree nests
 // links deeper than its root's layer, at most mst.MaxLayer (so at most
@@ -85,7 +85,7 @@ func (t *Tree) Node(c cid.Cid) (*Node, error) {
 	for len(cur.Entries) == 0 && cur.Left.Defined() {
 		steps++
 		if steps > maxLayer {
-			return nil, fmt.Errorf("node %s: %w: chain of entry-less nodes deeper than any layer", c, ErrBadTree)
+			return nil, fmt.Errorf("node %s: %w: chain of entry-less nodes deeper than any layer", c, diff.ErrBadTree)
 		}
 		if cur, err = t.decode(cur.Left); err != nil {
 			return nil, err
@@ -152,7 +152,7 @@ func (t *Tree) edge(c cid.Cid, right bool) (string, error) {
 	best := ""
 	for steps := 0; c.Defined(); steps++ {
 		if steps > maxLayer {
-			return "", fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
+			return "", fmt.Errorf("node %s: %w: links nested deeper than any layer", c, diff.ErrBadTree)
 		}
 		n, err := t.decode(c)
 		if err != nil {
@@ -191,7 +191,7 @@ func (t *Tree) Path(key string) (nodes []*Node, found bool, err error) {
 	var p mst.Problem
 	if errors.As(err, &p) && errors.Is(err, mst.ErrWrongLayer) {
 		// Only the search itself says so: Node's errors are worded here.
-		return nil, false, fmt.Errorf("node %s: %w: links nested deeper than any layer", p.CID, ErrBadTree)
+		return nil, false, fmt.Errorf("node %s: %w: links nested deeper than any layer", p.CID, diff.ErrBadTree)
 	}
 	if err != nil {
 		return nil, false, err
@@ -229,7 +229,7 @@ func (t *Tree) Get(key string) (cid.Cid, bool, error) {
 // order, until fn returns false. It reads O(depth + keys visited) nodes,
 // each once: a node reached twice (a subtree linked from two places, which
 // would make the walk exponential in the depth) is an error wrapping
-// ErrBadTree.
+// diff.ErrBadTree.
 func (t *Tree) Seek(from string, fn func(key string, val cid.Cid) bool) error {
 	_, err := t.seek(t.root, from, fn, 0, make(map[cid.Cid]struct{}))
 	return err
@@ -240,10 +240,10 @@ func (t *Tree) seek(c cid.Cid, from string, fn func(string, cid.Cid) bool, depth
 		return true, nil
 	}
 	if depth > maxLayer {
-		return false, fmt.Errorf("node %s: %w: links nested deeper than any layer", c, ErrBadTree)
+		return false, fmt.Errorf("node %s: %w: links nested deeper than any layer", c, diff.ErrBadTree)
 	}
 	if _, dup := seen[c]; dup {
-		return false, fmt.Errorf("node %s: %w: reached twice", c, ErrBadTree)
+		return false, fmt.Errorf("node %s: %w: reached twice", c, diff.ErrBadTree)
 	}
 	seen[c] = struct{}{}
 	n, err := t.decode(c)

@@ -22,33 +22,75 @@ func atURI(did, collection, rkey string) string {
 	return "at://" + did + "/" + collection + "/" + rkey
 }
 
-func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+// recordRequest is the body createRecord, putRecord and deleteRecord share.
+// createRecord ignores swapRecord.
+type recordRequest struct {
+	Repo       string          `json:"repo"`
+	Collection string          `json:"collection"`
+	Rkey       string          `json:"rkey"`
+	SwapRecord json.RawMessage `json:"swapRecord"`
+	SwapCommit json.RawMessage `json:"swapCommit"`
+}
+
+// recordWithValue is the body of createRecord and putRecord.
+type recordWithValue struct {
+	recordRequest
+	Validate *bool           `json:"validate"`
+	Record   json.RawMessage `json:"record"`
+}
+
+// readRecordWrite authenticates the caller, reads the body into body (a
+// recordRequest or a recordWithValue whose request part is req), checks that
+// the repo is the caller's, and prepares the one write of action ("create",
+// "update" or "delete") with its swapRecord and swapCommit.
+func (s *Server) readRecordWrite(w http.ResponseWriter, r *http.Request, action string, body any, req *recordRequest, record *json.RawMessage) (*Account, *write, *cid.Cid, error) {
 	a, err := s.authAccess(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	var in struct {
-		Repo       string          `json:"repo"`
-		Collection string          `json:"collection"`
-		Rkey       string          `json:"rkey"`
-		Validate   *bool           `json:"validate"`
-		Record     json.RawMessage `json:"record"`
-		SwapCommit json.RawMessage `json:"swapCommit"`
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, body); err != nil {
+		return nil, nil, nil, err
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
-		return nil, err
+	if err := ownRepo(a, req.Repo); err != nil {
+		return nil, nil, nil, err
 	}
-	if err := ownRepo(a, in.Repo); err != nil {
-		return nil, err
+	if action == "create" && req.Rkey == "" {
+		req.Rkey = string(s.clock.Next())
 	}
-	if in.Rkey == "" {
-		in.Rkey = string(s.clock.Next())
+	var value json.RawMessage
+	if record != nil {
+		value = *record
 	}
-	wr, err := prepareWrite("create", in.Collection, in.Rkey, in.Record)
+	wr, err := prepareWrite(action, req.Collection, req.Rkey, value)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	swapCommit, err := jsonCID("swapCommit", in.SwapCommit, false)
+	if action != "create" {
+		// null names no record for a put (it must not exist yet); for a
+		// delete it is no swap at all.
+		if wr.swap, err = jsonCID("swapRecord", req.SwapRecord, action == "update"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	swapCommit, err := jsonCID("swapCommit", req.SwapCommit, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return a, wr, swapCommit, nil
+}
+
+func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.writeRecord(w, r, "create")
+}
+
+func (s *Server) putRecord(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.writeRecord(w, r, "update")
+}
+
+// writeRecord is createRecord (action "create") and putRecord ("update").
+func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request, action string) (any, error) {
+	var in recordWithValue
+	a, wr, swapCommit, err := s.readRecordWrite(w, r, action, &in, &in.recordRequest, &in.Record)
 	if err != nil {
 		return nil, err
 	}
@@ -78,73 +120,9 @@ func prepareWrite(action, collection, rkey string, record json.RawMessage) (*wri
 	return wr, nil
 }
 
-func (s *Server) putRecord(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authAccess(r)
-	if err != nil {
-		return nil, err
-	}
-	var in struct {
-		Repo       string          `json:"repo"`
-		Collection string          `json:"collection"`
-		Rkey       string          `json:"rkey"`
-		Validate   *bool           `json:"validate"`
-		Record     json.RawMessage `json:"record"`
-		SwapRecord json.RawMessage `json:"swapRecord"`
-		SwapCommit json.RawMessage `json:"swapCommit"`
-	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
-		return nil, err
-	}
-	if err := ownRepo(a, in.Repo); err != nil {
-		return nil, err
-	}
-	wr, err := prepareWrite("update", in.Collection, in.Rkey, in.Record)
-	if err != nil {
-		return nil, err
-	}
-	if wr.swap, err = jsonCID("swapRecord", in.SwapRecord, true); err != nil {
-		return nil, err
-	}
-	swapCommit, err := jsonCID("swapCommit", in.SwapCommit, false)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.writeRepo(r.Context(), a, []write{*wr}, swapCommit)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{
-		"uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(),
-		"commit": commitMeta{res.commit.String(), res.rev}, "validationStatus": "unknown",
-	}, nil
-}
-
 func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authAccess(r)
-	if err != nil {
-		return nil, err
-	}
-	var in struct {
-		Repo       string          `json:"repo"`
-		Collection string          `json:"collection"`
-		Rkey       string          `json:"rkey"`
-		SwapRecord json.RawMessage `json:"swapRecord"`
-		SwapCommit json.RawMessage `json:"swapCommit"`
-	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
-		return nil, err
-	}
-	if err := ownRepo(a, in.Repo); err != nil {
-		return nil, err
-	}
-	wr, err := prepareWrite("delete", in.Collection, in.Rkey, nil)
-	if err != nil {
-		return nil, err
-	}
-	if wr.swap, err = jsonCID("swapRecord", in.SwapRecord, false); err != nil {
-		return nil, err
-	}
-	swapCommit, err := jsonCID("swapCommit", in.SwapCommit, false)
+	var in recordRequest
+	a, wr, swapCommit, err := s.readRecordWrite(w, r, "delete", &in, &in, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -341,20 +341,9 @@ func total(subs []*subscriber) int64 {
 // fhTable prints a Markdown table of `pdsload firehose` results, the first
 // one (arbor) in the first column and its ratio to each other one.
 func fhTable(files []string) error {
-	var rs []FirehoseResult
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		var r FirehoseResult
-		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		rs = append(rs, r)
-	}
-	if len(rs) == 0 {
-		return errors.New("no result files")
+	rs, err := readResults[FirehoseResult](files)
+	if err != nil {
+		return err
 	}
 	phase := func(r FirehoseResult, k int) *FirehosePhase {
 		for i := range r.Phases {
@@ -364,12 +353,7 @@ func fhTable(files []string) error {
 		}
 		return nil
 	}
-	type row struct {
-		name   string
-		val    func(FirehoseResult) float64
-		format string
-		higher bool
-	}
+	type row = tableRow[FirehoseResult]
 	var rows []row
 	for _, p := range rs[0].Phases {
 		k := p.Subs
@@ -420,11 +404,7 @@ func fhTable(files []string) error {
 			fmt.Println()
 			continue
 		}
-		vals := make([]float64, len(rs))
-		for i, r := range rs {
-			vals[i] = rw.val(r)
-		}
-		printRatioRow(rw.name, rw.format, vals, rw.higher)
+		rw.print(rs)
 	}
 	fmt.Printf("\n%d records written per phase by %d clients (one account each); events/s = records / (first write to the last #commit at every subscriber). Ratios: >1 means arbor is ahead.\n", rs[0].N, rs[0].Clients)
 	for _, r := range rs {

@@ -421,27 +421,11 @@ func countLines(path string) (int, error) {
 // table prints a Markdown table of result files, the first one (arbor) in
 // the first column and its ratio to each other one.
 func table(files []string) error {
-	var rs []Result
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		var r Result
-		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		rs = append(rs, r)
+	rs, err := readResults[Result](files)
+	if err != nil {
+		return err
 	}
-	if len(rs) == 0 {
-		return errors.New("no result files")
-	}
-	type row struct {
-		name   string
-		val    func(Result) float64
-		format string
-		higher bool // higher is better
-	}
+	type row = tableRow[Result]
 	rows := []row{
 		{"createRecord, 1 client (records/s)", func(r Result) float64 { return r.Create1PerSec }, "%.0f", true},
 		{"createRecord, 1 client, p50 (ms)", func(r Result) float64 { return r.Create1P50Ms }, "%.2f", false},
@@ -459,11 +443,7 @@ func table(files []string) error {
 	}
 	printTableHeader(labels)
 	for _, rw := range rows {
-		vals := make([]float64, len(rs))
-		for i, r := range rs {
-			vals[i] = rw.val(r)
-		}
-		printRatioRow(rw.name, rw.format, vals, rw.higher)
+		rw.print(rs)
 	}
 	fmt.Printf("\nratios: how many times better arbor is (higher throughput, or lower time); >1 means ahead. createRecord with %d clients: one account per client. getRecord: one client, random records of a %d-record repo.\n", rs[0].Clients, rs[0].Create1N)
 	return nil

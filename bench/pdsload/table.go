@@ -1,6 +1,11 @@
 package main
 
-import "fmt"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+)
 
 // printTableHeader starts a Markdown table with one value column per run
 // and one ratio column comparing the first run with each other one.
@@ -43,4 +48,43 @@ func printRatioRow(name, format string, vals []float64, higher bool) {
 		}
 	}
 	fmt.Println()
+}
+
+// readResults reads the --json result files of one pdsload mode, in the
+// order given (the first is arbor's).
+func readResults[T any](files []string) ([]T, error) {
+	var rs []T
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var r T
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) == 0 {
+		return nil, errors.New("no result files")
+	}
+	return rs, nil
+}
+
+// tableRow is one figure of a results table: its name, how to read it from
+// a result, its format, and whether higher is better.
+type tableRow[T any] struct {
+	name   string
+	val    func(T) float64
+	format string
+	higher bool
+}
+
+// print prints the figure of each result and its ratios to the first.
+func (rw tableRow[T]) print(rs []T) {
+	vals := make([]float64, len(rs))
+	for i, r := range rs {
+		vals[i] = rw.val(r)
+	}
+	printRatioRow(rw.name, rw.format, vals, rw.higher)
 }

@@ -68,10 +68,7 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 }
 
 func TestDataModelFixturesJSONToCBORMatchesBytesAndCID(t *testing.T) {
-	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(t, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
-		t.Fatal(err)
-	}
+	fixtures := dataModelFixtures(t)
 	if len(fixtures) == 0 {
 		t.Fatal("no fixtures")
 	}
@@ -97,10 +94,7 @@ func TestDataModelFixturesJSONToCBORMatchesBytesAndCID(t *testing.T) {
 }
 
 func TestDataModelFixturesCBORToJSONMatches(t *testing.T) {
-	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(t, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
-		t.Fatal(err)
-	}
+	fixtures := dataModelFixtures(t)
 	for _, f := range fixtures {
 		t.Run(f.CID, func(t *testing.T) {
 			v, err := Decode(decodeB64(t, f.CBORBase64))
@@ -131,10 +125,7 @@ func TestDataModelFixturesCBORToJSONMatches(t *testing.T) {
 }
 
 func TestDataModelValidDocumentsAreAccepted(t *testing.T) {
-	var cases []dataModelCase
-	if err := json.Unmarshal(readShared(t, "data-model", "data-model-valid.json"), &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := dataModelCases(t, "data-model-valid.json")
 	if len(cases) == 0 {
 		t.Fatal("no cases")
 	}
@@ -157,10 +148,7 @@ func TestDataModelValidDocumentsAreAccepted(t *testing.T) {
 }
 
 func TestDataModelInvalidDocumentsAreRejected(t *testing.T) {
-	var cases []dataModelCase
-	if err := json.Unmarshal(readShared(t, "data-model", "data-model-invalid.json"), &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := dataModelCases(t, "data-model-invalid.json")
 	if len(cases) == 0 {
 		t.Fatal("no cases")
 	}

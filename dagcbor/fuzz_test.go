@@ -2,7 +2,6 @@ package dagcbor
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -22,10 +21,7 @@ func seedCBOR(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(f, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
-		f.Fatal(err)
-	}
+	fixtures := dataModelFixtures(f)
 	for _, fx := range fixtures {
 		v, err := FromJSON(fx.JSON)
 		if err != nil {
@@ -104,22 +100,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func FuzzFromJSON(f *testing.F) {
-	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(f, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
-		f.Fatal(err)
-	}
-	for _, fx := range fixtures {
-		f.Add([]byte(fx.JSON))
-	}
-	for _, name := range []string{"data-model-valid.json", "data-model-invalid.json"} {
-		var cases []dataModelCase
-		if err := json.Unmarshal(readShared(f, "data-model", name), &cases); err != nil {
-			f.Fatal(err)
-		}
-		for _, c := range cases {
-			f.Add([]byte(c.JSON))
-		}
-	}
+	addDataModelJSON(f)
 	f.Add([]byte(`{"a":123.0,"b":-0,"c":{"$bytes":""},"d":"\u2028\ud800"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := FromJSON(b)

@@ -2,7 +2,6 @@ package dagcbor
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -156,10 +155,7 @@ func TestJSONToCBORAppendsToDst(t *testing.T) {
 }
 
 func TestDataModelFixturesTranscodeToTheirBytes(t *testing.T) {
-	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(t, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
-		t.Fatal(err)
-	}
+	fixtures := dataModelFixtures(t)
 	var tr JSONTranscoder
 	for _, f := range fixtures {
 		t.Run(f.CID, func(t *testing.T) {
@@ -175,22 +171,7 @@ func TestDataModelFixturesTranscodeToTheirBytes(t *testing.T) {
 }
 
 func FuzzJSONToCBOR(f *testing.F) {
-	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(f, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
-		f.Fatal(err)
-	}
-	for _, fx := range fixtures {
-		f.Add([]byte(fx.JSON))
-	}
-	for _, name := range []string{"data-model-valid.json", "data-model-invalid.json"} {
-		var cases []dataModelCase
-		if err := json.Unmarshal(readShared(f, "data-model", name), &cases); err != nil {
-			f.Fatal(err)
-		}
-		for _, c := range cases {
-			f.Add([]byte(c.JSON))
-		}
-	}
+	addDataModelJSON(f)
 	f.Add([]byte(`{"collection":"app.bsky.feed.post","rkey":"3jx2sj3hs2222","record":{"$type":"app.bsky.feed.post","createdAt":"2023-06-01T00:00:00.000Z","langs":["en"],"text":"a \u00e9 \n"}}`))
 	f.Add([]byte(`{"a":123.0,"b":-0,"c":{"$bytes":""},"d":"\u2028\ud800","e":{"$link":"` + testLink + `"}}`))
 	f.Add([]byte(`{"$type":"blob","ref":{"$link":"` + testLink + `"},"mimeType":"image/png","size":0}`))

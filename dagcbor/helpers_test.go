@@ -1,0 +1,42 @@
+package dagcbor
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// dataModelFixtures returns the interop data-model fixtures (JSON, CBOR and
+// CID of each).
+func dataModelFixtures(tb testing.TB) []dataModelFixture {
+	tb.Helper()
+	var fixtures []dataModelFixture
+	if err := json.Unmarshal(readShared(tb, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
+		tb.Fatal(err)
+	}
+	return fixtures
+}
+
+// dataModelCases returns the cases of one interop data-model vector file
+// (data-model-valid.json or data-model-invalid.json).
+func dataModelCases(tb testing.TB, name string) []dataModelCase {
+	tb.Helper()
+	var cases []dataModelCase
+	if err := json.Unmarshal(readShared(tb, "data-model", name), &cases); err != nil {
+		tb.Fatal(err)
+	}
+	return cases
+}
+
+// addDataModelJSON seeds a JSON fuzz target with every document of the
+// interop data-model vectors: the fixtures and the valid and invalid cases.
+func addDataModelJSON(f *testing.F) {
+	f.Helper()
+	for _, fx := range dataModelFixtures(f) {
+		f.Add([]byte(fx.JSON))
+	}
+	for _, name := range []string{"data-model-valid.json", "data-model-invalid.json"} {
+		for _, c := range dataModelCases(f, name) {
+			f.Add([]byte(c.JSON))
+		}
+	}
+}

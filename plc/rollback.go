@@ -102,20 +102,7 @@ func PlanNullify(st *State, target int, signer atcrypto.PrivateKey, now time.Tim
 		return plan, wrapf(ErrLateRecovery, "operation %d (%s) was created %s; nullifying it was possible until %s (it is %s); use --mode restore instead",
 			first, fe.CID, FormatTime(fe.CreatedAt), FormatTime(plan.Deadline), FormatTime(now))
 	}
-	op := top.Normalize()
-	op.Prev, op.Sig = te.CID, ""
-	if err := CheckLimits(op); err != nil {
-		return plan, err
-	}
-	if err := Sign(op, signer); err != nil {
-		return plan, err
-	}
-	after, err := st.Append(op, now)
-	if err != nil {
-		return plan, err
-	}
-	plan.Op, plan.CID, plan.After = op, op.CID().String(), after
-	return plan, nil
+	return plan, plan.sign(st, top, te.CID, signer, now)
 }
 
 // PlanRestore plans a rollback as a new operation on top of the head that
@@ -146,20 +133,27 @@ func PlanRestore(st *State, target int, signer atcrypto.PrivateKey, now time.Tim
 	if plan.SignerIndex < 0 {
 		return plan, wrapf(ErrNotRotationKey, "%s is not a rotation key of the head %s: [%s]", dk, st.HeadCID(), strings.Join(headKeys, ", "))
 	}
+	return plan, plan.sign(st, top, st.HeadCID(), signer, now)
+}
+
+// sign completes plan with the operation that copies top's state on top of
+// prev, checked against the directory's limits, signed by signer, and the
+// state after appending it to st at now.
+func (plan *RollbackPlan) sign(st *State, top *Operation, prev string, signer atcrypto.PrivateKey, now time.Time) error {
 	op := top.Normalize()
-	op.Prev, op.Sig = st.HeadCID(), ""
+	op.Prev, op.Sig = prev, ""
 	if err := CheckLimits(op); err != nil {
-		return plan, err
+		return err
 	}
 	if err := Sign(op, signer); err != nil {
-		return plan, err
+		return err
 	}
 	after, err := st.Append(op, now)
 	if err != nil {
-		return plan, err
+		return err
 	}
 	plan.Op, plan.CID, plan.After = op, op.CID().String(), after
-	return plan, nil
+	return nil
 }
 
 func indexOf(ss []string, s string) int {

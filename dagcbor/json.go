@@ -52,7 +52,7 @@ func appendJSON(buf []byte, v any, depth int, path *pathElem) ([]byte, error) {
 		if !utf8.ValidString(x) {
 			return nil, encErr(path, ErrUTF8, "")
 		}
-		return appendJSONString(buf, x), nil
+		return AppendJSONString(buf, x), nil
 	case []byte:
 		buf = append(buf, `{"$bytes":"`...)
 		buf = base64.RawStdEncoding.AppendEncode(buf, x)
@@ -94,7 +94,7 @@ func appendJSON(buf []byte, v any, depth int, path *pathElem) ([]byte, error) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendJSONString(buf, k)
+			buf = AppendJSONString(buf, k)
 			buf = append(buf, ':')
 			var err error
 			if buf, err = appendJSON(buf, x[k], depth+1, &pathElem{parent: path, key: k, isKey: true}); err != nil {
@@ -124,9 +124,11 @@ func appendJSONLink(buf []byte, c cid.Cid, path *pathElem) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString quotes s (valid UTF-8) as a JSON string, escaping only
-// what JSON requires plus U+2028 and U+2029 (for JavaScript consumers).
-func appendJSONString(buf []byte, s string) []byte {
+// AppendJSONString appends s to buf as a JSON string, escaping only what
+// JSON requires plus U+2028 and U+2029 (for JavaScript consumers): no HTML
+// escaping. A byte that is not valid UTF-8 is written as \ufffd (the JSON
+// form of the data model never has one: its strings are checked first).
+func AppendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	last := 0
 	for i := 0; i < len(s); {
@@ -137,13 +139,17 @@ func appendJSONString(buf []byte, s string) []byte {
 		}
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != '\u2028' && r != '\u2029' {
+			if r != '\u2028' && r != '\u2029' && (r != utf8.RuneError || size != 1) {
 				i += size
 				continue
 			}
 			buf = append(buf, s[last:i]...)
-			buf = append(buf, `\u202`...)
-			buf = append(buf, hexDigits[r&0xf])
+			if r == utf8.RuneError {
+				buf = append(buf, `\ufffd`...)
+			} else {
+				buf = append(buf, `\u202`...)
+				buf = append(buf, hexDigits[r&0xf])
+			}
 			i += size
 			last = i
 			continue

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
 )
 
 // Document is a DID document in the form plc.directory serves it.
@@ -48,9 +50,9 @@ func (o orderedStrings) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, vm.ID)
+		b = dagcbor.AppendJSONString(b, vm.ID)
 		b = append(b, ':')
-		b = appendJSONString(b, vm.Key)
+		b = dagcbor.AppendJSONString(b, vm.Key)
 	}
 	return append(b, '}'), nil
 }
@@ -63,11 +65,11 @@ func (o orderedServiceList) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s.ID)
+		b = dagcbor.AppendJSONString(b, s.ID)
 		b = append(b, `:{"type":`...)
-		b = appendJSONString(b, s.Type)
+		b = dagcbor.AppendJSONString(b, s.Type)
 		b = append(b, `,"endpoint":`...)
-		b = appendJSONString(b, s.Endpoint)
+		b = dagcbor.AppendJSONString(b, s.Endpoint)
 		b = append(b, '}')
 	}
 	return append(b, '}'), nil

@@ -198,7 +198,7 @@ func (op *Operation) AppendJSON(b []byte) []byte {
 		if !first {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, name)
+		b = dagcbor.AppendJSONString(b, name)
 		b = append(b, ':')
 	}
 	strs := func(ss []string) {
@@ -207,13 +207,13 @@ func (op *Operation) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, s)
+			b = dagcbor.AppendJSONString(b, s)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, '{')
 	field("type", true)
-	b = appendJSONString(b, op.Type)
+	b = dagcbor.AppendJSONString(b, op.Type)
 	switch op.Type {
 	case TypeOperation:
 		field("rotationKeys", false)
@@ -222,7 +222,7 @@ func (op *Operation) AppendJSON(b []byte) []byte {
 		b = append(b, '{')
 		for i, vm := range op.VerificationMethods {
 			field(vm.ID, i == 0)
-			b = appendJSONString(b, vm.Key)
+			b = dagcbor.AppendJSONString(b, vm.Key)
 		}
 		b = append(b, '}')
 		field("alsoKnownAs", false)
@@ -233,31 +233,31 @@ func (op *Operation) AppendJSON(b []byte) []byte {
 			field(s.ID, i == 0)
 			b = append(b, '{')
 			field("type", true)
-			b = appendJSONString(b, s.Type)
+			b = dagcbor.AppendJSONString(b, s.Type)
 			field("endpoint", false)
-			b = appendJSONString(b, s.Endpoint)
+			b = dagcbor.AppendJSONString(b, s.Endpoint)
 			b = append(b, '}')
 		}
 		b = append(b, '}')
 	case TypeCreate:
 		field("signingKey", false)
-		b = appendJSONString(b, op.SigningKey)
+		b = dagcbor.AppendJSONString(b, op.SigningKey)
 		field("recoveryKey", false)
-		b = appendJSONString(b, op.RecoveryKey)
+		b = dagcbor.AppendJSONString(b, op.RecoveryKey)
 		field("handle", false)
-		b = appendJSONString(b, op.Handle)
+		b = dagcbor.AppendJSONString(b, op.Handle)
 		field("service", false)
-		b = appendJSONString(b, op.Service)
+		b = dagcbor.AppendJSONString(b, op.Service)
 	}
 	field("prev", false)
 	if op.Prev == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, op.Prev)
+		b = dagcbor.AppendJSONString(b, op.Prev)
 	}
 	if op.Sig != "" {
 		field("sig", false)
-		b = appendJSONString(b, op.Sig)
+		b = dagcbor.AppendJSONString(b, op.Sig)
 	}
 	return append(b, '}')
 }

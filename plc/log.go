@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
 )
 
 // LogEntry is one entry of an audit log or export stream:
@@ -25,18 +27,18 @@ func (e LogEntry) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil 
 // AppendJSON appends the entry's compact JSON to b.
 func (e LogEntry) AppendJSON(b []byte) []byte {
 	b = append(b, `{"did":`...)
-	b = appendJSONString(b, e.DID)
+	b = dagcbor.AppendJSONString(b, e.DID)
 	b = append(b, `,"operation":`...)
 	b = e.Operation.AppendJSON(b)
 	b = append(b, `,"cid":`...)
-	b = appendJSONString(b, e.CID)
+	b = dagcbor.AppendJSONString(b, e.CID)
 	if e.Nullified {
 		b = append(b, `,"nullified":true`...)
 	} else {
 		b = append(b, `,"nullified":false`...)
 	}
 	b = append(b, `,"createdAt":`...)
-	b = appendJSONString(b, FormatTime(e.CreatedAt))
+	b = dagcbor.AppendJSONString(b, FormatTime(e.CreatedAt))
 	return append(b, '}')
 }
 

@@ -178,17 +178,6 @@ func TestSuiteMSTDiffCasesMatchExactly(t *testing.T) {
 	}
 }
 
-type proofFixture struct {
-	Comment    string   `json:"comment"`
-	LeafValue  string   `json:"leafValue"`
-	Keys       []string `json:"keys"`
-	Adds       []string `json:"adds"`
-	Dels       []string `json:"dels"`
-	RootBefore string   `json:"rootBeforeCommit"`
-	RootAfter  string   `json:"rootAfterCommit"`
-	Blocks     []string `json:"blocksInProof"`
-}
-
 func permutations(ops []Op) [][]Op {
 	if len(ops) <= 1 {
 		return [][]Op{slices.Clone(ops)}
@@ -208,15 +197,7 @@ func permutations(ops []Op) [][]Op {
 // block the fixture requires, and those blocks alone invert the ops in
 // every order, as the reference test does.
 func TestCommitProofFixturesCoveringProof(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(interop, "firehose", "commit-proof-fixtures.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fixtures []proofFixture
-	if err := json.Unmarshal(raw, &fixtures); err != nil {
-		t.Fatal(err)
-	}
-	for _, fx := range fixtures {
+	for _, fx := range testfixtures.CommitProofs(t) {
 		t.Run(fx.Comment, func(t *testing.T) {
 			leaf, err := cid.Decode(fx.LeafValue)
 			if err != nil {
@@ -244,8 +225,8 @@ func TestCommitProofFixturesCoveringProof(t *testing.T) {
 				}
 			}
 			after := build(afterKeys)
-			if before.String() != fx.RootBefore || after.String() != fx.RootAfter {
-				t.Fatalf("roots %s -> %s, fixture %s -> %s", before, after, fx.RootBefore, fx.RootAfter)
+			if before.String() != fx.RootBeforeCommit || after.String() != fx.RootAfterCommit {
+				t.Fatalf("roots %s -> %s, fixture %s -> %s", before, after, fx.RootBeforeCommit, fx.RootAfterCommit)
 			}
 			res, err := Compare(src, before, src, after)
 			if err != nil {
@@ -273,7 +254,7 @@ func TestCommitProofFixturesCoveringProof(t *testing.T) {
 			carried := cidSet{}
 			carried.add(res.CreatedNodes...)
 			carried.add(res.CoveringProof...)
-			for _, b := range fx.Blocks {
+			for _, b := range fx.BlocksInProof {
 				c, _ := cid.Decode(b)
 				if _, ok := carried[c]; !ok {
 					t.Errorf("block %s required by the fixture is not carried (carried %v)", b, strs(carried.sorted()))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/diff"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -260,17 +261,6 @@ func TestRelayScenarioStrictSince(t *testing.T) {
 	wantErr(t, err, ErrPrevDataMismatch)
 }
 
-type proofFixture struct {
-	Comment          string   `json:"comment"`
-	LeafValue        string   `json:"leafValue"`
-	Keys             []string `json:"keys"`
-	Adds             []string `json:"adds"`
-	Dels             []string `json:"dels"`
-	RootBeforeCommit string   `json:"rootBeforeCommit"`
-	RootAfterCommit  string   `json:"rootAfterCommit"`
-	BlocksInProof    []string `json:"blocksInProof"`
-}
-
 func buildTree(t *testing.T, keys []string, val func(k string) cid.Cid, src mst.MapSource) cid.Cid {
 	t.Helper()
 	s := slices.Clone(keys)
@@ -322,10 +312,7 @@ func mapNodes(t *testing.T, a, b mst.MapSource, ra, rb cid.Cid, m map[cid.Cid]ci
 // nodes the suite lists (plus the commit and the new records) verifies;
 // without any one of them, or with another prevData, it does not.
 func TestCommitProofFixtures(t *testing.T) {
-	var fixtures []proofFixture
-	if err := json.Unmarshal(readFile(t, shared("interop", "firehose", "commit-proof-fixtures.json")), &fixtures); err != nil {
-		t.Fatal(err)
-	}
+	fixtures := testfixtures.CommitProofs(t)
 	if len(fixtures) != 6 {
 		t.Fatalf("%d fixtures, want 6", len(fixtures))
 	}

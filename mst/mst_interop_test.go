@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 func TestHeightMatchesInteropKeyHeights(t *testing.T) {
@@ -73,17 +75,6 @@ func TestExampleKeysAreValid(t *testing.T) {
 	}
 }
 
-type proofFixture struct {
-	Comment          string   `json:"comment"`
-	LeafValue        string   `json:"leafValue"`
-	Keys             []string `json:"keys"`
-	Adds             []string `json:"adds"`
-	Dels             []string `json:"dels"`
-	RootBeforeCommit string   `json:"rootBeforeCommit"`
-	RootAfterCommit  string   `json:"rootAfterCommit"`
-	BlocksInProof    []string `json:"blocksInProof"`
-}
-
 func leavesWith(keys []string, v cid.Cid) []Leaf {
 	s := append([]string(nil), keys...)
 	sort.Strings(s)
@@ -95,8 +86,7 @@ func leavesWith(keys []string, v cid.Cid) []Leaf {
 }
 
 func TestCommitProofFixturesRoots(t *testing.T) {
-	var fixtures []proofFixture
-	readJSON(t, &fixtures, "interop", "firehose", "commit-proof-fixtures.json")
+	fixtures := testfixtures.CommitProofs(t)
 	if len(fixtures) == 0 {
 		t.Fatal("no fixtures")
 	}

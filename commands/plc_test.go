@@ -10,14 +10,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/arbor-atproto/arbor/plc"
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
+	"github.com/arbor-atproto/arbor/plc"
 )
 
 var plcVectors = filepath.Join(shared, "interop", "plc", "audit_log")
@@ -54,16 +57,7 @@ type testKey struct {
 
 func newKey(t *testing.T, dir, name string, p256 bool) testKey {
 	t.Helper()
-	var k atcrypto.PrivateKeyExportable
-	var err error
-	if p256 {
-		k, err = atcrypto.GeneratePrivateKeyP256()
-	} else {
-		k, err = atcrypto.GeneratePrivateKeyK256()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, p256)
 	f := filepath.Join(dir, name+".key")
 	if err := os.WriteFile(f, []byte(k.Multibase()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -186,7 +180,7 @@ func TestPLCUpdateChainValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur := st.Current()
-	if cur.PrimaryHandle() != "bob.example.com" || !equalStrings(cur.RotationKeys, []string{extra.did, main.did}) {
+	if cur.PrimaryHandle() != "bob.example.com" || !slices.Equal(cur.RotationKeys, []string{extra.did, main.did}) {
 		t.Fatalf("state: %+v", cur)
 	}
 	if k, _ := cur.VerificationMethodByID("atproto"); k != sig2.did {
@@ -198,18 +192,6 @@ func TestPLCUpdateChainValidates(t *testing.T) {
 	// a change that changes nothing is a usage error
 	r = runPLC(t, "", "plc", "update", l.path, "--handle", "bob.example.com", "--sign-with", main.file)
 	wantOneLineError(t, r, ExitUsage, "changes nothing")
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // hijacked returns a log where main changed the handle at t0+1h, and the

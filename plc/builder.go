@@ -2,6 +2,7 @@ package plc
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func NextOperation(st *State, u Update, signer atcrypto.PrivateKey, now time.Tim
 				}
 				aka = append(aka, a)
 			}
-			changed = changed || !equalStrings(aka, op.AlsoKnownAs)
+			changed = changed || !slices.Equal(aka, op.AlsoKnownAs)
 			op.AlsoKnownAs = aka
 		}
 		if u.PDS != "" {
@@ -235,16 +236,4 @@ func (st *State) Append(op *Operation, now time.Time) (*State, error) {
 		next.entries[i].Nullified = next.Entries[i].Nullified
 	}
 	return next, nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

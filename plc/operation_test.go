@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 func TestParseOperationRejects(t *testing.T) {
@@ -112,17 +114,7 @@ func TestDecodeSigStrictness(t *testing.T) {
 
 func mustKey(t testing.TB, p256 bool) atcrypto.PrivateKey {
 	t.Helper()
-	var k atcrypto.PrivateKey
-	var err error
-	if p256 {
-		k, err = atcrypto.GeneratePrivateKeyP256()
-	} else {
-		k, err = atcrypto.GeneratePrivateKeyK256()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return testfixtures.NewKey(t, p256)
 }
 
 func dk(t testing.TB, k atcrypto.PrivateKey) string {

@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-var updateDocs = flag.Bool("update-docs", false, "rewrite docs/commands.md from the commands' --help")
+var updateDocs = flag.Bool("update-docs", false, "rewrite docs/commands.md from the commands' --help and docs/json.md from their result types")
 
 // commandReference renders docs/commands.md: for every command, exactly what
 // its --help prints, so the reference cannot drift from the binary.

@@ -43,6 +43,7 @@ func runJSON(t *testing.T, v any, args ...string) result {
 	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
 		t.Fatalf("arbor %v: output is not JSON (%v); exit %d, stderr %q, stdout %q", args, err, r.code, r.stderr, r.stdout)
 	}
+	checkShape(t, args, r.stdout)
 	return r
 }
 

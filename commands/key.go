@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/build"
@@ -38,51 +37,33 @@ func keyGenerateCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Value: "k256", Usage: "key type: k256 (secp256k1) or p256 (NIST P-256)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the private key to `FILE` (mode 0600) instead of printing it"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 0, 0, "[--type k256|p256] [-o FILE] [--json]"); err != nil {
-				return err
-			}
-			typ := strings.ToLower(c.String("type"))
-			if typ != "k256" && typ != "p256" {
-				return usageErr("--type: %q is not a key type (want k256 or p256)", c.String("type"))
-			}
-			key, err := build.GenerateKey(typ)
-			if err != nil {
-				return err
-			}
-			pub, err := key.PublicKey()
-			if err != nil {
-				return err
-			}
-			file := c.String("output")
-			if file != "" {
-				if err := build.WriteKeyFile(file, key); err != nil {
-					return inputErr(err)
-				}
-			}
-			out := struct {
-				Type               string `json:"type"`
-				PrivateKey         string `json:"privateKey,omitempty"`
-				File               string `json:"file,omitempty"`
-				DIDKey             string `json:"didKey"`
-				PublicKeyMultibase string `json:"publicKeyMultibase"`
-			}{Type: typ, File: file, DIDKey: pub.DIDKey(), PublicKeyMultibase: pub.Multibase()}
-			if file == "" {
-				out.PrivateKey = key.Multibase()
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				return printJSON(w, out)
-			}
-			if file != "" {
-				fmt.Fprintf(w, "wrote %s private key to %s (mode 0600)\n", typ, file)
-			} else {
-				fmt.Fprintf(w, "private key: %s  (%s, multibase; keep it secret)\n", out.PrivateKey, typ)
-			}
-			fmt.Fprintf(w, "public key:  %s\n", out.DIDKey)
-			return nil
-		},
+		Action: keyGenerate,
 	}
+}
+
+func keyGenerate(c *cli.Context) error {
+	if err := needArgs(c, 0, 0, "[--type k256|p256] [-o FILE] [--json]"); err != nil {
+		return err
+	}
+	typ := strings.ToLower(c.String("type"))
+	if typ != "k256" && typ != "p256" {
+		return usageErr("--type: %q is not a key type (want k256 or p256)", c.String("type"))
+	}
+	res, err := build.NewKey(typ, c.String("output"))
+	if err != nil {
+		return inputErr(err) // every failure here exits 2, as before
+	}
+	return printResult(c, res, printNewKey)
+}
+
+func printNewKey(w io.Writer, res *build.NewKeyResult) error {
+	if res.File != "" {
+		fmt.Fprintf(w, "wrote %s private key to %s (mode 0600)\n", res.Type, res.File)
+	} else {
+		fmt.Fprintf(w, "private key: %s  (%s, multibase; keep it secret)\n", res.PrivateKey, res.Type)
+	}
+	fmt.Fprintf(w, "public key:  %s\n", res.DIDKey)
+	return nil
 }
 
 func keyInspectCommand() *cli.Command {
@@ -93,68 +74,43 @@ func keyInspectCommand() *cli.Command {
 			"did:key or public multibase), or - to read it from standard input.",
 		ArgsUsage: "KEY|FILE|-",
 		Flags:     []cli.Flag{jsonFlag},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "KEY|FILE|-"); err != nil {
-				return err
-			}
-			arg := c.Args().First()
-			var file string
-			if arg == stdinName {
-				b, err := io.ReadAll(io.LimitReader(c.App.Reader, 64<<10))
-				if err != nil {
-					return inputErr(err)
-				}
-				arg = strings.TrimSpace(string(b))
-			} else if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
-				file = arg
-			}
-			var (
-				pub     atcrypto.PublicKey
-				private bool
-				typ     string
-			)
-			if priv, err := repo.LoadPrivateKey(arg); err == nil {
-				pub, err = priv.PublicKey()
-				if err != nil {
-					return inputErr(err)
-				}
-				private, typ = true, repo.KeyType(priv)
-			} else {
-				pub, err = repo.LoadPublicKey(arg)
-				if err != nil {
-					return inputErr(err)
-				}
-				typ = repo.KeyType(pub)
-			}
-			out := struct {
-				Type               string `json:"type"`
-				Private            bool   `json:"private"`
-				DIDKey             string `json:"didKey"`
-				PublicKeyMultibase string `json:"publicKeyMultibase"`
-				File               string `json:"file,omitempty"`
-				Warning            string `json:"warning,omitempty"`
-			}{Type: typ, Private: private, DIDKey: pub.DIDKey(), PublicKeyMultibase: pub.Multibase(), File: file}
-			if private && file != "" {
-				if st, err := os.Stat(file); err == nil && st.Mode().Perm()&0o077 != 0 {
-					out.Warning = fmt.Sprintf("%s holds a private key and others may read it (mode %04o); chmod 600 it", file, st.Mode().Perm())
-				}
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				return printJSON(w, out)
-			}
-			kind := "public"
-			if private {
-				kind = "private"
-			}
-			fmt.Fprintf(w, "type:       %s\n", typ)
-			fmt.Fprintf(w, "kind:       %s\n", kind)
-			fmt.Fprintf(w, "did:key:    %s\n", out.DIDKey)
-			fmt.Fprintf(w, "multibase:  %s (public)\n", out.PublicKeyMultibase)
-			if out.Warning != "" {
-				fmt.Fprintf(w, "%s %s\n", newPainter(w).yellow("warning:"), out.Warning)
-			}
-			return nil
-		},
+		Action:    keyInspect,
 	}
+}
+
+func keyInspect(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "KEY|FILE|-"); err != nil {
+		return err
+	}
+	arg := c.Args().First()
+	var file string
+	if arg == stdinName {
+		b, err := io.ReadAll(io.LimitReader(c.App.Reader, 64<<10))
+		if err != nil {
+			return inputErr(err)
+		}
+		arg = strings.TrimSpace(string(b))
+	} else if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
+		file = arg
+	}
+	info, err := repo.InspectKey(arg, file)
+	if err != nil {
+		return inputErr(err)
+	}
+	return printResult(c, info, printKeyInfo)
+}
+
+func printKeyInfo(w io.Writer, info *repo.KeyInfo) error {
+	kind := "public"
+	if info.Private {
+		kind = "private"
+	}
+	fmt.Fprintf(w, "type:       %s\n", info.Type)
+	fmt.Fprintf(w, "kind:       %s\n", kind)
+	fmt.Fprintf(w, "did:key:    %s\n", info.DIDKey)
+	fmt.Fprintf(w, "multibase:  %s (public)\n", info.PublicKeyMultibase)
+	if info.Warning != "" {
+		fmt.Fprintf(w, "%s %s\n", newPainter(w).yellow("warning:"), info.Warning)
+	}
+	return nil
 }

@@ -1,0 +1,35 @@
+package commands
+
+import (
+	"reflect"
+
+	"github.com/arbor-atproto/arbor/build"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+// jsonShape declares what one command prints with --json.
+type jsonShape struct {
+	// Result is the type of what is printed: an exported struct declared
+	// in the core package that computes it. Its json tags are the JSON
+	// members; docs/json.md is generated from it.
+	Result reflect.Type
+	// Lines says the command prints a stream, one compact Result per line,
+	// rather than one indented document.
+	Lines bool
+	// Compact says the one document is written compact, on one line (it is
+	// streamed as it is computed).
+	Compact bool
+}
+
+// jsonShapes is every command's --json shape, keyed by the command's path
+// below arbor ("plc verify"). A test checks that every command with a
+// --json flag is here and that its output decodes into Result with no
+// member left over.
+func jsonShapes() map[string]jsonShape {
+	return map[string]jsonShape{
+		"key generate": shapeOf[build.NewKeyResult](),
+		"key inspect":  shapeOf[repo.KeyInfo](),
+	}
+}
+
+func shapeOf[T any]() jsonShape { return jsonShape{Result: reflect.TypeFor[T]()} }

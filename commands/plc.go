@@ -131,22 +131,6 @@ func nowArg(c *cli.Context) (time.Time, error) {
 	return t, nil
 }
 
-type opJSON struct {
-	DID       string          `json:"did"`
-	CID       string          `json:"cid"`
-	Prev      *string         `json:"prev"`
-	Operation json.RawMessage `json:"operation"`
-}
-
-func newOpJSON(did string, op *plc.Operation) opJSON {
-	o := opJSON{DID: did, CID: op.CID().String(), Operation: op.AppendJSON(nil)}
-	if op.Prev != "" {
-		p := op.Prev
-		o.Prev = &p
-	}
-	return o
-}
-
 // writeOpFile writes -o: the operation with its DID ({did, cid, prev,
 // operation}, as --json prints it), so that the next step (plc update on a
 // genesis, plc submit, plc did) needs nothing else. The bare operation, as
@@ -155,7 +139,7 @@ func writeOpFile(c *cli.Context, did string, op *plc.Operation) error {
 	if !c.IsSet("out") {
 		return nil
 	}
-	b, err := json.MarshalIndent(newOpJSON(did, op), "", "  ")
+	b, err := json.MarshalIndent(plc.NewSignedOp(did, op), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -175,13 +159,16 @@ func printOp(c *cli.Context, did string, op *plc.Operation, summary string) erro
 	if err := writeOpFile(c, did, op); err != nil {
 		return err
 	}
-	w := c.App.Writer
-	if c.Bool("json") {
-		return printJSON(w, newOpJSON(did, op))
+	if !c.Bool("json") {
+		fmt.Fprintf(c.App.ErrWriter, "%s\ndid: %s\ncid: %s\n", summary, did, op.CID())
 	}
-	fmt.Fprintf(c.App.ErrWriter, "%s\ndid: %s\ncid: %s\n", summary, did, op.CID())
+	return printResult(c, plc.NewSignedOp(did, op), printBareOp)
+}
+
+// printBareOp prints the operation alone, as the directory receives it.
+func printBareOp(w io.Writer, o plc.SignedOp) error {
 	var v any
-	_ = json.Unmarshal(op.AppendJSON(nil), &v)
+	_ = json.Unmarshal(o.Operation, &v)
 	return printJSON(w, v)
 }
 
@@ -200,38 +187,49 @@ func plcGenesisCommand() *cli.Command {
 			&cli.StringFlag{Name: "pds", Usage: "PDS endpoint URL"},
 			signWithFlag, outFlag, forceFlag,
 		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 0, 0, "--rotation-key K... --signing-key K --handle H --pds URL --sign-with K"); err != nil {
-				return err
-			}
-			signer, err := loadSigner(c)
-			if err != nil {
-				return err
-			}
-			var p plc.GenesisParams
-			for _, k := range c.StringSlice("rotation-key") {
-				dk, err := loadDIDKey("rotation-key", k)
-				if err != nil {
-					return err
-				}
-				p.RotationKeys = append(p.RotationKeys, dk)
-			}
-			if len(p.RotationKeys) == 0 {
-				return usageErr("at least one --rotation-key is required")
-			}
-			if c.IsSet("signing-key") {
-				if p.SigningKey, err = loadDIDKey("signing-key", c.String("signing-key")); err != nil {
-					return err
-				}
-			}
-			p.Handle, p.PDS = c.String("handle"), c.String("pds")
-			op, did, err := plc.NewGenesis(p, signer)
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			return printOp(c, did, op, "genesis operation")
-		},
+		Action: plcGenesis,
 	}
+}
+
+func plcGenesis(c *cli.Context) error {
+	if err := needArgs(c, 0, 0, "--rotation-key K... --signing-key K --handle H --pds URL --sign-with K"); err != nil {
+		return err
+	}
+	signer, err := loadSigner(c)
+	if err != nil {
+		return err
+	}
+	var p plc.GenesisParams
+	if p.RotationKeys, err = loadDIDKeys(c, "rotation-key"); err != nil {
+		return err
+	}
+	if len(p.RotationKeys) == 0 {
+		return usageErr("at least one --rotation-key is required")
+	}
+	if c.IsSet("signing-key") {
+		if p.SigningKey, err = loadDIDKey("signing-key", c.String("signing-key")); err != nil {
+			return err
+		}
+	}
+	p.Handle, p.PDS = c.String("handle"), c.String("pds")
+	op, did, err := plc.NewGenesis(p, signer)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	return printOp(c, did, op, "genesis operation")
+}
+
+// loadDIDKeys reads the keys of a repeated key flag as did:keys.
+func loadDIDKeys(c *cli.Context, flag string) ([]string, error) {
+	var out []string
+	for _, k := range c.StringSlice(flag) {
+		dk, err := loadDIDKey(flag, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dk)
+	}
+	return out, nil
 }
 
 func plcDIDCommand() *cli.Command {
@@ -240,49 +238,39 @@ func plcDIDCommand() *cli.Command {
 		Usage:     "the DID of a signed genesis operation (checks its signature too)",
 		ArgsUsage: "OP.json|-",
 		Flags:     []cli.Flag{jsonFlag},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "OP.json|-"); err != nil {
-				return err
-			}
-			b, err := readPLCInput(c, c.Args().First())
-			if err != nil {
-				return err
-			}
-			op, _, err := parseOpArg(b)
-			if err != nil {
-				return inputErr(err)
-			}
-			did, err := plc.DIDFromGenesis(op)
-			if err != nil {
-				return inputErr(err)
-			}
-			_, verr := plc.ValidateLog(did, []plc.LogEntry{{Operation: op}})
-			w := c.App.Writer
-			if c.Bool("json") {
-				out := struct {
-					DID   string `json:"did"`
-					CID   string `json:"cid"`
-					Valid bool   `json:"valid"`
-					Error string `json:"error,omitempty"`
-				}{DID: did, CID: op.CID().String(), Valid: verr == nil}
-				if verr != nil {
-					out.Error = verr.Error()
-				}
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-				if verr != nil {
-					return silentExit(ExitFail)
-				}
-				return nil
-			}
-			fmt.Fprintln(w, did)
-			if verr != nil {
-				return failErr("the genesis operation does not validate: %v", verr)
-			}
-			return nil
-		},
+		Action:    plcDID,
 	}
+}
+
+func plcDID(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "OP.json|-"); err != nil {
+		return err
+	}
+	b, err := readPLCInput(c, c.Args().First())
+	if err != nil {
+		return err
+	}
+	op, _, err := parseOpArg(b)
+	if err != nil {
+		return inputErr(err)
+	}
+	res, err := plc.CheckGenesis(op)
+	if err != nil {
+		return inputErr(err)
+	}
+	if err := printResult(c, res, func(w io.Writer, res *plc.GenesisCheck) error {
+		_, err := fmt.Fprintln(w, res.DID)
+		return err
+	}); err != nil {
+		return err
+	}
+	switch {
+	case res.Valid:
+		return nil
+	case c.Bool("json"):
+		return silentExit(ExitFail)
+	}
+	return failErr("the genesis operation does not validate: %v", res.Err())
 }
 
 // parseOpArg accepts a bare operation or the {did, operation, ...} form
@@ -309,66 +297,74 @@ func plcUpdateCommand() *cli.Command {
 			"{did, cid, prev, operation}), a summary on standard error. -o FILE writes the\n" +
 			"{did, cid, prev, operation} form, which plc submit reads without --did.",
 		ArgsUsage: "LOG.json|-",
-		Flags: []cli.Flag{
-			jsonFlag, signWithFlag, nowFlag, outFlag, forceFlag,
-			&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
-			&cli.StringFlag{Name: "handle", Usage: "new handle"},
-			&cli.StringFlag{Name: "pds", Usage: "new PDS endpoint"},
-			&cli.StringFlag{Name: "signing-key", Usage: "new atproto signing key (public or private, file or multibase)"},
-			&cli.StringSliceFlag{Name: "add-rotation-key", Usage: "add a rotation key (lowest priority unless --first); repeat"},
-			&cli.BoolFlag{Name: "first", Usage: "add the new rotation keys at the highest priority"},
-			&cli.StringSliceFlag{Name: "remove-rotation-key", Usage: "remove a rotation key; repeat"},
-			&cli.BoolFlag{Name: "tombstone", Usage: "deactivate the DID"},
-		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "LOG.json|- --sign-with K [--handle H] [--pds URL] [--signing-key K] [--add-rotation-key K] [--remove-rotation-key K] [--tombstone]"); err != nil {
-				return err
-			}
-			signer, err := loadSigner(c)
-			if err != nil {
-				return err
-			}
-			now, err := nowArg(c)
-			if err != nil {
-				return err
-			}
-			u := plc.Update{Handle: c.String("handle"), PDS: c.String("pds"), Tombstone: c.Bool("tombstone"), AddFirst: c.Bool("first")}
-			if c.IsSet("signing-key") {
-				if u.SigningKey, err = loadDIDKey("signing-key", c.String("signing-key")); err != nil {
-					return err
-				}
-			}
-			for _, k := range c.StringSlice("add-rotation-key") {
-				dk, err := loadDIDKey("add-rotation-key", k)
-				if err != nil {
-					return err
-				}
-				u.AddRotationKeys = append(u.AddRotationKeys, dk)
-			}
-			for _, k := range c.StringSlice("remove-rotation-key") {
-				dk, err := loadDIDKey("remove-rotation-key", k)
-				if err != nil {
-					return err
-				}
-				u.RemoveRotationKeys = append(u.RemoveRotationKeys, dk)
-			}
-			if u.Tombstone && (u.Handle != "" || u.PDS != "" || u.SigningKey != "" || len(u.AddRotationKeys)+len(u.RemoveRotationKeys) > 0) {
-				return usageErr("--tombstone cannot be combined with other changes")
-			}
-			st, _, err := readLog(c, c.Args().First(), c.String("did"))
-			if err != nil {
-				return err
-			}
-			op, err := plc.NextOperation(st, u, signer, now)
-			if err != nil {
-				if errors.Is(err, plc.ErrNoChange) || errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadDIDKey) || errors.Is(err, plc.ErrLimit) {
-					return usageErr("%v", err)
-				}
-				return failErr("%v", err)
-			}
-			return printOp(c, st.DID, op, fmt.Sprintf("next operation on %s", st.HeadCID()))
-		},
+		Flags:     plcUpdateFlags(),
+		Action:    plcUpdate,
 	}
+}
+
+func plcUpdateFlags() []cli.Flag {
+	return []cli.Flag{
+		jsonFlag, signWithFlag, nowFlag, outFlag, forceFlag,
+		&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
+		&cli.StringFlag{Name: "handle", Usage: "new handle"},
+		&cli.StringFlag{Name: "pds", Usage: "new PDS endpoint"},
+		&cli.StringFlag{Name: "signing-key", Usage: "new atproto signing key (public or private, file or multibase)"},
+		&cli.StringSliceFlag{Name: "add-rotation-key", Usage: "add a rotation key (lowest priority unless --first); repeat"},
+		&cli.BoolFlag{Name: "first", Usage: "add the new rotation keys at the highest priority"},
+		&cli.StringSliceFlag{Name: "remove-rotation-key", Usage: "remove a rotation key; repeat"},
+		&cli.BoolFlag{Name: "tombstone", Usage: "deactivate the DID"},
+	}
+}
+
+func plcUpdate(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "LOG.json|- --sign-with K [--handle H] [--pds URL] [--signing-key K] [--add-rotation-key K] [--remove-rotation-key K] [--tombstone]"); err != nil {
+		return err
+	}
+	signer, err := loadSigner(c)
+	if err != nil {
+		return err
+	}
+	now, err := nowArg(c)
+	if err != nil {
+		return err
+	}
+	u, err := updateArgs(c)
+	if err != nil {
+		return err
+	}
+	st, _, err := readLog(c, c.Args().First(), c.String("did"))
+	if err != nil {
+		return err
+	}
+	op, err := plc.NextOperation(st, u, signer, now)
+	if err != nil {
+		if errors.Is(err, plc.ErrNoChange) || errors.Is(err, plc.ErrMalformedOp) || errors.Is(err, plc.ErrBadDIDKey) || errors.Is(err, plc.ErrLimit) {
+			return usageErr("%v", err)
+		}
+		return failErr("%v", err)
+	}
+	return printOp(c, st.DID, op, fmt.Sprintf("next operation on %s", st.HeadCID()))
+}
+
+// updateArgs reads plc update's changes from its flags.
+func updateArgs(c *cli.Context) (plc.Update, error) {
+	u := plc.Update{Handle: c.String("handle"), PDS: c.String("pds"), Tombstone: c.Bool("tombstone"), AddFirst: c.Bool("first")}
+	var err error
+	if c.IsSet("signing-key") {
+		if u.SigningKey, err = loadDIDKey("signing-key", c.String("signing-key")); err != nil {
+			return u, err
+		}
+	}
+	if u.AddRotationKeys, err = loadDIDKeys(c, "add-rotation-key"); err != nil {
+		return u, err
+	}
+	if u.RemoveRotationKeys, err = loadDIDKeys(c, "remove-rotation-key"); err != nil {
+		return u, err
+	}
+	if u.Tombstone && (u.Handle != "" || u.PDS != "" || u.SigningKey != "" || len(u.AddRotationKeys)+len(u.RemoveRotationKeys) > 0) {
+		return u, usageErr("--tombstone cannot be combined with other changes")
+	}
+	return u, nil
 }
 
 func plcRollbackCommand() *cli.Command {
@@ -423,7 +419,6 @@ func plcRollbackCommand() *cli.Command {
 }
 
 func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr error) error {
-	w := c.App.Writer
 	dry := c.Bool("dry-run")
 	if planErr == nil && !dry {
 		if err := checkOverwrite(c.String("out"), c.Bool("force")); err != nil {
@@ -434,45 +429,7 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 		}
 	}
 	if c.Bool("json") {
-		type nulJSON struct {
-			Index     int    `json:"index"`
-			CID       string `json:"cid"`
-			CreatedAt string `json:"createdAt,omitempty"`
-		}
-		out := struct {
-			DID       string          `json:"did"`
-			Mode      string          `json:"mode"`
-			Possible  bool            `json:"possible"`
-			Error     string          `json:"error,omitempty"`
-			Target    string          `json:"target,omitempty"`
-			Nullifies []nulJSON       `json:"nullifies"`
-			Deadline  string          `json:"deadline,omitempty"`
-			SignerKey string          `json:"signerKey,omitempty"`
-			KeyIndex  *int            `json:"keyIndex,omitempty"`
-			CID       string          `json:"cid,omitempty"`
-			Operation json.RawMessage `json:"operation,omitempty"`
-		}{DID: st.DID, Possible: planErr == nil, Nullifies: []nulJSON{}}
-		if planErr != nil {
-			out.Error = planErr.Error()
-		}
-		if plan != nil {
-			out.Mode, out.Target, out.SignerKey = plan.Mode, plan.TargetCID, plan.SignerKey
-			if plan.SignerIndex >= 0 {
-				ki := plan.SignerIndex
-				out.KeyIndex = &ki
-			}
-			for _, n := range plan.Nullified {
-				e := st.Entries[n]
-				out.Nullifies = append(out.Nullifies, nulJSON{Index: n, CID: e.CID, CreatedAt: plc.FormatTime(e.CreatedAt)})
-			}
-			if !plan.Deadline.IsZero() {
-				out.Deadline = plc.FormatTime(plan.Deadline)
-			}
-			if plan.Op != nil && !dry {
-				out.CID, out.Operation = plan.CID, plan.Op.AppendJSON(nil)
-			}
-		}
-		if err := printJSON(w, out); err != nil {
+		if err := printResult(c, plc.ReportRollback(st, plan, planErr, dry), nil); err != nil {
 			return err
 		}
 		if planErr != nil {
@@ -482,26 +439,12 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 	}
 	// The operation is the result (standard output); the plan is a message
 	// (standard error), unless it is all there is (a dry run, a failure).
-	msg := w
+	w, msg := c.App.Writer, c.App.Writer
 	if planErr == nil && !dry {
 		msg = c.App.ErrWriter
 	}
 	if plan != nil {
-		w := msg
-		fmt.Fprintf(w, "%s rollback of %s to operation %d (%s)\n", plan.Mode, st.DID, plan.Target, plan.TargetCID)
-		if plan.Mode == plc.ModeNullify {
-			fmt.Fprintf(w, "would nullify %s:\n", count(len(plan.Nullified), "operation"))
-			for _, n := range plan.Nullified {
-				e := st.Entries[n]
-				fmt.Fprintf(w, "  %d  %s  %s  %s\n", n, plc.FormatTime(e.CreatedAt), e.CID, e.Type)
-			}
-			if !plan.Deadline.IsZero() {
-				fmt.Fprintf(w, "possible until %s (72h after %s)\n", plc.FormatTime(plan.Deadline), st.Entries[plan.Nullified[0]].CID)
-			}
-		}
-		if plan.SignerIndex >= 0 {
-			fmt.Fprintf(w, "signing with rotation key %d (%s)\n", plan.SignerIndex, plan.SignerKey)
-		}
+		printPlanText(msg, st, plan)
 	}
 	if planErr != nil {
 		return &exitError{code: rollbackExit(planErr), err: planErr}
@@ -511,9 +454,25 @@ func printPlan(c *cli.Context, st *plc.State, plan *plc.RollbackPlan, planErr er
 		return nil
 	}
 	fmt.Fprintf(msg, "operation cid: %s\n", plan.CID)
-	var v any
-	_ = json.Unmarshal(plan.Op.AppendJSON(nil), &v)
-	return printJSON(w, v)
+	return printBareOp(w, plc.NewSignedOp(st.DID, plan.Op))
+}
+
+// printPlanText says what a rollback plan does, for people.
+func printPlanText(w io.Writer, st *plc.State, plan *plc.RollbackPlan) {
+	fmt.Fprintf(w, "%s rollback of %s to operation %d (%s)\n", plan.Mode, st.DID, plan.Target, plan.TargetCID)
+	if plan.Mode == plc.ModeNullify {
+		fmt.Fprintf(w, "would nullify %s:\n", count(len(plan.Nullified), "operation"))
+		for _, n := range plan.Nullified {
+			e := st.Entries[n]
+			fmt.Fprintf(w, "  %d  %s  %s  %s\n", n, plc.FormatTime(e.CreatedAt), e.CID, e.Type)
+		}
+		if !plan.Deadline.IsZero() {
+			fmt.Fprintf(w, "possible until %s (72h after %s)\n", plc.FormatTime(plan.Deadline), st.Entries[plan.Nullified[0]].CID)
+		}
+	}
+	if plan.SignerIndex >= 0 {
+		fmt.Fprintf(w, "signing with rotation key %d (%s)\n", plan.SignerIndex, plan.SignerKey)
+	}
 }
 
 func rollbackExit(err error) int {
@@ -539,67 +498,55 @@ func plcVerifyCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "known-bad", Usage: "with --export: a JSON array of DIDs and operation CIDs known not to validate in the production directory " +
 				"(go-didplc's known_bad_dids.json, known_bad_cids.json); their failures are counted apart and do not fail the run (repeatable)"},
 		},
-		Action: func(c *cli.Context) error {
-			if c.IsSet("known-bad") && !c.IsSet("export") {
-				return usageErr("--known-bad goes with --export")
-			}
-			if c.IsSet("export") {
-				if err := needArgs(c, 0, 0, "--export FILE.jsonl|-"); err != nil {
-					return err
-				}
-				return verifyExport(c, c.String("export"))
-			}
-			if err := needArgs(c, 1, 1, "LOG.json|- [--did DID]"); err != nil {
-				return err
-			}
-			st, entries, err := readLog(c, c.Args().First(), c.String("did"))
-			w := c.App.Writer
-			if err != nil {
-				var ee *exitError
-				if c.Bool("json") && entries != nil && errors.As(err, &ee) && ee.code == ExitFail {
-					out := map[string]any{"valid": false, "error": ee.err.Error()}
-					var oe *plc.OpError
-					if errors.As(err, &oe) {
-						out["index"], out["cid"] = oe.Index, oe.CID
-					}
-					if perr := printJSON(w, out); perr != nil {
-						return perr
-					}
-					return silentExit(ExitFail)
-				}
-				return err
-			}
-			var doc *plc.Document
-			if !st.Tombstoned() {
-				if doc, err = st.Document(); err != nil {
-					return failErr("%s: %v", st.DID, err)
-				}
-			}
-			if c.Bool("json") {
-				nul := []string{}
-				for _, i := range st.Nullified {
-					nul = append(nul, st.Entries[i].CID)
-				}
-				return printJSON(w, map[string]any{
-					"valid": true, "did": st.DID, "operations": st.Len(), "head": st.HeadCID(),
-					"tombstoned": st.Tombstoned(), "nullified": nul, "document": doc,
-				})
-			}
-			// The document is the result, on standard output (for
-			// arbor verify --did-doc); the verdict is a message.
-			ew := c.App.ErrWriter
-			fmt.Fprintf(ew, "valid: %s, %s, %s nullified, head %s\n", st.DID, count(st.Len(), "operation"), num(len(st.Nullified)), st.HeadCID())
-			for _, i := range st.Nullified {
-				e := st.Entries[i]
-				fmt.Fprintf(ew, "nullified: %d %s (by operation %d)\n", i, e.CID, e.NullifiedBy)
-			}
-			if st.Tombstoned() {
-				fmt.Fprintln(ew, "tombstoned: the DID is deactivated, it has no document")
-				return nil
-			}
-			return printJSON(w, doc)
-		},
+		Action: plcVerify,
 	}
+}
+
+func plcVerify(c *cli.Context) error {
+	if c.IsSet("known-bad") && !c.IsSet("export") {
+		return usageErr("--known-bad goes with --export")
+	}
+	if c.IsSet("export") {
+		if err := needArgs(c, 0, 0, "--export FILE.jsonl|-"); err != nil {
+			return err
+		}
+		return verifyExport(c, c.String("export"))
+	}
+	if err := needArgs(c, 1, 1, "LOG.json|- [--did DID]"); err != nil {
+		return err
+	}
+	st, entries, err := readLog(c, c.Args().First(), c.String("did"))
+	if err != nil {
+		var ee *exitError
+		if c.Bool("json") && entries != nil && errors.As(err, &ee) && ee.code == ExitFail {
+			if perr := printResult(c, plc.InvalidLog(ee.err), nil); perr != nil {
+				return perr
+			}
+			return silentExit(ExitFail)
+		}
+		return err
+	}
+	var doc *plc.Document
+	if !st.Tombstoned() {
+		if doc, err = st.Document(); err != nil {
+			return failErr("%s: %v", st.DID, err)
+		}
+	}
+	return printResult(c, plc.ValidLog(st, doc), func(w io.Writer, _ *plc.LogVerdict) error {
+		// The document is the result, on standard output (for
+		// arbor verify --did-doc); the verdict is a message.
+		ew := c.App.ErrWriter
+		fmt.Fprintf(ew, "valid: %s, %s, %s nullified, head %s\n", st.DID, count(st.Len(), "operation"), num(len(st.Nullified)), st.HeadCID())
+		for _, i := range st.Nullified {
+			e := st.Entries[i]
+			fmt.Fprintf(ew, "nullified: %d %s (by operation %d)\n", i, e.CID, e.NullifiedBy)
+		}
+		if st.Tombstoned() {
+			fmt.Fprintln(ew, "tombstoned: the DID is deactivated, it has no document")
+			return nil
+		}
+		return printJSON(w, doc)
+	})
 }
 
 func verifyExport(c *cli.Context, name string) error {
@@ -612,20 +559,12 @@ func verifyExport(c *cli.Context, name string) error {
 	if fi, err := os.Stat(name); err == nil && name != stdinName {
 		total = fi.Size()
 	}
+	known, err := loadKnownBad(c.StringSlice("known-bad"))
+	if err != nil {
+		return err
+	}
 	var read atomic.Int64
 	p := startProgress(c.App.ErrWriter, "validating "+displayName(name), total, read.Load)
-	var known plc.KnownBad
-	for _, kb := range c.StringSlice("known-bad") {
-		kf, err := os.Open(kb)
-		if err != nil {
-			return inputErr(err)
-		}
-		_, err = known.Add(kf)
-		kf.Close()
-		if err != nil {
-			return inputErr(fmt.Errorf("%s: %w", kb, err))
-		}
-	}
 	start := time.Now()
 	workers := c.Int("workers")
 	if workers <= 0 {
@@ -635,57 +574,51 @@ func verifyExport(c *cli.Context, name string) error {
 		Workers:       workers,
 		ProgressEvery: 2000,
 		Progress:      func(pr plc.ExportProgress) { read.Store(pr.Bytes) },
-		KnownBad:      &known,
+		KnownBad:      known,
 	})
 	p.Stop()
 	if err != nil {
 		return inputErr(err)
 	}
-	elapsed := time.Since(start)
-	w := c.App.Writer
-	if c.Bool("json") {
-		type bad struct {
-			DID   string `json:"did"`
-			Index int    `json:"index"`
-			CID   string `json:"cid,omitempty"`
-			Error string `json:"error"`
-		}
-		list := func(fs []plc.DIDFailure) []bad {
-			out := []bad{}
-			for _, f := range fs {
-				b := bad{DID: f.DID, Index: -1, Error: f.Err.Error()}
-				var oe *plc.OpError
-				if errors.As(f.Err, &oe) {
-					b.Index, b.CID = oe.Index, oe.CID
-				}
-				out = append(out, b)
-			}
-			return out
-		}
-		if err := printJSON(w, map[string]any{
-			"lines": res.Lines, "dids": res.DIDs, "valid": res.Valid, "invalid": list(res.Invalid), "knownBad": list(res.KnownBad),
-			"badLines": res.BadLines, "firstBadLine": res.FirstBadLine, "seconds": elapsed.Seconds(),
-		}); err != nil {
-			return err
-		}
-	} else {
+	rep := plc.ReportExport(res, time.Since(start))
+	if err := printResult(c, rep, func(w io.Writer, rep *plc.ExportReport) error {
 		knownNote := ""
 		if known.Len() > 0 {
 			knownNote = fmt.Sprintf(", %s known bad", num(len(res.KnownBad)))
 		}
 		fmt.Fprintf(w, "%s, %s: %s valid, %s invalid%s (%.1fs, %s)\n",
-			count(res.Lines, "operation"), count(res.DIDs, "DID"), num(res.Valid), num(len(res.Invalid)), knownNote, elapsed.Seconds(), count(workers, "worker"))
+			count(res.Lines, "operation"), count(res.DIDs, "DID"), num(res.Valid), num(len(res.Invalid)), knownNote, rep.Seconds, count(workers, "worker"))
 		for _, f := range res.Invalid {
 			fmt.Fprintf(w, "invalid: %s: %v\n", f.DID, f.Err)
 		}
 		if res.BadLines > 0 {
 			fmt.Fprintf(w, "%s; first: %s\n", count(res.BadLines, "unreadable line"), res.FirstBadLine)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if len(res.Invalid) > 0 || res.BadLines > 0 {
 		return silentExit(ExitFail)
 	}
 	return nil
+}
+
+// loadKnownBad reads the --known-bad lists.
+func loadKnownBad(files []string) (*plc.KnownBad, error) {
+	var known plc.KnownBad
+	for _, kb := range files {
+		kf, err := os.Open(kb)
+		if err != nil {
+			return nil, inputErr(err)
+		}
+		_, err = known.Add(kf)
+		kf.Close()
+		if err != nil {
+			return nil, inputErr(fmt.Errorf("%s: %w", kb, err))
+		}
+	}
+	return &known, nil
 }
 
 func plcHistoryCommand() *cli.Command {
@@ -694,86 +627,55 @@ func plcHistoryCommand() *cli.Command {
 		Usage:     "fetch a DID's audit log from the directory, validate it and list its operations",
 		ArgsUsage: "DID",
 		Flags:     []cli.Flag{jsonFlag, hostFlag, &cli.BoolFlag{Name: "raw", Usage: "print the audit log as the directory sent it"}},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "DID [--plc-host URL]"); err != nil {
-				return err
-			}
-			did := c.Args().First()
-			if !plc.ValidDID(did) {
-				return usageErr("%q is not a did:plc identifier", did)
-			}
-			cl := &plc.Client{Host: c.String("plc-host")}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			entries, raw, err := cl.AuditLog(ctx, did)
-			if err != nil {
-				return inputErr(err)
-			}
-			w := c.App.Writer
-			if c.Bool("raw") {
-				_, err := w.Write(append(raw, '\n'))
-				return err
-			}
-			st, verr := plc.ValidateLog(did, entries)
-			if c.Bool("json") {
-				type entryJSON struct {
-					Index     int    `json:"index"`
-					CID       string `json:"cid"`
-					Type      string `json:"type"`
-					CreatedAt string `json:"createdAt"`
-					Nullified bool   `json:"nullified"`
-					Handle    string `json:"handle,omitempty"`
-					PDS       string `json:"pds,omitempty"`
-					SignedBy  string `json:"signedBy,omitempty"`
-				}
-				list := []entryJSON{}
-				for i, e := range entries {
-					ej := entryJSON{Index: i, CID: e.CID, Type: e.Operation.Type, CreatedAt: plc.FormatTime(e.CreatedAt), Nullified: e.Nullified}
-					ej.Handle, ej.PDS = summary(e.Operation)
-					if st != nil {
-						ej.SignedBy = st.Entries[i].SignedBy
-					}
-					list = append(list, ej)
-				}
-				out := map[string]any{"did": did, "valid": verr == nil, "entries": list}
-				if verr != nil {
-					out["error"] = verr.Error()
-				}
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-				if verr != nil {
-					return silentExit(ExitFail)
-				}
-				return nil
-			}
-			fmt.Fprintf(w, "%s: %s\n", did, count(len(entries), "operation"))
-			for i, e := range entries {
-				h, pds := summary(e.Operation)
-				mark := " "
-				if e.Nullified {
-					mark = "N"
-				}
-				fmt.Fprintf(w, "%s %3d  %s  %s  %-13s %s %s\n", mark, i, plc.FormatTime(e.CreatedAt), e.CID, e.Operation.Type, h, pds)
-			}
-			if verr != nil {
-				return failErr("%s: %v", did, verr)
-			}
-			fmt.Fprintln(w, "valid")
-			return nil
-		},
+		Action:    plcHistory,
 	}
 }
 
-func summary(op *plc.Operation) (handle, pds string) {
-	n := op.Normalize()
-	if n == nil {
-		return "", ""
+func plcHistory(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "DID [--plc-host URL]"); err != nil {
+		return err
 	}
-	if s, ok := n.ServiceByID("atproto_pds"); ok {
-		pds = s.Endpoint
+	did := c.Args().First()
+	if !plc.ValidDID(did) {
+		return usageErr("%q is not a did:plc identifier", did)
 	}
-	return n.PrimaryHandle(), pds
+	cl := &plc.Client{Host: c.String("plc-host")}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	entries, raw, err := cl.AuditLog(ctx, did)
+	if err != nil {
+		return inputErr(err)
+	}
+	if c.Bool("raw") {
+		_, err := c.App.Writer.Write(append(raw, '\n'))
+		return err
+	}
+	h := plc.NewHistory(did, entries)
+	if err := printResult(c, h, printHistory); err != nil {
+		return err
+	}
+	switch {
+	case h.Valid:
+		return nil
+	case c.Bool("json"):
+		return silentExit(ExitFail)
+	}
+	return failErr("%s: %s", did, h.Error)
+}
+
+func printHistory(w io.Writer, h *plc.History) error {
+	fmt.Fprintf(w, "%s: %s\n", h.DID, count(len(h.Entries), "operation"))
+	for _, e := range h.Entries {
+		mark := " "
+		if e.Nullified {
+			mark = "N"
+		}
+		fmt.Fprintf(w, "%s %3d  %s  %s  %-13s %s %s\n", mark, e.Index, e.CreatedAt, e.CID, e.Type, e.Handle, e.PDS)
+	}
+	if h.Valid {
+		fmt.Fprintln(w, "valid")
+	}
+	return nil
 }
 
 func plcSubmitCommand() *cli.Command {
@@ -785,64 +687,86 @@ func plcSubmitCommand() *cli.Command {
 			&cli.StringFlag{Name: "did", Usage: "the DID (default: from the file, or computed for a genesis operation)"},
 			&cli.BoolFlag{Name: "no-check", Usage: "do not fetch and check against the current log first"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "OP.json|- [--did DID] [--plc-host URL]"); err != nil {
-				return err
-			}
-			b, err := readPLCInput(c, c.Args().First())
-			if err != nil {
-				return err
-			}
-			op, did, err := parseOpArg(b)
-			if err != nil {
-				return inputErr(err)
-			}
-			if c.IsSet("did") {
-				did = c.String("did")
-			}
-			if did == "" && op.IsGenesis() {
-				if did, err = plc.DIDFromGenesis(op); err != nil {
-					return inputErr(err)
-				}
-			}
-			if !plc.ValidDID(did) {
-				return usageErr("no DID for this operation: give --did")
-			}
-			if err := plc.CheckLimits(op); err != nil {
-				return failErr("%v", err)
-			}
-			cl := &plc.Client{Host: c.String("plc-host")}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			if op.IsGenesis() {
-				if _, err := plc.ValidateLog(did, []plc.LogEntry{{Operation: op}}); err != nil {
-					return failErr("%v", err)
-				}
-			} else if !c.Bool("no-check") {
-				entries, _, err := cl.AuditLog(ctx, did)
-				if err != nil {
-					return inputErr(fmt.Errorf("fetching the current log to check against: %w", err))
-				}
-				st, err := plc.ValidateLog(did, entries)
-				if err != nil {
-					return failErr("the directory's current log does not validate: %v", err)
-				}
-				if err := plc.CheckNext(st, op, time.Now().UTC()); err != nil {
-					return failErr("the operation would be refused: %v", err)
-				}
-			}
-			if err := cl.Submit(ctx, did, op); err != nil {
-				if errors.Is(err, plc.ErrDirectory) {
-					return failErr("%v", err)
-				}
-				return inputErr(err)
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				return printJSON(w, map[string]any{"submitted": true, "did": did, "cid": op.CID().String()})
-			}
-			fmt.Fprintf(w, "submitted %s for %s\n", op.CID(), did)
-			return nil
-		},
+		Action: plcSubmit,
 	}
+}
+
+func plcSubmit(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "OP.json|- [--did DID] [--plc-host URL]"); err != nil {
+		return err
+	}
+	op, did, err := submitArgs(c)
+	if err != nil {
+		return err
+	}
+	if err := plc.CheckLimits(op); err != nil {
+		return failErr("%v", err)
+	}
+	cl := &plc.Client{Host: c.String("plc-host")}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := checkSubmission(ctx, cl, did, op, !c.Bool("no-check")); err != nil {
+		return err
+	}
+	if err := cl.Submit(ctx, did, op); err != nil {
+		if errors.Is(err, plc.ErrDirectory) {
+			return failErr("%v", err)
+		}
+		return inputErr(err)
+	}
+	return printResult(c, &plc.Submission{Submitted: true, DID: did, CID: op.CID().String()}, func(w io.Writer, s *plc.Submission) error {
+		_, err := fmt.Fprintf(w, "submitted %s for %s\n", s.CID, s.DID)
+		return err
+	})
+}
+
+// submitArgs reads the operation to submit and the DID it is for.
+func submitArgs(c *cli.Context) (*plc.Operation, string, error) {
+	b, err := readPLCInput(c, c.Args().First())
+	if err != nil {
+		return nil, "", err
+	}
+	op, did, err := parseOpArg(b)
+	if err != nil {
+		return nil, "", inputErr(err)
+	}
+	if c.IsSet("did") {
+		did = c.String("did")
+	}
+	if did == "" && op.IsGenesis() {
+		if did, err = plc.DIDFromGenesis(op); err != nil {
+			return nil, "", inputErr(err)
+		}
+	}
+	if !plc.ValidDID(did) {
+		return nil, "", usageErr("no DID for this operation: give --did")
+	}
+	return op, did, nil
+}
+
+// checkSubmission checks op before it is sent: a genesis operation as a log
+// of one, any other against the directory's current log (unless check is
+// off).
+func checkSubmission(ctx context.Context, cl *plc.Client, did string, op *plc.Operation, check bool) error {
+	if op.IsGenesis() {
+		if _, err := plc.ValidateLog(did, []plc.LogEntry{{Operation: op}}); err != nil {
+			return failErr("%v", err)
+		}
+		return nil
+	}
+	if !check {
+		return nil
+	}
+	entries, _, err := cl.AuditLog(ctx, did)
+	if err != nil {
+		return inputErr(fmt.Errorf("fetching the current log to check against: %w", err))
+	}
+	st, err := plc.ValidateLog(did, entries)
+	if err != nil {
+		return failErr("the directory's current log does not validate: %v", err)
+	}
+	if err := plc.CheckNext(st, op, time.Now().UTC()); err != nil {
+		return failErr("the operation would be refused: %v", err)
+	}
+	return nil
 }

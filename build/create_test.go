@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -291,7 +293,7 @@ func mustLines(t testing.TB, s string) []Record {
 }
 
 // jsonLines renders every record of a repo CAR as JSON lines, in key order.
-func jsonLines(t testing.TB, a *repo.Archive) string {
+func jsonLines(t testing.TB, a *archive.Archive) string {
 	t.Helper()
 	var b strings.Builder
 	err := a.Walk(func(k []byte, v cid.Cid) error {

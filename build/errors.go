@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/arbor-atproto/arbor/repo"
+	"github.com/arbor-atproto/arbor/archive"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them.
@@ -49,7 +49,7 @@ var (
 
 // MaxRecordSize is the largest record accepted, in bytes of DAG-CBOR:
 // repo.MaxRecordSize, the limit verify checks too.
-const MaxRecordSize = repo.MaxRecordSize
+const MaxRecordSize = archive.MaxRecordSize
 
 // InputError is a problem with one record or line of the input: File and
 // Line say where (Line 0 when unknown), Path which record (when known).

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/mr-tron/base58"
 	"github.com/multiformats/go-multihash"
@@ -81,9 +83,9 @@ func testKeys(t testing.TB) map[string]struct {
 }
 
 // readArchive reads a CAR from bytes with record bodies.
-func readArchive(t testing.TB, b []byte) *repo.Archive {
+func readArchive(t testing.TB, b []byte) *archive.Archive {
 	t.Helper()
-	a, err := repo.ReadArchive(bytes.NewReader(b), repo.LoadOptions{KeepBodies: true})
+	a, err := archive.ReadArchive(bytes.NewReader(b), archive.LoadOptions{KeepBodies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +102,11 @@ func readFile(t testing.TB, path string) []byte {
 }
 
 // exportDir exports the repo CAR at path into a new temporary directory.
-func exportDir(t testing.TB, path string) (string, *repo.Archive) {
+func exportDir(t testing.TB, path string) (string, *archive.Archive) {
 	t.Helper()
 	a := readArchive(t, readFile(t, path))
 	dir := t.TempDir()
-	if _, err := repo.Export(a, dir); err != nil {
+	if _, err := archive.Export(a, dir); err != nil {
 		t.Fatalf("export %s: %v", path, err)
 	}
 	return dir, a

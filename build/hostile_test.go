@@ -7,11 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/mst"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // hostileCAR generates one of the malformed shapes of build/hostile with
@@ -85,7 +86,7 @@ func TestForcedRewriteOfMalformedTrees(t *testing.T) {
 			t.Fatalf("%d records out, rebuilt %v, %d input problems", res.RecordsOut, res.TreeRebuilt, len(res.InputErrors))
 		}
 		a := readArchive(t, out)
-		rep, err := a.Verify(repo.VerifyOptions{})
+		rep, err := a.Verify(archive.VerifyOptions{})
 		if err != nil || !rep.Valid() || rep.Records != 1 {
 			t.Fatalf("output: %v, %+v", err, rep)
 		}

@@ -11,8 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/arbor-atproto/arbor/dagcbor"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // MaxLineSize is the longest JSON line LoadJSONLines reads: room for a
@@ -130,7 +131,7 @@ func ReadDir(dir string) (*RecordSet, error) {
 				if c.Name() == CommitFile {
 					continue
 				}
-				if c.Name() == repo.LongKeysFile {
+				if c.Name() == archive.LongKeysFile {
 					// Records whose keys are too long for a file name,
 					// as JSON lines.
 					f, err := os.Open(cpath)

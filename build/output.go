@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
-
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // WriteFileAtomic creates path through a temporary file in the same
@@ -73,16 +73,16 @@ func CheckCARWith(path string, pub atcrypto.PublicKey, wantCommit cid.Cid, wantR
 		size = st.Size()
 	}
 	progress.tell("reading back", "", 0, size)
-	opts := repo.LoadOptions{}
+	opts := archive.LoadOptions{}
 	if progress != nil {
 		opts.Progress = func(n int64) { progress("reading back", "", n, size) }
 	}
-	a, err := repo.ReadArchive(f, opts)
+	a, err := archive.ReadArchive(f, opts)
 	if err != nil {
 		return wrap(ErrInvalidOutput, err)
 	}
 	progress.tell("verifying", "", 0, 0)
-	rep, err := a.Verify(repo.VerifyOptions{Key: pub})
+	rep, err := a.Verify(archive.VerifyOptions{Key: pub})
 	if err != nil {
 		return wrap(ErrInvalidOutput, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 
@@ -62,8 +64,8 @@ type RewriteResult struct {
 	BlocksOut   int
 	BytesIn     int64
 	BytesOut    int64
-	Unchanged   bool           // the output is byte-for-byte the input
-	InputErrors []repo.Problem // problems of an invalid input accepted with Force
+	Unchanged   bool              // the output is byte-for-byte the input
+	InputErrors []archive.Problem // problems of an invalid input accepted with Force
 }
 
 // Layouts of a rewritten CAR.
@@ -113,7 +115,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	start, seekable := startOffset(in)
 	filtering := len(opts.DropCollections)+len(opts.KeepCollections)+len(opts.DropPaths) > 0
 	bodies := !seekable || opts.Compact || filtering
-	a, err := repo.ReadArchive(in, repo.LoadOptions{KeepBodies: bodies})
+	a, err := archive.ReadArchive(in, archive.LoadOptions{KeepBodies: bodies})
 	if err != nil {
 		return nil, wrap(ErrInvalidInput, err)
 	}
@@ -123,7 +125,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	if a.Commit == nil {
 		return nil, fmt.Errorf("%w: the root is a bare MST with no commit", ErrInvalidInput)
 	}
-	rep, err := a.Verify(repo.VerifyOptions{})
+	rep, err := a.Verify(archive.VerifyOptions{})
 	if err != nil {
 		return nil, wrap(ErrInvalidInput, err)
 	}
@@ -327,11 +329,11 @@ var errInputChanged = errors.New("the input changed while it was being read")
 
 // rereadArchive reads in again from start, keeping every block, and checks
 // that it is the archive first read as a.
-func rereadArchive(in io.Reader, start int64, a *repo.Archive) (*repo.Archive, error) {
+func rereadArchive(in io.Reader, start int64, a *archive.Archive) (*archive.Archive, error) {
 	if _, err := in.(io.Seeker).Seek(start, io.SeekStart); err != nil {
 		return nil, err
 	}
-	b, err := repo.ReadArchive(in, repo.LoadOptions{KeepBodies: true})
+	b, err := archive.ReadArchive(in, archive.LoadOptions{KeepBodies: true})
 	if err != nil {
 		return nil, wrap(ErrInvalidInput, err)
 	}
@@ -344,7 +346,7 @@ func rereadArchive(in io.Reader, start int64, a *repo.Archive) (*repo.Archive, e
 // copyBlocks reads in again from start and writes its blocks to w in their
 // order, duplicates included, with the commit replaced by commitCID and
 // commitBytes when it changed; it fills in the output figures of res.
-func copyBlocks(in io.Reader, start int64, w io.Writer, a *repo.Archive, res *RewriteResult, commitCID cid.Cid, commitBytes []byte) error {
+func copyBlocks(in io.Reader, start int64, w io.Writer, a *archive.Archive, res *RewriteResult, commitCID cid.Cid, commitBytes []byte) error {
 	if _, err := in.(io.Seeker).Seek(start, io.SeekStart); err != nil {
 		return err
 	}
@@ -424,7 +426,7 @@ func setOf(xs []string) map[string]bool {
 // streamWalk visits the entries of a verified tree in key order, depth
 // first, decoding one node at a time: unlike Archive.Walk, it keeps no
 // loaded tree, only the path from the root.
-func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
+func streamWalk(a *archive.Archive, fn func(key []byte, val cid.Cid) error) error {
 	var readers []*mst.NodeReader // one per depth: a node stays valid while its subtrees are read
 	var visit func(c cid.Cid, depth int) error
 	visit = func(c cid.Cid, depth int) error {
@@ -472,7 +474,7 @@ func streamWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
 // undecodable nodes and nodes reached twice (cycles, shared subtrees) are
 // still errors. The walk keeps its own stack, so that its time and memory
 // are linear in the nodes whatever their depth.
-func lenientWalk(a *repo.Archive, fn func(key []byte, val cid.Cid) error) error {
+func lenientWalk(a *archive.Archive, fn func(key []byte, val cid.Cid) error) error {
 	var leaves []mst.Leaf
 	var r mst.NodeReader
 	seen := map[cid.Cid]bool{}

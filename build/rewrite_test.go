@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -143,7 +145,7 @@ func TestRewriteDropsRecordsAndTheirBlocks(t *testing.T) {
 			}
 			got := readArchive(t, out)
 			pub, _ := repo.ParsePublicKey(key.didKey)
-			rep, err := got.Verify(repo.VerifyOptions{Key: pub})
+			rep, err := got.Verify(archive.VerifyOptions{Key: pub})
 			if err != nil || !rep.Valid() {
 				t.Fatalf("output invalid: %v %+v", err, rep)
 			}
@@ -266,7 +268,7 @@ func TestForcedRewriteRebuildsTheCanonicalTree(t *testing.T) {
 	if res.NewData.String() != g.CanonicalDataCid || len(res.InputErrors) == 0 {
 		t.Fatalf("data %s, want the reference's canonical %s (input problems %d)", res.NewData, g.CanonicalDataCid, len(res.InputErrors))
 	}
-	rep, err := readArchive(t, out).Verify(repo.VerifyOptions{})
+	rep, err := readArchive(t, out).Verify(archive.VerifyOptions{})
 	if err != nil || !rep.Valid() {
 		t.Fatalf("output invalid: %v %+v", err, rep)
 	}

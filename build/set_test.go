@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/arbor-atproto/arbor/dagcbor"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 const testLink = "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity"
@@ -119,7 +120,7 @@ func TestCreateWithPrefixCollectionsVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := readArchive(t, out.Bytes()).Verify(repo.VerifyOptions{})
+	rep, err := readArchive(t, out.Bytes()).Verify(archive.VerifyOptions{})
 	if err != nil || !rep.Valid() || rep.Records != 3 || res.Records != 3 {
 		t.Fatalf("verify: %v, %+v", err, rep)
 	}

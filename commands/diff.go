@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
 
@@ -424,7 +426,7 @@ func applyCommand() *cli.Command {
 			if err := checkOverwrite(outName, c.Bool("force")); err != nil {
 				return err
 			}
-			opts := repo.VerifyOptions{}
+			opts := archive.VerifyOptions{}
 			if c.IsSet("key") {
 				k, err := repo.LoadPublicKey(c.String("key"))
 				if err != nil {
@@ -627,7 +629,7 @@ func regularFile(name string) bool {
 func indexSnapshot(name string, ix *car.Index) (*snapshot, error) {
 	roots := ix.Roots()
 	if len(roots) == 0 {
-		return nil, repo.ErrNoRoot
+		return nil, archive.ErrNoRoot
 	}
 	src := indexSource{ix}
 	s := &snapshot{name: name, read: "index", root: roots[0], blocks: src, wait: ix.Settle, close: func() { _ = ix.Close() }}
@@ -639,7 +641,7 @@ func indexSnapshot(name string, ix *car.Index) (*snapshot, error) {
 	case err != nil:
 		return nil, err // a root whose bytes do not match: a full read fails too
 	}
-	s.commit, s.data, s.commitErr = repo.ReadRoot(s.root, b)
+	s.commit, s.data, s.commitErr = archive.ReadRoot(s.root, b)
 	return s, nil
 }
 

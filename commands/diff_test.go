@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -599,7 +601,7 @@ func TestDiffChecksTheBlocksItReads(t *testing.T) {
 	var clean diffOut
 	runJSON(t, &clean, "diff", "--json", oldPath, newPath)
 	e := loadExpected(t, "update-one")
-	newA, err := repo.ReadArchive(mustOpen(t, newPath), repo.LoadOptions{})
+	newA, err := archive.ReadArchive(mustOpen(t, newPath), archive.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/repo"
 	"github.com/ipfs/go-cid"
@@ -256,7 +258,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	slice := report.Since != ""
 	var read atomic.Int64
 	prog = startProgress(c.App.ErrWriter, "verifying", n, read.Load)
-	a, err := repo.ReadArchive(ctxReader{ctx, tmp}, repo.LoadOptions{CollectBadBlocks: !slice, CompactNodes: true, Progress: func(x int64) { read.Store(x) }})
+	a, err := archive.ReadArchive(ctxReader{ctx, tmp}, archive.LoadOptions{CollectBadBlocks: !slice, CompactNodes: true, Progress: func(x int64) { read.Store(x) }})
 	prog.Stop()
 	if err != nil {
 		return failErr("fetched repository from %s: %v", id.Doc.PDS, err)
@@ -268,7 +270,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	key := id.Doc.SigningKey
 	if slice {
 		if a.Commit.DID != id.DID.String() {
-			return failErr("fetched slice: %v: commit has %s, resolved %s", repo.ErrDIDMismatch, a.Commit.DID, id.DID)
+			return failErr("fetched slice: %v: commit has %s, resolved %s", archive.ErrDIDMismatch, a.Commit.DID, id.DID)
 		}
 		if err := a.Commit.VerifySignature(key); err != nil {
 			return failErr("fetched slice: commit signature against %s: %v", key.DIDKey(), err)
@@ -276,7 +278,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 		report.Checked = []string{"every block hash", "commit DID", "commit signature against " + key.DIDKey()}
 		report.NotChecked = []string{"MST and records (a slice is not a whole tree)"}
 	} else {
-		rep, err := a.Verify(repo.VerifyOptions{Key: key, DID: id.DID.String()})
+		rep, err := a.Verify(archive.VerifyOptions{Key: key, DID: id.DID.String()})
 		if err != nil {
 			return failErr("fetched repository: %v", err)
 		}
@@ -364,7 +366,7 @@ func parseSize(s string) (int64, error) {
 	return int64(v * mult), nil
 }
 
-func firstProblem(rep *repo.Report) string {
+func firstProblem(rep *archive.Report) string {
 	if len(rep.Problems) == 0 {
 		return "signature not checked"
 	}

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
-	"github.com/arbor-atproto/arbor/repo"
 	"github.com/arbor-atproto/arbor/view"
 )
 
@@ -83,7 +84,7 @@ func mstCommand() *cli.Command {
 			}
 			// Nodes are read compact, as ls does: a node is decoded
 			// when the walk reaches it.
-			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CompactNodes: true})
+			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CompactNodes: true})
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
 
@@ -25,11 +27,11 @@ import (
 
 // readArchive opens a CAR argument ("-" for stdin) and reads it, with a
 // progress line on a terminal.
-func readArchive(c *cli.Context, name string, keepBodies bool) (*repo.Archive, error) {
-	return readArchiveOpts(c, name, repo.LoadOptions{KeepBodies: keepBodies})
+func readArchive(c *cli.Context, name string, keepBodies bool) (*archive.Archive, error) {
+	return readArchiveOpts(c, name, archive.LoadOptions{KeepBodies: keepBodies})
 }
 
-func readArchiveOpts(c *cli.Context, name string, opts repo.LoadOptions) (*repo.Archive, error) {
+func readArchiveOpts(c *cli.Context, name string, opts archive.LoadOptions) (*archive.Archive, error) {
 	in, err := openInput(c, name)
 	if err != nil {
 		return nil, err
@@ -44,7 +46,7 @@ func readArchiveOpts(c *cli.Context, name string, opts repo.LoadOptions) (*repo.
 	var read atomic.Int64 // written by the reader, read by the progress line
 	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, read.Load)
 	opts.Progress = read.Store
-	a, err := repo.ReadArchive(in, opts)
+	a, err := archive.ReadArchive(in, opts)
 	p.Stop()
 	if err != nil {
 		return nil, archiveErr(name, err)
@@ -96,7 +98,7 @@ type commitJSON struct {
 	Signature bool    `json:"signature"`
 }
 
-func newCommitJSON(a *repo.Archive) *commitJSON {
+func newCommitJSON(a *archive.Archive) *commitJSON {
 	if a.Commit == nil {
 		return nil
 	}
@@ -159,7 +161,7 @@ func inspectCommand() *cli.Command {
 				return err
 			}
 			// Inspect reads nodes in compact form: half the memory.
-			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CompactNodes: true})
+			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CompactNodes: true})
 			if err != nil {
 				return err
 			}
@@ -310,7 +312,7 @@ func lsCommand() *cli.Command {
 			if err := checkNSIDFlag("--collection", coll); err != nil {
 				return err
 			}
-			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CompactNodes: true})
+			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CompactNodes: true})
 			if err != nil {
 				return err
 			}
@@ -451,7 +453,7 @@ func exportCommand() *cli.Command {
 				return rootErr(a.CommitErr)
 			}
 			dir := c.Args().Get(1)
-			n, err := repo.Export(a, dir)
+			n, err := archive.Export(a, dir)
 			if err != nil {
 				return treeErr(err)
 			}
@@ -491,7 +493,7 @@ func verifyCommand() *cli.Command {
 			if err := needArgs(c, 1, 1, "FILE.car|- [--key did:key:... | --did-doc FILE.json]"); err != nil {
 				return err
 			}
-			var opts repo.VerifyOptions
+			var opts archive.VerifyOptions
 			switch {
 			case c.IsSet("key") && c.IsSet("did-doc"):
 				return usageErr("give --key or --did-doc, not both")
@@ -520,7 +522,7 @@ func verifyCommand() *cli.Command {
 				}
 				opts.Record = c.String("record")
 			}
-			a, err := readArchiveOpts(c, c.Args().First(), repo.LoadOptions{CollectBadBlocks: true, CompactNodes: true})
+			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CollectBadBlocks: true, CompactNodes: true})
 			if err != nil {
 				return err
 			}

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/plc"
-	"github.com/arbor-atproto/arbor/repo"
 	"github.com/urfave/cli/v2"
 )
 
@@ -204,8 +205,8 @@ func printIdentity(c *cli.Context, id *identity.Identity) {
 // resolveVerifyOptions is verify --resolve: the signing key comes from the
 // DID document of the commit's DID, and the commit's DID must be the
 // document's.
-func resolveVerifyOptions(c *cli.Context, a *repo.Archive) (repo.VerifyOptions, error) {
-	var opts repo.VerifyOptions
+func resolveVerifyOptions(c *cli.Context, a *archive.Archive) (archive.VerifyOptions, error) {
+	var opts archive.VerifyOptions
 	if a.Commit == nil {
 		if a.CommitErr != nil {
 			return opts, inputErr(fmt.Errorf("--resolve: %w", a.CommitErr))

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/repo"
@@ -25,9 +27,9 @@ import (
 // one is asked for, so the file is returned open, to be closed when done.
 // Standard input and other streams keep the bodies in memory; the returned
 // file is then nil. Nodes are kept compact either way.
-func readLazyArchive(c *cli.Context, name string) (*repo.Archive, *os.File, error) {
+func readLazyArchive(c *cli.Context, name string) (*archive.Archive, *os.File, error) {
 	if name == stdinName {
-		a, err := readArchiveOpts(c, name, repo.LoadOptions{KeepBodies: true, CompactNodes: true})
+		a, err := readArchiveOpts(c, name, archive.LoadOptions{KeepBodies: true, CompactNodes: true})
 		return a, nil, err
 	}
 	f, err := os.Open(name)
@@ -35,14 +37,14 @@ func readLazyArchive(c *cli.Context, name string) (*repo.Archive, *os.File, erro
 		return nil, nil, inputErr(err)
 	}
 	var total int64
-	opts := repo.LoadOptions{KeepBodies: true, CompactNodes: true}
+	opts := archive.LoadOptions{KeepBodies: true, CompactNodes: true}
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		total, opts = st.Size(), repo.LoadOptions{Lazy: true, CompactNodes: true}
+		total, opts = st.Size(), archive.LoadOptions{Lazy: true, CompactNodes: true}
 	}
 	var read atomic.Int64 // written by the reader, read by the progress line
 	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, read.Load)
 	opts.Progress = read.Store
-	a, err := repo.ReadArchive(f, opts)
+	a, err := archive.ReadArchive(f, opts)
 	p.Stop()
 	if err != nil {
 		f.Close()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/mst"
@@ -13,7 +15,7 @@ import (
 )
 
 // blocksOf copies an archive's blocks into a map that tests can damage.
-func blocksOf(t *testing.T, a *repo.Archive) mst.MapSource {
+func blocksOf(t *testing.T, a *archive.Archive) mst.MapSource {
 	t.Helper()
 	m := mst.MapSource{}
 	for _, c := range a.Order() {
@@ -65,7 +67,7 @@ func TestApplySliceRefusesSlicesThatDoNotFit(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		base   *repo.Archive
+		base   *archive.Archive
 		damage func(m mst.MapSource, root cid.Cid) cid.Cid
 		want   []error
 		named  cid.Cid // a CID the error must name

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // interop is the interop vectors in testdata/ at the repository root
@@ -272,14 +273,14 @@ func TestCommitProofFixturesCoveringProof(t *testing.T) {
 
 var golden = filepath.Join("..", "golden", "diffs")
 
-func readArchive(t *testing.T, path string) *repo.Archive {
+func readArchive(t *testing.T, path string) *archive.Archive {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	a, err := repo.ReadArchive(f, repo.LoadOptions{KeepBodies: true})
+	a, err := archive.ReadArchive(f, archive.LoadOptions{KeepBodies: true})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -419,7 +420,7 @@ func sortedStrings(ss []string) []string {
 }
 
 // leavesOf walks a whole tree: the brute-force side of the comparisons.
-func leavesOf(t *testing.T, a *repo.Archive) map[string]cid.Cid {
+func leavesOf(t *testing.T, a *archive.Archive) map[string]cid.Cid {
 	t.Helper()
 	m := map[string]cid.Cid{}
 	if err := a.Walk(func(k []byte, v cid.Cid) error { m[string(k)] = v; return nil }); err != nil {

@@ -46,7 +46,7 @@ func TestOnlyMSTKnowsNodeLayout(t *testing.T) {
 
 // pendingLayout lists files not converted yet: the archive reader is
 // moving out of repo, and its compact nodes and tree walk move to mst after.
-var pendingLayout = map[string]bool{"repo/verify.go": true, "repo/load_compact.go": true}
+var pendingLayout = map[string]bool{"archive/verify.go": true, "archive/load_compact.go": true}
 
 func layoutViolations(root string) ([]string, error) {
 	var out []string

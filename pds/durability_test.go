@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 
 	"github.com/arbor-atproto/arbor/firehose"
@@ -246,12 +248,12 @@ func checkDurable(t *testing.T, srv *child, cl *xrpcClient, did string, acked ma
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar, err := repo.ReadArchive(res.Body, repo.LoadOptions{})
+	ar, err := archive.ReadArchive(res.Body, archive.LoadOptions{})
 	res.Body.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := ar.Verify(repo.VerifyOptions{Key: key, DID: did})
+	rep, err := ar.Verify(archive.VerifyOptions{Key: key, DID: did})
 	if err != nil || !rep.Valid() || !rep.SignatureChecked {
 		t.Fatalf("repository after restart does not verify: %v %v", err, rep.Problems)
 	}

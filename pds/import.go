@@ -6,11 +6,12 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // maxEventOps is the most record operations a seq row lists; a bigger
@@ -37,7 +38,7 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 	if err := limitBody(w, r, s.cfg.MaxImportSize); err != nil {
 		return nil, err
 	}
-	ar, err := repo.ReadArchive(r.Body, repo.LoadOptions{KeepBodies: true})
+	ar, err := archive.ReadArchive(r.Body, archive.LoadOptions{KeepBodies: true})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -51,7 +52,7 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 		}
 		return nil, invalidRequest("repository root %s is a bare tree, not a commit", ar.Root)
 	}
-	rep, err := ar.Verify(repo.VerifyOptions{DID: a.DID})
+	rep, err := ar.Verify(archive.VerifyOptions{DID: a.DID})
 	if err != nil {
 		return nil, fmt.Errorf("verifying imported repository: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 
@@ -40,7 +42,7 @@ func (ts *testServer) signingKey(did string) atcrypto.PublicKey {
 }
 
 type verifiedRepo struct {
-	archive *repo.Archive
+	archive *archive.Archive
 	car     []byte
 	records int
 }
@@ -54,11 +56,11 @@ func (ts *testServer) fetchVerifiedRepo(u *user) *verifiedRepo {
 	if r.status != 200 || r.header.Get("Content-Type") != carContentType {
 		ts.t.Fatalf("getRepo: %s", r)
 	}
-	ar, err := repo.ReadArchive(bytes.NewReader(r.body), repo.LoadOptions{KeepBodies: true})
+	ar, err := archive.ReadArchive(bytes.NewReader(r.body), archive.LoadOptions{KeepBodies: true})
 	if err != nil {
 		ts.t.Fatalf("getRepo CAR: %v", err)
 	}
-	rep, err := ar.Verify(repo.VerifyOptions{Key: ts.signingKey(u.did), DID: u.did})
+	rep, err := ar.Verify(archive.VerifyOptions{Key: ts.signingKey(u.did), DID: u.did})
 	if err != nil {
 		ts.t.Fatal(err)
 	}

@@ -2,12 +2,14 @@ package repo
 
 import (
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 func BenchmarkDecodeCommit(b *testing.B) {
 	// A real v3 commit.
 	const file = "indigo/atproto/repo/testdata/bnewbold.robocracy.org.20250310005405.car"
-	roots, _, blocks := carBlocks(b, readShared(b, "corpus", file))
+	roots, _, blocks := testfixtures.CARBlocks(b, readShared(b, "corpus", file))
 	raw := blocks[roots[0]]
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()

@@ -33,6 +33,11 @@ type Commit struct {
 // check a hand-built one.
 func (c *Commit) UnsignedBytes() []byte { return c.encode(false) }
 
+// SignedBytes returns the encoding with the sig field as it is, without
+// checking any field (Bytes is the checked form). Tools and tests that
+// craft malformed repositories on purpose use it.
+func (c *Commit) SignedBytes() []byte { return c.encode(true) }
+
 // Bytes returns the canonical DAG-CBOR encoding of the signed commit. For a
 // decoded commit (either version) this is exactly the decoded input. It
 // returns an error wrapping ErrUnsigned for a commit without signature and a
@@ -42,7 +47,7 @@ func (c *Commit) Bytes() ([]byte, error) {
 		return nil, err
 	}
 	if len(c.Sig) == 0 {
-		return nil, fmt.Errorf("repo: encoding commit of %s: %w", quote(c.DID), ErrUnsigned)
+		return nil, fmt.Errorf("repo: encoding commit of %s: %w", Quote(c.DID), ErrUnsigned)
 	}
 	return c.encode(true), nil
 }
@@ -101,7 +106,7 @@ func (c *Commit) check() error {
 		return commitErr("version", -1, fmt.Errorf("%w: %d", ErrUnsupportedVersion, c.Version))
 	}
 	if _, err := syntax.ParseDID(c.DID); err != nil {
-		return commitErr("did", -1, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", quote(c.DID)))
+		return commitErr("did", -1, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", Quote(c.DID)))
 	}
 	if err := checkLink(c.Data); err != nil {
 		return commitErr("data", -1, err)

@@ -45,7 +45,7 @@ func DecodeCommit(b []byte) (*Commit, error) {
 				return nil, commitErr(field, voff, err)
 			}
 			if _, err := syntax.ParseDID(s); err != nil {
-				return nil, commitErr(field, voff, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", quote(s)))
+				return nil, commitErr(field, voff, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", Quote(s)))
 			}
 			c.DID = s
 		case "rev":

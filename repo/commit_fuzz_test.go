@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // FuzzDecodeCommit: DecodeCommit never panics, every error wraps
 // ErrNotACommit, and accepted input re-encodes to exactly itself.
 func FuzzDecodeCommit(f *testing.F) {
 	for _, cc := range corpusCommits {
-		roots, _, blocks := carBlocks(f, readShared(f, "corpus", cc.file))
+		roots, _, blocks := testfixtures.CARBlocks(f, readShared(f, "corpus", cc.file))
 		f.Add(blocks[roots[0]])
 	}
 	f.Add(mapOf(v3Fields()...))

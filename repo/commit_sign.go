@@ -18,11 +18,11 @@ func (c *Commit) Sign(key atcrypto.PrivateKey) error {
 		return err
 	}
 	if c.Version != VersionCurrent {
-		return fmt.Errorf("repo: signing commit of %s: %w", quote(c.DID), ErrLegacyCommit)
+		return fmt.Errorf("repo: signing commit of %s: %w", Quote(c.DID), ErrLegacyCommit)
 	}
 	sig, err := key.HashAndSign(c.UnsignedBytes())
 	if err != nil {
-		return fmt.Errorf("repo: signing commit of %s: %w", quote(c.DID), err)
+		return fmt.Errorf("repo: signing commit of %s: %w", Quote(c.DID), err)
 	}
 	c.Sig = sig
 	return nil
@@ -33,10 +33,10 @@ func (c *Commit) Sign(key atcrypto.PrivateKey) error {
 // when the signature does not verify, is high-S, or is not 64 bytes.
 func (c *Commit) VerifySignature(pub atcrypto.PublicKey) error {
 	if len(c.Sig) == 0 {
-		return fmt.Errorf("repo: commit of %s: %w", quote(c.DID), ErrUnsigned)
+		return fmt.Errorf("repo: commit of %s: %w", Quote(c.DID), ErrUnsigned)
 	}
 	if err := VerifyBytes(pub, c.UnsignedBytes(), c.Sig); err != nil {
-		return fmt.Errorf("repo: commit of %s rev %s: %w", quote(c.DID), quote(c.Rev), err)
+		return fmt.Errorf("repo: commit of %s rev %s: %w", Quote(c.DID), Quote(c.Rev), err)
 	}
 	return nil
 }

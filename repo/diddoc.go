@@ -45,7 +45,7 @@ func SigningKeyFromDIDDocument(doc []byte) (did string, key atcrypto.PublicKey, 
 		return "", nil, fmt.Errorf("%w: %v", ErrInvalidDIDDocument, err)
 	}
 	if _, err := syntax.ParseDID(d.ID); err != nil {
-		return "", nil, fmt.Errorf("%w: id %s is not a valid DID (want did:METHOD:ID)", ErrInvalidDIDDocument, quote(d.ID))
+		return "", nil, fmt.Errorf("%w: id %s is not a valid DID (want did:METHOD:ID)", ErrInvalidDIDDocument, Quote(d.ID))
 	}
 	found := -1
 	for i, vm := range d.VerificationMethod {
@@ -63,7 +63,7 @@ func SigningKeyFromDIDDocument(doc []byte) (did string, key atcrypto.PublicKey, 
 	vm := d.VerificationMethod[found]
 	key, err = parseVerificationKey(vm.Type, vm.PublicKeyMultibase)
 	if err != nil {
-		return d.ID, nil, fmt.Errorf("%w: #atproto key of %s (%s): %v", ErrInvalidKey, d.ID, quote(vm.Type), err)
+		return d.ID, nil, fmt.Errorf("%w: #atproto key of %s (%s): %v", ErrInvalidKey, d.ID, Quote(vm.Type), err)
 	}
 	return d.ID, key, nil
 }

@@ -1,6 +1,8 @@
 // Package repo holds the small, self-contained pieces of an atproto
 // repository that are not the MST itself: the signed commit object, signing
 // keys and signatures, TIDs (revisions and record keys), and record paths.
+// Reading a whole repository CAR (the archive: Verify, Inspect, Export) is
+// package archive's.
 //
 // # Commits
 //

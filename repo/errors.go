@@ -72,8 +72,8 @@ func commitErr(field string, off int, err error) error {
 	return &CommitError{Field: field, Offset: off, Err: err}
 }
 
-// quote shows a possibly long user input in an error message.
-func quote(s string) string {
+// Quote shows a possibly long user input in an error message.
+func Quote(s string) string {
 	const max = 80
 	if len(s) > max {
 		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))

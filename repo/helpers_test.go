@@ -1,15 +1,10 @@
 package repo
 
 import (
-	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ipfs/go-cid"
-	car "github.com/ipld/go-car/v2"
 
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
@@ -45,27 +40,4 @@ func syntaxLines(tb testing.TB, name string) []string {
 		tb.Fatalf("%s: no values", name)
 	}
 	return out
-}
-
-// carBlocks reads a CAR file and returns its roots and blocks in file order.
-func carBlocks(tb testing.TB, data []byte) ([]cid.Cid, []cid.Cid, map[cid.Cid][]byte) {
-	tb.Helper()
-	br, err := car.NewBlockReader(bytes.NewReader(data))
-	if err != nil {
-		tb.Fatalf("reading CAR: %v", err)
-	}
-	var order []cid.Cid
-	blocks := map[cid.Cid][]byte{}
-	for {
-		blk, err := br.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			tb.Fatalf("reading CAR block %d: %v", len(order), err)
-		}
-		order = append(order, blk.Cid())
-		blocks[blk.Cid()] = blk.RawData()
-	}
-	return br.Roots, order, blocks
 }

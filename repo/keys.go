@@ -25,7 +25,7 @@ func ParsePublicKey(s string) (atcrypto.PublicKey, error) {
 		k, err = atcrypto.ParsePublicMultibase(s)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: public key %s: %v", ErrInvalidKey, quote(s), err)
+		return nil, fmt.Errorf("%w: public key %s: %v", ErrInvalidKey, Quote(s), err)
 	}
 	return k, nil
 }
@@ -78,17 +78,17 @@ func readKeyArg(arg string) (text, from string, err error) {
 			return strings.TrimSpace(arg), "", nil
 		}
 		// A path that exists but cannot be inspected (e.g. permission denied).
-		return "", arg, fmt.Errorf("%w: key file %s: %v", ErrInvalidKey, quote(arg), statErr)
+		return "", arg, fmt.Errorf("%w: key file %s: %v", ErrInvalidKey, Quote(arg), statErr)
 	}
 	if st.IsDir() {
-		return "", arg, fmt.Errorf("%w: key file %s is a directory", ErrInvalidKey, quote(arg))
+		return "", arg, fmt.Errorf("%w: key file %s is a directory", ErrInvalidKey, Quote(arg))
 	}
 	if st.Size() > maxKeyFile {
-		return "", arg, fmt.Errorf("%w: key file %s is %d bytes, too large for a key", ErrInvalidKey, quote(arg), st.Size())
+		return "", arg, fmt.Errorf("%w: key file %s is %d bytes, too large for a key", ErrInvalidKey, Quote(arg), st.Size())
 	}
 	b, err := os.ReadFile(arg)
 	if err != nil {
-		return "", arg, fmt.Errorf("%w: key file %s: %v", ErrInvalidKey, quote(arg), err)
+		return "", arg, fmt.Errorf("%w: key file %s: %v", ErrInvalidKey, Quote(arg), err)
 	}
 	return strings.TrimSpace(string(b)), arg, nil
 }
@@ -106,7 +106,7 @@ func LoadPrivateKey(arg string) (atcrypto.PrivateKeyExportable, error) {
 	k, err := ParsePrivateKey(text)
 	if err != nil {
 		if from != "" {
-			return nil, fmt.Errorf("key file %s: %w", quote(from), err)
+			return nil, fmt.Errorf("key file %s: %w", Quote(from), err)
 		}
 		return nil, fmt.Errorf("private key argument is neither an existing file nor a key: %w", err)
 	}
@@ -136,7 +136,7 @@ func LoadPublicKey(arg string) (atcrypto.PublicKey, error) {
 	// Report the public-key error without echoing what may be secret.
 	perr = fmt.Errorf("%w: neither a did:key, a public multibase key nor a private key (%d characters)", ErrInvalidKey, len(text))
 	if from != "" {
-		return nil, fmt.Errorf("key file %s: %w", quote(from), perr)
+		return nil, fmt.Errorf("key file %s: %w", Quote(from), perr)
 	}
 	return nil, fmt.Errorf("public key argument is neither an existing file nor a key: %w", perr)
 }

@@ -13,15 +13,15 @@ func ParseRecordPath(p string) (collection syntax.NSID, rkey syntax.RecordKey, e
 	coll, key, ok := strings.Cut(p, "/")
 	switch {
 	case !ok || strings.Contains(key, "/"):
-		return "", "", fmt.Errorf("%w %s: want COLLECTION/RKEY, like app.bsky.feed.post/3jzfcijpj2z2a", ErrInvalidPath, quote(p))
+		return "", "", fmt.Errorf("%w %s: want COLLECTION/RKEY, like app.bsky.feed.post/3jzfcijpj2z2a", ErrInvalidPath, Quote(p))
 	case !validNSID(coll):
-		return "", "", fmt.Errorf("%w %s: the collection %v", ErrInvalidPath, quote(p), CheckNSID(coll))
+		return "", "", fmt.Errorf("%w %s: the collection %v", ErrInvalidPath, Quote(p), CheckNSID(coll))
 	case !validRecordKey(key):
-		return "", "", fmt.Errorf("%w %s: the record key %s is not valid (%s)", ErrInvalidPath, quote(p), quote(key), RecordKeyRule)
+		return "", "", fmt.Errorf("%w %s: the record key %s is not valid (%s)", ErrInvalidPath, Quote(p), Quote(key), RecordKeyRule)
 	}
 	collection, rkey, err = syntax.ParseRepoPath(p)
 	if err != nil { // not reached: the parts are checked above
-		return "", "", fmt.Errorf("%w %s", ErrInvalidPath, quote(p))
+		return "", "", fmt.Errorf("%w %s", ErrInvalidPath, Quote(p))
 	}
 	return collection, rkey, nil
 }
@@ -36,7 +36,7 @@ func CheckNSID(s string) error {
 	if validNSID(s) {
 		return nil
 	}
-	return fmt.Errorf("%s is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", quote(s))
+	return fmt.Errorf("%s is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", Quote(s))
 }
 
 func validNSID(s string) bool {
@@ -63,11 +63,11 @@ func validRecordKey(s string) bool {
 func ParseATURI(s string) (authority, collection, rkey string, err error) {
 	u, err := syntax.ParseATURI(s)
 	if err != nil {
-		return "", "", "", fmt.Errorf("%w %s: %s", ErrInvalidATURI, quote(s), atURIProblem(s))
+		return "", "", "", fmt.Errorf("%w %s: %s", ErrInvalidATURI, Quote(s), atURIProblem(s))
 	}
 	id := u.Authority()
 	if id == "" {
-		return "", "", "", fmt.Errorf("%w %s: authority is neither a DID nor a handle", ErrInvalidATURI, quote(s))
+		return "", "", "", fmt.Errorf("%w %s: authority is neither a DID nor a handle", ErrInvalidATURI, Quote(s))
 	}
 	if id.IsHandle() {
 		authority = id.Normalize().String()
@@ -87,13 +87,13 @@ func atURIProblem(s string) string {
 	}
 	parts := strings.Split(rest, "/")
 	if _, err := syntax.ParseAtIdentifier(parts[0]); err != nil {
-		return fmt.Sprintf("%s is neither a DID nor a handle; %s", quote(parts[0]), want)
+		return fmt.Sprintf("%s is neither a DID nor a handle; %s", Quote(parts[0]), want)
 	}
 	if len(parts) > 1 && !validNSID(parts[1]) {
-		return fmt.Sprintf("the collection %s is not a valid NSID; %s", quote(parts[1]), want)
+		return fmt.Sprintf("the collection %s is not a valid NSID; %s", Quote(parts[1]), want)
 	}
 	if len(parts) > 2 && !validRecordKey(parts[2]) {
-		return fmt.Sprintf("the record key %s is not valid (%s)", quote(parts[2]), RecordKeyRule)
+		return fmt.Sprintf("the record key %s is not valid (%s)", Quote(parts[2]), RecordKeyRule)
 	}
 	return want
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/mr-tron/base58"
 
@@ -376,7 +378,7 @@ func checkCorpusSignature(t *testing.T, c *Commit, key atcrypto.PublicKey, want 
 func TestInteropCorpusCommits(t *testing.T) {
 	for _, cc := range corpusCommits {
 		t.Run(filepath.Base(cc.file), func(t *testing.T) {
-			roots, order, blocks := carBlocks(t, readShared(t, "corpus", cc.file))
+			roots, order, blocks := testfixtures.CARBlocks(t, readShared(t, "corpus", cc.file))
 			if len(roots) == 0 {
 				t.Fatal("no roots")
 			}

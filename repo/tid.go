@@ -16,7 +16,7 @@ type TID string
 // one leaves the top bit zero. Errors wrap ErrInvalidTID.
 func ParseTID(s string) (TID, error) {
 	if _, err := syntax.ParseTID(s); err != nil {
-		return "", fmt.Errorf("%w %s: %v", ErrInvalidTID, quote(s), err)
+		return "", fmt.Errorf("%w %s: %v", ErrInvalidTID, Quote(s), err)
 	}
 	return TID(s), nil
 }

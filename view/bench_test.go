@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // benchRecords is the size of the generated repository:
@@ -92,7 +93,7 @@ func benchCAR(b *testing.B, n int) []byte {
 type benchFixture struct {
 	car  []byte
 	path string // the CAR written to a file, read Lazy as arbor view does
-	a    *repo.Archive
+	a    *archive.Archive
 	srv  *Server
 	http *httptest.Server
 	// nodes are CIDs of nodes at every depth, to expand.
@@ -101,13 +102,13 @@ type benchFixture struct {
 
 // readBenchCAR reads the CAR file as arbor view does (Lazy: record bodies
 // stay in the file); the file stays open until the benchmark ends.
-func readBenchCAR(b *testing.B, path string) *repo.Archive {
+func readBenchCAR(b *testing.B, path string) *archive.Archive {
 	fh, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { fh.Close() })
-	a, err := repo.ReadArchive(fh, repo.LoadOptions{Lazy: true})
+	a, err := archive.ReadArchive(fh, archive.LoadOptions{Lazy: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func BenchmarkViewStartup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		a, err := repo.ReadArchive(fh, repo.LoadOptions{Lazy: true})
+		a, err := archive.ReadArchive(fh, archive.LoadOptions{Lazy: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/arbor-atproto/arbor/repo"
+	"github.com/arbor-atproto/arbor/archive"
 )
 
 // goldenDir holds repositories made by the reference implementation, with
@@ -36,7 +36,7 @@ type goldenRepo struct {
 // invalid on purpose and has no depth facts).
 var canonicalGolden = []string{"empty", "one", "ten", "p256-50", "r300", "r2000"}
 
-func loadGolden(t testing.TB, name string) (goldenRepo, *repo.Archive) {
+func loadGolden(t testing.TB, name string) (goldenRepo, *archive.Archive) {
 	t.Helper()
 	var g goldenRepo
 	b, err := os.ReadFile(filepath.Join(goldenDir, name+".json"))
@@ -49,14 +49,14 @@ func loadGolden(t testing.TB, name string) (goldenRepo, *repo.Archive) {
 	return g, readCAR(t, filepath.Join(goldenDir, name+".car"))
 }
 
-func readCAR(t testing.TB, path string) *repo.Archive {
+func readCAR(t testing.TB, path string) *archive.Archive {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	a, err := repo.ReadArchive(f, repo.LoadOptions{KeepBodies: true})
+	a, err := archive.ReadArchive(f, archive.LoadOptions{KeepBodies: true})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

@@ -11,19 +11,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arbor-atproto/arbor/repo"
+	"github.com/arbor-atproto/arbor/archive"
 )
 
 // readLazy reads a CAR with repo.LoadOptions.Lazy from its file, which
 // stays open until the test ends, as arbor view does with a file.
-func readLazy(t testing.TB, path string) *repo.Archive {
+func readLazy(t testing.TB, path string) *archive.Archive {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	a, err := repo.ReadArchive(f, repo.LoadOptions{Lazy: true})
+	a, err := archive.ReadArchive(f, archive.LoadOptions{Lazy: true})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -161,7 +161,7 @@ func TestAPIRecordFromAChangedFileIsAnError(t *testing.T) {
 		}
 		var e struct{ Error string }
 		json.Unmarshal(b, &e)
-		if code != http.StatusInternalServerError || !strings.Contains(e.Error, repo.ErrFileChanged.Error()) || !strings.Contains(e.Error, r.Path) {
+		if code != http.StatusInternalServerError || !strings.Contains(e.Error, archive.ErrFileChanged.Error()) || !strings.Contains(e.Error, r.Path) {
 			t.Errorf("%s: %d %s", r.Path, code, b)
 		}
 		changed++

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 
@@ -37,8 +39,8 @@ const (
 
 // Input is one repository to show.
 type Input struct {
-	Name    string        // as the user named the file
-	Archive *repo.Archive // read with KeepBodies or Lazy, so records can be shown
+	Name    string           // as the user named the file
+	Archive *archive.Archive // read with KeepBodies or Lazy, so records can be shown
 }
 
 // Options are the server's settings.

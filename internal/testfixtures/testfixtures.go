@@ -11,10 +11,15 @@
 package testfixtures
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-car/v2"
 )
 
 // root is the repository root, found once from the working directory.
@@ -113,4 +118,27 @@ func SharedDir(tb testing.TB) (string, bool) {
 		}
 	}
 	return d, true
+}
+
+// CARBlocks reads a CAR file and returns its roots and blocks in file order.
+func CARBlocks(tb testing.TB, data []byte) ([]cid.Cid, []cid.Cid, map[cid.Cid][]byte) {
+	tb.Helper()
+	br, err := car.NewBlockReader(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatalf("reading CAR: %v", err)
+	}
+	var order []cid.Cid
+	blocks := map[cid.Cid][]byte{}
+	for {
+		blk, err := br.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			tb.Fatalf("reading CAR block %d: %v", len(order), err)
+		}
+		order = append(order, blk.Cid())
+		blocks[blk.Cid()] = blk.RawData()
+	}
+	return br.Roots, order, blocks
 }

@@ -1,4 +1,4 @@
-package repo
+package archive
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // LoadOptions says what ReadArchive keeps of the blocks it streams past.
@@ -70,7 +71,7 @@ type Archive struct {
 	// Root is the first root: a commit, or an MST node for a bare tree.
 	Root cid.Cid
 	// Commit is the decoded root commit; nil for a bare tree.
-	Commit *Commit
+	Commit *repo.Commit
 	// CommitErr is why the root could not be read as a commit or a tree.
 	CommitErr error
 	// Data is the root of the MST (the commit's data, or Root for a bare tree).
@@ -287,7 +288,7 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 		if commitShaped(data) {
 			// A commit of the history (legacy exports): kept, so
 			// Inspect can follow the prev chain through it.
-			if _, err := DecodeCommit(data); err == nil {
+			if _, err := repo.DecodeCommit(data); err == nil {
 				a.store.keep(i, data)
 				e.rec = recCommit
 				return
@@ -356,7 +357,7 @@ func (a *Archive) resolveRoot() {
 		}
 		return
 	}
-	c, err := DecodeCommit(b)
+	c, err := repo.DecodeCommit(b)
 	if err == nil {
 		a.Commit = c
 		a.Data = c.Data

@@ -1,4 +1,4 @@
-package repo
+package archive
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // genRepo describes a repository CAR a test generates block by block, with
@@ -114,22 +115,22 @@ func (g *genRepo) build(tb testing.TB) ([]byte, cid.Cid) {
 	}
 	version := g.version
 	if version == 0 {
-		version = VersionCurrent
+		version = repo.VersionCurrent
 	}
 	rev := g.rev
-	if rev == "" && version == VersionCurrent {
+	if rev == "" && version == repo.VersionCurrent {
 		rev = "3kabcdefghij2"
 	}
 	did := g.did
 	if did == "" {
 		did = "did:plc:arborrepotestsaaaaaaaaaa"
 	}
-	commit := &Commit{DID: did, Version: version, Data: data, Rev: rev}
+	commit := &repo.Commit{DID: did, Version: version, Data: data, Rev: rev}
 	commit.Sig, err = g.key.HashAndSign(commit.UnsignedBytes())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cb := commit.encode(true)
+	cb := commit.SignedBytes()
 	cc := dagcbor.SumCID(dagcbor.CodecDagCBOR, cb)
 	roots := []cid.Cid{cc}
 	if g.roots != nil {

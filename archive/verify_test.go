@@ -1,4 +1,4 @@
-package repo
+package archive
 
 import (
 	"errors"
@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
+	"github.com/arbor-atproto/arbor/repo"
 )
 
 // modes are the two ways verify and inspect read an archive; both must give
@@ -42,7 +45,7 @@ func TestVerifyAcceptsTheGeneratedRepository(t *testing.T) {
 	k := genKey(t)
 	for _, g := range []*genRepo{
 		{key: k, records: genPosts(t, 50)},
-		{key: k, records: genPosts(t, 50), version: VersionLegacy}, // v2 without rev
+		{key: k, records: genPosts(t, 50), version: repo.VersionLegacy}, // v2 without rev
 	} {
 		data, _ := g.build(t)
 		for _, m := range modes {
@@ -200,11 +203,11 @@ func TestVerifyRefusesWhatNoRepositoryHas(t *testing.T) {
 		{"record without $type", &genRepo{records: post(genPosts(t, 3), "app.bsky.feed.post/3kaaaaaaaaaaa", mustEncode(t, map[string]any{"text": "hi"}))}, KindRecord, ErrNotARecord},
 		{"record with a number $type", &genRepo{records: post(genPosts(t, 3), "app.bsky.feed.post/3kaaaaaaaaaaa", mustEncode(t, map[string]any{"$type": int64(1), "text": "hi"}))}, KindRecord, ErrNotARecord},
 		{"record over 1 MiB", &genRepo{records: post(genPosts(t, 3), "app.bsky.feed.post/3kaaaaaaaaaaa", big)}, KindRecord, ErrNotARecord},
-		{"v2 commit with rev", &genRepo{records: genPosts(t, 3), version: VersionLegacy, rev: "3kabcdefghij2"}, KindCommit, ErrInvalidCommit},
+		{"v2 commit with rev", &genRepo{records: genPosts(t, 3), version: repo.VersionLegacy, rev: "3kabcdefghij2"}, KindCommit, ErrInvalidCommit},
 		{"did:plc of the wrong length and case", &genRepo{records: genPosts(t, 3), did: "did:plc:AAAA"}, KindCommit, ErrInvalidCommit},
 		{"did:plc with a character outside base32", &genRepo{records: genPosts(t, 3), did: "did:plc:arborrepotestsaaaaaaaaa0"}, KindCommit, ErrInvalidCommit},
-		{"collection that is not an NSID", &genRepo{records: post(genPosts(t, 3), "notannsid/3kaaaaaaaaaaa", genRecord(t, 9))}, KindRecord, ErrInvalidPath},
-		{"record key over 512 bytes", &genRepo{records: post(genPosts(t, 3), "app.bsky.feed.post/"+strings.Repeat("k", 513), genRecord(t, 9))}, KindRecord, ErrInvalidPath},
+		{"collection that is not an NSID", &genRepo{records: post(genPosts(t, 3), "notannsid/3kaaaaaaaaaaa", genRecord(t, 9))}, KindRecord, repo.ErrInvalidPath},
+		{"record key over 512 bytes", &genRepo{records: post(genPosts(t, 3), "app.bsky.feed.post/"+strings.Repeat("k", 513), genRecord(t, 9))}, KindRecord, repo.ErrInvalidPath},
 	}
 	for _, tc := range tests {
 		tc.g.key = k
@@ -266,8 +269,8 @@ func isCommitShaped(b []byte) bool {
 // there without their records. Every commit and every node of their trees
 // is reachable through prev, so nothing is unreferenced.
 func TestInspectCountsTheHistoryOfLegacyExports(t *testing.T) {
-	data := readShared(t, "corpus", "indigo", "testing", "testdata", "fakermaker.repo.car")
-	_, order, blocks := carBlocks(t, data)
+	data := testfixtures.Read(t, "corpus", "indigo", "testing", "testdata", "fakermaker.repo.car")
+	_, order, blocks := testfixtures.CARBlocks(t, data)
 	commits := 0
 	for _, c := range order {
 		if isCommitShaped(blocks[c]) {

@@ -1,4 +1,4 @@
-package repo
+package archive
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
 	"github.com/ipfs/go-cid"
 
@@ -20,7 +22,7 @@ import (
 // block's (a hash mismatch).
 func variants(t *testing.T, raw []byte) map[string][]byte {
 	t.Helper()
-	roots, order, blocks := carBlocks(t, raw)
+	roots, order, blocks := testfixtures.CARBlocks(t, raw)
 	write := func(order []cid.Cid, bytesOf func(cid.Cid) []byte) []byte {
 		var buf bytes.Buffer
 		w, err := car.NewWriter(&buf, roots)

@@ -1,4 +1,4 @@
-package repo
+package archive
 
 import (
 	"bytes"
@@ -7,12 +7,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/arbor-atproto/arbor/repo"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/mst"
-	"github.com/arbor-atproto/arbor/plc"
 )
 
 // Stats describes an archive: its records, its tree and its blocks.
@@ -63,7 +64,7 @@ func (a *Archive) Inspect() (*Stats, error) {
 		if b == nil || !w.mark(c.Prev) {
 			break
 		}
-		prev, err := DecodeCommit(b)
+		prev, err := repo.DecodeCommit(b)
 		if err != nil {
 			break
 		}
@@ -379,22 +380,8 @@ type VerifyOptions struct {
 // did:plc, the method's own rule (24 characters of lower-case base32).
 // Errors wrap ErrInvalidCommit.
 func ValidateRepoDID(did string) error {
-	if err := CheckDID(did); err != nil {
+	if err := repo.CheckDID(did); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCommit, err)
-	}
-	return nil
-}
-
-// CheckDID says, in plain words, why did cannot name a repository: it is
-// not atproto DID syntax, or it is a did:plc that breaks the method's
-// rule (plc.ValidDID). create and rewrite check --did with it before
-// signing anything, verify a commit's DID.
-func CheckDID(did string) error {
-	if _, err := syntax.ParseDID(did); err != nil {
-		return fmt.Errorf("%s is not a valid DID (want did:METHOD:ID, like did:plc:ewvi7nxzyoun6zhxrhs64oiz)", quote(did))
-	}
-	if strings.HasPrefix(did, "did:plc:") && !plc.ValidDID(did) {
-		return fmt.Errorf("%s is not a valid did:plc (want 24 characters of a-z and 2-7 after did:plc:)", quote(did))
 	}
 	return nil
 }
@@ -440,8 +427,8 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		if err := ValidateRepoDID(c.DID); err != nil {
 			add(Problem{Kind: KindCommit, CID: a.Root, Err: err})
 		}
-		if c.Version == VersionLegacy && c.Rev != "" {
-			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: a version 2 commit carries rev %s (only version 3 commits have one)", ErrInvalidCommit, quote(c.Rev))})
+		if c.Version == repo.VersionLegacy && c.Rev != "" {
+			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: a version 2 commit carries rev %s (only version 3 commits have one)", ErrInvalidCommit, repo.Quote(c.Rev))})
 		}
 		if opts.DID != "" && c.DID != opts.DID {
 			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: commit has %s, document is for %s", ErrDIDMismatch, c.DID, opts.DID)})
@@ -449,7 +436,7 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		if opts.Key != nil {
 			r.SignatureChecked = true
 			if err := c.VerifySignature(opts.Key); err != nil {
-				if c.Version == VersionLegacy && opts.Key.HashAndVerifyLenient(c.UnsignedBytes(), c.Sig) == nil {
+				if c.Version == repo.VersionLegacy && opts.Key.HashAndVerifyLenient(c.UnsignedBytes(), c.Sig) == nil {
 					// v2 repositories were signed before atproto required
 					// low-S signatures; their high-S signatures are genuine.
 					r.Warnings = append(r.Warnings, "legacy v2 commit has a high-S signature: accepted, as v2 predates the low-S rule")
@@ -555,13 +542,13 @@ func (p *pathChecker) check(key []byte) {
 	if !p.seen || !bytes.Equal(coll, p.coll) {
 		p.coll, p.seen = append(p.coll[:0], coll...), true
 		if !validNSID(string(coll)) {
-			p.add(Problem{Kind: KindRecord, Key: string(key), Err: fmt.Errorf("%w: the collection %s is not a valid NSID (every record in it is affected)", ErrInvalidPath, quote(string(coll)))})
+			p.add(Problem{Kind: KindRecord, Key: string(key), Err: fmt.Errorf("%w: the collection %s is not a valid NSID (every record in it is affected)", repo.ErrInvalidPath, repo.Quote(string(coll)))})
 		}
 	}
 	// The tree check has the characters and the dot segments (mst.ValidateKey,
 	// the same set as record keys); the length is the record key's own rule.
 	if len(rkey) > maxRecordKeyLen {
-		p.add(Problem{Kind: KindRecord, Key: string(key), Err: fmt.Errorf("%w: the record key is %d bytes (%s)", ErrInvalidPath, len(rkey), RecordKeyRule)})
+		p.add(Problem{Kind: KindRecord, Key: string(key), Err: fmt.Errorf("%w: the record key is %d bytes (%s)", repo.ErrInvalidPath, len(rkey), repo.RecordKeyRule)})
 	}
 }
 
@@ -611,4 +598,9 @@ func kindRank(k string) int {
 		return 3
 	}
 	return 4
+}
+
+func validNSID(s string) bool {
+	_, err := syntax.ParseNSID(s)
+	return err == nil
 }

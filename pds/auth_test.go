@@ -17,8 +17,7 @@ import (
 )
 
 func TestSessionsCreateGetRefreshDelete(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	for _, ident := range []string{"alice.test", "ALICE.test", u.did, "alice@example.com"} {
 		out := ts.ok(ts.proc("com.atproto.server.createSession", "", map[string]any{"identifier": ident, "password": u.password}))
 		if out["did"] != u.did || out["handle"] != u.handle || out["didDoc"] == nil {
@@ -75,8 +74,7 @@ func TestCreateAccountRefusals(t *testing.T) {
 }
 
 func TestExpiredOrTamperedTokensAreRefused(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	parts := strings.Split(u.access, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	otherPayload := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), u.did, "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", 1)))
@@ -211,8 +209,7 @@ func bigCAR(t *testing.T, n int) []byte {
 }
 
 func TestAdminEndpointsNeedTheAdminPassword(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	basic := func(user, pass string) map[string]string {
 		return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
 	}

@@ -21,8 +21,7 @@ func osReadDir(dir string) ([]string, error) {
 }
 
 func TestUploadBlobThenGetBlob(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 3000)...)
 	for _, tc := range []struct {
 		name, ctype, wantType string

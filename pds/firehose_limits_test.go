@@ -106,8 +106,7 @@ func TestNeverReadingConsumerQueueIsBoundedInBytes(t *testing.T) {
 // bounded in bytes, however little it reads; small pages still replay
 // every event once, in order.
 func TestReplayHoldsOnePageBoundedInBytes(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	for i := range 60 {
 		ts.createRecord(u, fmt.Sprint("k", i), post(strings.Repeat("z", 300)))
 	}

@@ -460,8 +460,7 @@ func TestSubscribeReposReplaysFromTheStoreAfterARestart(t *testing.T) {
 }
 
 func TestSubscribeReposReplayThenLiveHasNoGapNorDuplicate(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	for i := range 60 {
 		ts.createRecord(u, fmt.Sprint("pre", i), post("before any consumer"))
 	}
@@ -622,8 +621,7 @@ func TestReplayOutrunByWritesRegistersAgainWithoutLosingEvents(t *testing.T) {
 // frames are built from: the stored CAR lists the commit then prevData;
 // the frame's CAR lists the commit only.
 func TestCommitEventRowKeepsPrevDataAsSecondRoot(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	ts.createRecord(u, "k1", post("one"))
 	evs, err := ts.srv.Store().Events(context.Background(), 0, 100)
 	if err != nil {

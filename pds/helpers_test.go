@@ -53,6 +53,14 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	return startServerOn(t, ln, cfg)
 }
 
+// startWithAlice starts a server with the default configuration and one
+// account, alice.test.
+func startWithAlice(t testing.TB) (*testServer, *user) {
+	t.Helper()
+	ts := startServer(t, Config{})
+	return ts, ts.createUser("alice")
+}
+
 func startServerOn(t testing.TB, ln net.Listener, cfg Config) *testServer {
 	t.Helper()
 	clock := &testClock{}

@@ -33,8 +33,7 @@ func (ts *testServer) importCAR(token string, body []byte) *resp {
 // layer (150,000 levels, 12 MB), or a DAG of shared subtrees, is refused
 // with 400 InvalidRequest saying the tree is malformed, and changes nothing.
 func TestImportRepoRefusesMalformedTrees(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	ts.createRecord(u, "before", post("before the import"))
 	head, _ := ts.head(u)
 	deep, err := hostile.DeepChain(hostileKey(t), u.did, 150_000)
@@ -74,8 +73,7 @@ func TestImportRepoRefusesMalformedTrees(t *testing.T) {
 // InvalidRequest naming the record; the same repository with valid
 // records imports.
 func TestImportRepoRefusesRecordsCreateRecordRefuses(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	head, _ := ts.head(u)
 	enc := func(v any) []byte {
 		b, err := dagcbor.Encode(v)

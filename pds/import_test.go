@@ -85,8 +85,7 @@ func buildRepoCAR(t *testing.T, did string, paths []string, o carOpts) []byte {
 }
 
 func TestImportRepoIsVerifiedThenAdopted(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	ts.createRecord(u, "before", post("before the import"))
 	paths := []string{"app.bsky.feed.post/a", "app.bsky.feed.post/b", "app.bsky.feed.like/c", "com.example.thing/self"}
 	head, _ := ts.head(u)

@@ -164,8 +164,7 @@ func TestSubscriberOutlivesTheConnectionTimeouts(t *testing.T) {
 // JSON bodies are one value: anything after it but white space is refused,
 // through the one decoding helper every JSON endpoint uses.
 func TestJSONBodiesWithTrailingDataAreRefused(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	login := `{"identifier":"alice.test","password":"pw-alice"}`
 	rec := `{"repo":"` + u.did + `","collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"x","createdAt":"2024-01-01T00:00:00.000Z"}}`
 	cases := []struct {
@@ -197,8 +196,7 @@ func TestJSONBodiesWithTrailingDataAreRefused(t *testing.T) {
 // A token whose iat is more than maxClockSkew ahead of the server's clock
 // was not issued by it and is refused.
 func TestTokensIssuedInTheFutureAreRefused(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	sign := func(iat time.Time) string {
 		c := tokenClaims{Scope: scopeAccess, RegisteredClaims: jwt.RegisteredClaims{
 			Subject: u.did, Audience: jwt.ClaimStrings{ts.srv.serviceDID},

@@ -15,8 +15,7 @@ import (
 // alsoKnownAs entries than the directory takes is refused (400) and the
 // log is unchanged; one at the limit is accepted.
 func TestEmbeddedDirectoryHoldsNewOperationsToTheLimits(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	client := &plc.Client{Host: ts.url}
 	ctx := context.Background()
 	for _, tc := range []struct {

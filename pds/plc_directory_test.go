@@ -14,8 +14,7 @@ import (
 )
 
 func TestEmbeddedDirectoryServesValidLogs(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	client := &plc.Client{Host: ts.url}
 	entries, _, err := client.AuditLog(context.Background(), u.did)
 	if err != nil {

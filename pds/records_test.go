@@ -13,8 +13,7 @@ import (
 )
 
 func TestRecordLifecycleCreateGetPutDelete(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	created := ts.createRecord(u, "", post("hello"))
 	uri := created["uri"].(string)
 	rkey := uri[strings.LastIndex(uri, "/")+1:]
@@ -46,8 +45,7 @@ func TestRecordLifecycleCreateGetPutDelete(t *testing.T) {
 }
 
 func TestMissingRecordIsRecordNotFound(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	for _, tc := range []struct{ name, rkey, cid string }{
 		{"never written", "3kabc", ""},
 		{"other cid asked", "x", "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"},
@@ -69,8 +67,7 @@ func TestMissingRecordIsRecordNotFound(t *testing.T) {
 }
 
 func TestWritesAreRefused(t *testing.T) {
-	ts := startServer(t, Config{})
-	alice := ts.createUser("alice")
+	ts, alice := startWithAlice(t)
 	bob := ts.createUser("bob")
 	good := func() map[string]any {
 		return map[string]any{"repo": alice.did, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("x")}
@@ -116,8 +113,7 @@ func TestWritesAreRefused(t *testing.T) {
 }
 
 func TestStaleSwapIsInvalidSwapAndChangesNothing(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	first := ts.createRecord(u, "k1", post("one"))
 	staleCommit, _ := ts.head(u)
 	ts.createRecord(u, "k2", post("two"))
@@ -184,8 +180,7 @@ func independentCID(t *testing.T, rec map[string]any) string {
 }
 
 func TestRecordCIDsAreCanonical(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	recs := []map[string]any{
 		post("plain"),
 		{"$type": "app.bsky.feed.post", "zzz": 1, "a": "b", "bb": []any{int64(-5), true, nil}, "createdAt": "2024-01-01T00:00:00Z"},
@@ -208,8 +203,7 @@ func TestRecordCIDsAreCanonical(t *testing.T) {
 }
 
 func TestListRecordsPagesBothWays(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	var keys []string
 	for i := 0; i < 7; i++ {
 		k := fmt.Sprintf("k%d", i)
@@ -269,8 +263,7 @@ func TestListRecordsPagesBothWays(t *testing.T) {
 }
 
 func TestApplyWritesIsAllOrNothing(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	ts.createRecord(u, "keep", post("keep"))
 	head, _ := ts.head(u)
 	create := func(rkey, text string) map[string]any {
@@ -328,8 +321,7 @@ func TestApplyWritesIsAllOrNothing(t *testing.T) {
 }
 
 func TestConcurrentWritesChain(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make(chan string, n)

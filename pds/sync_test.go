@@ -80,8 +80,7 @@ func (ts *testServer) fetchVerifiedRepo(u *user) *verifiedRepo {
 }
 
 func TestGetRepoVerifiesWithTheKeyOfTheDIDDocument(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	empty := ts.fetchVerifiedRepo(u)
 	if empty.records != 0 {
 		t.Fatalf("new repo has %d records", empty.records)
@@ -117,8 +116,7 @@ func TestGetRepoVerifiesWithTheKeyOfTheDIDDocument(t *testing.T) {
 }
 
 func TestGetRepoSinceGivesTheBlocksAddedAfter(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	for i := 0; i < 10; i++ {
 		ts.createRecord(u, "", post("before"))
 	}
@@ -164,8 +162,7 @@ func TestGetRepoSinceGivesTheBlocksAddedAfter(t *testing.T) {
 }
 
 func TestSyncGetRecordProvesTheRecord(t *testing.T) {
-	ts := startServer(t, Config{})
-	u := ts.createUser("alice")
+	ts, u := startWithAlice(t)
 	var cids = map[string]string{}
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		cids[k] = ts.createRecord(u, k, post(k))["cid"].(string)
@@ -223,8 +220,7 @@ func TestSyncGetRecordProvesTheRecord(t *testing.T) {
 }
 
 func TestSyncQueries(t *testing.T) {
-	ts := startServer(t, Config{})
-	alice := ts.createUser("alice")
+	ts, alice := startWithAlice(t)
 	bob := ts.createUser("bob")
 	c := ts.createRecord(alice, "k", post("x"))["cid"].(string)
 	head, rev := ts.head(alice)

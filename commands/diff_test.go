@@ -326,8 +326,8 @@ func TestDiffBadInputExitsTwo(t *testing.T) {
 	}
 }
 
-// blocksIn reads a CAR's root and distinct block CIDs.
-func blocksIn(t *testing.T, path string) (cid.Cid, []string) {
+// readCARFile reads a whole CAR file: its roots and its blocks.
+func readCARFile(t *testing.T, path string) ([]cid.Cid, map[cid.Cid][]byte) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -338,6 +338,13 @@ func blocksIn(t *testing.T, path string) (cid.Cid, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return roots, blocks
+}
+
+// blocksIn reads a CAR's root and distinct block CIDs.
+func blocksIn(t *testing.T, path string) (cid.Cid, []string) {
+	t.Helper()
+	roots, blocks := readCARFile(t, path)
 	var out []string
 	for c := range blocks {
 		out = append(out, c.String())
@@ -384,15 +391,7 @@ func TestDiffCarSliceMatchesReferenceAndApplies(t *testing.T) {
 // signing (a later rev), so its signature no longer verifies.
 func writeForged(t *testing.T, src, dst string) {
 	t.Helper()
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	roots, blocks, err := car.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	roots, blocks := readCARFile(t, src)
 	c, err := repo.DecodeCommit(blocks[roots[0]])
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,4 +72,37 @@ func wantOneLineError(t *testing.T, r result, code int, want string) {
 func needE2E(t *testing.T, ok bool, what string) {
 	t.Helper()
 	testfixtures.NeedE2E(t, ok, what)
+}
+
+// usageCase is a command line that must fail as bad usage or unreadable
+// input: one line on stderr that contains want, exit 2, nothing on stdout.
+type usageCase struct {
+	name string
+	args []string
+	want string
+}
+
+// runUsageErrors runs each case as a subtest named after it.
+func runUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, "", c.args...)
+			wantOneLineError(t, r, ExitUsage, c.want)
+			if r.stdout != "" {
+				t.Errorf("stdout %q", r.stdout)
+			}
+		})
+	}
+}
+
+// garbageCAR writes a file named garbage.car that is not a CAR file and
+// returns its path.
+func garbageCAR(t *testing.T) string {
+	t.Helper()
+	garbage := filepath.Join(t.TempDir(), "garbage.car")
+	if err := os.WriteFile(garbage, []byte("not a car file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return garbage
 }

@@ -104,13 +104,8 @@ func TestMSTCommandReadsStdin(t *testing.T) {
 // Bad usage and unreadable input end with one line on stderr and exit 2.
 func TestMSTCommandBadInput(t *testing.T) {
 	car, _ := goldenFacts(t, "ten")
-	garbage := filepath.Join(t.TempDir(), "garbage.car")
-	os.WriteFile(garbage, []byte("not a car file"), 0o644)
-	cases := []struct {
-		name string
-		args []string
-		want string
-	}{
+	garbage := garbageCAR(t)
+	cases := []usageCase{
 		{"no file", []string{"mst"}, "usage: arbor mst"},
 		{"two files", []string{"mst", car, car}, "usage: arbor mst"},
 		{"negative depth", []string{"mst", car, "--depth", "-1"}, "--depth"},
@@ -118,13 +113,5 @@ func TestMSTCommandBadInput(t *testing.T) {
 		{"missing file", []string{"mst", filepath.Join(t.TempDir(), "nope.car")}, "nope.car"},
 		{"not a CAR", []string{"mst", garbage}, "garbage.car"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := run(t, "", c.args...)
-			wantOneLineError(t, r, ExitUsage, c.want)
-			if r.stdout != "" {
-				t.Errorf("stdout %q", r.stdout)
-			}
-		})
-	}
+	runUsageErrors(t, cases)
 }

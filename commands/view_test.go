@@ -91,13 +91,8 @@ func testViewServes(t *testing.T, asJSON bool) {
 // before anything is served.
 func TestViewCommandBadInput(t *testing.T) {
 	car, _ := goldenFacts(t, "ten")
-	garbage := filepath.Join(t.TempDir(), "garbage.car")
-	os.WriteFile(garbage, []byte("not a car file"), 0o644)
-	cases := []struct {
-		name string
-		args []string
-		want string
-	}{
+	garbage := garbageCAR(t)
+	cases := []usageCase{
 		{"no file", []string{"view"}, "usage: arbor view"},
 		{"three files", []string{"view", car, car, car}, "usage: arbor view"},
 		{"both standard input", []string{"view", "-", "-"}, "standard input"},
@@ -106,15 +101,7 @@ func TestViewCommandBadInput(t *testing.T) {
 		{"missing file", []string{"view", filepath.Join(t.TempDir(), "nope.car")}, "nope.car"},
 		{"not a CAR", []string{"view", car, garbage}, "garbage.car"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := run(t, "", c.args...)
-			wantOneLineError(t, r, ExitUsage, c.want)
-			if r.stdout != "" {
-				t.Errorf("stdout %q", r.stdout)
-			}
-		})
-	}
+	runUsageErrors(t, cases)
 }
 
 // startView runs arbor view with args until the test ends and returns the

@@ -112,16 +112,9 @@ func BenchmarkWriter(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	blocks := make([]Block, 0, want)
-	for {
-		blk, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		blocks = append(blocks, blk)
+	blocks := readBlocks(b, r)
+	if len(blocks) != want {
+		b.Fatalf("read %d blocks, want %d", len(blocks), want)
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

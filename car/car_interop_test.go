@@ -363,14 +363,7 @@ func TestWriterReproducesCorpusFilesByteForByte(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for {
-				b, err := r.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			for _, b := range readBlocks(t, r) {
 				if err := w.Put(b.CID, b.Data); err != nil {
 					t.Fatal(err)
 				}

@@ -265,14 +265,7 @@ func TestReaderAcceptsDuplicatesAndAnyOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		blk, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, blk := range readBlocks(t, r) {
 		got = append(got, blk.CID.String())
 	}
 	want := []string{mustCast(t, cb).String(), mustCast(t, ca).String(), mustCast(t, cb).String()}

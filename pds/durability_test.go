@@ -275,16 +275,6 @@ func checkDurable(t *testing.T, srv *child, cl *xrpcClient, did string, acked ma
 	})
 	newest := lastSeq(evs)
 	checkExactly(t, "replay after SIGKILL", seqsOf(evs), 1, newest)
-	chain := firehose.NewChain()
-	for _, ev := range evs {
-		if _, err := chain.Check(ev); err != nil {
-			t.Fatalf("chain: %v", err)
-		}
-		if c, ok := ev.(*firehose.Commit); ok {
-			if _, err := firehose.VerifyCommit(c, key); err != nil {
-				t.Fatalf("seq %d: %v", c.Seq, err)
-			}
-		}
-	}
+	checkChain(t, evs, key)
 	return newest
 }

@@ -353,12 +353,7 @@ func TestSubscribeReposSendsIdentityAccountAndSyncEvents(t *testing.T) {
 	// A commit after the import chains on it.
 	ts.createRecord(u, "after", post("after the import"))
 	evs = st.waitSeq(5*time.Second, ts.newestSeq())
-	chain := firehose.NewChain()
-	for _, ev := range evs {
-		if _, err := chain.Check(ev); err != nil {
-			t.Fatalf("chain: %v", err)
-		}
-	}
+	checkChain(t, evs, nil)
 	if c := evs[len(evs)-1].(*firehose.Commit); *c.Since != rev {
 		t.Fatalf("commit after import: since %s, want %s", *c.Since, rev)
 	}
@@ -445,18 +440,8 @@ func TestSubscribeReposReplaysFromTheStoreAfterARestart(t *testing.T) {
 	ts2.createRecord(u, "after", post("after"))
 	evs := st.waitSeq(5*time.Second, before+1)
 	checkExactly(t, "replay after restart", seqsOf(evs), 1, before+1)
-	chain := firehose.NewChain()
 	key := ts2.signingKey(u.did)
-	for _, ev := range evs {
-		if _, err := chain.Check(ev); err != nil {
-			t.Fatalf("chain: %v", err)
-		}
-		if c, ok := ev.(*firehose.Commit); ok {
-			if _, err := firehose.VerifyCommit(c, key); err != nil {
-				t.Fatalf("seq %d: %v", c.Seq, err)
-			}
-		}
-	}
+	checkChain(t, evs, key)
 }
 
 func TestSubscribeReposReplayThenLiveHasNoGapNorDuplicate(t *testing.T) {

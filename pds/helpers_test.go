@@ -13,6 +13,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
+	"github.com/arbor-atproto/arbor/firehose"
 )
 
 // testClock is a settable clock for Config.Now.
@@ -241,4 +245,21 @@ func (ts *testServer) head(u *user) (string, string) {
 	// With the account's own token: a deactivated repo is refused to others.
 	out := ts.ok(ts.query("com.atproto.sync.getLatestCommit", u.access, "did", u.did))
 	return out["cid"].(string), out["rev"].(string)
+}
+
+// checkChain checks that evs follow each other as a firehose.Chain
+// requires and, when key is not nil, that every #commit verifies with it.
+func checkChain(t *testing.T, evs []firehose.Event, key atcrypto.PublicKey) {
+	t.Helper()
+	chain := firehose.NewChain()
+	for _, ev := range evs {
+		if _, err := chain.Check(ev); err != nil {
+			t.Fatalf("chain: %v", err)
+		}
+		if c, ok := ev.(*firehose.Commit); ok && key != nil {
+			if _, err := firehose.VerifyCommit(c, key); err != nil {
+				t.Fatalf("seq %d: %v", c.Seq, err)
+			}
+		}
+	}
 }

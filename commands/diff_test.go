@@ -15,6 +15,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -225,30 +226,14 @@ func TestDiffRecordsShowsFieldChanges(t *testing.T) {
 // Bare MST CARs (the mst-test-suite's) are accepted; the ops are the
 // suite's.
 func TestDiffAcceptsBareTrees(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(shared, "interop", "mst-test-suite", "tests-sample", "exhaustive_012_071.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tc struct {
-		Results struct {
-			Created []string `json:"created_nodes"`
-			Ops     []struct {
-				Path string  `json:"rpath"`
-				Old  *string `json:"old_value"`
-				New  *string `json:"new_value"`
-			} `json:"record_ops"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(raw, &tc); err != nil {
-		t.Fatal(err)
-	}
+	tc := testfixtures.MSTDiffCaseNamed(t, "exhaustive_012_071")
 	var got diffOut
 	r := runJSON(t, &got, "diff", exhaustive("012"), exhaustive("071"), "--json")
 	if r.code != ExitFail {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	var want []string
-	for _, o := range tc.Results.Ops {
+	for _, o := range tc.Results.RecordOps {
 		s := func(p *string) string {
 			if p == nil {
 				return ""

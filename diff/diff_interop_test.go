@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/archive"
@@ -68,27 +67,6 @@ func subset(t *testing.T, src mst.MapSource, lists ...[]cid.Cid) mst.MapSource {
 	return out
 }
 
-type suiteCase struct {
-	Type        string `json:"$type"`
-	Description string `json:"description"`
-	Inputs      struct {
-		A string `json:"mst_a"`
-		B string `json:"mst_b"`
-	} `json:"inputs"`
-	Results struct {
-		Created   []string `json:"created_nodes"`
-		Deleted   []string `json:"deleted_nodes"`
-		RecordOps []struct {
-			Path string  `json:"rpath"`
-			Old  *string `json:"old_value"`
-			New  *string `json:"new_value"`
-		} `json:"record_ops"`
-		Proof     []string        `json:"proof_nodes"`
-		Inductive []string        `json:"inductive_proof_nodes"`
-		Firehose  json.RawMessage `json:"firehose_cids"`
-	} `json:"results"`
-}
-
 func cidOrEmpty(s *string) string {
 	if s == nil {
 		return ""
@@ -108,20 +86,8 @@ func defOrEmpty(c cid.Cid) string {
 // suite lists them; and the covering proof alone lets the ops be inverted.
 func TestSuiteMSTDiffCasesMatchExactly(t *testing.T) {
 	suite := filepath.Join(interop, "mst-test-suite")
-	files, err := filepath.Glob(filepath.Join(suite, "tests-sample", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no mst-test-suite cases found: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var tc suiteCase
-			if err := json.Unmarshal(raw, &tc); err != nil {
-				t.Fatal(err)
-			}
+	for _, tc := range testfixtures.MSTDiffCases(t) {
+		t.Run(tc.Name, func(t *testing.T) {
 			if tc.Type != "mst-diff" {
 				t.Fatalf("$type %q", tc.Type)
 			}

@@ -292,25 +292,9 @@ type diffCase struct {
 
 func loadDiffCases(t *testing.T) []diffCase {
 	t.Helper()
-	dir := sharedPath(t, "interop", "mst-test-suite", "tests-sample")
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no diff cases in %s (%v)", dir, err)
-	}
-	suite := filepath.Dir(dir)
+	suite := testfixtures.MSTSuitePath(t)
 	var cases []diffCase
-	for _, f := range files {
-		var tc struct {
-			Inputs struct {
-				A string `json:"mst_a"`
-				B string `json:"mst_b"`
-			} `json:"inputs"`
-			Results struct {
-				Created []string `json:"created_nodes"`
-				Deleted []string `json:"deleted_nodes"`
-			} `json:"results"`
-		}
-		readJSON(t, &tc, "interop", "mst-test-suite", "tests-sample", filepath.Base(f))
+	for _, tc := range testfixtures.MSTDiffCases(t) {
 		ra, sa := readCAR(t, filepath.Join(suite, tc.Inputs.A))
 		rb, sb := readCAR(t, filepath.Join(suite, tc.Inputs.B))
 		ta, err := Load(sa, ra)
@@ -338,7 +322,7 @@ func loadDiffCases(t *testing.T) []diffCase {
 				t.Fatal(err)
 			}
 		}
-		cases = append(cases, diffCase{filepath.Base(f), ta, tb, cur, rb, sorted(tc.Results.Created), sorted(tc.Results.Deleted)})
+		cases = append(cases, diffCase{tc.Name + ".json", ta, tb, cur, rb, sorted(tc.Results.Created), sorted(tc.Results.Deleted)})
 	}
 	return cases
 }

@@ -1,55 +1,26 @@
 package commands
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// goldenRepo is the expectation file that golden/gen/gen-repos.mjs writes
-// next to each CAR, with values taken from the reference implementation
-// (@atproto/repo) itself.
-type goldenRepo struct {
-	DID         string         `json:"did"`
-	SigningKey  string         `json:"signingKey"`
-	CommitCID   string         `json:"commitCid"`
-	DataCID     string         `json:"dataCid"`
-	Rev         string         `json:"rev"`
-	Version     int            `json:"version"`
-	RecordCount int            `json:"recordCount"`
-	Collections map[string]int `json:"collections"`
-	BlockCount  int            `json:"blockCount"`
-	MSTNodes    int            `json:"mstNodeCount"`
-	MSTDepth    int            `json:"mstDepth"`
-	Records     []struct {
-		Path string `json:"path"`
-		CID  string `json:"cid"`
-	} `json:"records"`
-}
-
-func loadGoldenRepos(t *testing.T) map[string]goldenRepo {
+func loadGoldenRepos(t *testing.T) map[string]testfixtures.GoldenRepo {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "golden", "repos", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden repos: %v", err)
 	}
-	out := map[string]goldenRepo{}
+	out := map[string]testfixtures.GoldenRepo{}
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
 		if name == "index" || name == "noncanonical-flat" {
 			continue
 		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g goldenRepo
-		if err := json.Unmarshal(b, &g); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out[strings.TrimSuffix(f, ".json")+".car"] = g
+		out[strings.TrimSuffix(f, ".json")+".car"] = testfixtures.ReadGoldenRepo(t, name)
 	}
 	return out
 }
@@ -69,9 +40,9 @@ func TestInspectMatchesReferenceImplementation(t *testing.T) {
 			if c == nil || c.DID != g.DID || c.CID != g.CommitCID || c.Data != g.DataCID || c.Rev != g.Rev || c.Version != g.Version {
 				t.Fatalf("commit %+v, reference has did %s cid %s data %s rev %s v%d", c, g.DID, g.CommitCID, g.DataCID, g.Rev, g.Version)
 			}
-			if got.Records != g.RecordCount || got.Blocks != g.BlockCount || got.MSTNodes != g.MSTNodes || got.MSTDepth != g.MSTDepth {
+			if got.Records != g.RecordCount || got.Blocks != g.BlockCount || got.MSTNodes != g.MSTNodeCount || got.MSTDepth != g.MSTDepth {
 				t.Errorf("records %d blocks %d nodes %d depth %d; reference: %d %d %d %d",
-					got.Records, got.Blocks, got.MSTNodes, got.MSTDepth, g.RecordCount, g.BlockCount, g.MSTNodes, g.MSTDepth)
+					got.Records, got.Blocks, got.MSTNodes, got.MSTDepth, g.RecordCount, g.BlockCount, g.MSTNodeCount, g.MSTDepth)
 			}
 			colls := map[string]int{}
 			for _, cc := range got.Collections {
@@ -128,14 +99,7 @@ func TestVerifyAcceptsReferenceRepos(t *testing.T) {
 // verifyRepoCar, but its 20 records sit in one node whatever their layers;
 // the generator wrote it to prove that arbor checks the tree's shape.
 func TestVerifyRejectsNonCanonicalTreeTheReferenceAccepts(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "golden", "repos", "noncanonical-flat.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g goldenRepo
-	if err := json.Unmarshal(b, &g); err != nil {
-		t.Fatal(err)
-	}
+	g := testfixtures.ReadGoldenRepo(t, "noncanonical-flat")
 	var got struct {
 		Valid    bool `json:"valid"`
 		Problems []struct {

@@ -6,28 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// goldenRepoFacts is what golden/repos/NAME.json (made by the reference
-// implementation) says about a repository's tree.
-type goldenRepoFacts struct {
-	DataCID      string `json:"dataCid"`
-	RecordCount  int    `json:"recordCount"`
-	MSTNodeCount int    `json:"mstNodeCount"`
-	MSTDepth     int    `json:"mstDepth"`
-}
-
-func goldenFacts(t *testing.T, name string) (string, goldenRepoFacts) {
+func goldenFacts(t *testing.T, name string) (string, testfixtures.GoldenRepo) {
 	t.Helper()
-	var g goldenRepoFacts
-	b, err := os.ReadFile(filepath.Join("..", "golden", "repos", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &g); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join("..", "golden", "repos", name+".car"), g
+	return filepath.Join("..", "golden", "repos", name+".car"), testfixtures.ReadGoldenRepo(t, name)
 }
 
 // arbor mst prints the tree in each form, with flags before or after the

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -56,7 +57,7 @@ func mustGet(t *testing.T, ts *httptest.Server, path string, params url.Values, 
 	}
 }
 
-func goldenInput(t *testing.T, name string) (goldenRepo, Input) {
+func goldenInput(t *testing.T, name string) (testfixtures.GoldenRepo, Input) {
 	g, a := loadGolden(t, name)
 	return g, Input{Name: name + ".car", Archive: a}
 }

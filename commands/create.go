@@ -16,7 +16,6 @@ import (
 )
 
 func createCommand() *cli.Command {
-	const usage = "--did DID --key KEYFILE [--rev TID] [--force] OUT.car DIR|RECORDS.jsonl|-"
 	return &cli.Command{
 		Name:  "create",
 		Usage: "build a signed repository CAR from records (a directory tree or JSON lines)",
@@ -35,86 +34,86 @@ func createCommand() *cli.Command {
 			&cli.StringFlag{Name: "rev", Usage: "the commit's rev, a `TID` (default: now)"},
 			forceFlag,
 		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2, 2, usage); err != nil {
-				return err
-			}
-			if !c.IsSet("did") || !c.IsSet("key") {
-				return usageErr("usage: arbor create %s (--did and --key are required)", usage)
-			}
-			opts := build.CreateOptions{DID: c.String("did"), Rev: c.String("rev")}
-			if err := checkDIDFlag(opts.DID); err != nil {
-				return err
-			}
-			if opts.Rev != "" {
-				if _, err := repo.ParseTID(opts.Rev); err != nil {
-					return usageErr("--rev: %v", err)
-				}
-			}
-			key, err := repo.LoadPrivateKey(c.String("key"))
-			if err != nil {
-				return usageErr("--key: %v", err)
-			}
-			opts.Key = key
-			out, in := c.Args().Get(0), c.Args().Get(1)
-			if err := distinctOutput(in, out); err != nil {
-				return err
-			}
-			if err := checkOverwrite(out, c.Bool("force")); err != nil {
-				return err
-			}
-			recs, err := loadRecords(c, in)
-			if err != nil {
-				return inputErr(err)
-			}
-			capBuildHeap()
-			pub, err := key.PublicKey()
-			if err != nil {
-				return usageErr("--key: %v", err)
-			}
-			var res *build.CreateResult
-			prog := startStatus(c.App.ErrWriter, "building "+out)
-			opts.Progress = prog.buildPhases(func(phase string) string { return out + ": " + phase })
-			err = build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
-				var err error
-				res, err = build.CreateFromSet(w, recs, opts)
-				return err
-			}, func(tmp string) error {
-				// The records are written: let their memory serve the check.
-				recs = nil
-				runtime.GC()
-				return build.CheckCARWith(tmp, pub, res.Commit, res.Records, opts.Progress)
-			})
-			prog.Stop()
-			if err != nil {
-				return buildErr(err)
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				return printJSON(w, struct {
-					File          string `json:"file"`
-					DID           string `json:"did"`
-					Rev           string `json:"rev"`
-					Commit        string `json:"commit"`
-					Data          string `json:"data"`
-					SigningKey    string `json:"signingKey"`
-					Records       int    `json:"records"`
-					RKeysAssigned int    `json:"rkeysAssigned"`
-					MSTNodes      int    `json:"mstNodes"`
-					Blocks        int    `json:"blocks"`
-					Bytes         int64  `json:"bytes"`
-				}{out, res.DID, res.Rev, res.Commit.String(), res.Data.String(), res.SigningKey,
-					res.Records, res.RKeysAssigned, res.MSTNodes, res.Blocks, res.Bytes})
-			}
-			p := newPainter(w)
-			fmt.Fprintf(w, "%s created %s: %s, %s, %s, %s\n", p.green("✓"), out, count(res.Records, "record"), count(res.MSTNodes, "MST node"), count(res.Blocks, "block"), humanBytes(res.Bytes))
-			fmt.Fprintf(w, "  did     %s\n  rev     %s\n  commit  %s\n  data    %s\n  signed  %s\n", res.DID, res.Rev, res.Commit, res.Data, res.SigningKey)
-			if res.RKeysAssigned > 0 {
-				fmt.Fprintf(w, "  %s got a TID as rkey\n", count(res.RKeysAssigned, "record"))
-			}
-			return nil
-		},
+		Action: create,
 	}
+}
+
+const createUsage = "--did DID --key KEYFILE [--rev TID] [--force] OUT.car DIR|RECORDS.jsonl|-"
+
+func create(c *cli.Context) error {
+	if err := needArgs(c, 2, 2, createUsage); err != nil {
+		return err
+	}
+	opts, err := createOptions(c)
+	if err != nil {
+		return err
+	}
+	out, in := c.Args().Get(0), c.Args().Get(1)
+	if err := distinctOutput(in, out); err != nil {
+		return err
+	}
+	if err := checkOverwrite(out, c.Bool("force")); err != nil {
+		return err
+	}
+	recs, err := loadRecords(c, in)
+	if err != nil {
+		return inputErr(err)
+	}
+	capBuildHeap()
+	pub, err := opts.Key.PublicKey()
+	if err != nil {
+		return usageErr("--key: %v", err)
+	}
+	var res *build.CreateResult
+	prog := startStatus(c.App.ErrWriter, "building "+out)
+	opts.Progress = prog.buildPhases(func(phase string) string { return out + ": " + phase })
+	err = build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+		var err error
+		res, err = build.CreateFromSet(w, recs, opts)
+		return err
+	}, func(tmp string) error {
+		// The records are written: let their memory serve the check.
+		recs = nil
+		runtime.GC()
+		return build.CheckCARWith(tmp, pub, res.Commit, res.Records, opts.Progress)
+	})
+	prog.Stop()
+	if err != nil {
+		return buildErr(err)
+	}
+	return printResult(c, build.NewCreateReport(out, res), printCreate)
+}
+
+// createOptions reads create's --did, --rev and --key.
+func createOptions(c *cli.Context) (build.CreateOptions, error) {
+	if !c.IsSet("did") || !c.IsSet("key") {
+		return build.CreateOptions{}, usageErr("usage: arbor create %s (--did and --key are required)", createUsage)
+	}
+	opts := build.CreateOptions{DID: c.String("did"), Rev: c.String("rev")}
+	if err := checkDIDFlag(opts.DID); err != nil {
+		return opts, err
+	}
+	if opts.Rev != "" {
+		if _, err := repo.ParseTID(opts.Rev); err != nil {
+			return opts, usageErr("--rev: %v", err)
+		}
+	}
+	key, err := repo.LoadPrivateKey(c.String("key"))
+	if err != nil {
+		return opts, usageErr("--key: %v", err)
+	}
+	opts.Key = key
+	return opts, nil
+}
+
+func printCreate(w io.Writer, res *build.CreateReport) error {
+	p := newPainter(w)
+	fmt.Fprintf(w, "%s created %s: %s, %s, %s, %s\n", p.green("✓"), res.File, count(res.Records, "record"), count(res.MSTNodes, "MST node"), count(res.Blocks, "block"), humanBytes(res.Bytes))
+	fmt.Fprintf(w, "  did     %s\n  rev     %s\n  commit  %s\n  data    %s\n  signed  %s\n", res.DID, res.Rev, res.Commit, res.Data, res.SigningKey)
+	if res.RKeysAssigned > 0 {
+		fmt.Fprintf(w, "  %s got a TID as rkey\n", count(res.RKeysAssigned, "record"))
+	}
+	return nil
 }
 
 // capBuildHeap bounds the heap once the records are in memory. They are

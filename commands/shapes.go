@@ -6,6 +6,7 @@ import (
 	"github.com/arbor-atproto/arbor/build"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
+	"github.com/arbor-atproto/arbor/view"
 )
 
 // jsonShape declares what one command prints with --json.
@@ -31,6 +32,9 @@ func jsonShapes() map[string]jsonShape {
 	return map[string]jsonShape{
 		"key generate":        shapeOf[build.NewKeyResult](),
 		"key inspect":         shapeOf[repo.KeyInfo](),
+		"create":              shapeOf[build.CreateReport](),
+		"rewrite":             shapeOf[build.RewriteReport](),
+		"mst":                 {Result: reflect.TypeFor[view.JSONTree](), Compact: true},
 		"plc genesis":         shapeOf[plc.SignedOp](),
 		"plc did":             shapeOf[plc.GenesisCheck](),
 		"plc update":          shapeOf[plc.SignedOp](),

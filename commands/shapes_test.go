@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -120,9 +119,11 @@ func TestJSONOutputDecodesIntoItsShape(t *testing.T) {
 		{"key", "generate", "--json"},
 		{"key", "generate", "--type", "p256", "-o", keyFile, "--json"},
 		{"key", "inspect", keyFile, "--json"},
+		{"mst", golden("r2000.car"), "--json"},
+		{"mst", golden("p256-50.car"), "--json", "--depth", "2"},
+		{"rewrite", golden("r2000.car"), "-o", filepath.Join(dir, "copy.car"), "--json"},
+		{"rewrite", golden("r2000.car"), "-o", filepath.Join(dir, "dropped.car"), "--key", keyFile, "--drop-collection", "app.bsky.feed.like", "--compact", "--json"},
 	}
-	_ = golden
-	_ = os.Remove
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := run(t, "", args...)

@@ -62,7 +62,7 @@ type blobFailure struct {
 }
 
 type fetchJSON struct {
-	identityJSON
+	identity.Resolution
 	File       string        `json:"file"`
 	Bytes      int64         `json:"bytes"`
 	Commit     *commitJSON   `json:"commit"`
@@ -162,7 +162,7 @@ func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, ou
 		return failErr("%v", id.Doc.PDSErr)
 	}
 
-	report := fetchJSON{identityJSON: newIdentityJSON(id), File: out, Since: since, Slice: since != ""}
+	report := fetchJSON{Resolution: identity.NewResolution(id), File: out, Since: since, Slice: since != ""}
 	report.Document = nil
 	if err := fetchRepo(ctx, c, res, id, out, &report); err != nil {
 		return err

@@ -62,35 +62,13 @@ func runFirehose(c *cli.Context) error {
 	if err := needArgs(c, 1, 1, "URL [--cursor N] [--verify] [--json] [--plc-host URL] [--limit N]"); err != nil {
 		return err
 	}
-	var cursor *int64
-	if c.IsSet("cursor") {
-		n := c.Int64("cursor")
-		if n < 0 {
-			return usageErr("--cursor must not be negative")
-		}
-		cursor = &n
-	}
-	limit := c.Int("limit")
-	if limit < 0 {
-		return usageErr("--limit must not be negative")
-	}
-	u, err := firehose.SubscribeURL(c.Args().First(), cursor)
+	u, limit, err := firehoseArgs(c)
 	if err != nil {
-		return usageErr("%v", err)
+		return err
 	}
-	r := &firehoseRun{
-		out:    c.App.Writer,
-		json:   c.Bool("json"),
-		verify: c.Bool("verify"),
-		paint:  newPainter(c.App.Writer),
-	}
-	if r.verify {
-		host := c.String("plc-host")
-		if p, err := url.Parse(host); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return usageErr("--plc-host %q is not an http(s) URL", host)
-		}
-		r.keys = &keyResolver{plcHost: host, cache: map[string]keyResult{}}
-		r.chain = firehose.NewChain()
+	r, err := newFirehoseRun(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Context
 	if ctx == nil {
@@ -130,6 +108,45 @@ func runFirehose(c *cli.Context) error {
 		return silentExit(ExitFail)
 	}
 	return nil
+}
+
+// firehoseArgs reads the stream's URL (with --cursor) and --limit.
+func firehoseArgs(c *cli.Context) (string, int, error) {
+	var cursor *int64
+	if c.IsSet("cursor") {
+		n := c.Int64("cursor")
+		if n < 0 {
+			return "", 0, usageErr("--cursor must not be negative")
+		}
+		cursor = &n
+	}
+	limit := c.Int("limit")
+	if limit < 0 {
+		return "", 0, usageErr("--limit must not be negative")
+	}
+	u, err := firehose.SubscribeURL(c.Args().First(), cursor)
+	if err != nil {
+		return "", 0, usageErr("%v", err)
+	}
+	return u, limit, nil
+}
+
+func newFirehoseRun(c *cli.Context) (*firehoseRun, error) {
+	r := &firehoseRun{
+		out:    c.App.Writer,
+		json:   c.Bool("json"),
+		verify: c.Bool("verify"),
+		paint:  newPainter(c.App.Writer),
+	}
+	if r.verify {
+		host := c.String("plc-host")
+		if p, err := url.Parse(host); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, usageErr("--plc-host %q is not an http(s) URL", host)
+		}
+		r.keys = &keyResolver{plcHost: host, cache: map[string]keyResult{}}
+		r.chain = firehose.NewChain()
+	}
+	return r, nil
 }
 
 // event prints one event and, with --verify, checks it.
@@ -238,36 +255,17 @@ func opsSummary(ops []firehose.RepoOp) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// printJSONLine writes the event as one line of JSON: the frame's atproto
-// JSON form ({header, body}), and with --verify a "verify" member.
+// printJSONLine writes the event as one line of JSON (a
+// firehose.EventLine): the frame's atproto JSON form ({header, body}), and
+// with --verify a "verify" member.
 func (r *firehoseRun) printJSONLine(ev firehose.Event, problems []string, skipped []firehose.Skipped) error {
-	obj := map[string]any{}
-	if m, ok := ev.(*firehose.Malformed); ok {
-		obj["malformed"] = oneLine(m.Err.Error())
-	} else {
-		js, err := firehose.MarshalJSON(ev)
-		if err != nil {
-			return err
-		}
-		var parts map[string]json.RawMessage
-		if err := json.Unmarshal(js, &parts); err != nil {
-			return err
-		}
-		obj["header"], obj["body"] = parts["header"], parts["body"]
-	}
-	if r.verify {
-		sk := []map[string]string{}
-		for _, s := range skipped {
-			sk = append(sk, map[string]string{"check": s.Check, "reason": s.Reason})
-		}
-		if problems == nil {
-			problems = []string{}
-		}
-		obj["verify"] = map[string]any{"ok": len(problems) == 0, "problems": problems, "skipped": sk}
+	l, err := firehose.NewEventLine(ev, r.verify, problems, skipped)
+	if err != nil {
+		return err
 	}
 	enc := json.NewEncoder(r.out)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(obj)
+	return enc.Encode(l)
 }
 
 // keyResolver finds an account's repository signing key in its DID

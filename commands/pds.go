@@ -49,90 +49,106 @@ func pdsServeCommand() *cli.Command {
 			"com.atproto.identity.resolveHandle. Request bodies must arrive at 16 KiB/s or more after 15 s\n" +
 			"(never pausing 15 s); a client that reads none of a response for a minute, or leaves a\n" +
 			"connection idle for 2 minutes, is disconnected.",
-		Flags: []cli.Flag{
-			jsonFlag,
-			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:2583", Usage: "address to listen on (port 0: any free port)"},
-			&cli.StringFlag{Name: "data", Usage: "directory for the database and blobs (default: a temporary one, deleted on exit)"},
-			&cli.StringFlag{Name: "hostname", Value: "localhost", Usage: "service hostname (the server's DID is did:web:HOSTNAME)"},
-			&cli.StringSliceFlag{Name: "handle-domain", Usage: "handle suffix accounts may use (repeatable; default .test)"},
-			&cli.StringFlag{Name: "plc", Value: "embedded", Usage: `did:plc directory: "embedded" or a directory URL`},
-			&cli.StringFlag{Name: "public-url", Usage: "URL clients reach the server at (default: http://ADDR as bound)"},
-			&cli.Int64Flag{Name: "blob-limit", Value: pds.DefaultMaxBlobSize, Usage: "largest blob upload, in bytes"},
-			&cli.IntFlag{Name: "max-subscribers", Value: pds.DefaultMaxSubscribers, Usage: "most subscribeRepos (firehose) connections at once; more are refused with 503"},
-			&cli.BoolFlag{Name: "no-login-limit", Usage: "turn off the login rate limits (30 createSession calls in 5 minutes per account and IP, 300 a day; 300 in 5 minutes per IP)"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageErr("usage: arbor pds serve [--addr HOST:PORT] [--data DIR] [--hostname NAME] [--handle-domain .test] [--plc embedded|URL]")
-			}
-			cfg := pds.Config{
-				DataDir:       c.String("data"),
-				Hostname:      c.String("hostname"),
-				HandleDomains: c.StringSlice("handle-domain"),
-				MaxBlobSize:   c.Int64("blob-limit"),
-			}
-			cfg.MaxSubscribers = c.Int("max-subscribers")
-			if cfg.MaxSubscribers <= 0 {
-				return usageErr("--max-subscribers must be positive, got %d", cfg.MaxSubscribers)
-			}
-			if c.Bool("no-login-limit") {
-				cfg.LoginLimits = &pds.LoginLimits{}
-			}
-			if p := c.String("plc"); p != "embedded" {
-				u, err := url.Parse(p)
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					return usageErr(`--plc: %q is neither "embedded" nor an http(s) URL`, p)
-				}
-				cfg.PLCURL = p
-			}
-			ln, err := net.Listen("tcp", c.String("addr"))
-			if err != nil {
-				return usageErr("--addr: %v", err)
-			}
-			defer ln.Close()
-			cfg.PublicURL = c.String("public-url")
-			if cfg.PublicURL == "" {
-				cfg.PublicURL = "http://" + ln.Addr().String()
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			srv, err := pds.Open(cfg)
-			if err != nil {
-				return inputErr(err)
-			}
-			defer srv.Close()
-			hs := srv.HTTPServer()
-			done := make(chan error, 1)
-			go func() { done <- hs.Serve(ln) }()
-			data := c.String("data")
-			if c.Bool("json") {
-				out := map[string]any{"url": srv.URL(), "adminPassword": srv.AdminPassword(), "plc": srv.PLCURL(), "data": data}
-				if data == "" {
-					out["data"] = nil
-				}
-				if err := printJSONLine(c.App.Writer, out); err != nil {
-					return err
-				}
-			} else {
-				where := "data " + data
-				if data == "" {
-					where = "temporary data (deleted on exit)"
-				}
-				fmt.Fprintf(c.App.Writer, "arbor pds: serving %s admin-password %s plc %s %s\n", srv.URL(), srv.AdminPassword(), srv.PLCURL(), where)
-			}
-			select {
-			case err := <-done:
-				return inputErr(err)
-			case <-ctx.Done():
-			}
-			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := hs.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return inputErr(err)
-			}
-			return nil
-		},
+		Flags:  pdsServeFlags(),
+		Action: pdsServe,
 	}
+}
+
+func pdsServeFlags() []cli.Flag {
+	return []cli.Flag{
+		jsonFlag,
+		&cli.StringFlag{Name: "addr", Value: "127.0.0.1:2583", Usage: "address to listen on (port 0: any free port)"},
+		&cli.StringFlag{Name: "data", Usage: "directory for the database and blobs (default: a temporary one, deleted on exit)"},
+		&cli.StringFlag{Name: "hostname", Value: "localhost", Usage: "service hostname (the server's DID is did:web:HOSTNAME)"},
+		&cli.StringSliceFlag{Name: "handle-domain", Usage: "handle suffix accounts may use (repeatable; default .test)"},
+		&cli.StringFlag{Name: "plc", Value: "embedded", Usage: `did:plc directory: "embedded" or a directory URL`},
+		&cli.StringFlag{Name: "public-url", Usage: "URL clients reach the server at (default: http://ADDR as bound)"},
+		&cli.Int64Flag{Name: "blob-limit", Value: pds.DefaultMaxBlobSize, Usage: "largest blob upload, in bytes"},
+		&cli.IntFlag{Name: "max-subscribers", Value: pds.DefaultMaxSubscribers, Usage: "most subscribeRepos (firehose) connections at once; more are refused with 503"},
+		&cli.BoolFlag{Name: "no-login-limit", Usage: "turn off the login rate limits (30 createSession calls in 5 minutes per account and IP, 300 a day; 300 in 5 minutes per IP)"},
+	}
+}
+
+func pdsServe(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr("usage: arbor pds serve [--addr HOST:PORT] [--data DIR] [--hostname NAME] [--handle-domain .test] [--plc embedded|URL]")
+	}
+	cfg, err := pdsServeConfig(c)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.String("addr"))
+	if err != nil {
+		return usageErr("--addr: %v", err)
+	}
+	defer ln.Close()
+	cfg.PublicURL = c.String("public-url")
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := pds.Open(cfg)
+	if err != nil {
+		return inputErr(err)
+	}
+	defer srv.Close()
+	hs := srv.HTTPServer()
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	if err := printServing(c, pds.NewServingLine(srv, cfg.DataDir)); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return inputErr(err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return inputErr(err)
+	}
+	return nil
+}
+
+// pdsServeConfig reads the server's configuration from serve's flags.
+func pdsServeConfig(c *cli.Context) (pds.Config, error) {
+	cfg := pds.Config{
+		DataDir:       c.String("data"),
+		Hostname:      c.String("hostname"),
+		HandleDomains: c.StringSlice("handle-domain"),
+		MaxBlobSize:   c.Int64("blob-limit"),
+	}
+	cfg.MaxSubscribers = c.Int("max-subscribers")
+	if cfg.MaxSubscribers <= 0 {
+		return cfg, usageErr("--max-subscribers must be positive, got %d", cfg.MaxSubscribers)
+	}
+	if c.Bool("no-login-limit") {
+		cfg.LoginLimits = &pds.LoginLimits{}
+	}
+	if p := c.String("plc"); p != "embedded" {
+		u, err := url.Parse(p)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, usageErr(`--plc: %q is neither "embedded" nor an http(s) URL`, p)
+		}
+		cfg.PLCURL = p
+	}
+	return cfg, nil
+}
+
+// printServing prints the ready line: with --json one compact line (the
+// command keeps running, so it is a line a script can wait for).
+func printServing(c *cli.Context, l pds.ServingLine) error {
+	if c.Bool("json") {
+		return printJSONLine(c.App.Writer, l)
+	}
+	where := "temporary data (deleted on exit)"
+	if l.Data != nil {
+		where = "data " + *l.Data
+	}
+	_, err := fmt.Fprintf(c.App.Writer, "arbor pds: serving %s admin-password %s plc %s %s\n", l.URL, l.AdminPassword, l.PLC, where)
+	return err
 }
 
 // printJSONLine writes v as one line of compact JSON.
@@ -267,63 +283,69 @@ func pdsAccountCreateCommand() *cli.Command {
 			&cli.StringFlag{Name: "password", Usage: "its password (- reads it from standard input)"},
 			&cli.StringFlag{Name: "email", Usage: "its email address (optional)"},
 		}, pdsTargetFlags()...),
-		Action: func(c *cli.Context) error {
-			const usage = "--handle H --password P [--email E] [--url URL | --data DIR] [--json]"
-			if err := needArgs(c, 0, 0, usage); err != nil {
-				return err
-			}
-			handle, pw := c.String("handle"), c.String("password")
-			if handle == "" || pw == "" {
-				return usageErr("usage: %s %s", commandPath(c), usage)
-			}
-			if pw == "-" {
-				line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
-				if err != nil && line == "" {
-					return usageErr("--password -: no password on standard input")
-				}
-				if pw = strings.TrimRight(line, "\r\n"); pw == "" {
-					return usageErr("--password -: the first line of standard input is empty")
-				}
-			}
-			t, err := newPDSTarget(c)
-			if err != nil {
-				return err
-			}
-			ctx := c.Context
-			if !strings.Contains(handle, ".") {
-				var desc struct {
-					Domains []string `json:"availableUserDomains"`
-				}
-				if err := t.call(ctx, "com.atproto.server.describeServer", nil, nil, &desc, false); err != nil {
-					return err
-				}
-				if len(desc.Domains) == 0 {
-					return inputErr(fmt.Errorf("%s names no handle domain; give the whole handle", t.url))
-				}
-				handle += "." + strings.TrimPrefix(desc.Domains[0], ".")
-			}
-			in := map[string]string{"handle": handle, "password": pw}
-			if e := c.String("email"); e != "" {
-				in["email"] = e
-			}
-			var out struct {
-				DID    string `json:"did"`
-				Handle string `json:"handle"`
-			}
-			if err := t.call(ctx, "com.atproto.server.createAccount", nil, in, &out, false); err != nil {
-				return err
-			}
-			res := map[string]any{"did": out.DID, "handle": out.Handle, "url": t.url}
-			if e := c.String("email"); e != "" {
-				res["email"] = strings.ToLower(e)
-			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, res)
-			}
-			fmt.Fprintf(c.App.Writer, "created %s %s on %s\n", out.Handle, out.DID, t.url)
-			return nil
-		},
+		Action: pdsAccountCreate,
 	}
+}
+
+func pdsAccountCreate(c *cli.Context) error {
+	const usage = "--handle H --password P [--email E] [--url URL | --data DIR] [--json]"
+	if err := needArgs(c, 0, 0, usage); err != nil {
+		return err
+	}
+	handle, pw := c.String("handle"), c.String("password")
+	if handle == "" || pw == "" {
+		return usageErr("usage: %s %s", commandPath(c), usage)
+	}
+	if pw == "-" {
+		line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
+		if err != nil && line == "" {
+			return usageErr("--password -: no password on standard input")
+		}
+		if pw = strings.TrimRight(line, "\r\n"); pw == "" {
+			return usageErr("--password -: the first line of standard input is empty")
+		}
+	}
+	t, err := newPDSTarget(c)
+	if err != nil {
+		return err
+	}
+	res, err := t.createAccount(c.Context, handle, pw, c.String("email"))
+	if err != nil {
+		return err
+	}
+	return printResult(c, res, func(w io.Writer, res *pds.CreatedAccount) error {
+		_, err := fmt.Fprintf(w, "created %s %s on %s\n", res.Handle, res.DID, res.URL)
+		return err
+	})
+}
+
+// createAccount creates an account on the server; a handle without a dot
+// gets the server's first handle domain.
+func (t *pdsTarget) createAccount(ctx context.Context, handle, pw, email string) (*pds.CreatedAccount, error) {
+	if !strings.Contains(handle, ".") {
+		var desc struct {
+			Domains []string `json:"availableUserDomains"`
+		}
+		if err := t.call(ctx, "com.atproto.server.describeServer", nil, nil, &desc, false); err != nil {
+			return nil, err
+		}
+		if len(desc.Domains) == 0 {
+			return nil, inputErr(fmt.Errorf("%s names no handle domain; give the whole handle", t.url))
+		}
+		handle += "." + strings.TrimPrefix(desc.Domains[0], ".")
+	}
+	in := map[string]string{"handle": handle, "password": pw}
+	if email != "" {
+		in["email"] = email
+	}
+	var out struct {
+		DID    string `json:"did"`
+		Handle string `json:"handle"`
+	}
+	if err := t.call(ctx, "com.atproto.server.createAccount", nil, in, &out, false); err != nil {
+		return nil, err
+	}
+	return &pds.CreatedAccount{DID: out.DID, Handle: out.Handle, URL: t.url, Email: strings.ToLower(email)}, nil
 }
 
 func pdsAccountListCommand() *cli.Command {
@@ -338,64 +360,65 @@ func pdsAccountListCommand() *cli.Command {
 			jsonFlag,
 			&cli.StringFlag{Name: "admin-password", Usage: "the server's admin password (default: from --data DIR)", EnvVars: []string{"ARBOR_PDS_ADMIN_PASSWORD"}},
 		}, pdsTargetFlags()...),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 0, 0, "[--url URL --admin-password PW | --data DIR] [--json]"); err != nil {
-				return err
-			}
-			t, err := newPDSTarget(c)
-			if err != nil {
-				return err
-			}
-			if t.adminPassword == "" {
-				return usageErr("--admin-password is needed with --url (arbor pds serve prints it), or give --data DIR")
-			}
-			type account struct {
-				Handle    string `json:"handle"`
-				DID       string `json:"did"`
-				Email     string `json:"email,omitempty"`
-				IndexedAt string `json:"indexedAt"`
-			}
-			var all []account
-			cursor := ""
-			for page := 0; ; page++ {
-				q := url.Values{"limit": {"100"}}
-				if cursor != "" {
-					q.Set("cursor", cursor)
-				}
-				var out struct {
-					Cursor   string    `json:"cursor"`
-					Accounts []account `json:"accounts"`
-				}
-				if err := t.call(c.Context, "com.atproto.admin.searchAccounts", q, nil, &out, true); err != nil {
-					return err
-				}
-				all = append(all, out.Accounts...)
-				if out.Cursor == "" || len(out.Accounts) == 0 {
-					break
-				}
-				if out.Cursor == cursor {
-					return inputErr(fmt.Errorf("%s: searchAccounts gave the same cursor %q twice", t.url, cursor))
-				}
-				cursor = out.Cursor
-			}
-			if all == nil {
-				all = []account{}
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				return printJSON(w, map[string]any{"url": t.url, "count": len(all), "accounts": all})
-			}
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			for _, a := range all {
-				email := a.Email
-				if email == "" {
-					email = "-"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Handle, a.DID, email, a.IndexedAt)
-			}
-			tw.Flush()
-			fmt.Fprintf(w, "%s on %s\n", count(len(all), "account"), t.url)
-			return nil
-		},
+		Action: pdsAccountList,
 	}
+}
+
+func pdsAccountList(c *cli.Context) error {
+	if err := needArgs(c, 0, 0, "[--url URL --admin-password PW | --data DIR] [--json]"); err != nil {
+		return err
+	}
+	t, err := newPDSTarget(c)
+	if err != nil {
+		return err
+	}
+	if t.adminPassword == "" {
+		return usageErr("--admin-password is needed with --url (arbor pds serve prints it), or give --data DIR")
+	}
+	all, err := t.listAccounts(c.Context)
+	if err != nil {
+		return err
+	}
+	return printResult(c, &pds.AccountList{URL: t.url, Count: len(all), Accounts: all}, printAccounts)
+}
+
+// listAccounts pages through com.atproto.admin.searchAccounts.
+func (t *pdsTarget) listAccounts(ctx context.Context) ([]pds.AccountSummary, error) {
+	all := []pds.AccountSummary{}
+	cursor := ""
+	for {
+		q := url.Values{"limit": {"100"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var out struct {
+			Cursor   string               `json:"cursor"`
+			Accounts []pds.AccountSummary `json:"accounts"`
+		}
+		if err := t.call(ctx, "com.atproto.admin.searchAccounts", q, nil, &out, true); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Accounts...)
+		if out.Cursor == "" || len(out.Accounts) == 0 {
+			return all, nil
+		}
+		if out.Cursor == cursor {
+			return nil, inputErr(fmt.Errorf("%s: searchAccounts gave the same cursor %q twice", t.url, cursor))
+		}
+		cursor = out.Cursor
+	}
+}
+
+func printAccounts(w io.Writer, l *pds.AccountList) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, a := range l.Accounts {
+		email := a.Email
+		if email == "" {
+			email = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Handle, a.DID, email, a.IndexedAt)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%s on %s\n", count(len(l.Accounts), "account"), l.URL)
+	return nil
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,58 +70,11 @@ func lookupErr(err error) error {
 	return inputErr(err)
 }
 
-// identityJSON is the JSON form of a resolved identity.
-type identityJSON struct {
-	DID            string          `json:"did"`
-	Handle         string          `json:"handle,omitempty"`
-	HandleVerified bool            `json:"handleVerified"`
-	HandleMethod   string          `json:"handleMethod,omitempty"`
-	HandleError    string          `json:"handleError,omitempty"`
-	PDS            string          `json:"pds,omitempty"`
-	PDSError       string          `json:"pdsError,omitempty"`
-	SigningKey     string          `json:"signingKey,omitempty"`
-	SigningKeyErr  string          `json:"signingKeyError,omitempty"`
-	RotationKeys   []string        `json:"rotationKeys,omitempty"`
-	Document       json.RawMessage `json:"document"`
-}
-
 func errString(err error) string {
 	if err == nil {
 		return ""
 	}
 	return err.Error()
-}
-
-func newIdentityJSON(id *identity.Identity) identityJSON {
-	j := identityJSON{
-		DID: id.DID.String(), Handle: id.Handle.String(), HandleVerified: id.HandleVerified,
-		HandleMethod: id.HandleMethod, HandleError: errString(id.HandleErr),
-		PDS: id.Doc.PDS, PDSError: errString(id.Doc.PDSErr),
-		SigningKeyErr: errString(id.Doc.KeyErr), RotationKeys: id.RotationKeys,
-		Document: json.RawMessage(id.Doc.Raw),
-	}
-	if id.Doc.SigningKey != nil {
-		j.SigningKey = id.Doc.SigningKey.DIDKey()
-	}
-	if !json.Valid(j.Document) {
-		j.Document = nil
-	}
-	return j
-}
-
-// identityProblem is the first thing wrong with a resolved identity: the
-// handle not verified both ways (a DID claiming no handle is not a
-// problem), no signing key, no PDS.
-func identityProblem(id *identity.Identity) error {
-	switch {
-	case id.HandleErr != nil && !errors.Is(id.HandleErr, identity.ErrNoHandle):
-		return id.HandleErr
-	case id.Doc.KeyErr != nil:
-		return id.Doc.KeyErr
-	case id.Doc.PDSErr != nil:
-		return id.Doc.PDSErr
-	}
-	return nil
 }
 
 func resolveCommand() *cli.Command {
@@ -140,34 +92,34 @@ func resolveCommand() *cli.Command {
 			"or PDS; exit 2 for malformed input or when resolution fails.",
 		ArgsUsage: "HANDLE|DID",
 		Flags:     append([]cli.Flag{jsonFlag}, append(netFlags(), handleResolverFlag)...),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "HANDLE|DID [--json] [--plc-host URL] [--handle-resolver URL] [--dns HOST:PORT]"); err != nil {
-				return err
-			}
-			res, err := newResolver(c)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout(res))
-			defer cancel()
-			id, err := res.Lookup(ctx, c.Args().First())
-			if err != nil {
-				return lookupErr(err)
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				if err := printJSON(w, newIdentityJSON(id)); err != nil {
-					return err
-				}
-			} else {
-				printIdentity(c, id)
-			}
-			if err := identityProblem(id); err != nil {
-				return failErr("%v", err)
-			}
-			return nil
-		},
+		Action:    resolve,
 	}
+}
+
+func resolve(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "HANDLE|DID [--json] [--plc-host URL] [--handle-resolver URL] [--dns HOST:PORT]"); err != nil {
+		return err
+	}
+	res, err := newResolver(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout(res))
+	defer cancel()
+	id, err := res.Lookup(ctx, c.Args().First())
+	if err != nil {
+		return lookupErr(err)
+	}
+	if err := printResult(c, identity.NewResolution(id), func(io.Writer, identity.Resolution) error {
+		printIdentity(c, id)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := id.Problem(); err != nil {
+		return failErr("%v", err)
+	}
+	return nil
 }
 
 func printIdentity(c *cli.Context, id *identity.Identity) {

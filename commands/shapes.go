@@ -4,6 +4,9 @@ import (
 	"reflect"
 
 	"github.com/arbor-atproto/arbor/build"
+	"github.com/arbor-atproto/arbor/firehose"
+	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/pds"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
 	"github.com/arbor-atproto/arbor/view"
@@ -35,6 +38,11 @@ func jsonShapes() map[string]jsonShape {
 		"create":              shapeOf[build.CreateReport](),
 		"rewrite":             shapeOf[build.RewriteReport](),
 		"mst":                 {Result: reflect.TypeFor[view.JSONTree](), Compact: true},
+		"firehose":            {Result: reflect.TypeFor[firehose.EventLine](), Lines: true},
+		"resolve":             shapeOf[identity.Resolution](),
+		"pds serve":           {Result: reflect.TypeFor[pds.ServingLine](), Lines: true},
+		"pds account create":  shapeOf[pds.CreatedAccount](),
+		"pds account list":    shapeOf[pds.AccountList](),
 		"plc genesis":         shapeOf[plc.SignedOp](),
 		"plc did":             shapeOf[plc.GenesisCheck](),
 		"plc update":          shapeOf[plc.SignedOp](),

@@ -19,7 +19,7 @@
 //     key's search path and the record block (what sync.getRecord returns);
 //     Verify with VerifyOptions.Record checks it as such.
 //
-// # Reading modes (LoadOptions)
+// # Reading modes (loadOptions)
 //
 // What is kept decides what memory a large repository takes and which
 // methods can answer:

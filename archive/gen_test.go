@@ -182,7 +182,7 @@ func (g *genRepo) build(tb testing.TB) ([]byte, cid.Cid) {
 // readGen reads a generated CAR as verify does.
 func readGen(tb testing.TB, b []byte, compact bool) *Archive {
 	tb.Helper()
-	a, err := ReadArchive(bytes.NewReader(b), LoadOptions{CollectBadBlocks: true, CompactNodes: compact})
+	a, err := read(bytes.NewReader(b), loadOptions{CollectBadBlocks: true, CompactNodes: compact})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-// LoadOptions says what ReadArchive keeps of the blocks it streams past.
-type LoadOptions struct {
+// loadOptions says what ReadArchive keeps of the blocks it streams past.
+type loadOptions struct {
 	// KeepBodies keeps the bytes of every block, records included (needed by
 	// get and export). Without it only MST nodes and commits are kept whole,
 	// and other blocks are remembered by CID alone.
@@ -88,7 +88,7 @@ type Archive struct {
 	store   blockStore
 	badErr  map[int]error // why a flagBad block could not be trusted
 	keep    bool
-	compact bool // LoadOptions.CompactNodes
+	compact bool // loadOptions.CompactNodes
 	// rawNodes counts node-shaped blocks kept as bytes (not compacted).
 	rawNodes int
 	raw      mst.RawNode // scratch for compacting nodes
@@ -132,7 +132,7 @@ const batchBytes = 1 << 20
 //
 // Reading, which includes hashing every block, runs on one goroutine and
 // indexing on another, so the two cores the work usually has are both busy.
-func ReadArchive(r io.Reader, opts LoadOptions) (*Archive, error) {
+func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	// Where the CAR starts in a lazy source, asked before reading moves it.
 	var src io.ReaderAt
 	var base int64
@@ -385,7 +385,7 @@ func (a *Archive) DistinctBlocks() int { return a.store.n - a.store.placeholders
 // It needs an archive read without CompactNodes (which makes table entries
 // for blocks when nodes link to them, before they appear) and returns nil
 // for one read with it.
-func (a *Archive) Order() []cid.Cid {
+func (a *Archive) order() []cid.Cid {
 	if a.compact {
 		return nil
 	}
@@ -430,7 +430,7 @@ var errNotANode = fmt.Errorf("%w (record-shaped block)", mst.ErrNotANode)
 
 // Record returns the bytes of the record at path (collection/rkey) and its
 // CID. found is false when the tree has no such key.
-func (a *Archive) Record(path string) (c cid.Cid, body []byte, found bool, err error) {
+func (a *Archive) record(path string) (c cid.Cid, body []byte, found bool, err error) {
 	t, err := mst.Load(a, a.Data)
 	if err != nil {
 		return cid.Undef, nil, false, err

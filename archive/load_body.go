@@ -10,7 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// ErrFileChanged: a record body read again from the file (LoadOptions.Lazy)
+// ErrFileChanged: a record body read again from the file (loadOptions.Lazy)
 // is not what was read and checked when the archive was loaded; the file
 // was modified, truncated or replaced since.
 var ErrFileChanged = errors.New("file changed since it was read")
@@ -43,8 +43,8 @@ func lazySource(r io.Reader) (io.ReaderAt, int64) {
 }
 
 // Lazy reports whether the archive fetches record bodies from its file on
-// demand (it was read with LoadOptions.Lazy from a seekable file).
-func (a *Archive) Lazy() bool { return a.store.lazy }
+// demand (it was read with loadOptions.Lazy from a seekable file).
+func (a *Archive) lazy() bool { return a.store.lazy }
 
 // fetch reads entry i's bytes (block c) from the file at off and checks
 // them against the digest they had when the archive was read.

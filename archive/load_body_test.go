@@ -32,7 +32,7 @@ func openLazy(t *testing.T, name string) *Archive {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	a, err := ReadArchive(f, LoadOptions{Lazy: true})
+	a, err := read(f, loadOptions{Lazy: true})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -62,7 +62,7 @@ func sameBlocks(t *testing.T, want, got *Archive) (fetched int) {
 		t.Fatalf("archives differ: %d/%d blocks, root %s/%s, data %s/%s", want.DistinctBlocks(), got.DistinctBlocks(),
 			want.Root, got.Root, want.Data, got.Data)
 	}
-	for _, c := range want.Order() {
+	for _, c := range want.order() {
 		wb, werr := want.Get(c)
 		gb, gerr := got.Get(c)
 		if (werr == nil) != (gerr == nil) || !bytes.Equal(wb, gb) {
@@ -73,8 +73,8 @@ func sameBlocks(t *testing.T, want, got *Archive) (fetched int) {
 		}
 	}
 	err := want.Walk(func(key []byte, val cid.Cid) error {
-		wc, wb, wf, werr := want.Record(string(key))
-		gc, gb, gf, gerr := got.Record(string(key))
+		wc, wb, wf, werr := want.record(string(key))
+		gc, gb, gf, gerr := got.record(string(key))
 		if wc != gc || wf != gf || (werr == nil) != (gerr == nil) || !bytes.Equal(wb, gb) {
 			t.Fatalf("Record(%s): kept %s %v %d bytes err %v; lazy %s %v %d bytes err %v", key, wc, wf, len(wb), werr, gc, gf, len(gb), gerr)
 		}
@@ -95,12 +95,12 @@ func TestLazyBodiesEqualKeptBodies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kept, err := ReadArchive(bytes.NewReader(data), LoadOptions{KeepBodies: true})
+			kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			lazy := openLazy(t, name)
-			if !lazy.Lazy() {
+			if !lazy.lazy() {
 				t.Fatal("archive read from a regular file with Lazy is not lazy")
 			}
 			fetched := sameBlocks(t, kept, lazy)
@@ -135,15 +135,15 @@ func TestLazyReadsFromWhereTheCARStarts(t *testing.T) {
 		if _, err := f.Seek(int64(prefix), io.SeekStart); err != nil {
 			t.Fatal(err)
 		}
-		lazy, err := ReadArchive(f, LoadOptions{Lazy: true})
+		lazy, err := read(f, loadOptions{Lazy: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		kept, err := ReadArchive(bytes.NewReader(data), LoadOptions{KeepBodies: true})
+		kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !lazy.Lazy() || sameBlocks(t, kept, lazy) == 0 {
+		if !lazy.lazy() || sameBlocks(t, kept, lazy) == 0 {
 			t.Errorf("prefix %d: no body fetched lazily", prefix)
 		}
 	}
@@ -200,7 +200,7 @@ func TestLazyFileChangedAfterReadingIsAnError(t *testing.T) {
 			if !errors.Is(err, tc.want) || !errors.Is(err, ErrFileChanged) {
 				t.Errorf("Get after the change: %v, want %v", err, tc.want)
 			}
-			_, body, found, err := a.Record(path)
+			_, body, found, err := a.record(path)
 			if !found || body != nil || !errors.Is(err, ErrFileChanged) {
 				t.Errorf("Record after the change: found %v, %d bytes, err %v", found, len(body), err)
 			}
@@ -217,7 +217,7 @@ func TestLazyFallsBackToKeepingBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept, err := ReadArchive(bytes.NewReader(data), LoadOptions{KeepBodies: true})
+	kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,11 +240,11 @@ func TestLazyFallsBackToKeepingBodies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := ReadArchive(tc.open(t), LoadOptions{Lazy: true})
+			a, err := read(tc.open(t), loadOptions{Lazy: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.Lazy() {
+			if a.lazy() {
 				t.Fatal("archive is lazy")
 			}
 			if n := sameBlocks(t, kept, a); n != 0 {
@@ -261,11 +261,11 @@ func TestLazyGetIsSafeForConcurrentUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept, err := ReadArchive(bytes.NewReader(data), LoadOptions{KeepBodies: true})
+	kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cids := a.Order()
+	cids := a.order()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for w := 0; w < 4; w++ {

@@ -9,7 +9,7 @@ import (
 	"github.com/arbor-atproto/arbor/mst"
 )
 
-// Compact nodes (LoadOptions.CompactNodes). An MST node is mostly links:
+// Compact nodes (loadOptions.CompactNodes). An MST node is mostly links:
 // every entry holds its record's CID and maybe a subtree's, 41 bytes each
 // in DAG-CBOR, and the archive's table of blocks holds those digests
 // anyway. A node is kept instead as

@@ -96,7 +96,7 @@ func TestCompactNodesChangeNothingButMemory(t *testing.T) {
 func bothModes(in []byte) (plain, compact string) {
 	var got [2]string
 	for k, compact := range []bool{false, true} {
-		a, err := ReadArchive(bytes.NewReader(in), LoadOptions{CollectBadBlocks: true, CompactNodes: compact})
+		a, err := read(bytes.NewReader(in), loadOptions{CollectBadBlocks: true, CompactNodes: compact})
 		if err != nil {
 			got[k] = "read: " + err.Error()
 			continue
@@ -136,7 +136,7 @@ func TestCompactNodesWalkAndOrder(t *testing.T) {
 	}
 	var walks [2][]string
 	for k, compact := range []bool{false, true} {
-		a, err := ReadArchive(bytes.NewReader(raw), LoadOptions{CompactNodes: compact})
+		a, err := read(bytes.NewReader(raw), loadOptions{CompactNodes: compact})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,8 +146,8 @@ func TestCompactNodesWalkAndOrder(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if (a.Order() == nil) != compact {
-			t.Errorf("compact %v: Order returned %d CIDs", compact, len(a.Order()))
+		if (a.order() == nil) != compact {
+			t.Errorf("compact %v: Order returned %d CIDs", compact, len(a.order()))
 		}
 	}
 	if len(walks[0]) != 300 || !slices.Equal(walks[0], walks[1]) {

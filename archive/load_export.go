@@ -28,7 +28,7 @@ const maxFileName = 255
 // dir/_long_keys.jsonl. It writes through an os.Root, so no key can make it
 // write outside dir whatever it contains. The archive must have been read
 // with KeepBodies. It returns the number of records written.
-func Export(a *Archive, dir string) (int, error) {
+func export(a *Archive, dir string) (int, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}

@@ -38,9 +38,9 @@ func TestGetReturnsEveryBlockByteForByte(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, opts := range []LoadOptions{{}, {KeepBodies: true}, {CompactNodes: true}} {
+			for _, opts := range []loadOptions{{}, {KeepBodies: true}, {CompactNodes: true}} {
 				keep := opts.KeepBodies
-				a, err := ReadArchive(bytes.NewReader(raw), opts)
+				a, err := read(bytes.NewReader(raw), opts)
 				if err != nil {
 					t.Fatal(err)
 				}

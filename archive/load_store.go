@@ -15,7 +15,7 @@ import (
 // a million-block archive costs the garbage collector almost nothing and
 // takes about 40 bytes a block plus the kept bytes.
 //
-// A lazy store (an archive read with LoadOptions.Lazy) also has locs, a
+// A lazy store (an archive read with loadOptions.Lazy) also has locs, a
 // page of packed file locations parallel to each page of entries: 8 more
 // bytes a block, in place of the bytes of the records.
 type blockStore struct {

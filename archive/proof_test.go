@@ -21,7 +21,7 @@ func TestVerifyRecordChecksTheCorpusSliceAsAProof(t *testing.T) {
 	if err := json.Unmarshal(testfixtures.Read(t, "corpus", "indigo", "testing", "testdata", "repo_slice_record.json"), &want); err != nil {
 		t.Fatal(err)
 	}
-	a, err := ReadArchive(bytes.NewReader(raw), LoadOptions{CollectBadBlocks: true, CompactNodes: true})
+	a, err := read(bytes.NewReader(raw), loadOptions{CollectBadBlocks: true, CompactNodes: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -281,7 +281,7 @@ func TestInspectCountsTheHistoryOfLegacyExports(t *testing.T) {
 		t.Fatalf("%d commit-shaped blocks, PROVENANCE.md says 143", commits)
 	}
 	for _, m := range modes {
-		a, err := ReadArchive(strings.NewReader(string(data)), LoadOptions{CompactNodes: m.compact})
+		a, err := read(strings.NewReader(string(data)), loadOptions{CompactNodes: m.compact})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -73,11 +73,11 @@ func CheckCARWith(path string, pub atcrypto.PublicKey, wantCommit cid.Cid, wantR
 		size = st.Size()
 	}
 	progress.tell("reading back", "", 0, size)
-	opts := archive.LoadOptions{}
+	opts := archive.Options{}
 	if progress != nil {
 		opts.Progress = func(n int64) { progress("reading back", "", n, size) }
 	}
-	a, err := archive.ReadArchive(f, opts)
+	a, err := archive.Read(f, opts)
 	if err != nil {
 		return wrap(ErrInvalidOutput, err)
 	}

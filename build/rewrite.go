@@ -115,7 +115,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	start, seekable := startOffset(in)
 	filtering := len(opts.DropCollections)+len(opts.KeepCollections)+len(opts.DropPaths) > 0
 	bodies := !seekable || opts.Compact || filtering
-	a, err := archive.ReadArchive(in, archive.LoadOptions{KeepBodies: bodies})
+	a, order, err := readInput(in, bodies)
 	if err != nil {
 		return nil, wrap(ErrInvalidInput, err)
 	}
@@ -276,7 +276,7 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	if a.Duplicates > 0 {
 		return nil, errors.New("the input repeats blocks and cannot be read again: use --compact, or give a file")
 	}
-	seq := a.Order()
+	seq := order()
 	roots := a.Roots
 	cw := &countingWriter{w: w}
 	if res.CommitChanged {
@@ -313,6 +313,24 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	return res, nil
 }
 
+// readInput reads the input to rewrite: with every block's bytes (and the
+// file order) when they are needed from this one read, else with nodes
+// whole and records by digest; order is nil in the second case.
+func readInput(in io.Reader, bodies bool) (a *archive.Archive, order func() []cid.Cid, err error) {
+	if bodies {
+		b, err := archive.ReadWithBodies(in, archive.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.Archive, b.Order, nil
+	}
+	o, err := archive.ReadOrdered(in, archive.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.Archive, nil, nil
+}
+
 // startOffset reports whether in can be read again from where it is now,
 // and from which offset.
 func startOffset(in io.Reader) (int64, bool) {
@@ -333,10 +351,11 @@ func rereadArchive(in io.Reader, start int64, a *archive.Archive) (*archive.Arch
 	if _, err := in.(io.Seeker).Seek(start, io.SeekStart); err != nil {
 		return nil, err
 	}
-	b, err := archive.ReadArchive(in, archive.LoadOptions{KeepBodies: true})
+	bodies, err := archive.ReadWithBodies(in, archive.Options{})
 	if err != nil {
 		return nil, wrap(ErrInvalidInput, err)
 	}
+	b := bodies.Archive
 	if b.Root != a.Root || b.BlockCount != a.BlockCount || b.FileBytes != a.FileBytes {
 		return nil, wrap(ErrInvalidInput, errInputChanged)
 	}

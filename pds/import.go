@@ -38,7 +38,7 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 	if err := limitBody(w, r, s.cfg.MaxImportSize); err != nil {
 		return nil, err
 	}
-	ar, err := archive.ReadArchive(r.Body, archive.LoadOptions{KeepBodies: true})
+	ar, err := archive.ReadWithBodies(r.Body, archive.Options{})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -25,30 +25,20 @@ func (o Options) load() loadOptions {
 // it: MST nodes compact (links as references into the block table), records
 // by digest alone. Verify, Inspect, Walk and the node methods work on it;
 // record bytes and the file order were not kept (see ReadWithBodies,
-// ReadLazy, ReadOrdered).
+// ReadLazy), and Get rebuilds a node's bytes from its compact form (see
+// ReadNodes).
 func Read(r io.Reader, opts Options) (*Archive, error) {
 	lo := opts.load()
 	lo.CompactNodes = true
 	return read(r, lo)
 }
 
-// Ordered is an archive that remembers the order of its blocks in the file.
-type Ordered struct{ *Archive }
-
-// ReadOrdered reads an archive keeping MST nodes whole and the file's block
-// order, but no record bytes: for copying the blocks of a file in order on a
-// second pass over it.
-func ReadOrdered(r io.Reader, opts Options) (*Ordered, error) {
-	a, err := read(r, opts.load())
-	if err != nil {
-		return nil, err
-	}
-	return &Ordered{a}, nil
+// ReadNodes reads an archive keeping MST nodes and commits whole (Get hands
+// their kept bytes over, the fastest for a walk that reads every node) and
+// records by digest alone: for diffing trees and rewriting repositories.
+func ReadNodes(r io.Reader, opts Options) (*Archive, error) {
+	return read(r, opts.load())
 }
-
-// Order returns every distinct block CID in file order (a CID referenced by
-// a node but absent from the file comes last).
-func (o *Ordered) Order() []cid.Cid { return o.order() }
 
 // Bodies is an archive that keeps the bytes of every block.
 type Bodies struct{ *Archive }
@@ -111,3 +101,19 @@ func (l *Lazy) FromFile() bool { return l.lazy() }
 func (l *Lazy) Record(path string) (c cid.Cid, body []byte, found bool, err error) {
 	return l.record(path)
 }
+
+// WithRecords is an archive whose record bytes are at hand, a *Bodies or a
+// *Lazy: what a viewer that shows records takes.
+type WithRecords interface {
+	// Base is the archive itself: its commit, tree, blocks and checks.
+	Base() *Archive
+	// Record returns the record at path (collection/rkey), as
+	// Bodies.Record and Lazy.Record do.
+	Record(path string) (c cid.Cid, body []byte, found bool, err error)
+}
+
+// Base returns the archive.
+func (b *Bodies) Base() *Archive { return b.Archive }
+
+// Base returns the archive.
+func (l *Lazy) Base() *Archive { return l.Archive }

@@ -293,7 +293,7 @@ func mustLines(t testing.TB, s string) []Record {
 }
 
 // jsonLines renders every record of a repo CAR as JSON lines, in key order.
-func jsonLines(t testing.TB, a *archive.Archive) string {
+func jsonLines(t testing.TB, a *archive.Bodies) string {
 	t.Helper()
 	var b strings.Builder
 	err := a.Walk(func(k []byte, v cid.Cid) error {

@@ -83,9 +83,9 @@ func testKeys(t testing.TB) map[string]struct {
 }
 
 // readArchive reads a CAR from bytes with record bodies.
-func readArchive(t testing.TB, b []byte) *archive.Archive {
+func readArchive(t testing.TB, b []byte) *archive.Bodies {
 	t.Helper()
-	a, err := archive.ReadArchive(bytes.NewReader(b), archive.LoadOptions{KeepBodies: true})
+	a, err := archive.ReadWithBodies(bytes.NewReader(b), archive.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +102,11 @@ func readFile(t testing.TB, path string) []byte {
 }
 
 // exportDir exports the repo CAR at path into a new temporary directory.
-func exportDir(t testing.TB, path string) (string, *archive.Archive) {
+func exportDir(t testing.TB, path string) (string, *archive.Bodies) {
 	t.Helper()
 	a := readArchive(t, readFile(t, path))
 	dir := t.TempDir()
-	if _, err := archive.Export(a, dir); err != nil {
+	if _, err := a.Export(dir); err != nil {
 		t.Fatalf("export %s: %v", path, err)
 	}
 	return dir, a

@@ -324,11 +324,8 @@ func readInput(in io.Reader, bodies bool) (a *archive.Archive, order func() []ci
 		}
 		return b.Archive, b.Order, nil
 	}
-	o, err := archive.ReadOrdered(in, archive.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	return o.Archive, nil, nil
+	a, err = archive.ReadNodes(in, archive.Options{})
+	return a, nil, err
 }
 
 // startOffset reports whether in can be read again from where it is now,

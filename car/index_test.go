@@ -19,7 +19,7 @@ import (
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// readerVerdict runs a Reader over in as repo.ReadArchive does and returns
+// readerVerdict runs a Reader over in as archive.Read does and returns
 // its roots and the first error other than ErrHashMismatch (nil at a clean
 // end): the verdict an Index must reach when it is opened.
 func readerVerdict(in []byte, opts ...Option) ([]cid.Cid, error) {

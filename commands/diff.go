@@ -434,14 +434,14 @@ func applyCommand() *cli.Command {
 				}
 				opts.Key = k
 			}
-			base, err := readArchive(c, baseName, true)
+			base, err := readCAR(c, baseName, archive.ReadWithBodies, archive.Options{})
 			if err != nil {
 				return err
 			}
 			if base.CommitErr != nil {
 				return inputErr(fmt.Errorf("%s: %w", displayName(baseName), base.CommitErr))
 			}
-			slice, err := readArchive(c, sliceName, true)
+			slice, err := readCAR(c, sliceName, archive.ReadWithBodies, archive.Options{})
 			if err != nil {
 				return err
 			}
@@ -553,7 +553,7 @@ func (s *snapshot) isBareTree() bool { return s.commit == nil && s.commitErr == 
 // another goroutine as far as the walk needs, each block hash-checked when
 // it is read), so the diff reads only the nodes it walks; standard
 // input and anything else that is not a regular file is read in full by
-// repo.ReadArchive, which checks every block. With bodies (--records,
+// archive.ReadNodes, which checks every block. With bodies (--records,
 // --car), the index of every block, records included, is built in the
 // background while the trees are walked.
 func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, newS *snapshot, err error) {
@@ -585,7 +585,7 @@ func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, 
 			return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), errs[i]))
 		}
 		if idx[i] == nil {
-			a, err := readArchive(c, name, bodies)
+			a, err := readSnapshot(c, name, bodies)
 			if err != nil {
 				closeAll()
 				var ee *exitError
@@ -624,7 +624,7 @@ func regularFile(name string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// indexSnapshot resolves an indexed file's root as repo.ReadArchive does:
+// indexSnapshot resolves an indexed file's root as archive.ReadNodes does:
 // a commit, or an MST node for a bare tree.
 func indexSnapshot(name string, ix *car.Index) (*snapshot, error) {
 	roots := ix.Roots()
@@ -660,3 +660,16 @@ func (s indexSource) Get(c cid.Cid) ([]byte, error) {
 
 // Has reports whether the file holds block c.
 func (s indexSource) Has(c cid.Cid) bool { return s.ix.Has(c) }
+
+// readSnapshot reads one side of a diff: with every block's bytes when the
+// records are compared or written out, else with nodes whole.
+func readSnapshot(c *cli.Context, name string, bodies bool) (*archive.Archive, error) {
+	if bodies {
+		b, err := readCAR(c, name, archive.ReadWithBodies, archive.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return b.Archive, nil
+	}
+	return readCAR(c, name, archive.ReadNodes, archive.Options{})
+}

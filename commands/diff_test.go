@@ -585,7 +585,7 @@ func TestDiffChecksTheBlocksItReads(t *testing.T) {
 	var clean diffOut
 	runJSON(t, &clean, "diff", "--json", oldPath, newPath)
 	e := loadExpected(t, "update-one")
-	newA, err := archive.ReadArchive(mustOpen(t, newPath), archive.LoadOptions{})
+	newA, err := archive.ReadNodes(mustOpen(t, newPath), archive.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

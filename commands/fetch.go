@@ -258,7 +258,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	slice := report.Since != ""
 	var read atomic.Int64
 	prog = startProgress(c.App.ErrWriter, "verifying", n, read.Load)
-	a, err := archive.ReadArchive(ctxReader{ctx, tmp}, archive.LoadOptions{CollectBadBlocks: !slice, CompactNodes: true, Progress: func(x int64) { read.Store(x) }})
+	a, err := archive.Read(ctxReader{ctx, tmp}, archive.Options{CollectBadBlocks: !slice, Progress: func(x int64) { read.Store(x) }})
 	prog.Stop()
 	if err != nil {
 		return failErr("fetched repository from %s: %v", id.Doc.PDS, err)

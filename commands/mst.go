@@ -84,7 +84,7 @@ func mstCommand() *cli.Command {
 			}
 			// Nodes are read compact, as ls does: a node is decoded
 			// when the walk reaches it.
-			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CompactNodes: true})
+			a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{})
 			if err != nil {
 				return err
 			}

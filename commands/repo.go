@@ -25,16 +25,14 @@ import (
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-// readArchive opens a CAR argument ("-" for stdin) and reads it, with a
+// readCAR opens a CAR argument ("-" for stdin) and reads it with one of
+// archive's reading modes (archive.Read, ReadNodes, ReadWithBodies), with a
 // progress line on a terminal.
-func readArchive(c *cli.Context, name string, keepBodies bool) (*archive.Archive, error) {
-	return readArchiveOpts(c, name, archive.LoadOptions{KeepBodies: keepBodies})
-}
-
-func readArchiveOpts(c *cli.Context, name string, opts archive.LoadOptions) (*archive.Archive, error) {
+func readCAR[T any](c *cli.Context, name string, read func(io.Reader, archive.Options) (T, error), opts archive.Options) (T, error) {
+	var zero T
 	in, err := openInput(c, name)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer in.Close()
 	var total int64
@@ -43,19 +41,19 @@ func readArchiveOpts(c *cli.Context, name string, opts archive.LoadOptions) (*ar
 			total = st.Size()
 		}
 	}
-	var read atomic.Int64 // written by the reader, read by the progress line
-	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, read.Load)
-	opts.Progress = read.Store
-	a, err := archive.ReadArchive(in, opts)
+	var done atomic.Int64 // written by the reader, read by the progress line
+	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, done.Load)
+	opts.Progress = done.Store
+	a, err := read(in, opts)
 	p.Stop()
 	if err != nil {
-		return nil, archiveErr(name, err)
+		return zero, archiveErr(name, err)
 	}
 	capHeap()
 	return a, nil
 }
 
-// archiveErr is the exit for a CAR that repo.ReadArchive refused: a block
+// archiveErr is the exit for a CAR that an archive reader refused: a block
 // whose bytes are not what its CID says is a failed verification (1), as
 // verify lists it; a file that cannot be read as a CAR is unreadable
 // input (2).
@@ -161,7 +159,7 @@ func inspectCommand() *cli.Command {
 				return err
 			}
 			// Inspect reads nodes in compact form: half the memory.
-			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CompactNodes: true})
+			a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{})
 			if err != nil {
 				return err
 			}
@@ -312,7 +310,7 @@ func lsCommand() *cli.Command {
 			if err := checkNSIDFlag("--collection", coll); err != nil {
 				return err
 			}
-			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CompactNodes: true})
+			a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{})
 			if err != nil {
 				return err
 			}
@@ -445,7 +443,7 @@ func exportCommand() *cli.Command {
 			if err := checkEmptyDir(c.Args().Get(1), c.Bool("force")); err != nil {
 				return err
 			}
-			a, err := readArchive(c, c.Args().First(), true)
+			a, err := readCAR(c, c.Args().First(), archive.ReadWithBodies, archive.Options{})
 			if err != nil {
 				return err
 			}
@@ -453,7 +451,7 @@ func exportCommand() *cli.Command {
 				return rootErr(a.CommitErr)
 			}
 			dir := c.Args().Get(1)
-			n, err := archive.Export(a, dir)
+			n, err := a.Export(dir)
 			if err != nil {
 				return treeErr(err)
 			}
@@ -522,7 +520,7 @@ func verifyCommand() *cli.Command {
 				}
 				opts.Record = c.String("record")
 			}
-			a, err := readArchiveOpts(c, c.Args().First(), archive.LoadOptions{CollectBadBlocks: true, CompactNodes: true})
+			a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{CollectBadBlocks: true})
 			if err != nil {
 				return err
 			}

@@ -22,14 +22,14 @@ import (
 )
 
 // readLazyArchive reads a repository whose record bodies are wanted on
-// demand (view, get). A regular file is read with repo.LoadOptions.Lazy:
+// demand (view, get). A regular file is read with archive.ReadLazy:
 // record bodies stay in the file and are read (and hash-checked) again when
 // one is asked for, so the file is returned open, to be closed when done.
 // Standard input and other streams keep the bodies in memory; the returned
 // file is then nil. Nodes are kept compact either way.
-func readLazyArchive(c *cli.Context, name string) (*archive.Archive, *os.File, error) {
+func readLazyArchive(c *cli.Context, name string) (*archive.Lazy, *os.File, error) {
 	if name == stdinName {
-		a, err := readArchiveOpts(c, name, archive.LoadOptions{KeepBodies: true, CompactNodes: true})
+		a, err := readCAR(c, name, archive.ReadLazy, archive.Options{})
 		return a, nil, err
 	}
 	f, err := os.Open(name)
@@ -37,21 +37,19 @@ func readLazyArchive(c *cli.Context, name string) (*archive.Archive, *os.File, e
 		return nil, nil, inputErr(err)
 	}
 	var total int64
-	opts := archive.LoadOptions{KeepBodies: true, CompactNodes: true}
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		total, opts = st.Size(), archive.LoadOptions{Lazy: true, CompactNodes: true}
+		total = st.Size()
 	}
 	var read atomic.Int64 // written by the reader, read by the progress line
 	p := startProgress(c.App.ErrWriter, "reading "+displayName(name), total, read.Load)
-	opts.Progress = read.Store
-	a, err := archive.ReadArchive(f, opts)
+	a, err := archive.ReadLazy(f, archive.Options{Progress: read.Store})
 	p.Stop()
 	if err != nil {
 		f.Close()
 		return nil, nil, archiveErr(name, err)
 	}
 	capHeap()
-	if !a.Lazy() {
+	if !a.FromFile() {
 		f.Close()
 		return a, nil, nil
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // blocksOf copies an archive's blocks into a map that tests can damage.
-func blocksOf(t *testing.T, a *archive.Archive) mst.MapSource {
+func blocksOf(t *testing.T, a *archive.Bodies) mst.MapSource {
 	t.Helper()
 	m := mst.MapSource{}
 	for _, c := range a.Order() {
@@ -67,7 +67,7 @@ func TestApplySliceRefusesSlicesThatDoNotFit(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		base   *archive.Archive
+		base   *archive.Bodies
 		damage func(m mst.MapSource, root cid.Cid) cid.Cid
 		want   []error
 		named  cid.Cid // a CID the error must name

@@ -239,14 +239,14 @@ func TestCommitProofFixturesCoveringProof(t *testing.T) {
 
 var golden = filepath.Join("..", "golden", "diffs")
 
-func readArchive(t *testing.T, path string) *archive.Archive {
+func readArchive(t *testing.T, path string) *archive.Bodies {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	a, err := archive.ReadArchive(f, archive.LoadOptions{KeepBodies: true})
+	a, err := archive.ReadWithBodies(f, archive.Options{})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -386,7 +386,7 @@ func sortedStrings(ss []string) []string {
 }
 
 // leavesOf walks a whole tree: the brute-force side of the comparisons.
-func leavesOf(t *testing.T, a *archive.Archive) map[string]cid.Cid {
+func leavesOf(t *testing.T, a *archive.Bodies) map[string]cid.Cid {
 	t.Helper()
 	m := map[string]cid.Cid{}
 	if err := a.Walk(func(k []byte, v cid.Cid) error { m[string(k)] = v; return nil }); err != nil {

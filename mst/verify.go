@@ -63,7 +63,7 @@ func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) erro
 
 // RawNodeSource is a BlockSource that can hand over a node already decoded,
 // as DecodeNodeRaw would from its bytes: for a store that keeps nodes in
-// another form than their encoding (repo.Archive with compact nodes),
+// another form than their encoding (an archive read with archive.Read, whose nodes are compact),
 // where making the bytes only to parse them again would be waste. Verify
 // uses it when its source has it.
 //

@@ -248,7 +248,7 @@ func checkDurable(t *testing.T, srv *child, cl *xrpcClient, did string, acked ma
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar, err := archive.ReadArchive(res.Body, archive.LoadOptions{})
+	ar, err := archive.ReadNodes(res.Body, archive.Options{})
 	res.Body.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func (ts *testServer) fetchVerifiedRepo(u *user) *verifiedRepo {
 	if r.status != 200 || r.header.Get("Content-Type") != carContentType {
 		ts.t.Fatalf("getRepo: %s", r)
 	}
-	ar, err := archive.ReadArchive(bytes.NewReader(r.body), archive.LoadOptions{KeepBodies: true})
+	ar, err := archive.ReadWithBodies(bytes.NewReader(r.body), archive.Options{})
 	if err != nil {
 		ts.t.Fatalf("getRepo CAR: %v", err)
 	}
@@ -76,7 +76,7 @@ func (ts *testServer) fetchVerifiedRepo(u *user) *verifiedRepo {
 		ts.t.Fatal(err)
 	}
 	_ = st
-	return &verifiedRepo{archive: ar, car: r.body, records: rep.Records}
+	return &verifiedRepo{archive: ar.Archive, car: r.body, records: rep.Records}
 }
 
 func TestGetRepoVerifiesWithTheKeyOfTheDIDDocument(t *testing.T) {

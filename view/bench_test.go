@@ -93,7 +93,7 @@ func benchCAR(b *testing.B, n int) []byte {
 type benchFixture struct {
 	car  []byte
 	path string // the CAR written to a file, read Lazy as arbor view does
-	a    *archive.Archive
+	a    *archive.Lazy
 	srv  *Server
 	http *httptest.Server
 	// nodes are CIDs of nodes at every depth, to expand.
@@ -102,13 +102,13 @@ type benchFixture struct {
 
 // readBenchCAR reads the CAR file as arbor view does (Lazy: record bodies
 // stay in the file); the file stays open until the benchmark ends.
-func readBenchCAR(b *testing.B, path string) *archive.Archive {
+func readBenchCAR(b *testing.B, path string) *archive.Lazy {
 	fh, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { fh.Close() })
-	a, err := archive.ReadArchive(fh, archive.LoadOptions{Lazy: true})
+	a, err := archive.ReadLazy(fh, archive.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func BenchmarkViewStartup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		a, err := archive.ReadArchive(fh, archive.LoadOptions{Lazy: true})
+		a, err := archive.ReadLazy(fh, archive.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -28,7 +28,7 @@
 // for repositories up to MaxReverseIndex records, an index from record CID
 // to path so that CID links between records can be followed. Record bodies
 // are needed only to show one record: an archive read with
-// repo.LoadOptions.Lazy (as arbor view reads a file) fetches each from the
+// archive.ReadLazy (as arbor view reads a file) fetches each from the
 // file when it is asked for, so the server keeps the MST nodes and a small
 // table per block, not the records.
 //

@@ -14,20 +14,20 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 )
 
-// readLazy reads a CAR with repo.LoadOptions.Lazy from its file, which
+// readLazy reads a CAR with archive.ReadLazy from its file, which
 // stays open until the test ends, as arbor view does with a file.
-func readLazy(t testing.TB, path string) *archive.Archive {
+func readLazy(t testing.TB, path string) *archive.Lazy {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	a, err := archive.ReadArchive(f, archive.LoadOptions{Lazy: true})
+	a, err := archive.ReadLazy(f, archive.Options{})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if !a.Lazy() {
+	if !a.FromFile() {
 		t.Fatalf("%s: not read lazily", path)
 	}
 	return a

@@ -39,8 +39,8 @@ const (
 
 // Input is one repository to show.
 type Input struct {
-	Name    string           // as the user named the file
-	Archive *archive.Archive // read with KeepBodies or Lazy, so records can be shown
+	Name    string              // as the user named the file
+	Archive archive.WithRecords // read with ReadWithBodies or ReadLazy, so records can be shown
 }
 
 // Options are the server's settings.
@@ -89,7 +89,7 @@ func NewServer(inputs []Input, opts Options) (*Server, error) {
 	}
 	if len(s.sides) == 2 {
 		a, b := s.sides[0], s.sides[1]
-		res, err := diff.Ops(a.in.Archive, a.in.Archive.Data, b.in.Archive, b.in.Archive.Data)
+		res, err := diff.Ops(a.in.Archive.Base(), a.in.Archive.Base().Data, b.in.Archive.Base(), b.in.Archive.Base().Data)
 		if err != nil {
 			return nil, fmt.Errorf("diff %s %s: %w", a.in.Name, b.in.Name, err)
 		}
@@ -114,7 +114,7 @@ func cidSet(cs []cid.Cid) map[cid.Cid]bool {
 }
 
 func newSide(id string, in Input, opts Options) (*side, error) {
-	a := in.Archive
+	a := in.Archive.Base()
 	if a.CommitErr != nil {
 		return nil, a.CommitErr
 	}
@@ -260,7 +260,7 @@ type CommitResponse struct {
 func (s *Server) commit(*http.Request) (any, error) {
 	out := CommitResponse{Diff: s.res != nil}
 	for _, sd := range s.sides {
-		a := sd.in.Archive
+		a := sd.in.Archive.Base()
 		ci := CommitInfo{Side: sd.id, File: sd.in.Name, Root: a.Root.String(), BareTree: a.IsBareTree(), Data: a.Data.String(),
 			Signature: sd.signature, SigDetail: sd.sigDetail, Records: sd.records, Collections: len(sd.collections),
 			Blocks: a.BlockCount, FileBytes: a.FileBytes}
@@ -408,7 +408,7 @@ func (s *Server) recordAPI(r *http.Request) (any, error) {
 	if path == "" {
 		return nil, badRequest("path is required")
 	}
-	a := sd.in.Archive
+	a := sd.in.Archive.Base()
 	rc, found, err := sd.tree.Get(path)
 	if err != nil {
 		return nil, err
@@ -437,7 +437,7 @@ func (s *Server) recordAPI(r *http.Request) (any, error) {
 		if sd.id == "b" {
 			other = o.Old
 		}
-		ob, err := s.otherSide(sd).in.Archive.Get(other)
+		ob, err := s.otherSide(sd).in.Archive.Base().Get(other)
 		if err == nil {
 			if sd.id == "a" {
 				newBody = ob
@@ -464,8 +464,8 @@ func (s *Server) links(sd *side, v any) []Link {
 	out := []Link{}
 	seen := map[string]bool{}
 	did := ""
-	if sd.in.Archive.Commit != nil {
-		did = sd.in.Archive.Commit.DID
+	if sd.in.Archive.Base().Commit != nil {
+		did = sd.in.Archive.Base().Commit.DID
 	}
 	var rec func(v any)
 	rec = func(v any) {
@@ -503,7 +503,7 @@ func (s *Server) links(sd *side, v any) []Link {
 			seen[k] = true
 			if p, ok := sd.byCID[x]; ok {
 				out = append(out, Link{Value: k, Kind: "cid", Path: p})
-			} else if sd.byCID == nil && sd.in.Archive.Has(x) {
+			} else if sd.byCID == nil && sd.in.Archive.Base().Has(x) {
 				out = append(out, Link{Value: k, Kind: "cid", InFile: true})
 			}
 		}
@@ -570,7 +570,7 @@ func (s *Server) nodeAPI(r *http.Request) (any, error) {
 			return nil, badRequest("cid: %v", err)
 		}
 	}
-	if !sd.in.Archive.Has(c) {
+	if !sd.in.Archive.Base().Has(c) {
 		return nil, notFound("no block %s in %s", c, sd.in.Name)
 	}
 	n, err := sd.tree.Node(c)

@@ -18,7 +18,7 @@ import (
 
 // hostileArchive reads the repository build makes (signed with a new
 // k256 key) as view reads one.
-func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, string, int) (*hostile.Repo, error), n int) *archive.Archive {
+func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, string, int) (*hostile.Repo, error), n int) *archive.Bodies {
 	t.Helper()
 	k, err := atcrypto.GeneratePrivateKeyK256()
 	if err != nil {
@@ -28,7 +28,7 @@ func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, string, int) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := archive.ReadArchive(bytes.NewReader(r.CAR), archive.LoadOptions{KeepBodies: true, CompactNodes: true})
+	a, err := archive.ReadWithBodies(bytes.NewReader(r.CAR), archive.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, string, int) (
 // sharedArchive reads a repository of levels nodes where each node links
 // to the one below twice (left and right): 2^levels paths through
 // levels+1 blocks, correct hashes, a signed commit.
-func sharedArchive(t *testing.T, levels int) *archive.Archive {
+func sharedArchive(t *testing.T, levels int) *archive.Bodies {
 	t.Helper()
 	return hostileArchive(t, hostile.SharedChain, levels)
 }
@@ -82,7 +82,7 @@ func TestSharedSubtreesAreRefusedNotWalkedExponentially(t *testing.T) {
 
 // deepArchive reads a repository whose tree is a chain of depth
 // entry-less nodes above a leaf (hostile.DeepChain).
-func deepArchive(t *testing.T, depth int) *archive.Archive {
+func deepArchive(t *testing.T, depth int) *archive.Bodies {
 	t.Helper()
 	return hostileArchive(t, hostile.DeepChain, depth)
 }

@@ -19,21 +19,29 @@
 //     key's search path and the record block (what sync.getRecord returns);
 //     Verify with VerifyOptions.Record checks it as such.
 //
-// # Reading modes (loadOptions)
+// # Reading modes
 //
 // What is kept decides what memory a large repository takes and which
-// methods can answer:
+// methods can answer, so each mode has its own constructor and its own type,
+// and a method a mode cannot serve does not exist on it:
 //
-//   - default: MST nodes and commits whole, records by digest alone (Verify
-//     and Inspect need no record bytes once each was checked on the way in).
-//   - KeepBodies: every block's bytes (Export, Get, Record need them).
-//   - Lazy: from a seekable file, where each record's bytes lie; Get and
-//     Record read them again and re-check them against their CID.
-//   - CompactNodes: MST nodes with their links replaced by references into
-//     the block table, about half the memory of a large repository; Order
-//     is not available.
-//   - CollectBadBlocks: a block whose bytes do not match its CID becomes a
-//     BlockProblem instead of ending the read, so Verify can list them all.
+//   - Read gives an *Archive with MST nodes compact (links as references
+//     into the block table, about half the memory of a large repository)
+//     and records by digest alone: Verify, Inspect, Walk, and Get of a node
+//     or the commit.
+//   - ReadNodes gives an *Archive with nodes and commits whole (Get hands
+//     their bytes over, fastest for walks that read every node), records by
+//     digest.
+//   - ReadWithBodies gives a *Bodies: every block's bytes; it adds Record,
+//     Export and Order (the file's block order).
+//   - ReadLazy gives a *Lazy: nodes compact and, from a regular file, only
+//     where each record lies; Record reads it again and re-checks its CID.
+//     From a pipe the bodies are kept instead (FromFile tells which).
+//
+// Options common to all: Progress, and CollectBadBlocks, which turns a
+// block whose bytes do not match its CID into a BlockProblem instead of
+// ending the read, so Verify can list them all. Bodies and Lazy both
+// satisfy WithRecords, what a viewer of records takes.
 //
 // # Hostile input
 //

@@ -396,9 +396,10 @@ func (a *Archive) order() []cid.Cid {
 	return out
 }
 
-// Get returns a block's bytes. Records are available only when the archive
-// was read with KeepBodies or Lazy (Lazy reads them from the file again and
-// checks them against c); otherwise Get reports them as not MST nodes,
+// Get returns a block's bytes. Records are available only from a *Bodies or
+// a *Lazy (Lazy reads them from the file again and checks them against c);
+// from an archive read with Read or ReadNodes Get reports them as not MST
+// nodes,
 // which is what the tree walk needs to know. It makes Archive an
 // mst.BlockSource; it is safe for concurrent use. The bytes must not be
 // modified.

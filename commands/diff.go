@@ -244,13 +244,13 @@ func fillDiffJSON(out *diffJSON, res *diff.Result, coll string, lists bool) {
 	if !lists {
 		return
 	}
-	out.CreatedNodes = cidStrings(res.CreatedNodes)
-	out.DeletedNodes = cidStrings(res.DeletedNodes)
-	out.CreatedRecords = cidStrings(res.CreatedRecords)
-	out.DeletedRecords = cidStrings(res.DeletedRecords)
-	out.ProofNodes = cidStrings(res.ProofNodes)
-	out.InductiveProofNodes = cidStrings(res.InductiveProofNodes)
-	out.CoveringProof = cidStrings(res.CoveringProof)
+	out.CreatedNodes = car.CIDStrings(res.CreatedNodes)
+	out.DeletedNodes = car.CIDStrings(res.DeletedNodes)
+	out.CreatedRecords = car.CIDStrings(res.CreatedRecords)
+	out.DeletedRecords = car.CIDStrings(res.DeletedRecords)
+	out.ProofNodes = car.CIDStrings(res.ProofNodes)
+	out.InductiveProofNodes = car.CIDStrings(res.InductiveProofNodes)
+	out.CoveringProof = car.CIDStrings(res.CoveringProof)
 }
 
 // addFieldDiffs adds the field-level diff of every updated record.

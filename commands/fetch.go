@@ -63,17 +63,17 @@ type blobFailure struct {
 
 type fetchJSON struct {
 	identity.Resolution
-	File       string        `json:"file"`
-	Bytes      int64         `json:"bytes"`
-	Commit     *commitJSON   `json:"commit"`
-	Since      string        `json:"since,omitempty"`
-	Slice      bool          `json:"slice"`
-	Checked    []string      `json:"checked"`
-	NotChecked []string      `json:"notChecked"`
-	Records    int           `json:"records,omitempty"`
-	BlobDir    string        `json:"blobDir,omitempty"`
-	Blobs      int           `json:"blobs"`
-	BlobsFail  []blobFailure `json:"blobFailures,omitempty"`
+	File       string              `json:"file"`
+	Bytes      int64               `json:"bytes"`
+	Commit     *archive.CommitInfo `json:"commit"`
+	Since      string              `json:"since,omitempty"`
+	Slice      bool                `json:"slice"`
+	Checked    []string            `json:"checked"`
+	NotChecked []string            `json:"notChecked"`
+	Records    int                 `json:"records,omitempty"`
+	BlobDir    string              `json:"blobDir,omitempty"`
+	Blobs      int                 `json:"blobs"`
+	BlobsFail  []blobFailure       `json:"blobFailures,omitempty"`
 }
 
 func runFetch(c *cli.Context) error {
@@ -266,7 +266,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	if a.Commit == nil {
 		return failErr("fetched repository from %s has no commit: %v", id.Doc.PDS, a.CommitErr)
 	}
-	report.Commit = newCommitJSON(a)
+	report.Commit = archive.NewCommitInfo(a)
 	key := id.Doc.SigningKey
 	if slice {
 		if a.Commit.DID != id.DID.String() {

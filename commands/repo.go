@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"sync/atomic"
 
@@ -85,63 +83,6 @@ func displayName(name string) string {
 	return name
 }
 
-// commitJSON is the JSON form of a commit.
-type commitJSON struct {
-	CID       string  `json:"cid"`
-	DID       string  `json:"did"`
-	Version   int64   `json:"version"`
-	Rev       string  `json:"rev,omitempty"`
-	Data      string  `json:"data"`
-	Prev      *string `json:"prev"`
-	Signature bool    `json:"signature"`
-}
-
-func newCommitJSON(a *archive.Archive) *commitJSON {
-	if a.Commit == nil {
-		return nil
-	}
-	cj := &commitJSON{
-		CID:       a.Root.String(),
-		DID:       a.Commit.DID,
-		Version:   a.Commit.Version,
-		Rev:       a.Commit.Rev,
-		Data:      a.Commit.Data.String(),
-		Signature: len(a.Commit.Sig) > 0,
-	}
-	if a.Commit.Prev.Defined() {
-		s := a.Commit.Prev.String()
-		cj.Prev = &s
-	}
-	return cj
-}
-
-// cidStrings returns the string forms of cs. Those of atproto CIDs (CIDv1,
-// 36 bytes: "b" and 58 base32 letters) are cut from one string made at
-// once, which for a million CIDs is a tenth of making each on its own.
-func cidStrings(cs []cid.Cid) []string {
-	out := make([]string, len(cs))
-	const n = 59
-	buf := make([]byte, 0, n*len(cs))
-	for _, c := range cs {
-		if k := c.KeyString(); len(k) == 36 && k[0] == 0x01 {
-			buf = append(buf, 'b')
-			buf = cidBase32.AppendEncode(buf, []byte(k))
-		}
-	}
-	all := string(buf)
-	for i, c := range cs {
-		if k := c.KeyString(); len(k) == 36 && k[0] == 0x01 {
-			out[i], all = all[:n], all[n:]
-		} else {
-			out[i] = c.String()
-		}
-	}
-	return out
-}
-
-// cidBase32 is the multibase "b" alphabet of CID strings.
-var cidBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
 func inspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
@@ -153,126 +94,88 @@ func inspectCommand() *cli.Command {
 			"tree points at that the file lacks. A CAR whose root is an MST node is read as a bare tree.\n" +
 			"The summary names the first few unreferenced and missing blocks; --json lists them all.\n" +
 			"Exit status: 0 done, 1 a tree no valid repository has (links deeper than any layer), 2 unreadable input.",
-		Flags: []cli.Flag{jsonFlag},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "FILE.car|-"); err != nil {
-				return err
-			}
-			// Inspect reads nodes in compact form: half the memory.
-			a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{})
-			if err != nil {
-				return err
-			}
-			st := startStatus(c.App.ErrWriter, "walking "+displayName(c.Args().First()))
-			s, err := a.Inspect()
-			st.Stop()
-			if err != nil {
-				if a.CommitErr != nil {
-					return rootErr(a.CommitErr)
-				}
-				if errors.As(err, new(mst.Problem)) {
-					// A tree no valid repository has (deeper than any
-					// layer): a failed check, as in verify.
-					return failErr("%s: %v", displayName(c.Args().First()), err)
-				}
-				return inputErr(err)
-			}
-			type layerCount struct {
-				Layer   int `json:"layer"`
-				Entries int `json:"entries"`
-			}
-			var layers []layerCount
-			for l, n := range s.EntriesPerLayer {
-				layers = append(layers, layerCount{l, n})
-			}
-			sort.Slice(layers, func(i, j int) bool { return layers[i].Layer > layers[j].Layer })
-			type collCount struct {
-				Collection string `json:"collection"`
-				Records    int    `json:"records"`
-			}
-			var colls []collCount
-			for k, n := range s.Collections {
-				colls = append(colls, collCount{k, n})
-			}
-			sort.Slice(colls, func(i, j int) bool { return colls[i].Collection < colls[j].Collection })
-			out := struct {
-				File         string       `json:"file"`
-				Root         string       `json:"root"`
-				BareTree     bool         `json:"bareTree"`
-				Commit       *commitJSON  `json:"commit"`
-				DataCID      string       `json:"data"`
-				Records      int          `json:"records"`
-				Collections  []collCount  `json:"collections"`
-				Blocks       int          `json:"blocks"`
-				Distinct     int          `json:"distinctBlocks"`
-				BlockBytes   int64        `json:"blockBytes"`
-				FileBytes    int64        `json:"fileBytes"`
-				Duplicates   int          `json:"duplicateBlocks"`
-				Commits      int          `json:"commits"`
-				MSTNodes     int          `json:"mstNodes"`
-				MSTDepth     int          `json:"mstDepth"`
-				Layers       []layerCount `json:"entriesPerLayer"`
-				Unreferenced []string     `json:"unreferencedBlocks"`
-				Missing      []string     `json:"missingBlocks"`
-			}{
-				File: displayName(c.Args().First()), Root: a.Root.String(), BareTree: a.IsBareTree(),
-				Commit: newCommitJSON(a), DataCID: a.Data.String(), Records: s.Records, Collections: colls,
-				Blocks: a.BlockCount, Distinct: a.DistinctBlocks(), BlockBytes: a.BlockBytes, FileBytes: a.FileBytes,
-				Duplicates: a.Duplicates, Commits: s.Commits, MSTNodes: s.MSTNodes, MSTDepth: s.MSTDepth, Layers: layers,
-				Unreferenced: cidStrings(s.Unreferenced), Missing: cidStrings(s.Missing),
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				return printJSON(w, out)
-			}
-			p := newPainter(w)
-			row := func(k, format string, args ...any) {
-				fmt.Fprintf(w, "%-13s %s\n", k, fmt.Sprintf(format, args...))
-			}
-			row("file", "%s (%s)", out.File, humanBytes(out.FileBytes))
-			if out.Commit != nil {
-				row("did", "%s", p.bold(out.Commit.DID))
-				row("version", "%d", out.Commit.Version)
-				if out.Commit.Rev != "" {
-					row("rev", "%s", out.Commit.Rev)
-				}
-				row("commit", "%s", out.Commit.CID)
-				row("data", "%s", out.Commit.Data)
-				if out.Commit.Prev != nil {
-					row("prev", "%s", *out.Commit.Prev)
-				} else {
-					row("prev", "none")
-				}
-				if out.Commit.Signature {
-					row("signature", "present (not checked here; see arbor verify)")
-				} else {
-					row("signature", "%s", p.red("absent"))
-				}
-			} else {
-				row("root", "%s (bare MST, no commit)", out.Root)
-			}
-			row("records", "%s in %s", num(out.Records), count(len(colls), "collection"))
-			for _, cc := range colls {
-				fmt.Fprintf(w, "  %-40s %s\n", cc.Collection, num(cc.Records))
-			}
-			row("mst", "%s, depth %d", count(out.MSTNodes, "node"), out.MSTDepth)
-			for _, l := range layers {
-				fmt.Fprintf(w, "  layer %-4d %s\n", l.Layer, count(l.Entries, "entry"))
-			}
-			row("blocks", "%s (%s distinct, %s), %s of block data", num(out.Blocks), num(out.Distinct), count(out.Duplicates, "duplicate"), humanBytes(out.BlockBytes))
-			if out.Commits > 1 {
-				row("history", "%s reachable through prev", count(out.Commits, "commit"))
-			}
-			row("unreferenced", "%s", num(len(out.Unreferenced)))
-			listFew(w, out.Unreferenced)
-			if len(out.Missing) > 0 {
-				row("missing", "%s", p.yellow(num(len(out.Missing))))
-			} else {
-				row("missing", "0")
-			}
-			listFew(w, out.Missing)
-			return nil
-		},
+		Flags:  []cli.Flag{jsonFlag},
+		Action: inspect,
+	}
+}
+
+func inspect(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "FILE.car|-"); err != nil {
+		return err
+	}
+	// Inspect reads nodes in compact form: half the memory.
+	a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{})
+	if err != nil {
+		return err
+	}
+	st := startStatus(c.App.ErrWriter, "walking "+displayName(c.Args().First()))
+	s, err := a.Inspect()
+	st.Stop()
+	if err != nil {
+		if a.CommitErr != nil {
+			return rootErr(a.CommitErr)
+		}
+		if errors.As(err, new(mst.Problem)) {
+			// A tree no valid repository has (deeper than any
+			// layer): a failed check, as in verify.
+			return failErr("%s: %v", displayName(c.Args().First()), err)
+		}
+		return inputErr(err)
+	}
+	return printResult(c, archive.NewInspectReport(displayName(c.Args().First()), a, s), printInspect)
+}
+
+func printInspect(w io.Writer, out *archive.InspectReport) error {
+	p := newPainter(w)
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(w, "%-13s %s\n", k, fmt.Sprintf(format, args...))
+	}
+	row("file", "%s (%s)", out.File, humanBytes(out.FileBytes))
+	if out.Commit != nil {
+		printCommitRows(row, p, out.Commit)
+	} else {
+		row("root", "%s (bare MST, no commit)", out.Root)
+	}
+	row("records", "%s in %s", num(out.Records), count(len(out.Collections), "collection"))
+	for _, cc := range out.Collections {
+		fmt.Fprintf(w, "  %-40s %s\n", cc.Collection, num(cc.Records))
+	}
+	row("mst", "%s, depth %d", count(out.MSTNodes, "node"), out.MSTDepth)
+	for _, l := range out.Layers {
+		fmt.Fprintf(w, "  layer %-4d %s\n", l.Layer, count(l.Entries, "entry"))
+	}
+	row("blocks", "%s (%s distinct, %s), %s of block data", num(out.Blocks), num(out.Distinct), count(out.Duplicates, "duplicate"), humanBytes(out.BlockBytes))
+	if out.Commits > 1 {
+		row("history", "%s reachable through prev", count(out.Commits, "commit"))
+	}
+	row("unreferenced", "%s", num(len(out.Unreferenced)))
+	listFew(w, out.Unreferenced)
+	if len(out.Missing) > 0 {
+		row("missing", "%s", p.yellow(num(len(out.Missing))))
+	} else {
+		row("missing", "0")
+	}
+	listFew(w, out.Missing)
+	return nil
+}
+
+func printCommitRows(row func(k, format string, args ...any), p painter, cm *archive.CommitInfo) {
+	row("did", "%s", p.bold(cm.DID))
+	row("version", "%d", cm.Version)
+	if cm.Rev != "" {
+		row("rev", "%s", cm.Rev)
+	}
+	row("commit", "%s", cm.CID)
+	row("data", "%s", cm.Data)
+	if cm.Prev != nil {
+		row("prev", "%s", *cm.Prev)
+	} else {
+		row("prev", "none")
+	}
+	if cm.Signature {
+		row("signature", "present (not checked here; see arbor verify)")
+	} else {
+		row("signature", "%s", p.red("absent"))
 	}
 }
 
@@ -326,6 +229,8 @@ func lsCommand() *cli.Command {
 					return nil
 				}
 				if jsonOut {
+					// An archive.RecordLine, written by hand: a million
+					// records stream without an encoder per line.
 					line = append(line[:0], `{"path":`...)
 					line = appendJSONString(line, key)
 					line = append(line, `,"cid":"`...)
@@ -351,78 +256,80 @@ func getCommand() *cli.Command {
 		Usage:     "print one record in the atproto JSON form",
 		ArgsUsage: "FILE.car|- at://DID/COLLECTION/RKEY|COLLECTION/RKEY",
 		Flags:     []cli.Flag{jsonFlag},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2, 2, "FILE.car|- at://DID/COLLECTION/RKEY|COLLECTION/RKEY"); err != nil {
-				return err
-			}
-			ref := c.Args().Get(1)
-			var did, path string
-			if strings.HasPrefix(ref, "at://") {
-				authority, coll, rkey, err := repo.ParseATURI(ref)
-				if err != nil {
-					return usageErr("%v", err)
-				}
-				if coll == "" || rkey == "" {
-					return usageErr("%s does not name a record (need at://DID/COLLECTION/RKEY)", ref)
-				}
-				did, path = authority, coll+"/"+rkey
-			} else {
-				if _, _, err := repo.ParseRecordPath(ref); err != nil {
-					return usageErr("%v", err)
-				}
-				path = ref
-			}
-			// Only one record is wanted: from a file, its body is read
-			// back on demand rather than every body kept.
-			a, f, err := readLazyArchive(c, c.Args().First())
-			if err != nil {
-				return err
-			}
-			if f != nil {
-				defer f.Close()
-			}
-			if a.CommitErr != nil {
-				return rootErr(a.CommitErr)
-			}
-			if did != "" && a.Commit != nil && a.Commit.DID != did {
-				return failErr("%s is a repo of %s, not %s", displayName(c.Args().First()), a.Commit.DID, did)
-			}
-			rc, body, found, err := a.Record(path)
-			if err != nil {
-				return treeErr(err)
-			}
-			if !found {
-				return failErr("no record %s in %s", path, displayName(c.Args().First()))
-			}
-			v, err := dagcbor.Decode(body)
-			if err != nil {
-				return inputErr(fmt.Errorf("record %s (block %s): %w", path, rc, err))
-			}
-			if c.Bool("json") {
-				uri := "at://"
-				if a.Commit != nil {
-					uri += a.Commit.DID + "/" + path
-				} else {
-					uri = path
-				}
-				js, err := dagcbor.ToJSON(v)
-				if err != nil {
-					return inputErr(err)
-				}
-				return printJSON(c.App.Writer, struct {
-					URI   string          `json:"uri"`
-					CID   string          `json:"cid"`
-					Value json.RawMessage `json:"value"`
-				}{uri, rc.String(), json.RawMessage(js)})
-			}
-			js, err := dagcbor.ToJSONIndent(v, "  ")
-			if err != nil {
-				return inputErr(err)
-			}
-			_, err = fmt.Fprintf(c.App.Writer, "%s\n", js)
-			return err
-		},
+		Action:    get,
 	}
+}
+
+// recordRef reads get's record argument: an at:// URI (its DID must be the
+// repository's) or collection/rkey.
+func recordRef(ref string) (did, path string, err error) {
+	if !strings.HasPrefix(ref, "at://") {
+		if _, _, err := repo.ParseRecordPath(ref); err != nil {
+			return "", "", usageErr("%v", err)
+		}
+		return "", ref, nil
+	}
+	authority, coll, rkey, err := repo.ParseATURI(ref)
+	if err != nil {
+		return "", "", usageErr("%v", err)
+	}
+	if coll == "" || rkey == "" {
+		return "", "", usageErr("%s does not name a record (need at://DID/COLLECTION/RKEY)", ref)
+	}
+	return authority, coll + "/" + rkey, nil
+}
+
+func get(c *cli.Context) error {
+	if err := needArgs(c, 2, 2, "FILE.car|- at://DID/COLLECTION/RKEY|COLLECTION/RKEY"); err != nil {
+		return err
+	}
+	did, path, err := recordRef(c.Args().Get(1))
+	if err != nil {
+		return err
+	}
+	// Only one record is wanted: from a file, its body is read
+	// back on demand rather than every body kept.
+	a, f, err := readLazyArchive(c, c.Args().First())
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		defer f.Close()
+	}
+	if a.CommitErr != nil {
+		return rootErr(a.CommitErr)
+	}
+	if did != "" && a.Commit != nil && a.Commit.DID != did {
+		return failErr("%s is a repo of %s, not %s", displayName(c.Args().First()), a.Commit.DID, did)
+	}
+	rc, body, found, err := a.Record(path)
+	if err != nil {
+		return treeErr(err)
+	}
+	if !found {
+		return failErr("no record %s in %s", path, displayName(c.Args().First()))
+	}
+	v, err := dagcbor.Decode(body)
+	if err != nil {
+		return inputErr(fmt.Errorf("record %s (block %s): %w", path, rc, err))
+	}
+	if !c.Bool("json") {
+		js, err := dagcbor.ToJSONIndent(v, "  ")
+		if err != nil {
+			return inputErr(err)
+		}
+		_, err = fmt.Fprintf(c.App.Writer, "%s\n", js)
+		return err
+	}
+	uri := path
+	if a.Commit != nil {
+		uri = "at://" + a.Commit.DID + "/" + path
+	}
+	js, err := dagcbor.ToJSON(v)
+	if err != nil {
+		return inputErr(err)
+	}
+	return printResult(c, &archive.RecordValue{URI: uri, CID: rc.String(), Value: json.RawMessage(js)}, nil)
 }
 
 func exportCommand() *cli.Command {
@@ -435,36 +342,34 @@ func exportCommand() *cli.Command {
 			"{\"collection\", \"rkey\", \"record\"} line each. arbor create reads DIR back, so export then create\n" +
 			"rebuilds the same tree. Nothing is ever written outside DIR, whatever the keys say. A DIR that exists\n" +
 			"and is not empty is refused unless --force (files of the same name are then replaced).",
-		Flags: []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "force", Usage: "write into a folder that is not empty"}},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2, 2, "FILE.car|- DIR [--force]"); err != nil {
-				return err
-			}
-			if err := checkEmptyDir(c.Args().Get(1), c.Bool("force")); err != nil {
-				return err
-			}
-			a, err := readCAR(c, c.Args().First(), archive.ReadWithBodies, archive.Options{})
-			if err != nil {
-				return err
-			}
-			if a.CommitErr != nil {
-				return rootErr(a.CommitErr)
-			}
-			dir := c.Args().Get(1)
-			n, err := a.Export(dir)
-			if err != nil {
-				return treeErr(err)
-			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, struct {
-					Dir     string `json:"dir"`
-					Records int    `json:"records"`
-				}{dir, n})
-			}
-			fmt.Fprintf(c.App.Writer, "wrote %s and _commit.json to %s\n", count(n, "record"), filepath.Clean(dir))
-			return nil
-		},
+		Flags:  []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "force", Usage: "write into a folder that is not empty"}},
+		Action: export,
 	}
+}
+
+func export(c *cli.Context) error {
+	if err := needArgs(c, 2, 2, "FILE.car|- DIR [--force]"); err != nil {
+		return err
+	}
+	if err := checkEmptyDir(c.Args().Get(1), c.Bool("force")); err != nil {
+		return err
+	}
+	a, err := readCAR(c, c.Args().First(), archive.ReadWithBodies, archive.Options{})
+	if err != nil {
+		return err
+	}
+	if a.CommitErr != nil {
+		return rootErr(a.CommitErr)
+	}
+	dir := c.Args().Get(1)
+	n, err := a.Export(dir)
+	if err != nil {
+		return treeErr(err)
+	}
+	return printResult(c, &archive.ExportReport{Dir: dir, Records: n}, func(w io.Writer, r *archive.ExportReport) error {
+		_, err := fmt.Fprintf(w, "wrote %s and _commit.json to %s\n", count(r.Records, "record"), filepath.Clean(r.Dir))
+		return err
+	})
 }
 
 func verifyCommand() *cli.Command {
@@ -480,140 +385,122 @@ func verifyCommand() *cli.Command {
 			"A CAR whose root is an MST node (a bare tree) has no commit and so nothing signed: with --key, --did-doc, --resolve\n" +
 			"or --record it fails; without them its tree is checked.\n" +
 			"Exit status: 0 valid, 1 invalid, 2 unreadable input or bad usage.",
-		Flags: append([]cli.Flag{
-			jsonFlag,
-			&cli.StringFlag{Name: "key", Usage: "check the signature against this public key (did:key:... or multibase)"},
-			&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file, - for standard input), and that the commit's DID is the document's"},
-			&cli.BoolFlag{Name: "resolve", Usage: "resolve the commit's DID and check the signature against its document's atproto key"},
-			&cli.StringFlag{Name: "record", Usage: "check FILE as a proof of the record at this path (collection/rkey) rather than as a whole repository"},
-		}, netFlags()...),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "FILE.car|- [--key did:key:... | --did-doc FILE.json]"); err != nil {
-				return err
-			}
-			var opts archive.VerifyOptions
-			switch {
-			case c.IsSet("key") && c.IsSet("did-doc"):
-				return usageErr("give --key or --did-doc, not both")
-			case c.Bool("resolve") && (c.IsSet("key") || c.IsSet("did-doc")):
-				return usageErr("give --resolve, --key or --did-doc, not two")
-			case c.IsSet("key"):
-				k, err := repo.LoadPublicKey(c.String("key"))
-				if err != nil {
-					return usageErr("--key: %v", err)
-				}
-				opts.Key = k
-			case c.IsSet("did-doc"):
-				doc, err := readDIDDocArg(c, c.String("did-doc"))
-				if err != nil {
-					return err
-				}
-				did, k, err := repo.SigningKeyFromDIDDocument(doc)
-				if err != nil {
-					return inputErr(fmt.Errorf("%s: %w", c.String("did-doc"), err))
-				}
-				opts.Key, opts.DID = k, did
-			}
-			if c.IsSet("record") {
-				if _, _, err := repo.ParseRecordPath(c.String("record")); err != nil {
-					return usageErr("--record: %v", err)
-				}
-				opts.Record = c.String("record")
-			}
-			a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{CollectBadBlocks: true})
-			if err != nil {
-				return err
-			}
-			switch {
-			case c.Bool("resolve") && a.IsBareTree():
-				// No commit, so no DID to resolve and nothing signed:
-				// Verify reports it.
-				opts.RequireCommit = true
-			case c.Bool("resolve"):
-				record := opts.Record
-				if opts, err = resolveVerifyOptions(c, a); err != nil {
-					return err
-				}
-				opts.Record = record
-			}
-			st := startStatus(c.App.ErrWriter, "verifying "+displayName(c.Args().First()))
-			rep, err := a.Verify(opts)
-			st.Stop()
-			if err != nil {
-				return inputErr(err)
-			}
-			type problemJSON struct {
-				Kind  string `json:"kind"`
-				CID   string `json:"cid,omitempty"`
-				Key   string `json:"key,omitempty"`
-				Error string `json:"error"`
-			}
-			probs := []problemJSON{}
-			for _, p := range rep.Problems {
-				pj := problemJSON{Kind: p.Kind, Key: p.Key, Error: p.Err.Error()}
-				if p.CID.Defined() {
-					pj.CID = p.CID.String()
-				}
-				probs = append(probs, pj)
-			}
-			type proofJSON struct {
-				Path  string `json:"path"`
-				Found bool   `json:"found"`
-				CID   string `json:"cid,omitempty"`
-			}
-			var proof *proofJSON
-			if pr := rep.Proof; pr != nil {
-				proof = &proofJSON{Path: pr.Path, Found: pr.Found}
-				if pr.Found {
-					proof.CID = pr.CID.String()
-				}
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				err := printJSON(w, struct {
-					File             string        `json:"file"`
-					Valid            bool          `json:"valid"`
-					SignatureChecked bool          `json:"signatureChecked"`
-					Commit           *commitJSON   `json:"commit"`
-					Records          int           `json:"records"`
-					Blocks           int           `json:"blocks"`
-					Record           *proofJSON    `json:"record,omitempty"`
-					Problems         []problemJSON `json:"problems"`
-					Warnings         []string      `json:"warnings"`
-				}{displayName(c.Args().First()), rep.Valid(), rep.SignatureChecked, newCommitJSON(a), rep.Records, a.BlockCount, proof, probs, append([]string{}, rep.Warnings...)})
-				if err != nil {
-					return err
-				}
-			} else {
-				p := newPainter(w)
-				for _, pr := range rep.Problems {
-					fmt.Fprintf(w, "%s %s\n", p.red("✗"), pr.Error())
-				}
-				for _, warn := range rep.Warnings {
-					fmt.Fprintf(w, "%s %s\n", p.yellow("!"), warn)
-				}
-				sig := "signature not checked (give --key or --did-doc)"
-				if a.IsBareTree() {
-					sig = "bare MST: no commit, no signature"
-				} else if rep.SignatureChecked {
-					sig = "signature checked"
-				}
-				switch {
-				case rep.Valid() && proof != nil && proof.Found:
-					fmt.Fprintf(w, "%s %s: proves %s = %s (%s); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, proof.CID, count(a.BlockCount, "block"), sig)
-				case rep.Valid() && proof != nil:
-					fmt.Fprintf(w, "%s %s: proves there is no record %s (%s); %s\n", p.green("✓"), displayName(c.Args().First()), proof.Path, count(a.BlockCount, "block"), sig)
-				case rep.Valid():
-					fmt.Fprintf(w, "%s %s: valid: %s, %s; %s\n", p.green("✓"), displayName(c.Args().First()), count(a.BlockCount, "block"), count(rep.Records, "record"), sig)
-				default:
-					fmt.Fprintf(w, "%s %s: INVALID: %s; %s\n", p.red("✗"), displayName(c.Args().First()), count(len(rep.Problems), "problem"), sig)
-				}
-			}
-			if !rep.Valid() {
-				return silentExit(ExitFail)
-			}
-			return nil
-		},
+		Flags:  verifyFlags(),
+		Action: verify,
+	}
+}
+
+func verifyFlags() []cli.Flag {
+	return append([]cli.Flag{
+		jsonFlag,
+		&cli.StringFlag{Name: "key", Usage: "check the signature against this public key (did:key:... or multibase)"},
+		&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file, - for standard input), and that the commit's DID is the document's"},
+		&cli.BoolFlag{Name: "resolve", Usage: "resolve the commit's DID and check the signature against its document's atproto key"},
+		&cli.StringFlag{Name: "record", Usage: "check FILE as a proof of the record at this path (collection/rkey) rather than as a whole repository"},
+	}, netFlags()...)
+}
+
+func verify(c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "FILE.car|- [--key did:key:... | --did-doc FILE.json]"); err != nil {
+		return err
+	}
+	opts, err := verifyOptions(c)
+	if err != nil {
+		return err
+	}
+	a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{CollectBadBlocks: true})
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.Bool("resolve") && a.IsBareTree():
+		// No commit, so no DID to resolve and nothing signed:
+		// Verify reports it.
+		opts.RequireCommit = true
+	case c.Bool("resolve"):
+		record := opts.Record
+		if opts, err = resolveVerifyOptions(c, a); err != nil {
+			return err
+		}
+		opts.Record = record
+	}
+	st := startStatus(c.App.ErrWriter, "verifying "+displayName(c.Args().First()))
+	rep, err := a.Verify(opts)
+	st.Stop()
+	if err != nil {
+		return inputErr(err)
+	}
+	res := archive.NewVerifyReport(displayName(c.Args().First()), a, rep)
+	if err := printResult(c, res, func(w io.Writer, res *archive.VerifyReport) error {
+		printVerify(w, res, rep, a.IsBareTree())
+		return nil
+	}); err != nil {
+		return err
+	}
+	if !res.Valid {
+		return silentExit(ExitFail)
+	}
+	return nil
+}
+
+// verifyOptions reads verify's --key, --did-doc and --record.
+func verifyOptions(c *cli.Context) (archive.VerifyOptions, error) {
+	var opts archive.VerifyOptions
+	switch {
+	case c.IsSet("key") && c.IsSet("did-doc"):
+		return opts, usageErr("give --key or --did-doc, not both")
+	case c.Bool("resolve") && (c.IsSet("key") || c.IsSet("did-doc")):
+		return opts, usageErr("give --resolve, --key or --did-doc, not two")
+	case c.IsSet("key"):
+		k, err := repo.LoadPublicKey(c.String("key"))
+		if err != nil {
+			return opts, usageErr("--key: %v", err)
+		}
+		opts.Key = k
+	case c.IsSet("did-doc"):
+		doc, err := readDIDDocArg(c, c.String("did-doc"))
+		if err != nil {
+			return opts, err
+		}
+		did, k, err := repo.SigningKeyFromDIDDocument(doc)
+		if err != nil {
+			return opts, inputErr(fmt.Errorf("%s: %w", c.String("did-doc"), err))
+		}
+		opts.Key, opts.DID = k, did
+	}
+	if c.IsSet("record") {
+		if _, _, err := repo.ParseRecordPath(c.String("record")); err != nil {
+			return opts, usageErr("--record: %v", err)
+		}
+		opts.Record = c.String("record")
+	}
+	return opts, nil
+}
+
+func printVerify(w io.Writer, res *archive.VerifyReport, rep *archive.Report, bare bool) {
+	p := newPainter(w)
+	for _, pr := range rep.Problems {
+		fmt.Fprintf(w, "%s %s\n", p.red("✗"), pr.Error())
+	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(w, "%s %s\n", p.yellow("!"), warn)
+	}
+	sig := "signature not checked (give --key or --did-doc)"
+	if bare {
+		sig = "bare MST: no commit, no signature"
+	} else if rep.SignatureChecked {
+		sig = "signature checked"
+	}
+	proof := res.Record
+	switch {
+	case res.Valid && proof != nil && proof.Found:
+		fmt.Fprintf(w, "%s %s: proves %s = %s (%s); %s\n", p.green("✓"), res.File, proof.Path, proof.CID, count(res.Blocks, "block"), sig)
+	case res.Valid && proof != nil:
+		fmt.Fprintf(w, "%s %s: proves there is no record %s (%s); %s\n", p.green("✓"), res.File, proof.Path, count(res.Blocks, "block"), sig)
+	case res.Valid:
+		fmt.Fprintf(w, "%s %s: valid: %s, %s; %s\n", p.green("✓"), res.File, count(res.Blocks, "block"), count(res.Records, "record"), sig)
+	default:
+		fmt.Fprintf(w, "%s %s: INVALID: %s; %s\n", p.red("✗"), res.File, count(len(rep.Problems), "problem"), sig)
 	}
 }
 

@@ -3,6 +3,7 @@ package commands
 import (
 	"reflect"
 
+	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/build"
 	"github.com/arbor-atproto/arbor/firehose"
 	"github.com/arbor-atproto/arbor/identity"
@@ -35,6 +36,11 @@ func jsonShapes() map[string]jsonShape {
 	return map[string]jsonShape{
 		"key generate":        shapeOf[build.NewKeyResult](),
 		"key inspect":         shapeOf[repo.KeyInfo](),
+		"inspect":             shapeOf[archive.InspectReport](),
+		"ls":                  {Result: reflect.TypeFor[archive.RecordLine](), Lines: true},
+		"get":                 shapeOf[archive.RecordValue](),
+		"export":              shapeOf[archive.ExportReport](),
+		"verify":              shapeOf[archive.VerifyReport](),
 		"create":              shapeOf[build.CreateReport](),
 		"rewrite":             shapeOf[build.RewriteReport](),
 		"mst":                 {Result: reflect.TypeFor[view.JSONTree](), Compact: true},

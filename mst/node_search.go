@@ -53,7 +53,10 @@ func SearchPath(ns NodeSource, root cid.Cid, key []byte, mode PathMode) (path []
 			return nil, false, err
 		}
 		path = append(path, n)
-		if mode == PathToLayer && h > n.Layer {
+		if n.Layer >= 0 {
+			layer = n.Layer
+		} // else an entry-less node: on the layer expected of it
+		if mode == PathToLayer && layer >= 0 && h > layer {
 			return path, false, nil
 		}
 		i, hit := n.Search(key)
@@ -63,7 +66,9 @@ func SearchPath(ns NodeSource, root cid.Cid, key []byte, mode PathMode) (path []
 		if link = n.Gap(i); link == nil {
 			return path, false, nil
 		}
-		layer = childLayer(n)
+		if layer >= 0 {
+			layer--
+		}
 	}
 }
 

@@ -13,9 +13,9 @@ import (
 )
 
 // searchPath returns the CIDs of the nodes met looking key up from root,
-// the way an inclusion or exclusion proof is read (mst.PathToLayer).
+// the way an inclusion or exclusion proof is read (mst.PathBelowLayer).
 func searchPath(l *loader, root cid.Cid, key []byte) ([]cid.Cid, error) {
-	nodes, _, err := mst.SearchPath(l, root, key, mst.PathToLayer)
+	nodes, _, err := mst.SearchPath(l, root, key, mst.PathBelowLayer)
 	if err != nil {
 		return nil, err
 	}

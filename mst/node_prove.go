@@ -19,17 +19,23 @@ type Proof struct {
 }
 
 // Prove returns the proof of key in the tree rooted at root, reading nodes
-// from src: the blocks of SearchPath(root, key, mode), each decoded
-// strictly (DecodeNode's checks). Errors of src are returned as they are,
-// those of a block that is not a node wrap ErrNotANode; a path longer than
-// MaxDepth nodes is a Problem wrapping ErrWrongLayer.
+// from src: the blocks of the key's search path (see PathMode), each
+// checked as Load checks the nodes it reads (strict encoding, valid keys
+// sorted within the node, every key on the node's layer and the node one
+// layer below its parent, no subtree below layer 0, no invalid empty
+// node), with Load's errors. key is checked (ValidateKey) once the root
+// is read, as Tree.Get would after Load. A path longer than MaxDepth nodes is a
+// Problem wrapping ErrWrongLayer.
+//
+// On error the Proof returned holds the nodes read and checked before the
+// fault: none when it is the root that could not be read.
 func Prove(src BlockSource, root cid.Cid, key []byte, mode PathMode) (*Proof, error) {
-	ps := &proofSource{src: src}
+	ps := &proofSource{src: src, key: key}
 	path, found, err := SearchPath(ps, root, key, mode)
-	if err != nil {
-		return nil, err
-	}
 	p := &Proof{Nodes: ps.blocks, Found: found}
+	if err != nil {
+		return p, err
+	}
 	if found {
 		n := path[len(path)-1]
 		i, _ := n.Search(key)
@@ -38,20 +44,36 @@ func Prove(src BlockSource, root cid.Cid, key []byte, mode PathMode) (*Proof, er
 	return p, nil
 }
 
-// proofSource reads and decodes the nodes of one search path, keeping
-// their blocks.
+// proofSource reads, checks and decodes the nodes of one search path,
+// keeping their blocks.
 type proofSource struct {
 	src    BlockSource
+	key    []byte
 	r      NodeReader
 	blocks []Block
 }
 
-func (s *proofSource) Node(link []byte, _ int) (*Node, error) {
+func (s *proofSource) Node(link []byte, layer int) (*Node, error) {
 	c := LinkCID(link)
+	root := len(s.blocks) == 0
+	t, err := readTreeNode(s.src, c, layer, root)
+	if err != nil {
+		return nil, err
+	}
 	b, err := s.src.Get(c)
 	if err != nil {
 		return nil, err
 	}
+	n, err := s.r.Decode(c, b)
+	if err != nil { // not reached: readTreeNode decoded the same node
+		return nil, Problem{CID: c, Err: err}
+	}
+	n.Layer = t.layer
 	s.blocks = append(s.blocks, Block{CID: c, Data: b})
-	return s.r.Decode(c, b)
+	if root {
+		if err := ValidateKey(s.key); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
 }

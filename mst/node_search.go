@@ -21,11 +21,14 @@ type NodeSource interface {
 type PathMode uint8
 
 const (
-	// PathToLayer stops at the first node below the key's height, which is
-	// included: in a well-formed tree nothing under it can hold the key.
-	// These are the nodes Tree.Get reads, and the proof the mst-test-suite
-	// vectors expect.
+	// PathToLayer stops at the node on the key's layer, or at the first
+	// node below it when the path skips that layer: in a well-formed tree
+	// nothing else can hold the key. The fewest nodes; what Tree.Get reads.
 	PathToLayer PathMode = iota
+	// PathBelowLayer goes one node further when the node on the key's
+	// layer does not hold it: down to the first node below the key's
+	// height, included. The proofs the mst-test-suite vectors expect.
+	PathBelowLayer
 	// PathToGap goes on down the key's gap until it is empty, as the
 	// reference implementation's record proofs (sync.getRecord) do.
 	PathToGap
@@ -56,12 +59,15 @@ func SearchPath(ns NodeSource, root cid.Cid, key []byte, mode PathMode) (path []
 		if n.Layer >= 0 {
 			layer = n.Layer
 		} // else an entry-less node: on the layer expected of it
-		if mode == PathToLayer && layer >= 0 && h > layer {
+		if mode != PathToGap && layer >= 0 && h > layer {
 			return path, false, nil
 		}
 		i, hit := n.Search(key)
 		if hit {
 			return path, true, nil
+		}
+		if mode == PathToLayer && layer >= 0 && h == layer {
+			return path, false, nil
 		}
 		if link = n.Gap(i); link == nil {
 			return path, false, nil

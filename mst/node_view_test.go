@@ -84,7 +84,7 @@ func TestSearchPathEndsWhereTheKeyIsOrWouldBe(t *testing.T) {
 	tr, src, root := viewTree(t)
 	keys := walkAll(t, tr)
 	absent := [][]byte{[]byte("a/0"), []byte("zzzz/9"), append([]byte(keys[10].key), '0')}
-	for _, mode := range []PathMode{PathToLayer, PathToGap} {
+	for _, mode := range []PathMode{PathToLayer, PathBelowLayer, PathToGap} {
 		for _, kv := range keys {
 			path, found, err := SearchPath(&mapNodes{src: src}, root, []byte(kv.key), mode)
 			if err != nil || !found {
@@ -106,8 +106,11 @@ func TestSearchPathEndsWhereTheKeyIsOrWouldBe(t *testing.T) {
 			if mode == PathToGap && last.Gap(i) != nil {
 				t.Errorf("PathToGap: absent %s: path ends above a non-empty gap", k)
 			}
-			if mode == PathToLayer && last.Gap(i) != nil && Height(k) <= last.Layer {
-				t.Errorf("PathToLayer: absent %s: path ends above a gap it could be in", k)
+			if mode == PathBelowLayer && last.Gap(i) != nil && Height(k) <= last.Layer {
+				t.Errorf("PathBelowLayer: absent %s: path ends above a gap it could be in", k)
+			}
+			if mode == PathToLayer && last.Gap(i) != nil && Height(k) < last.Layer {
+				t.Errorf("PathToLayer: absent %s: path ends above the key's layer", k)
 			}
 		}
 	}

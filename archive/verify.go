@@ -94,8 +94,9 @@ func (a *Archive) sortedEntries(idx []int) []cid.Cid {
 }
 
 // treeWalker walks trees for Inspect, marking what it reaches. Links are
-// handled in binary form and nodes decoded without making CIDs
-// (mst.DecodeNodeRaw), one reused RawNode per depth.
+// handled in binary form and nodes decoded without making CIDs (compact
+// nodes through mst.WalkCompact, others through an mst.NodeReader per
+// depth, reset before each node).
 type treeWalker struct {
 	a       *Archive
 	reached []uint64 // bit per store entry
@@ -103,8 +104,8 @@ type treeWalker struct {
 	stats   *Stats // nil: reachability only
 	colls   map[string]*int
 	key     []byte
-	raw     []*mst.RawNode // by depth
-	rights  [][]uint64     // by depth, for compact nodes
+	readers []*mst.NodeReader // by depth
+	rights  [][]uint64        // by depth, for compact nodes
 	// err is why the current tree could not be walked: links nested
 	// deeper than any layer. The walk of history stops there quietly.
 	err error
@@ -188,29 +189,25 @@ func (w *treeWalker) walkAt(i int, link []byte, depth int) {
 	if b == nil {
 		return
 	}
-	for len(w.raw) < depth {
-		w.raw = append(w.raw, &mst.RawNode{})
+	for len(w.readers) < depth {
+		w.readers = append(w.readers, new(mst.NodeReader))
 	}
-	n := w.raw[depth-1]
-	if err := mst.DecodeNodeRaw(b, n); err != nil {
+	r := w.readers[depth-1]
+	r.Reset() // only the nodes above this depth are still in use
+	n, err := r.Decode(cid.Undef, b)
+	if err != nil {
 		return
 	}
 	layer := -1
-	key := w.key[:0]
-	for _, e := range n.Entries {
-		if e.Prefix > len(key) {
-			return
-		}
-		key = append(key[:e.Prefix], e.Suffix...)
-		w.entry(key, &layer)
-		w.markLink(e.Value)
+	for i := range n.Entries {
+		w.entry(n.Entries[i].Key, &layer)
+		w.markLink(n.Entries[i].Value)
 	}
-	w.key = key
 	w.node(depth)
 	if n.Left != nil {
 		w.walk(n.Left, depth+1)
 	}
-	// n is overwritten below this depth only; its entries stay valid.
+	// n's reader is reset below this depth only; its entries stay valid.
 	for i := range n.Entries {
 		if r := n.Entries[i].Right; r != nil {
 			w.walk(r, depth+1)
@@ -225,18 +222,12 @@ func (w *treeWalker) walkCompact(cb []byte, depth int) {
 		w.rights = append(w.rights, nil)
 	}
 	rights := w.rights[depth-1][:0]
-	r := compactReader{b: cb}
-	cnt := int(r.uvarint())
-	left := r.uvarint()
 	layer := -1
-	key := w.key[:0]
-	for range cnt {
-		e := r.next()
-		key = append(key[:e.prefix], e.suffix...)
+	left, key := mst.WalkCompact(cb, w.key, func(key []byte, val, right uint64) {
 		w.entry(key, &layer)
-		w.markRef(int(e.val)-1, nil)
-		rights = append(rights, e.right)
-	}
+		w.markRef(int(val)-1, nil)
+		rights = append(rights, right)
+	})
 	w.key = key
 	w.rights[depth-1] = rights
 	w.node(depth)

@@ -37,16 +37,9 @@ func TestOnlyMSTKnowsNodeLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range found {
-		if pendingLayout[strings.SplitN(f, ":", 2)[0]] && os.Getenv("ARBOR_OWNER_ROOT") == "" {
-			continue
-		}
 		t.Error(f)
 	}
 }
-
-// pendingLayout lists files not converted yet: the archive reader is
-// moving out of repo, and its compact nodes and tree walk move to mst after.
-var pendingLayout = map[string]bool{"archive/verify.go": true, "archive/load_compact.go": true}
 
 func layoutViolations(root string) ([]string, error) {
 	var out []string

@@ -66,13 +66,19 @@
 //   - Node.Search (node_view.go) is the entry search; SearchPath and
 //     Neighbours (node_search.go) walk from a root through a NodeSource,
 //     behind which the caller keeps its cache, checks and error wording;
-//     a path is at most MaxDepth nodes. PathToLayer stops at the first
-//     node below the key's height (what Tree.Get reads, the mst-test-suite
-//     proofs), PathToGap goes on down the key's gap as the reference
-//     implementation's record proofs do.
+//     a path is at most MaxDepth nodes. Where a path ends when the key is
+//     absent is the caller's choice (PathMode): at the key's layer
+//     (PathToLayer, what Tree.Get reads), one node below it
+//     (PathBelowLayer, the mst-test-suite proofs that diff gives), or
+//     where the key's gap is empty (PathToGap, the reference
+//     implementation's getRecord proofs).
 //   - Prove (node_prove.go) is the proof of a key's presence or absence:
-//     the blocks of its search path and its value, what sync.getRecord
-//     answers and a record proof holds.
+//     the blocks of its search path, each checked as Load checks nodes,
+//     and its value: what sync.getRecord answers and a record proof holds.
+//   - The compact form (node_compact.go) is how a store with a table of
+//     its blocks keeps nodes, links replaced by table references:
+//     AppendCompact writes it, DecodeCompact serves it back as a RawNode
+//     (for RawNodeSource), WalkCompact gives its full keys.
 //   - Entries and ExpandEntry (node_encoding.go) compress keys for nodes
 //     written by hand (fixtures, hostile inputs).
 //

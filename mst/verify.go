@@ -61,39 +61,6 @@ func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) erro
 	return v.problems, nil
 }
 
-// RawNodeSource is a BlockSource that can hand over a node already decoded,
-// as DecodeNodeRaw would from its bytes: for a store that keeps nodes in
-// another form than their encoding (an archive read with archive.Read, whose nodes are compact),
-// where making the bytes only to parse them again would be waste. Verify
-// uses it when its source has it.
-//
-// GetRawNode fills n (reusing its capacity) and reports ok; ok false with
-// a nil error means the source has the node only as bytes (Get then
-// gives them). Errors are those of Get. The slices in n must stay valid
-// after the call; they must not change.
-type RawNodeSource interface {
-	BlockSource
-	GetRawNode(c cid.Cid, n *RawNode) (ok bool, err error)
-}
-
-// ReadRawNode fills n with node c: through GetRawNode when src is a
-// RawNodeSource that holds the node so, else by decoding the bytes src.Get
-// returns. err is a failure of src (a missing block included); decodeErr
-// says why the bytes src returned are not a node.
-func ReadRawNode(src BlockSource, c cid.Cid, n *RawNode) (decodeErr, err error) {
-	if rs, isRaw := src.(RawNodeSource); isRaw {
-		ok, err := rs.GetRawNode(c, n)
-		if ok || err != nil {
-			return nil, err
-		}
-	}
-	b, err := src.Get(c)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeNodeRaw(b, n), nil
-}
-
 type verifier struct {
 	src        BlockSource
 	nodes      []*RawNode // one per depth

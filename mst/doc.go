@@ -57,9 +57,9 @@
 //     form (nil for null) and its layer. A NodeReader makes Nodes, from
 //     bytes (Decode) or through a BlockSource (Read, which takes a
 //     RawNodeSource's nodes as they are). Keys and links go into buffers
-//     the reader allocates in 64 KiB chunks and never rewrites, so a Node
-//     stays valid as long as it is held and a walk over many nodes costs
-//     few allocations; Reset reuses the buffers, for a depth-first walk
+//     the reader allocates in chunks (up to 64 KiB) and never rewrites, so
+//     a Node stays valid as long as it is held and a walk over many nodes
+//     costs few allocations; Reset reuses the buffers, for a depth-first walk
 //     with one reader per depth. A key longer than MaxKeyLen is refused
 //     before any key is built (prefixes can repeat a long key in every
 //     entry of a block, quadratic memory otherwise).

@@ -54,16 +54,16 @@ func LinkCID(l []byte) cid.Cid {
 	return c
 }
 
-// arenaChunk is the size of the buffers a NodeReader copies keys and
-// blocks into.
+// arenaChunk is the largest size of the buffers a NodeReader copies keys
+// and blocks into.
 const arenaChunk = 64 << 10
 
 // NodeReader decodes nodes into Nodes, rebuilding the full keys. The keys,
 // links and entries of every Node it returns live in buffers it allocates
-// in chunks and never writes again, so a Node stays valid (and unchanged)
-// as long as it is referenced, and decoding many nodes costs few
-// allocations. The zero value is ready to use; a NodeReader is not safe for
-// concurrent use.
+// in chunks (growing to 64 KiB) and never writes again, so a Node stays
+// valid (and unchanged) as long as it is referenced, and decoding many
+// nodes costs few allocations. The zero value is ready to use; a
+// NodeReader is not safe for concurrent use.
 type NodeReader struct {
 	raw   RawNode
 	arena []byte
@@ -81,7 +81,9 @@ func (r *NodeReader) Reset() {
 // capacity n.
 func (r *NodeReader) alloc(n int) []byte {
 	if n > cap(r.arena)-len(r.arena) {
-		r.arena = make([]byte, 0, max(arenaChunk, n))
+		// Chunks double from 4 KiB up to arenaChunk, so that a reader
+		// used for a few nodes (a search path) stays small.
+		r.arena = make([]byte, 0, max(n, min(arenaChunk, max(4<<10, 2*cap(r.arena)))))
 	}
 	s := r.arena[len(r.arena) : len(r.arena) : len(r.arena)+n]
 	r.arena = r.arena[:len(r.arena)+n]
@@ -96,7 +98,7 @@ func (r *NodeReader) keep(b []byte) []byte {
 
 func (r *NodeReader) entries(n int) []Entry {
 	if n > cap(r.ents)-len(r.ents) {
-		r.ents = make([]Entry, 0, max(1024, n))
+		r.ents = make([]Entry, 0, max(n, min(1024, max(32, 2*cap(r.ents)))))
 	}
 	s := r.ents[len(r.ents) : len(r.ents)+n : len(r.ents)+n]
 	r.ents = r.ents[:len(r.ents)+n]

@@ -27,9 +27,9 @@ func (m MapSource) Get(c cid.Cid) ([]byte, error) {
 
 // RawNodeSource is a BlockSource that can hand over a node already decoded,
 // as DecodeNodeRaw would from its bytes: for a store that keeps nodes in
-// another form than their encoding (the archive reader's compact nodes,
-// see AppendCompact), where making the bytes only to parse them again
-// would be waste. Verify and NodeReader.Read use it when their source has
+// another form than their encoding (an archive read with archive.Read,
+// whose nodes are compact: see AppendCompact), where making the bytes
+// only to parse them again would be waste. Verify and NodeReader.Read use it when their source has
 // it.
 //
 // GetRawNode fills n (reusing its capacity) and reports ok; ok false with

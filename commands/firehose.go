@@ -13,12 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbor-atproto/arbor/identity"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/firehose"
 	"github.com/arbor-atproto/arbor/plc"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // firehoseCommand is `arbor firehose URL`: read a subscribeRepos stream,
@@ -338,7 +339,7 @@ func (k *keyResolver) resolve(ctx context.Context, did string) (atcrypto.PublicK
 	if len(body) > maxDIDDocument {
 		return nil, fmt.Errorf("GET %s: DID document larger than %d bytes", u, maxDIDDocument)
 	}
-	docDID, key, err := repo.SigningKeyFromDIDDocument(body)
+	docDID, key, err := identity.SigningKeyFromDIDDocument(body)
 	if err != nil {
 		return nil, fmt.Errorf("DID document from %s: %w", u, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/arbor-atproto/arbor/identity"
+
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/ipfs/go-cid"
@@ -462,7 +464,7 @@ func verifyOptions(c *cli.Context) (archive.VerifyOptions, error) {
 		if err != nil {
 			return opts, err
 		}
-		did, k, err := repo.SigningKeyFromDIDDocument(doc)
+		did, k, err := identity.SigningKeyFromDIDDocument(doc)
 		if err != nil {
 			return opts, inputErr(fmt.Errorf("%s: %w", c.String("did-doc"), err))
 		}

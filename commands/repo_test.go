@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arbor-atproto/arbor/repo"
+	"github.com/arbor-atproto/arbor/identity"
 )
 
 // inspectJSON is the part of `inspect --json` the tests look at.
@@ -233,7 +233,7 @@ func TestVerifyCorpusExports(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, k, err := repo.SigningKeyFromDIDDocument(b)
+		_, k, err := identity.SigningKeyFromDIDDocument(b)
 		if err != nil {
 			t.Fatalf("%s: %v", doc, err)
 		}

@@ -145,11 +145,11 @@ func ParseDocument(want syntax.DID, raw []byte) (*Document, error) {
 		break
 	}
 
-	_, key, err := repo.SigningKeyFromDIDDocument(raw)
+	_, key, err := SigningKeyFromDIDDocument(raw)
 	switch {
 	case err == nil:
 		doc.SigningKey = key
-	case errors.Is(err, repo.ErrNoSigningKey) || errors.Is(err, repo.ErrInvalidKey):
+	case errors.Is(err, ErrNoSigningKey) || errors.Is(err, repo.ErrInvalidKey):
 		doc.KeyErr = fmt.Errorf("%w: %s: %w", ErrNoAtprotoKey, want, err)
 	default:
 		return nil, fmt.Errorf("%w for %s: %w", ErrInvalidDocument, want, err)

@@ -24,7 +24,7 @@
 //     than failing, so a caller can still show the rest.
 //   - From the document: the PDS is the service "#atproto_pds" of type
 //     AtprotoPersonalDataServer; the signing key is the verification method
-//     "#atproto" (read by repo.SigningKeyFromDIDDocument).
+//     "#atproto" (read by SigningKeyFromDIDDocument).
 //
 // # Limits
 //

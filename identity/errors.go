@@ -49,6 +49,10 @@ var (
 	// ErrFetchDocument: the document could not be fetched (network error,
 	// HTTP error status).
 	ErrFetchDocument = errors.New("could not fetch DID document")
+	// ErrNoSigningKey: a DID document without an #atproto verification
+	// method, or with more than one (SigningKeyFromDIDDocument). A resolved
+	// document's KeyErr wraps it in ErrNoAtprotoKey.
+	ErrNoSigningKey = errors.New("no #atproto signing key")
 	// ErrNoAtprotoKey: the DID document has no usable #atproto verification
 	// method.
 	ErrNoAtprotoKey = errors.New("DID document has no atproto signing key")

@@ -18,12 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-atproto/arbor/identity"
+
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 
 	"github.com/arbor-atproto/arbor/firehose"
-	"github.com/arbor-atproto/arbor/repo"
 )
 
 // buildArbor builds the arbor binary into a temporary directory.
@@ -99,7 +100,7 @@ func didKey(t *testing.T, plcURL, did string) atcrypto.PublicKey {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	docDID, key, err := repo.SigningKeyFromDIDDocument(body)
+	docDID, key, err := identity.SigningKeyFromDIDDocument(body)
 	if err != nil || docDID != did {
 		t.Fatalf("DID document of %s: %v (%s)", did, err, body)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/identity"
+
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -34,7 +36,7 @@ func (ts *testServer) signingKey(did string) atcrypto.PublicKey {
 	if err != nil || res.StatusCode != 200 {
 		ts.t.Fatalf("DID document of %s: %d %s %v", did, res.StatusCode, body, err)
 	}
-	docDID, key, err := repo.SigningKeyFromDIDDocument(body)
+	docDID, key, err := identity.SigningKeyFromDIDDocument(body)
 	if err != nil || docDID != did {
 		ts.t.Fatalf("DID document of %s (%s): %v", did, docDID, err)
 	}

@@ -28,10 +28,6 @@ var (
 	ErrBadSignature = errors.New("bad signature")
 	// ErrInvalidKey: a key string, file or DID document key that cannot be parsed.
 	ErrInvalidKey = errors.New("invalid key")
-	// ErrNoSigningKey: a DID document without an #atproto verification method.
-	ErrNoSigningKey = errors.New("no #atproto signing key")
-	// ErrInvalidDIDDocument: a DID document that is not usable JSON or has no valid id.
-	ErrInvalidDIDDocument = errors.New("invalid DID document")
 	// ErrInvalidTID: a string that is not a TID.
 	ErrInvalidTID = errors.New("invalid TID")
 	// ErrInvalidPath: a record path that is not "collection/rkey".

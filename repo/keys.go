@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/mr-tron/base58"
 )
 
 // ParsePublicKey parses a public key written as a did:key ("did:key:z…") or
@@ -151,4 +152,46 @@ func KeyType(k any) string {
 		return "p256"
 	}
 	return ""
+}
+
+// Verification method types that can carry an atproto signing key.
+const (
+	// MethodMultikey: publicKeyMultibase is a multicodec key (the current form).
+	MethodMultikey = "Multikey"
+	// MethodK256Legacy: publicKeyMultibase is a bare secp256k1 point.
+	MethodK256Legacy = "EcdsaSecp256k1VerificationKey2019"
+	// MethodP256Legacy: publicKeyMultibase is a bare P-256 point.
+	MethodP256Legacy = "EcdsaSecp256r1VerificationKey2019"
+)
+
+// ParseVerificationKey parses the publicKeyMultibase of a DID document's
+// verification method of type typ: a Multikey (multicodec key), or the
+// legacy EcdsaSecp256k1VerificationKey2019 / EcdsaSecp256r1VerificationKey2019
+// forms, whose value is the bare curve point, compressed or uncompressed, in
+// base58btc. (Finding the method in a document is package identity's.)
+func ParseVerificationKey(typ, mb string) (atcrypto.PublicKey, error) {
+	if typ == MethodMultikey {
+		return atcrypto.ParsePublicMultibase(mb)
+	}
+	if typ != MethodK256Legacy && typ != MethodP256Legacy {
+		return nil, fmt.Errorf("unsupported verification method type")
+	}
+	if !strings.HasPrefix(mb, "z") || len(mb) < 2 {
+		return nil, fmt.Errorf("publicKeyMultibase is not base58btc multibase")
+	}
+	b, err := base58.Decode(mb[1:])
+	if err != nil {
+		return nil, fmt.Errorf("publicKeyMultibase: %v", err)
+	}
+	compressed := len(b) == 33
+	switch {
+	case typ == MethodK256Legacy && compressed:
+		return atcrypto.ParsePublicBytesK256(b)
+	case typ == MethodK256Legacy:
+		return atcrypto.ParsePublicUncompressedBytesK256(b)
+	case compressed:
+		return atcrypto.ParsePublicBytesP256(b)
+	default:
+		return atcrypto.ParsePublicUncompressedBytesP256(b)
+	}
 }

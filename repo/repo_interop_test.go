@@ -60,7 +60,7 @@ func TestInteropSignatureFixtures(t *testing.T) {
 			}
 			doc := fmt.Sprintf(`{"id":"did:plc:fixture","verificationMethod":[{"id":"#atproto","type":%q,"controller":"did:plc:fixture","publicKeyMultibase":%q}]}`,
 				fx.DidDocSuite, fx.PublicKeyMultibase)
-			_, docKey, err := SigningKeyFromDIDDocument([]byte(doc))
+			_, docKey, err := docSigningKey([]byte(doc))
 			if err != nil {
 				t.Fatalf("key from %s document: %v", fx.DidDocSuite, err)
 			}
@@ -327,7 +327,7 @@ func corpusKey(t *testing.T, cc corpusCommit) (string, atcrypto.PublicKey) {
 	t.Helper()
 	switch {
 	case cc.didDoc != "":
-		did, key, err := SigningKeyFromDIDDocument(readShared(t, "corpus", cc.didDoc))
+		did, key, err := docSigningKey(readShared(t, "corpus", cc.didDoc))
 		if err != nil {
 			t.Fatalf("%s: %v", cc.didDoc, err)
 		}
@@ -509,57 +509,4 @@ func otherKey(t testing.TB, typ string) atcrypto.PublicKey {
 		t.Fatal(err)
 	}
 	return pub
-}
-
-// The same account's DID document in the current Multikey form and in the
-// legacy EcdsaSecp256k1VerificationKey2019 form gives the same key.
-func TestInteropLegacyAndMultikeyDocumentsAgree(t *testing.T) {
-	dir := []string{"corpus", "indigo", "atproto", "identity", "testdata"}
-	did1, k1, err1 := SigningKeyFromDIDDocument(readShared(t, append(dir, "did_plc_doc.json")...))
-	did2, k2, err2 := SigningKeyFromDIDDocument(readShared(t, append(dir, "did_plc_doc_legacy.json")...))
-	if err1 != nil || err2 != nil {
-		t.Fatal(err1, err2)
-	}
-	if did1 != did2 || !k1.Equal(k2) {
-		t.Errorf("Multikey document: %s %s; legacy document: %s %s", did1, k1.DIDKey(), did2, k2.DIDKey())
-	}
-}
-
-// DID documents from indigo's identity tests: current Multikey and legacy forms.
-func TestInteropSigningKeyFromIdentityDocuments(t *testing.T) {
-	for _, name := range []string{"did_plc_doc.json", "did_plc_doc_legacy.json", "did_web_doc.json"} {
-		t.Run(name, func(t *testing.T) {
-			hasAtproto := name != "did_web_doc.json" // a service DID: no #atproto key
-			raw := readShared(t, "corpus", "indigo", "atproto", "identity", "testdata", name)
-			var doc struct {
-				ID                 string `json:"id"`
-				VerificationMethod []struct {
-					ID, Type, PublicKeyMultibase string
-				} `json:"verificationMethod"`
-			}
-			if err := json.Unmarshal(raw, &doc); err != nil {
-				t.Fatal(err)
-			}
-			did, key, err := SigningKeyFromDIDDocument(raw)
-			if !hasAtproto {
-				if !errors.Is(err, ErrNoSigningKey) || did != doc.ID {
-					t.Errorf("SigningKeyFromDIDDocument = %q, %v; want %s and ErrNoSigningKey", did, err, doc.ID)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("SigningKeyFromDIDDocument: %v", err)
-			}
-			if did != doc.ID {
-				t.Errorf("did = %s, want %s", did, doc.ID)
-			}
-			for _, vm := range doc.VerificationMethod {
-				if vm.Type == MethodMultikey && strings.HasSuffix(vm.ID, "#atproto") {
-					if key.Multibase() != vm.PublicKeyMultibase {
-						t.Errorf("key %s, want %s", key.Multibase(), vm.PublicKeyMultibase)
-					}
-				}
-			}
-		})
-	}
 }

@@ -1,0 +1,58 @@
+package identity
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/arbor-atproto/arbor/repo"
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+)
+
+type didDocument struct {
+	ID                 string `json:"id"`
+	VerificationMethod []struct {
+		ID                 string `json:"id"`
+		Type               string `json:"type"`
+		PublicKeyMultibase string `json:"publicKeyMultibase"`
+	} `json:"verificationMethod"`
+}
+
+// SigningKeyFromDIDDocument returns the DID a DID document describes and its
+// repository signing key: the verification method whose id is "#atproto" or
+// "<did>#atproto". The key may be a Multikey (multicodec publicKeyMultibase)
+// or use the legacy EcdsaSecp256k1VerificationKey2019 /
+// EcdsaSecp256r1VerificationKey2019 types, whose publicKeyMultibase is the
+// bare curve point, compressed or uncompressed, in base58btc.
+//
+// Errors wrap ErrInvalidDocument (bad JSON or id), ErrNoSigningKey (no
+// #atproto method, or more than one) or repo.ErrInvalidKey (a key that does not
+// parse or an unknown method type).
+func SigningKeyFromDIDDocument(doc []byte) (did string, key atcrypto.PublicKey, err error) {
+	var d didDocument
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrInvalidDocument, err)
+	}
+	if _, err := syntax.ParseDID(d.ID); err != nil {
+		return "", nil, fmt.Errorf("%w: id %s is not a valid DID (want did:METHOD:ID)", ErrInvalidDocument, repo.Quote(d.ID))
+	}
+	found := -1
+	for i, vm := range d.VerificationMethod {
+		if vm.ID != "#atproto" && vm.ID != d.ID+"#atproto" {
+			continue
+		}
+		if found >= 0 {
+			return d.ID, nil, fmt.Errorf("%w: DID document for %s has more than one #atproto verification method", ErrNoSigningKey, d.ID)
+		}
+		found = i
+	}
+	if found < 0 {
+		return d.ID, nil, fmt.Errorf("%w: DID document for %s", ErrNoSigningKey, d.ID)
+	}
+	vm := d.VerificationMethod[found]
+	key, err = repo.ParseVerificationKey(vm.Type, vm.PublicKeyMultibase)
+	if err != nil {
+		return d.ID, nil, fmt.Errorf("%w: #atproto key of %s (%s): %v", repo.ErrInvalidKey, d.ID, repo.Quote(vm.Type), err)
+	}
+	return d.ID, key, nil
+}

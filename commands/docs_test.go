@@ -2,8 +2,6 @@ package commands
 
 import (
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,18 +50,5 @@ func commandReference(t *testing.T) string {
 }
 
 func TestCommandReferenceMatchesHelp(t *testing.T) {
-	path := filepath.Join("..", "docs", "commands.md")
-	want := commandReference(t)
-	if *updateDocs {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != want {
-		t.Fatalf("docs/commands.md is out of date with --help; run: go test ./commands -run TestCommandReference -update-docs")
-	}
+	checkGeneratedDoc(t, "commands.md", commandReference(t), "--help", "TestCommandReference")
 }

@@ -106,3 +106,23 @@ func garbageCAR(t *testing.T) string {
 	}
 	return garbage
 }
+
+// checkGeneratedDoc compares docs/NAME with want, the text generated from
+// source (what, for the message), after writing want there under
+// -update-docs; test names the test that regenerates it.
+func checkGeneratedDoc(t *testing.T, name, want, what, test string) {
+	t.Helper()
+	path := filepath.Join("..", "docs", name)
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("docs/%s is out of date with %s; run: go test ./commands -run %s -update-docs", name, what, test)
+	}
+}

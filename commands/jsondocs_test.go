@@ -323,18 +323,5 @@ func jsonReference(t *testing.T) string {
 }
 
 func TestJSONReferenceMatchesTypes(t *testing.T) {
-	path := filepath.Join("..", "docs", "json.md")
-	want := jsonReference(t)
-	if *updateDocs {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != want {
-		t.Fatalf("docs/json.md is out of date with the result types; run: go test ./commands -run TestJSONReference -update-docs")
-	}
+	checkGeneratedDoc(t, "json.md", jsonReference(t), "the result types", "TestJSONReference")
 }

@@ -111,16 +111,8 @@ func TestCreateWithPrefixCollectionsVerifies(t *testing.T) {
 {"collection":"com.example.foo.bar","rkey":"a","record":{"$type":"com.example.foo.bar"}}
 {"collection":"com.example.foo","rkey":"b","record":{"$type":"com.example.foo","n":1}}
 `
-	s, err := ReadJSONLines(strings.NewReader(lines), "f")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	res, err := CreateFromSet(&out, s, CreateOptions{DID: testDID, Key: testKeys(t)["k256"].key, Rev: "3ktt5626c222b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := readArchive(t, out.Bytes()).Verify(archive.VerifyOptions{})
+	out, res := createFromLines(t, lines)
+	rep, err := readArchive(t, out).Verify(archive.VerifyOptions{})
 	if err != nil || !rep.Valid() || rep.Records != 3 || res.Records != 3 {
 		t.Fatalf("verify: %v, %+v", err, rep)
 	}
@@ -133,19 +125,11 @@ func TestCreateWritesARepeatedRecordOnce(t *testing.T) {
 	for i := range 5 {
 		fmt.Fprintf(&lines, `{"collection":"app.bsky.feed.like","rkey":"r%d","record":{"$type":"app.bsky.feed.like","subject":"same"}}`+"\n", i)
 	}
-	s, err := ReadJSONLines(strings.NewReader(lines.String()), "f")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	res, err := CreateFromSet(&out, s, CreateOptions{DID: testDID, Key: testKeys(t)["k256"].key, Rev: "3ktt5626c222b"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := createFromLines(t, lines.String())
 	if want := 1 + res.MSTNodes + 1; res.Blocks != want {
 		t.Fatalf("%d blocks, want %d (commit, %d nodes, one record)", res.Blocks, want, res.MSTNodes)
 	}
-	if a := readArchive(t, out.Bytes()); a.Duplicates != 0 || a.BlockCount != res.Blocks {
+	if a := readArchive(t, out); a.Duplicates != 0 || a.BlockCount != res.Blocks {
 		t.Fatalf("%d sections with %d duplicates, want %d and none", a.BlockCount, a.Duplicates, res.Blocks)
 	}
 }
@@ -316,4 +300,20 @@ func FuzzJSONLine(f *testing.F) {
 			t.Fatalf("convert gave %q %x, data-model path %+v", out.keys[r.kstart:r.kend], out.bodies[r.bstart:r.bend], want)
 		}
 	})
+}
+
+// createFromLines creates a repository from JSON lines (signed with the
+// test k256 key, DID testDID, a fixed rev) and returns the CAR and the result.
+func createFromLines(t *testing.T, lines string) ([]byte, *CreateResult) {
+	t.Helper()
+	s, err := ReadJSONLines(strings.NewReader(lines), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := CreateFromSet(&out, s, CreateOptions{DID: testDID, Key: testKeys(t)["k256"].key, Rev: "3ktt5626c222b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes(), res
 }

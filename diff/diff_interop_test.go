@@ -237,6 +237,21 @@ func TestCommitProofFixturesCoveringProof(t *testing.T) {
 	}
 }
 
+// blocksOnlyIn lists, sorted, the blocks one snapshot has and the other
+// lacks: its commit root, the MST nodes the diff names on its side, and
+// those of records whose blocks other does not hold.
+func blocksOnlyIn(root cid.Cid, nodes, records []cid.Cid, other interface{ Has(cid.Cid) bool }) []string {
+	set := cidSet{}
+	set.add(root)
+	set.add(nodes...)
+	for _, c := range records {
+		if !other.Has(c) {
+			set.add(c)
+		}
+	}
+	return strs(set.sorted())
+}
+
 var golden = filepath.Join("..", "golden", "diffs")
 
 func readArchive(t *testing.T, path string) *archive.Bodies {
@@ -317,26 +332,10 @@ func TestGoldenReferenceDiffsMatchAndSlicesApply(t *testing.T) {
 			}
 			// Blocks NEW has and OLD lacks: the new commit, created nodes
 			// and new records OLD does not hold.
-			newBlocks := cidSet{}
-			newBlocks.add(newA.Root)
-			newBlocks.add(res.CreatedNodes...)
-			for _, c := range res.CreatedRecords {
-				if !oldA.Has(c) {
-					newBlocks.add(c)
-				}
-			}
-			if gn := strs(newBlocks.sorted()); !slices.Equal(gn, sortedStrings(g.NewBlocks)) {
+			if gn := blocksOnlyIn(newA.Root, res.CreatedNodes, res.CreatedRecords, oldA); !slices.Equal(gn, sortedStrings(g.NewBlocks)) {
 				t.Errorf("new blocks:\n got %v\nwant %v", gn, sortedStrings(g.NewBlocks))
 			}
-			removed := cidSet{}
-			removed.add(oldA.Root)
-			removed.add(res.DeletedNodes...)
-			for _, c := range res.DeletedRecords {
-				if !newA.Has(c) {
-					removed.add(c)
-				}
-			}
-			if gr := strs(removed.sorted()); !slices.Equal(gr, sortedStrings(g.RemovedCIDs)) {
+			if gr := blocksOnlyIn(oldA.Root, res.DeletedNodes, res.DeletedRecords, newA); !slices.Equal(gr, sortedStrings(g.RemovedCIDs)) {
 				t.Errorf("removed:\n got %v\nwant %v", gr, sortedStrings(g.RemovedCIDs))
 			}
 

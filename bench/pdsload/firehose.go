@@ -30,7 +30,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -196,42 +195,13 @@ type writeStats struct {
 
 // writeAll has one client per account write n records in total.
 func writeAll(ctx context.Context, c *client, accts []*account, n int) (*writeStats, error) {
-	var (
-		mu    sync.Mutex
-		st    = &writeStats{lat: make([]time.Duration, 0, n)}
-		first error
-		wg    sync.WaitGroup
-	)
-	per := n / len(accts)
-	st.start = time.Now()
-	for _, a := range accts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				t0 := time.Now()
-				in := map[string]any{"repo": a.DID, "collection": "app.bsky.feed.post", "record": post(i)}
-				err := c.call(ctx, "POST", "com.atproto.repo.createRecord", a.Access, nil, in, "", nil)
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-				st.lat = append(st.lat, d)
-				st.done++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	st := &writeStats{start: time.Now()}
+	lat, err := c.writePosts(ctx, accts, n/len(accts), time.Time{}, nil)
 	st.duration = time.Since(st.start)
-	if first != nil {
-		return nil, fmt.Errorf("createRecord: %w", first)
+	if err != nil {
+		return nil, err
 	}
+	st.lat, st.done = lat, len(lat)
 	return st, nil
 }
 

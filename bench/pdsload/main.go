@@ -177,48 +177,65 @@ type created struct {
 // account each, and returns the rkeys written per account, the throughput
 // and the median latency. It stops early at deadline.
 func (c *client) createRecords(ctx context.Context, accts []*account, n int, deadline time.Duration) ([][]string, float64, float64, int, error) {
-	var (
-		mu      sync.Mutex
-		lat     []time.Duration
-		rkeys   = make([][]string, len(accts))
-		done    int
-		firstEr error
-		wg      sync.WaitGroup
-	)
-	per := n / len(accts)
+	rkeys := make([][]string, len(accts))
 	start := time.Now()
-	stopAt := start.Add(deadline)
+	lat, err := c.writePosts(ctx, accts, n/len(accts), start.Add(deadline), func(ci int, out created) {
+		rkeys[ci] = append(rkeys[ci], filepath.Base(out.URI))
+	})
+	el := time.Since(start)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	return rkeys, float64(len(lat)) / el.Seconds(), ms(pct(lat, 50)), len(lat), nil
+}
+
+// writePosts has one client per account write per posts, all accounts at
+// once, until stopAt (never, when zero). Each answer goes to onCreated (when
+// not nil) with the account's index, from that account's goroutine. It
+// returns the latency of every write, and the first error (a client stops
+// at its first).
+func (c *client) writePosts(ctx context.Context, accts []*account, per int, stopAt time.Time, onCreated func(ci int, out created)) ([]time.Duration, error) {
+	var (
+		mu    sync.Mutex
+		lat   = make([]time.Duration, 0, per*len(accts))
+		first error
+		wg    sync.WaitGroup
+	)
 	for ci, a := range accts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < per && time.Now().Before(stopAt); i++ {
+			for i := 0; i < per && (stopAt.IsZero() || time.Now().Before(stopAt)); i++ {
 				t0 := time.Now()
 				var out created
+				var into any
+				if onCreated != nil {
+					into = &out
+				}
 				in := map[string]any{"repo": a.DID, "collection": "app.bsky.feed.post", "record": post(i)}
-				err := c.call(ctx, "POST", "com.atproto.repo.createRecord", a.Access, nil, in, "", &out)
+				err := c.call(ctx, "POST", "com.atproto.repo.createRecord", a.Access, nil, in, "", into)
 				d := time.Since(t0)
 				mu.Lock()
 				if err != nil {
-					if firstEr == nil {
-						firstEr = err
+					if first == nil {
+						first = err
 					}
 					mu.Unlock()
 					return
 				}
 				lat = append(lat, d)
-				done++
 				mu.Unlock()
-				rkeys[ci] = append(rkeys[ci], filepath.Base(out.URI))
+				if onCreated != nil {
+					onCreated(ci, out)
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	el := time.Since(start)
-	if firstEr != nil {
-		return nil, 0, 0, 0, fmt.Errorf("createRecord: %w", firstEr)
+	if first != nil {
+		return lat, fmt.Errorf("createRecord: %w", first)
 	}
-	return rkeys, float64(done) / el.Seconds(), ms(pct(lat, 50)), done, nil
+	return lat, nil
 }
 
 func pct(d []time.Duration, p int) time.Duration {

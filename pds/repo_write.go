@@ -13,7 +13,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
-	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
@@ -294,26 +293,12 @@ func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *
 	blocks = append(blocks, Block{CID: cc, Data: cb})
 	blocks = append(blocks, newNodes...)
 	blocks = append(blocks, recs...)
-	var evt bytes.Buffer
-	cwr, err := car.NewWriter(&evt, []cid.Cid{cc})
+	evt, err := blocksCAR(cc, blocks)
 	if err != nil {
-		return nil, err
-	}
-	seen := map[cid.Cid]bool{}
-	for _, b := range blocks {
-		if seen[b.CID] {
-			continue
-		}
-		seen[b.CID] = true
-		if err := cwr.Put(b.CID, b.Data); err != nil {
-			return nil, err
-		}
-	}
-	if err := cwr.Flush(); err != nil {
 		return nil, err
 	}
 	return &CommitWrite{
 		DID: a.DID, PrevHead: prevHead, Commit: cc, Rev: commit.Rev, Since: prevRev,
-		Blocks: blocks, Removed: removed, EventCAR: evt.Bytes(), Time: s.now(),
+		Blocks: blocks, Removed: removed, EventCAR: evt, Time: s.now(),
 	}, nil
 }

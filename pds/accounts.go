@@ -177,11 +177,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) (any, error)
 
 // refreshAuth checks a refresh token and revokes it.
 func (s *Server) refreshAuth(r *http.Request) (*Account, error) {
-	tok, err := bearer(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.checkToken(tok, scopeRefresh)
+	c, err := s.requestToken(r, scopeRefresh)
 	if err != nil {
 		return nil, err
 	}

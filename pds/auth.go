@@ -95,6 +95,16 @@ func bearer(r *http.Request) (string, error) {
 	return strings.TrimSpace(tok), nil
 }
 
+// requestToken checks the request's bearer token for scope (see
+// checkToken) and returns its claims.
+func (s *Server) requestToken(r *http.Request, scope string) (*tokenClaims, error) {
+	tok, err := bearer(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.checkToken(tok, scope)
+}
+
 // checkToken verifies a token's signature, algorithm, audience, expiry and
 // scope and returns its claims.
 func (s *Server) checkToken(tok, scope string) (*tokenClaims, error) {
@@ -141,11 +151,7 @@ func (s *Server) authAccess(r *http.Request) (*Account, error) {
 // authSession checks the request's access token and returns its account,
 // active or not (getSession, activateAccount).
 func (s *Server) authSession(r *http.Request) (*Account, error) {
-	tok, err := bearer(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.checkToken(tok, scopeAccess)
+	c, err := s.requestToken(r, scopeAccess)
 	if err != nil {
 		return nil, err
 	}

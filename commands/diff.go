@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/archive"
 
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
 
@@ -20,80 +21,15 @@ import (
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-// snapshotJSON names one side of a diff.
-type snapshotJSON struct {
-	File     string `json:"file"`
-	Root     string `json:"root"`
-	Data     string `json:"data"`
-	BareTree bool   `json:"bareTree"`
-	DID      string `json:"did,omitempty"`
-	Rev      string `json:"rev,omitempty"`
-	// Read says how the file was read: "index" (mapped, the framing
-	// checked as far as the diff needed, each block hash-checked when the
-	// diff reads it) or "full" (streamed and every block hash-checked:
-	// standard input, pipes).
-	Read string `json:"read"`
-}
-
-func newSnapshotJSON(s *snapshot) snapshotJSON {
-	j := snapshotJSON{File: displayName(s.name), Root: s.root.String(), Data: s.data.String(), BareTree: s.isBareTree(), Read: s.read}
+func newSide(s *snapshot) diff.Side {
+	j := diff.Side{File: displayName(s.name), Root: s.root.String(), Data: s.data.String(), BareTree: s.isBareTree(), Read: s.read}
 	if s.commit != nil {
 		j.DID, j.Rev = s.commit.DID, s.commit.Rev
 	}
 	return j
 }
 
-// diffOpJSON is one record operation, in the reference's form (golden/diffs).
-type diffOpJSON struct {
-	Action string             `json:"action"`
-	Path   string             `json:"path"`
-	CID    string             `json:"cid,omitempty"`
-	Prev   string             `json:"prev,omitempty"`
-	Fields []diff.FieldChange `json:"fields,omitempty"`
-	// FieldsError says why a field diff could not be made (--records).
-	FieldsError string `json:"fieldsError,omitempty"`
-}
-
-type diffJSON struct {
-	Old       snapshotJSON `json:"old"`
-	New       snapshotJSON `json:"new"`
-	Identical bool         `json:"identical"`
-	Summary   struct {
-		Creates int `json:"creates"`
-		Updates int `json:"updates"`
-		Deletes int `json:"deletes"`
-	} `json:"summary"`
-	Collection          string       `json:"collection,omitempty"`
-	Ops                 []diffOpJSON `json:"ops"`
-	CreatedNodes        []string     `json:"createdNodes"`
-	DeletedNodes        []string     `json:"deletedNodes"`
-	CreatedRecords      []string     `json:"createdRecords"`
-	DeletedRecords      []string     `json:"deletedRecords"`
-	ProofNodes          []string     `json:"proofNodes"`
-	InductiveProofNodes []string     `json:"inductiveProofNodes"`
-	CoveringProof       []string     `json:"coveringProof"`
-	Visited             struct {
-		Old int `json:"old"`
-		New int `json:"new"`
-	} `json:"visitedNodes"`
-	Warnings []string   `json:"warnings"`
-	Slice    *sliceJSON `json:"slice,omitempty"`
-
-	// nodesNew and nodesGone count CreatedNodes and DeletedNodes, which
-	// are only listed for --json.
-	nodesNew, nodesGone int
-}
-
-type sliceJSON struct {
-	File    string `json:"file"`
-	Root    string `json:"root"`
-	Blocks  int    `json:"blocks"`
-	Nodes   int    `json:"mstNodes"`
-	Records int    `json:"records"`
-}
-
 func diffCommand() *cli.Command {
-	const usage = "OLD.car NEW.car [--json] [--records] [--collection NSID] [--force] [--car OUT.car]"
 	return &cli.Command{
 		Name:  "diff",
 		Usage: "compare two snapshots of a repository: records created, updated and deleted (exit 1 when they differ)",
@@ -111,227 +47,154 @@ func diffCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "compare even when the snapshots are of different DIDs, and replace an existing --car file"},
 			&cli.StringFlag{Name: "car", Usage: "write the slice (blocks NEW has and OLD lacks, rooted at NEW's root) to this CAR file"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2, 2, usage); err != nil {
-				return err
-			}
-			oldName, newName := c.Args().Get(0), c.Args().Get(1)
-			if oldName == stdinName && newName == stdinName {
-				return usageErr("only one of OLD and NEW can be standard input")
-			}
-			coll := c.String("collection")
-			if err := checkNSIDFlag("--collection", coll); err != nil {
-				return err
-			}
-			sliceOut := c.String("car")
-			if c.IsSet("car") {
-				for _, in := range []string{oldName, newName} {
-					if err := distinctOutput(in, sliceOut); err != nil {
-						return err
-					}
-				}
-				if err := checkOverwrite(sliceOut, c.Bool("force")); err != nil {
-					return err
-				}
-			}
-			bodies := c.Bool("records") || sliceOut != ""
-			oldA, newA, err := openSnapshots(c, oldName, newName, bodies)
-			if err != nil {
-				return err
-			}
-			defer oldA.close()
-			defer newA.close()
-			for _, s := range []*snapshot{oldA, newA} {
-				if s.commitErr != nil {
-					return inputErr(fmt.Errorf("%s: %w", displayName(s.name), s.commitErr))
-				}
-			}
-			out := diffJSON{Old: newSnapshotJSON(oldA), New: newSnapshotJSON(newA), Collection: coll, Warnings: []string{}}
-			if oldA.commit != nil && newA.commit != nil {
-				if oldA.commit.DID != newA.commit.DID && !c.Bool("force") {
-					return usageErr("%s is a repo of %s but %s is a repo of %s: refusing to compare different repositories (use --force)",
-						displayName(oldName), oldA.commit.DID, displayName(newName), newA.commit.DID)
-				}
-				if oldA.commit.DID != newA.commit.DID {
-					out.Warnings = append(out.Warnings, fmt.Sprintf("different DIDs: OLD is %s, NEW is %s", oldA.commit.DID, newA.commit.DID))
-				}
-				if o, n := oldA.commit.Rev, newA.commit.Rev; o != "" && n != "" && n < o {
-					out.Warnings = append(out.Warnings, fmt.Sprintf("NEW's rev %s is older than OLD's rev %s: the arguments may be swapped", n, o))
-				}
-			}
-			for _, w := range out.Warnings {
-				fmt.Fprintf(c.App.ErrWriter, "arbor: warning: %s\n", w)
-			}
-
-			// The proofs are only printed with --json; the human output
-			// and the slice need the walk alone.
-			compare := diff.Ops
-			if c.Bool("json") {
-				compare = diff.Compare
-			}
-			res, err := compare(oldA.blocks, oldA.data, newA.blocks, newA.data)
-			if err != nil {
-				return inputErr(err)
-			}
-			if sliceOut != "" {
-				res.SortSets() // the slice's block order must not vary
-			}
-			// The framing of each file, as far as it was scanned (past
-			// the last node; to the end with bodies), must be sound: a bad
-			// section there is bad input even if the walk did not need it.
-			for _, s := range []*snapshot{oldA, newA} {
-				if err := s.wait(); err != nil {
-					return inputErr(fmt.Errorf("%s: %w", displayName(s.name), err))
-				}
-			}
-			fillDiffJSON(&out, res, coll, c.Bool("json"))
-			if c.Bool("records") {
-				addFieldDiffs(&out, oldA.blocks, newA.blocks)
-			}
-			if sliceOut != "" {
-				sl, err := writeSlice(sliceOut, oldA, newA, res)
-				if err != nil {
-					return err
-				}
-				out.Slice = sl
-			}
-
-			w := c.App.Writer
-			if c.Bool("json") {
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-			} else if err := printDiff(w, &out); err != nil {
-				return err
-			}
-			if !out.Identical {
-				return silentExit(ExitFail)
-			}
-			return nil
-		},
+		Action: diffAction,
 	}
 }
 
-// fillDiffJSON copies a diff result, keeping only the ops of coll when set.
-// The CID lists are only made when lists is set (--json): the human form
-// prints their sizes.
-func fillDiffJSON(out *diffJSON, res *diff.Result, coll string, lists bool) {
-	out.Ops = []diffOpJSON{}
-	for _, o := range res.Ops {
-		if coll != "" && o.Collection() != coll {
-			continue
-		}
-		oj := diffOpJSON{Action: o.Action().String(), Path: o.Path}
-		if o.New.Defined() {
-			oj.CID = o.New.String()
-		}
-		if o.Old.Defined() {
-			oj.Prev = o.Old.String()
-		}
-		switch o.Action() {
-		case diff.Create:
-			out.Summary.Creates++
-		case diff.Update:
-			out.Summary.Updates++
-		case diff.Delete:
-			out.Summary.Deletes++
-		}
-		out.Ops = append(out.Ops, oj)
-	}
-	out.Identical = len(out.Ops) == 0
-	out.nodesNew, out.nodesGone = len(res.CreatedNodes), len(res.DeletedNodes)
-	out.Visited.Old, out.Visited.New = res.OldVisited, res.NewVisited
-	if !lists {
-		return
-	}
-	out.CreatedNodes = car.CIDStrings(res.CreatedNodes)
-	out.DeletedNodes = car.CIDStrings(res.DeletedNodes)
-	out.CreatedRecords = car.CIDStrings(res.CreatedRecords)
-	out.DeletedRecords = car.CIDStrings(res.DeletedRecords)
-	out.ProofNodes = car.CIDStrings(res.ProofNodes)
-	out.InductiveProofNodes = car.CIDStrings(res.InductiveProofNodes)
-	out.CoveringProof = car.CIDStrings(res.CoveringProof)
-}
+const diffUsage = "OLD.car NEW.car [--json] [--records] [--collection NSID] [--force] [--car OUT.car]"
 
-// addFieldDiffs adds the field-level diff of every updated record.
-func addFieldDiffs(out *diffJSON, oldA, newA blockSet) {
-	for i := range out.Ops {
-		o := &out.Ops[i]
-		if o.Action != diff.Update.String() {
-			continue
-		}
-		prev, _ := cid.Decode(o.Prev)
-		next, _ := cid.Decode(o.CID)
-		ob, err1 := oldA.Get(prev)
-		nb, err2 := newA.Get(next)
-		if err := errors.Join(err1, err2); err != nil {
-			o.FieldsError = "record blocks could not be read: " + strings.ReplaceAll(err.Error(), "\n", "; ")
-			continue
-		}
-		fields, err := diff.Fields(ob, nb)
-		if err != nil {
-			o.FieldsError = err.Error()
-			continue
-		}
-		o.Fields = fields
+func diffAction(c *cli.Context) error {
+	if err := needArgs(c, 2, 2, diffUsage); err != nil {
+		return err
 	}
-}
-
-// writeSlice writes the blocks newA has and oldA lacks, rooted at newA's
-// root: created MST nodes, then new record blocks, then the commit.
-func writeSlice(path string, oldA, newA *snapshot, res *diff.Result) (*sliceJSON, error) {
-	sl := &sliceJSON{File: path, Root: newA.root.String()}
-	err := build.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
-		cw, err := car.NewWriter(w, []cid.Cid{newA.root})
-		if err != nil {
+	oldName, newName := c.Args().Get(0), c.Args().Get(1)
+	coll, sliceOut := c.String("collection"), c.String("car")
+	if err := diffArgs(c, oldName, newName); err != nil {
+		return err
+	}
+	oldA, newA, err := openSnapshots(c, oldName, newName, c.Bool("records") || sliceOut != "")
+	if err != nil {
+		return err
+	}
+	defer oldA.close()
+	defer newA.close()
+	out, err := diffReport(c, oldA, newA)
+	if err != nil {
+		return err
+	}
+	// The proofs are only printed with --json; the human output
+	// and the slice need the walk alone.
+	compare := diff.Ops
+	if c.Bool("json") {
+		compare = diff.Compare
+	}
+	res, err := compare(oldA.blocks, oldA.data, newA.blocks, newA.data)
+	if err != nil {
+		return inputErr(err)
+	}
+	if sliceOut != "" {
+		res.SortSets() // the slice's block order must not vary
+	}
+	// The framing of each file, as far as it was scanned (past
+	// the last node; to the end with bodies), must be sound: a bad
+	// section there is bad input even if the walk did not need it.
+	for _, s := range []*snapshot{oldA, newA} {
+		if err := s.wait(); err != nil {
+			return inputErr(fmt.Errorf("%s: %w", displayName(s.name), err))
+		}
+	}
+	out.Fill(res, coll, c.Bool("json"))
+	if c.Bool("records") {
+		out.AddFieldDiffs(oldA.blocks, newA.blocks)
+	}
+	if sliceOut != "" {
+		if out.Slice, err = writeSlice(sliceOut, oldA, newA, res); err != nil {
 			return err
 		}
-		put := func(c cid.Cid, what string) error {
-			b, err := newA.blocks.Get(c)
-			if err != nil {
-				return fmt.Errorf("NEW lacks %s block %s: %w", what, c, err)
-			}
-			sl.Blocks++
-			return cw.Put(c, b)
+	}
+	if err := printResult(c, out, printDiff); err != nil {
+		return err
+	}
+	if !out.Identical {
+		return silentExit(ExitFail)
+	}
+	return nil
+}
+
+// diffArgs checks diff's arguments before anything is read.
+func diffArgs(c *cli.Context, oldName, newName string) error {
+	if oldName == stdinName && newName == stdinName {
+		return usageErr("only one of OLD and NEW can be standard input")
+	}
+	if err := checkNSIDFlag("--collection", c.String("collection")); err != nil {
+		return err
+	}
+	if !c.IsSet("car") {
+		return nil
+	}
+	sliceOut := c.String("car")
+	for _, in := range []string{oldName, newName} {
+		if err := distinctOutput(in, sliceOut); err != nil {
+			return err
 		}
-		for _, c := range res.CreatedNodes {
-			if c == newA.root {
-				continue // a bare tree's root goes last, like a commit
-			}
-			if err := put(c, "MST node"); err != nil {
-				return err
-			}
-			sl.Nodes++
+	}
+	return checkOverwrite(sliceOut, c.Bool("force"))
+}
+
+// diffReport starts the report on two opened snapshots: refuses snapshots
+// of different DIDs (unless --force) and warns of what looks wrong.
+func diffReport(c *cli.Context, oldA, newA *snapshot) (*diff.Report, error) {
+	for _, s := range []*snapshot{oldA, newA} {
+		if s.commitErr != nil {
+			return nil, inputErr(fmt.Errorf("%s: %w", displayName(s.name), s.commitErr))
 		}
-		for _, c := range res.CreatedRecords {
-			if oldA.blocks.Has(c) {
-				continue // OLD already has this content under another path
-			}
-			if err := put(c, "record"); err != nil {
-				return err
-			}
-			sl.Records++
+	}
+	out := &diff.Report{Old: newSide(oldA), New: newSide(newA), Collection: c.String("collection"), Warnings: []string{}}
+	if oldA.commit != nil && newA.commit != nil {
+		if oldA.commit.DID != newA.commit.DID && !c.Bool("force") {
+			return nil, usageErr("%s is a repo of %s but %s is a repo of %s: refusing to compare different repositories (use --force)",
+				displayName(oldA.name), oldA.commit.DID, displayName(newA.name), newA.commit.DID)
 		}
-		if !oldA.blocks.Has(newA.root) {
-			if err := put(newA.root, "root"); err != nil {
-				return err
-			}
-			if newA.isBareTree() {
-				sl.Nodes++
-			}
+		if oldA.commit.DID != newA.commit.DID {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("different DIDs: OLD is %s, NEW is %s", oldA.commit.DID, newA.commit.DID))
 		}
-		return cw.Flush()
+		if o, n := oldA.commit.Rev, newA.commit.Rev; o != "" && n != "" && n < o {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("NEW's rev %s is older than OLD's rev %s: the arguments may be swapped", n, o))
+		}
+	}
+	for _, w := range out.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "arbor: warning: %s\n", w)
+	}
+	return out, nil
+}
+
+// writeSlice writes the slice (diff.WriteSlice) to path, atomically.
+func writeSlice(path string, oldA, newA *snapshot, res *diff.Result) (*diff.SliceInfo, error) {
+	var sl *diff.SliceInfo
+	err := build.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
+		var err error
+		sl, err = diff.WriteSlice(w, diff.SliceSides{OldHas: oldA.blocks.Has, New: newA.blocks, NewRoot: newA.root, NewBareTree: newA.isBareTree()}, res)
+		return err
 	}, nil)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("writing %s: %w", path, err))
 	}
+	sl.File = path
 	return sl, nil
 }
 
+// printFieldChanges prints an update's field-level diff (--records).
+func printFieldChanges(w io.Writer, p painter, o diff.OpInfo) {
+	for _, f := range o.Fields {
+		old, new := string(f.Old), string(f.New)
+		switch {
+		case f.Old == nil:
+			fmt.Fprintf(w, "      %s %s\n", p.green("+ "+f.Path+":"), new)
+		case f.New == nil:
+			fmt.Fprintf(w, "      %s %s\n", p.red("- "+f.Path+":"), old)
+		default:
+			fmt.Fprintf(w, "      ~ %s: %s → %s\n", f.Path, old, new)
+		}
+	}
+	if o.FieldsError != "" {
+		fmt.Fprintf(w, "      (no field diff: %s)\n", o.FieldsError)
+	}
+}
+
 // printDiff prints the human form: ops grouped by collection, then a summary.
-func printDiff(w io.Writer, out *diffJSON) error {
+func printDiff(w io.Writer, out *diff.Report) error {
 	p := newPainter(w)
-	side := func(mark string, s snapshotJSON) {
+	side := func(mark string, s diff.Side) {
 		desc := "bare MST " + s.Data
 		if s.DID != "" {
 			desc = s.DID
@@ -354,20 +217,7 @@ func printDiff(w io.Writer, out *diffJSON) error {
 			fmt.Fprintf(w, "  %s\n", p.green("+ "+o.Path))
 		case "update":
 			fmt.Fprintf(w, "  %s\n", p.yellow("~ "+o.Path))
-			for _, f := range o.Fields {
-				old, new := string(f.Old), string(f.New)
-				switch {
-				case f.Old == nil:
-					fmt.Fprintf(w, "      %s %s\n", p.green("+ "+f.Path+":"), new)
-				case f.New == nil:
-					fmt.Fprintf(w, "      %s %s\n", p.red("- "+f.Path+":"), old)
-				default:
-					fmt.Fprintf(w, "      ~ %s: %s → %s\n", f.Path, old, new)
-				}
-			}
-			if o.FieldsError != "" {
-				fmt.Fprintf(w, "      (no field diff: %s)\n", o.FieldsError)
-			}
+			printFieldChanges(w, p, o)
 		case "delete":
 			fmt.Fprintf(w, "  %s\n", p.red("- "+o.Path))
 		}
@@ -383,7 +233,7 @@ func printDiff(w io.Writer, out *diffJSON) error {
 			p.green(num(out.Summary.Creates)), p.yellow(num(out.Summary.Updates)), p.red(num(out.Summary.Deletes)), scope)
 	}
 	_, err := fmt.Fprintf(w, "; MST: %s new, %s gone; read %s old and %s new\n",
-		count(out.nodesNew, "node"), num(out.nodesGone), num(out.Visited.Old), count(out.Visited.New, "node"))
+		count(out.NodesCreated, "node"), num(out.NodesDeleted), num(out.Visited.Old), count(out.Visited.New, "node"))
 	if err == nil && out.Slice != nil {
 		_, err = fmt.Fprintf(w, "wrote %s: %s (%s, %s), root %s\n",
 			out.Slice.File, count(out.Slice.Blocks, "block"), count(out.Slice.Nodes, "MST node"), count(out.Slice.Records, "record"), out.Slice.Root)
@@ -392,7 +242,6 @@ func printDiff(w io.Writer, out *diffJSON) error {
 }
 
 func applyCommand() *cli.Command {
-	const usage = "BASE.car SLICE.car -o OUT.car [--key KEY] [--force] [--json]"
 	return &cli.Command{
 		Name:  "apply",
 		Usage: "bring a snapshot forward with a slice (arbor diff --car, or getRepo?since=), verify it fully, write the new snapshot",
@@ -406,115 +255,99 @@ func applyCommand() *cli.Command {
 			&cli.StringFlag{Name: "key", Usage: "check the new commit's signature against this public key (did:key:... or multibase)"},
 			forceFlag,
 		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2, 2, usage); err != nil {
-				return err
-			}
-			baseName, sliceName := c.Args().Get(0), c.Args().Get(1)
-			if baseName == stdinName && sliceName == stdinName {
-				return usageErr("only one of BASE and SLICE can be standard input")
-			}
-			outName := c.String("out")
-			if outName == "" {
-				return usageErr("usage: arbor apply %s (-o is required)", usage)
-			}
-			for _, in := range []string{baseName, sliceName} {
-				if err := distinctOutput(in, outName); err != nil {
-					return err
-				}
-			}
-			if err := checkOverwrite(outName, c.Bool("force")); err != nil {
-				return err
-			}
-			opts := archive.VerifyOptions{}
-			if c.IsSet("key") {
-				k, err := repo.LoadPublicKey(c.String("key"))
-				if err != nil {
-					return usageErr("--key: %v", err)
-				}
-				opts.Key = k
-			}
-			base, err := readCAR(c, baseName, archive.ReadWithBodies, archive.Options{})
-			if err != nil {
-				return err
-			}
-			if base.CommitErr != nil {
-				return inputErr(fmt.Errorf("%s: %w", displayName(baseName), base.CommitErr))
-			}
-			slice, err := readCAR(c, sliceName, archive.ReadWithBodies, archive.Options{})
-			if err != nil {
-				return err
-			}
-			var res *diff.Applied
-			prog := startStatus(c.App.ErrWriter, "applying "+displayName(sliceName))
-			err = build.WriteFileAtomic(outName, 0o644, func(w io.Writer) error {
-				cw, err := car.NewWriter(w, []cid.Cid{slice.Root})
-				if err != nil {
-					return err
-				}
-				res, err = diff.ApplySlice(
-					diff.Snapshot{Blocks: base, Root: base.Root},
-					diff.Snapshot{Blocks: slice, Root: slice.Root},
-					cw.Put)
-				if err != nil {
-					return err
-				}
-				return cw.Flush()
-			}, func(tmp string) error {
-				return build.CheckCARWith(tmp, opts.Key, res.CommitCID, res.Records, prog.buildPhases(func(phase string) string { return outName + ": " + phase }))
-			})
-			prog.Stop()
-			switch {
-			case errors.Is(err, diff.ErrSliceMismatch), errors.Is(err, repo.ErrNotACommit):
-				return failErr("%s does not fit %s: %v (nothing written)", displayName(sliceName), displayName(baseName), err)
-			case errors.Is(err, build.ErrInvalidOutput):
-				return failErr("the new snapshot fails verification: %v (nothing written)", err)
-			case err != nil:
-				return inputErr(fmt.Errorf("%v (nothing written)", err))
-			}
-			var creates, updates, deletes int
-			for _, o := range res.Ops {
-				switch o.Action() {
-				case diff.Create:
-					creates++
-				case diff.Update:
-					updates++
-				case diff.Delete:
-					deletes++
-				}
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				return printJSON(w, struct {
-					File             string `json:"file"`
-					DID              string `json:"did"`
-					Commit           string `json:"commit"`
-					Data             string `json:"data"`
-					Rev              string `json:"rev"`
-					BaseRev          string `json:"baseRev,omitempty"`
-					Records          int    `json:"records"`
-					MSTNodes         int    `json:"mstNodes"`
-					Creates          int    `json:"creates"`
-					Updates          int    `json:"updates"`
-					Deletes          int    `json:"deletes"`
-					BlocksFromBase   int    `json:"blocksFromBase"`
-					BlocksFromSlice  int    `json:"blocksFromSlice"`
-					SignatureChecked bool   `json:"signatureChecked"`
-				}{outName, res.Commit.DID, res.CommitCID.String(), res.Commit.Data.String(), res.Commit.Rev, res.BaseRev,
-					res.Records, res.Nodes, creates, updates, deletes, res.FromBase, res.FromSlice, opts.Key != nil})
-			}
-			p := newPainter(w)
-			fmt.Fprintf(w, "%s wrote %s: %s rev %s → %s\n", p.green("✓"), outName, res.Commit.DID, orNone(res.BaseRev), res.Commit.Rev)
-			fmt.Fprintf(w, "  %s (%s created, %s updated, %s deleted), %s\n", count(res.Records, "record"), num(creates), num(updates), num(deletes), count(res.Nodes, "MST node"))
-			fmt.Fprintf(w, "  %s from the base, %s from the slice\n", count(res.FromBase, "block"), num(res.FromSlice))
-			if opts.Key != nil {
-				fmt.Fprintf(w, "  verified: blocks, commit, signature, MST shape, every record\n")
-			} else {
-				fmt.Fprintf(w, "  verified: blocks, commit, MST shape, every record; signature not checked (give --key)\n")
-			}
-			return nil
-		},
+		Action: apply,
 	}
+}
+
+const applyUsage = "BASE.car SLICE.car -o OUT.car [--key KEY] [--force] [--json]"
+
+func apply(c *cli.Context) error {
+	if err := needArgs(c, 2, 2, applyUsage); err != nil {
+		return err
+	}
+	baseName, sliceName, outName := c.Args().Get(0), c.Args().Get(1), c.String("out")
+	key, err := applyArgs(c, baseName, sliceName, outName)
+	if err != nil {
+		return err
+	}
+	base, err := readCAR(c, baseName, archive.ReadWithBodies, archive.Options{})
+	if err != nil {
+		return err
+	}
+	if base.CommitErr != nil {
+		return inputErr(fmt.Errorf("%s: %w", displayName(baseName), base.CommitErr))
+	}
+	slice, err := readCAR(c, sliceName, archive.ReadWithBodies, archive.Options{})
+	if err != nil {
+		return err
+	}
+	var res *diff.Applied
+	prog := startStatus(c.App.ErrWriter, "applying "+displayName(sliceName))
+	err = build.WriteFileAtomic(outName, 0o644, func(w io.Writer) error {
+		cw, err := car.NewWriter(w, []cid.Cid{slice.Root})
+		if err != nil {
+			return err
+		}
+		res, err = diff.ApplySlice(
+			diff.Snapshot{Blocks: base, Root: base.Root},
+			diff.Snapshot{Blocks: slice, Root: slice.Root},
+			cw.Put)
+		if err != nil {
+			return err
+		}
+		return cw.Flush()
+	}, func(tmp string) error {
+		return build.CheckCARWith(tmp, key, res.CommitCID, res.Records, prog.buildPhases(func(phase string) string { return outName + ": " + phase }))
+	})
+	prog.Stop()
+	switch {
+	case errors.Is(err, diff.ErrSliceMismatch), errors.Is(err, repo.ErrNotACommit):
+		return failErr("%s does not fit %s: %v (nothing written)", displayName(sliceName), displayName(baseName), err)
+	case errors.Is(err, build.ErrInvalidOutput):
+		return failErr("the new snapshot fails verification: %v (nothing written)", err)
+	case err != nil:
+		return inputErr(fmt.Errorf("%v (nothing written)", err))
+	}
+	return printResult(c, diff.NewApplyReport(outName, res, key != nil), printApply)
+}
+
+// applyArgs checks apply's arguments and reads --key.
+func applyArgs(c *cli.Context, baseName, sliceName, outName string) (atcrypto.PublicKey, error) {
+	if baseName == stdinName && sliceName == stdinName {
+		return nil, usageErr("only one of BASE and SLICE can be standard input")
+	}
+	if outName == "" {
+		return nil, usageErr("usage: arbor apply %s (-o is required)", applyUsage)
+	}
+	for _, in := range []string{baseName, sliceName} {
+		if err := distinctOutput(in, outName); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkOverwrite(outName, c.Bool("force")); err != nil {
+		return nil, err
+	}
+	if !c.IsSet("key") {
+		return nil, nil
+	}
+	k, err := repo.LoadPublicKey(c.String("key"))
+	if err != nil {
+		return nil, usageErr("--key: %v", err)
+	}
+	return k, nil
+}
+
+func printApply(w io.Writer, r *diff.ApplyReport) error {
+	p := newPainter(w)
+	fmt.Fprintf(w, "%s wrote %s: %s rev %s → %s\n", p.green("✓"), r.File, r.DID, orNone(r.BaseRev), r.Rev)
+	fmt.Fprintf(w, "  %s (%s created, %s updated, %s deleted), %s\n", count(r.Records, "record"), num(r.Creates), num(r.Updates), num(r.Deletes), count(r.MSTNodes, "MST node"))
+	fmt.Fprintf(w, "  %s from the base, %s from the slice\n", count(r.BlocksFromBase, "block"), num(r.BlocksFromSlice))
+	if r.SignatureChecked {
+		fmt.Fprintf(w, "  verified: blocks, commit, signature, MST shape, every record\n")
+	} else {
+		fmt.Fprintf(w, "  verified: blocks, commit, MST shape, every record; signature not checked (give --key)\n")
+	}
+	return nil
 }
 
 func orNone(s string) string {

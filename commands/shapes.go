@@ -5,6 +5,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/build"
+	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/firehose"
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/pds"
@@ -41,6 +42,8 @@ func jsonShapes() map[string]jsonShape {
 		"get":                 shapeOf[archive.RecordValue](),
 		"export":              shapeOf[archive.ExportReport](),
 		"verify":              shapeOf[archive.VerifyReport](),
+		"apply":               shapeOf[diff.ApplyReport](),
+		"diff":                shapeOf[diff.Report](),
 		"create":              shapeOf[build.CreateReport](),
 		"rewrite":             shapeOf[build.RewriteReport](),
 		"mst":                 {Result: reflect.TypeFor[view.JSONTree](), Compact: true},

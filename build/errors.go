@@ -40,9 +40,6 @@ var (
 	// as a CAR but its commit or tree fails verification (rather than being
 	// unreadable).
 	ErrFailsVerification = errors.New("it fails verification")
-	// ErrInvalidOutput: the CAR just written fails verification; nothing is
-	// left at the destination.
-	ErrInvalidOutput = errors.New("output repository failed verification")
 	// ErrKeyFileExists: WriteKeyFile refuses to overwrite a file.
 	ErrKeyFileExists = errors.New("key file already exists")
 )
@@ -98,4 +95,12 @@ func lineOf(b []byte, off int64) int {
 		}
 	}
 	return n
+}
+
+// problemCount says "1 problem" or "N problems".
+func problemCount(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }

@@ -1,4 +1,4 @@
-package build
+package atomicfile
 
 import (
 	"errors"
@@ -8,10 +8,24 @@ import (
 	"testing"
 )
 
-// TestWriteFileAtomicLeavesNothingOnFailure: a failing writer or check
+// entries lists a folder's names.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestWriteFileLeavesNothingOnFailure: a failing writer or check
 // leaves neither the destination nor a temporary file; an existing
 // destination is untouched.
-func TestWriteFileAtomicLeavesNothingOnFailure(t *testing.T) {
+func TestWriteFileLeavesNothingOnFailure(t *testing.T) {
 	boom := errors.New("boom")
 	cases := []struct {
 		name  string
@@ -29,7 +43,7 @@ func TestWriteFileAtomicLeavesNothingOnFailure(t *testing.T) {
 				if existing {
 					os.WriteFile(path, []byte("old"), 0o644)
 				}
-				if err := WriteFileAtomic(path, 0o644, tc.write, tc.check); !errors.Is(err, boom) {
+				if err := WriteFile(path, 0o644, tc.write, tc.check); !errors.Is(err, boom) {
 					t.Fatalf("got %v, want boom", err)
 				}
 				ents, _ := os.ReadDir(dir)
@@ -45,11 +59,11 @@ func TestWriteFileAtomicLeavesNothingOnFailure(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomicReplacesOnlyAfterTheCheck(t *testing.T) {
+func TestWriteFileReplacesOnlyAfterTheCheck(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.car")
 	os.WriteFile(path, []byte("old"), 0o644)
-	err := WriteFileAtomic(path, 0o644, func(w io.Writer) error {
+	err := WriteFile(path, 0o644, func(w io.Writer) error {
 		_, err := w.Write([]byte("new"))
 		return err
 	}, func(tmp string) error {
@@ -69,23 +83,29 @@ func TestWriteFileAtomicReplacesOnlyAfterTheCheck(t *testing.T) {
 	}
 }
 
-func TestWriteKeyFileIsPrivateAndNeverOverwrites(t *testing.T) {
-	key := testKeys(t)["p256"].key
-	path := filepath.Join(t.TempDir(), "k")
-	if err := WriteKeyFile(path, key); err != nil {
+func TestTempCommitsOnceAndDiscardsOtherwise(t *testing.T) {
+	dir := t.TempDir()
+	tmp, err := Create(dir, ".blob-*")
+	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := os.Stat(path)
-	if st.Mode().Perm() != 0o600 {
-		t.Fatalf("mode %04o", st.Mode().Perm())
+	if _, err := tmp.File().WriteString("bytes"); err != nil {
+		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(path); string(b) != key.Multibase()+"\n" {
-		t.Fatal("file does not hold the key's multibase form")
+	target := filepath.Join(dir, "named-at-the-end")
+	if err := tmp.Commit(target, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if err := WriteKeyFile(path, testKeys(t)["k256"].key); !errors.Is(err, ErrKeyFileExists) {
-		t.Fatalf("got %v, want ErrKeyFileExists", err)
+	tmp.Discard() // after Commit: nothing
+	if b, err := os.ReadFile(target); err != nil || string(b) != "bytes" {
+		t.Fatalf("target: %q, %v", b, err)
 	}
-	if b, _ := os.ReadFile(path); string(b) != key.Multibase()+"\n" {
-		t.Fatal("existing key file overwritten")
+	other, err := Create(dir, ".blob-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Discard()
+	if names := entries(t, dir); len(names) != 1 || names[0] != "named-at-the-end" {
+		t.Errorf("folder holds %v; want only the committed file", names)
 	}
 }

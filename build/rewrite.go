@@ -100,7 +100,7 @@ func (o *RewriteOptions) check() error {
 
 // Rewrite reads the repository CAR in, verifies it, and writes to w the
 // repository transformed as opts says (see the package documentation for
-// the layouts). The caller should verify the output with CheckCAR before
+// the layouts). The caller should verify the output with archive.CheckWritten before
 // publishing it.
 //
 // When in is seekable (a regular file), it is read twice rather than held

@@ -9,6 +9,9 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 
+	"github.com/arbor-atproto/arbor/archive"
+	"github.com/arbor-atproto/arbor/internal/atomicfile"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/build"
@@ -67,7 +70,7 @@ func create(c *cli.Context) error {
 	var res *build.CreateResult
 	prog := startStatus(c.App.ErrWriter, "building "+out)
 	opts.Progress = prog.buildPhases(func(phase string) string { return out + ": " + phase })
-	err = build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+	err = atomicfile.WriteFile(out, 0o644, func(w io.Writer) error {
 		var err error
 		res, err = build.CreateFromSet(w, recs, opts)
 		return err
@@ -75,7 +78,7 @@ func create(c *cli.Context) error {
 		// The records are written: let their memory serve the check.
 		recs = nil
 		runtime.GC()
-		return build.CheckCARWith(tmp, pub, res.Commit, res.Records, opts.Progress)
+		return archive.CheckWritten(tmp, archive.Expect{Key: pub, Commit: res.Commit, Records: res.Records}, opts.Progress)
 	})
 	prog.Stop()
 	if err != nil {
@@ -196,7 +199,7 @@ func distinctOutput(in, out string) error {
 // fails verification (an input read whole, or the output) is a failure
 // (1), anything else bad input (2).
 func buildErr(err error) error {
-	if errors.Is(err, build.ErrInvalidOutput) || errors.Is(err, build.ErrFailsVerification) {
+	if errors.Is(err, archive.ErrInvalidOutput) || errors.Is(err, build.ErrFailsVerification) {
 		return failErr("%v", err)
 	}
 	return inputErr(err)

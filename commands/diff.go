@@ -8,13 +8,14 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/arbor-atproto/arbor/internal/atomicfile"
+
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 	"github.com/urfave/cli/v2"
 
-	"github.com/arbor-atproto/arbor/build"
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/mst"
@@ -161,7 +162,7 @@ func diffReport(c *cli.Context, oldA, newA *snapshot) (*diff.Report, error) {
 // writeSlice writes the slice (diff.WriteSlice) to path, atomically.
 func writeSlice(path string, oldA, newA *snapshot, res *diff.Result) (*diff.SliceInfo, error) {
 	var sl *diff.SliceInfo
-	err := build.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
+	err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
 		var err error
 		sl, err = diff.WriteSlice(w, diff.SliceSides{OldHas: oldA.blocks.Has, New: newA.blocks, NewRoot: newA.root, NewBareTree: newA.isBareTree()}, res)
 		return err
@@ -283,7 +284,7 @@ func apply(c *cli.Context) error {
 	}
 	var res *diff.Applied
 	prog := startStatus(c.App.ErrWriter, "applying "+displayName(sliceName))
-	err = build.WriteFileAtomic(outName, 0o644, func(w io.Writer) error {
+	err = atomicfile.WriteFile(outName, 0o644, func(w io.Writer) error {
 		cw, err := car.NewWriter(w, []cid.Cid{slice.Root})
 		if err != nil {
 			return err
@@ -297,13 +298,13 @@ func apply(c *cli.Context) error {
 		}
 		return cw.Flush()
 	}, func(tmp string) error {
-		return build.CheckCARWith(tmp, key, res.CommitCID, res.Records, prog.buildPhases(func(phase string) string { return outName + ": " + phase }))
+		return archive.CheckWritten(tmp, archive.Expect{Key: key, Commit: res.CommitCID, Records: res.Records}, prog.buildPhases(func(phase string) string { return outName + ": " + phase }))
 	})
 	prog.Stop()
 	switch {
 	case errors.Is(err, diff.ErrSliceMismatch), errors.Is(err, repo.ErrNotACommit):
 		return failErr("%s does not fit %s: %v (nothing written)", displayName(sliceName), displayName(baseName), err)
-	case errors.Is(err, build.ErrInvalidOutput):
+	case errors.Is(err, archive.ErrInvalidOutput):
 		return failErr("the new snapshot fails verification: %v (nothing written)", err)
 	case err != nil:
 		return inputErr(fmt.Errorf("%v (nothing written)", err))

@@ -6,6 +6,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/arbor-atproto/arbor/archive"
+	"github.com/arbor-atproto/arbor/internal/atomicfile"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/urfave/cli/v2"
 
@@ -78,12 +81,12 @@ func rewrite(c *cli.Context) error {
 	}
 	var res *build.RewriteResult
 	prog := startStatus(c.App.ErrWriter, "rewriting "+displayName(in))
-	err = build.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+	err = atomicfile.WriteFile(out, 0o644, func(w io.Writer) error {
 		var err error
 		res, err = build.Rewrite(src, w, opts)
 		return err
 	}, func(tmp string) error {
-		return build.CheckCARWith(tmp, pub, res.NewCommit, res.RecordsOut, prog.buildPhases(func(phase string) string { return out + ": " + phase }))
+		return archive.CheckWritten(tmp, archive.Expect{Key: pub, Commit: res.NewCommit, Records: res.RecordsOut}, prog.buildPhases(func(phase string) string { return out + ": " + phase }))
 	})
 	prog.Stop()
 	if err != nil {

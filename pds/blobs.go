@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/arbor-atproto/arbor/internal/atomicfile"
+
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 )
@@ -36,21 +38,15 @@ func isBlobCID(c cid.Cid) bool {
 
 // save streams r into a file, hashing it, and names the file by the CID.
 func (b blobFiles) save(r io.Reader) (cid.Cid, int64, []byte, error) {
-	tmp, err := os.CreateTemp(b.dir, ".upload-*")
+	tmp, err := atomicfile.Create(b.dir, ".upload-*")
 	if err != nil {
 		return cid.Undef, 0, nil, err
 	}
-	defer func() {
-		tmp.Close()
-		os.Remove(tmp.Name()) // a no-op once renamed
-	}()
+	defer tmp.Discard()
 	h := sha256.New()
 	head := &headBuffer{max: 512}
-	n, err := io.Copy(io.MultiWriter(tmp, h, head), r)
+	n, err := io.Copy(io.MultiWriter(tmp.File(), h, head), r)
 	if err != nil {
-		return cid.Undef, 0, nil, err
-	}
-	if err := tmp.Close(); err != nil {
 		return cid.Undef, 0, nil, err
 	}
 	mh, err := multihash.Encode(h.Sum(nil), multihash.SHA2_256)
@@ -59,7 +55,7 @@ func (b blobFiles) save(r io.Reader) (cid.Cid, int64, []byte, error) {
 	}
 	c := cid.NewCidV1(codecRaw, mh)
 	p, _ := b.path(c)
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err := tmp.Commit(p, 0o600); err != nil {
 		return cid.Undef, 0, nil, err
 	}
 	return c, n, head.b, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/arbor-atproto/arbor/internal/atomicfile"
 )
 
 // ServeInfoFile is the file of a data directory that tells tools on the
@@ -49,23 +51,15 @@ func (s *Server) writeServeInfo() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir, ".serve-*.json")
+	tmp, err := atomicfile.Create(s.dir, ".serve-*.json")
 	if err != nil {
 		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
 	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+	defer tmp.Discard()
+	if _, err := tmp.File().Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, ServeInfoFile)); err != nil {
+	if err := tmp.Commit(filepath.Join(s.dir, ServeInfoFile), 0o600); err != nil {
 		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
 	}
 	return nil

@@ -53,8 +53,8 @@
 // blocks (checking that the input did not change in between). A
 // non-seekable input keeps its records from its single read.
 //
-// Outputs are written through internal/atomicfile, whose writer overlaps the system calls writing
-// one megabyte with the work producing the next.
+// Outputs are written through internal/atomicfile, whose writer overlaps
+// the system calls writing one megabyte with the work producing the next.
 //
 // # Missing record keys
 //

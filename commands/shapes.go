@@ -44,6 +44,7 @@ func jsonShapes() map[string]jsonShape {
 		"verify":              shapeOf[archive.VerifyReport](),
 		"apply":               shapeOf[diff.ApplyReport](),
 		"diff":                shapeOf[diff.Report](),
+		"view":                {Result: reflect.TypeFor[view.ServingLine](), Lines: true},
 		"create":              shapeOf[build.CreateReport](),
 		"rewrite":             shapeOf[build.RewriteReport](),
 		"mst":                 {Result: reflect.TypeFor[view.JSONTree](), Compact: true},

@@ -120,14 +120,14 @@ func viewAction(c *cli.Context) error {
 // closeAll closes the files it keeps open.
 func newViewServer(c *cli.Context) (srv *view.Server, closeAll func(), err error) {
 	var files []*os.File
-	closeAll = func() {
+	closeFiles := func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}
 	defer func() {
 		if err != nil {
-			closeAll()
+			closeFiles()
 		}
 	}()
 	if c.NArg() == 2 && c.Args().Get(0) == stdinName && c.Args().Get(1) == stdinName {
@@ -158,5 +158,5 @@ func newViewServer(c *cli.Context) (srv *view.Server, closeAll func(), err error
 	if err != nil {
 		return nil, nil, treeErr(err)
 	}
-	return srv, closeAll, nil
+	return srv, closeFiles, nil
 }

@@ -22,38 +22,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
 	}
-	out := []string{args[0]}
-	rest := args[1:]
-	flags := app.Flags
-	cmds := app.Commands
-	// Walk down the command path: global flags, then command names.
-	for len(rest) > 0 {
-		a := rest[0]
-		if a == "--" {
-			return append(out, rest...)
-		}
-		if isFlag(a) {
-			out = append(out, a)
-			rest = rest[1:]
-			if takesValue(flags, a) && len(rest) > 0 {
-				out = append(out, rest[0])
-				rest = rest[1:]
-			}
-			continue
-		}
-		cmd := findCommand(cmds, a)
-		if cmd == nil {
-			// Not a command of this level: leave the rest for the
-			// parser to report.
-			return append(out, rest...)
-		}
-		out = append(out, a)
-		rest = rest[1:]
-		flags = cmd.Flags
-		cmds = cmd.Subcommands
-		if len(cmds) == 0 {
-			break
-		}
+	out, rest, flags, done := walkCommandPath(app, args)
+	if done {
+		return out
 	}
 	var fl, pos []string
 	for i := 0; i < len(rest); i++ {
@@ -85,6 +56,46 @@ func reorderArgs(app *cli.App, args []string) []string {
 		out = append(out, pos...)
 	}
 	return out
+}
+
+// walkCommandPath copies the global flags and command names at the front
+// of args, and returns the rest with the flags of the command reached. done
+// says the rest was left as it was (a "--", or no command of that name),
+// for the parser to read or report.
+func walkCommandPath(app *cli.App, args []string) (out, rest []string, flags []cli.Flag, done bool) {
+	out = []string{args[0]}
+	rest = args[1:]
+	flags = app.Flags
+	cmds := app.Commands
+	for len(rest) > 0 {
+		a := rest[0]
+		if a == "--" {
+			return append(out, rest...), nil, nil, true
+		}
+		if isFlag(a) {
+			out = append(out, a)
+			rest = rest[1:]
+			if takesValue(flags, a) && len(rest) > 0 {
+				out = append(out, rest[0])
+				rest = rest[1:]
+			}
+			continue
+		}
+		cmd := findCommand(cmds, a)
+		if cmd == nil {
+			// Not a command of this level: leave the rest for the
+			// parser to report.
+			return append(out, rest...), nil, nil, true
+		}
+		out = append(out, a)
+		rest = rest[1:]
+		flags = cmd.Flags
+		cmds = cmd.Subcommands
+		if len(cmds) == 0 {
+			break
+		}
+	}
+	return out, rest, flags, false
 }
 
 func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/archive"
 
+	"github.com/arbor-atproto/arbor/fetch"
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/repo"
 	"github.com/ipfs/go-cid"
@@ -55,25 +56,25 @@ func fetchCommand() *cli.Command {
 	}
 }
 
-// blobFailure is one blob that could not be downloaded or did not match.
-type blobFailure struct {
-	CID   string `json:"cid"`
-	Error string `json:"error"`
-}
-
-type fetchJSON struct {
-	identity.Resolution
-	File       string              `json:"file"`
-	Bytes      int64               `json:"bytes"`
-	Commit     *archive.CommitInfo `json:"commit"`
-	Since      string              `json:"since,omitempty"`
-	Slice      bool                `json:"slice"`
-	Checked    []string            `json:"checked"`
-	NotChecked []string            `json:"notChecked"`
-	Records    int                 `json:"records,omitempty"`
-	BlobDir    string              `json:"blobDir,omitempty"`
-	Blobs      int                 `json:"blobs"`
-	BlobsFail  []blobFailure       `json:"blobFailures,omitempty"`
+// fetchResolver is the resolver with fetch's download limits.
+func fetchResolver(c *cli.Context) (*identity.Resolver, error) {
+	res, err := newResolver(c)
+	if err != nil {
+		return nil, err
+	}
+	if res.MaxRepoSize, err = sizeFlag(c, "max-size", false); err != nil {
+		return nil, err
+	}
+	if res.MaxBlobSize, err = sizeFlag(c, "max-blob-size", false); err != nil {
+		return nil, err
+	}
+	if res.MinRate, err = sizeFlag(c, "min-rate", true); err != nil {
+		return nil, err
+	}
+	if res.MinRate == 0 {
+		res.MinRate = -1 // no minimum
+	}
+	return res, nil
 }
 
 func runFetch(c *cli.Context) error {
@@ -93,21 +94,9 @@ func runFetch(c *cli.Context) error {
 	if err := checkOverwrite(out, c.Bool("force")); err != nil {
 		return err
 	}
-	res, err := newResolver(c)
+	res, err := fetchResolver(c)
 	if err != nil {
 		return err
-	}
-	if res.MaxRepoSize, err = sizeFlag(c, "max-size", false); err != nil {
-		return err
-	}
-	if res.MaxBlobSize, err = sizeFlag(c, "max-blob-size", false); err != nil {
-		return err
-	}
-	if res.MinRate, err = sizeFlag(c, "min-rate", true); err != nil {
-		return err
-	}
-	if res.MinRate == 0 {
-		res.MinRate = -1 // no minimum
 	}
 	if c.Duration("max-time") < 0 {
 		return usageErr("--max-time must not be negative")
@@ -162,7 +151,7 @@ func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, ou
 		return failErr("%v", id.Doc.PDSErr)
 	}
 
-	report := fetchJSON{Resolution: identity.NewResolution(id), File: out, Since: since, Slice: since != ""}
+	report := fetch.Report{Resolution: identity.NewResolution(id), File: out, Since: since, Slice: since != ""}
 	report.Document = nil
 	if err := fetchRepo(ctx, c, res, id, out, &report); err != nil {
 		return err
@@ -175,37 +164,39 @@ func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, ou
 		}
 	}
 
-	w := c.App.Writer
-	if c.Bool("json") {
-		if err := printJSON(w, report); err != nil {
-			return err
-		}
-	} else {
-		p := newPainter(w)
-		who := id.DID.String()
-		if id.HandleVerified {
-			who += " (" + id.Handle.String() + ")"
-		}
-		what := "repository"
-		if report.Slice {
-			what = "slice since " + since
-		}
-		fmt.Fprintf(w, "%s %s: %s of %s from %s, %s, rev %s\n", p.green("✓"), out, what, who, id.Doc.PDS, humanBytes(report.Bytes), report.Commit.Rev)
-		fmt.Fprintf(w, "  checked: %s\n", joinComma(report.Checked))
-		if len(report.NotChecked) > 0 {
-			fmt.Fprintf(w, "  not checked: %s\n", joinComma(report.NotChecked))
-		}
-		if report.BlobDir != "" {
-			for _, f := range report.BlobsFail {
-				fmt.Fprintf(w, "%s blob %s: %s\n", p.red("✗"), f.CID, f.Error)
-			}
-			fmt.Fprintf(w, "  blobs: %s of %s saved in %s\n", num(report.Blobs-len(report.BlobsFail)), num(report.Blobs), report.BlobDir)
-		}
+	if err := printResult(c, &report, func(w io.Writer, r *fetch.Report) error {
+		printFetch(w, r, id, since)
+		return nil
+	}); err != nil {
+		return err
 	}
 	if len(report.BlobsFail) > 0 {
 		return failErr("%d of %d blobs failed (first: %s: %s)", len(report.BlobsFail), report.Blobs, report.BlobsFail[0].CID, report.BlobsFail[0].Error)
 	}
 	return nil
+}
+
+func printFetch(w io.Writer, report *fetch.Report, id *identity.Identity, since string) {
+	p := newPainter(w)
+	who := id.DID.String()
+	if id.HandleVerified {
+		who += " (" + id.Handle.String() + ")"
+	}
+	what := "repository"
+	if report.Slice {
+		what = "slice since " + since
+	}
+	fmt.Fprintf(w, "%s %s: %s of %s from %s, %s, rev %s\n", p.green("✓"), report.File, what, who, id.Doc.PDS, humanBytes(report.Bytes), report.Commit.Rev)
+	fmt.Fprintf(w, "  checked: %s\n", joinComma(report.Checked))
+	if len(report.NotChecked) > 0 {
+		fmt.Fprintf(w, "  not checked: %s\n", joinComma(report.NotChecked))
+	}
+	if report.BlobDir != "" {
+		for _, f := range report.BlobsFail {
+			fmt.Fprintf(w, "%s blob %s: %s\n", p.red("✗"), f.CID, f.Error)
+		}
+		fmt.Fprintf(w, "  blobs: %s of %s saved in %s\n", num(report.Blobs-len(report.BlobsFail)), num(report.Blobs), report.BlobDir)
+	}
 }
 
 func joinComma(s []string) string {
@@ -221,7 +212,7 @@ func joinComma(s []string) string {
 
 // fetchRepo downloads the repository to a temporary file next to out,
 // verifies it and renames it into place. On any failure no file is left.
-func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, out string, report *fetchJSON) (err error) {
+func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, out string, report *fetch.Report) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
 	if err != nil {
 		return inputErr(err)
@@ -233,22 +224,9 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 		}
 	}()
 
-	var done atomic.Int64
-	var prog *progress
-	n, err := res.GetRepo(ctx, id.Doc.PDS, id.DID.String(), report.Since, tmp, func(d, total int64) {
-		done.Store(d)
-		if prog == nil {
-			if total < 0 {
-				total = 0
-			}
-			prog = startProgress(c.App.ErrWriter, "fetching "+id.DID.String(), total, done.Load)
-		}
-	})
-	if prog != nil {
-		prog.Stop()
-	}
+	n, err := download(ctx, c, res, id, report.Since, tmp)
 	if err != nil {
-		return inputErr(downloadHint(err, "--max-size"))
+		return err
 	}
 	report.Bytes = n
 	if _, err := tmp.Seek(0, 0); err != nil {
@@ -257,37 +235,14 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 
 	slice := report.Since != ""
 	var read atomic.Int64
-	prog = startProgress(c.App.ErrWriter, "verifying", n, read.Load)
+	prog := startProgress(c.App.ErrWriter, "verifying", n, read.Load)
 	a, err := archive.Read(ctxReader{ctx, tmp}, archive.Options{CollectBadBlocks: !slice, Progress: func(x int64) { read.Store(x) }})
 	prog.Stop()
 	if err != nil {
 		return failErr("fetched repository from %s: %v", id.Doc.PDS, err)
 	}
-	if a.Commit == nil {
-		return failErr("fetched repository from %s has no commit: %v", id.Doc.PDS, a.CommitErr)
-	}
-	report.Commit = archive.NewCommitInfo(a)
-	key := id.Doc.SigningKey
-	if slice {
-		if a.Commit.DID != id.DID.String() {
-			return failErr("fetched slice: %v: commit has %s, resolved %s", archive.ErrDIDMismatch, a.Commit.DID, id.DID)
-		}
-		if err := a.Commit.VerifySignature(key); err != nil {
-			return failErr("fetched slice: commit signature against %s: %v", key.DIDKey(), err)
-		}
-		report.Checked = []string{"every block hash", "commit DID", "commit signature against " + key.DIDKey()}
-		report.NotChecked = []string{"MST and records (a slice is not a whole tree)"}
-	} else {
-		rep, err := a.Verify(archive.VerifyOptions{Key: key, DID: id.DID.String()})
-		if err != nil {
-			return failErr("fetched repository: %v", err)
-		}
-		if !rep.Valid() || !rep.SignatureChecked {
-			return failErr("fetched repository from %s failed verification: %d problems, first: %v", id.Doc.PDS, len(rep.Problems), firstProblem(rep))
-		}
-		report.Records = rep.Records
-		report.Checked = []string{"every block hash", "commit DID", "commit signature against " + key.DIDKey(), "MST", count(rep.Records, "record")}
-		report.NotChecked = []string{}
+	if err := fetch.Verify(a, id.DID.String(), id.Doc.SigningKey, id.Doc.PDS, slice, report); err != nil {
+		return failErr("%v", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return inputErr(err)
@@ -305,6 +260,29 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	}
 	tmp = nil
 	return nil
+}
+
+// download fetches the repository (getRepo, since rev when set) into tmp,
+// with a progress line on a terminal.
+func download(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, since string, tmp *os.File) (int64, error) {
+	var done atomic.Int64
+	var prog *progress
+	n, err := res.GetRepo(ctx, id.Doc.PDS, id.DID.String(), since, tmp, func(d, total int64) {
+		done.Store(d)
+		if prog == nil {
+			if total < 0 {
+				total = 0
+			}
+			prog = startProgress(c.App.ErrWriter, "fetching "+id.DID.String(), total, done.Load)
+		}
+	})
+	if prog != nil {
+		prog.Stop()
+	}
+	if err != nil {
+		return 0, inputErr(downloadHint(err, "--max-size"))
+	}
+	return n, nil
 }
 
 // ctxReader fails its reads once ctx is done, so that a signal stops the
@@ -366,18 +344,11 @@ func parseSize(s string) (int64, error) {
 	return int64(v * mult), nil
 }
 
-func firstProblem(rep *archive.Report) string {
-	if len(rep.Problems) == 0 {
-		return "signature not checked"
-	}
-	return rep.Problems[0].Error()
-}
-
 // fetchBlobs lists and downloads every blob into dir, each through a
 // temporary file renamed to DIR/CID once its bytes match the CID.
 // Failures of single blobs are recorded in report; only a failure to list
 // (or to create dir) ends the command.
-func fetchBlobs(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, dir string, report *fetchJSON) error {
+func fetchBlobs(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, dir string, report *fetch.Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return inputErr(err)
 	}
@@ -398,7 +369,7 @@ func fetchBlobs(ctx context.Context, c *cli.Context, res *identity.Resolver, id 
 				return inputErr(err)
 			}
 			err = downloadHint(err, "--max-blob-size")
-			report.BlobsFail = append(report.BlobsFail, blobFailure{CID: bc.String(), Error: err.Error()})
+			report.BlobsFail = append(report.BlobsFail, fetch.BlobFailure{CID: bc.String(), Error: err.Error()})
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/build"
 	"github.com/arbor-atproto/arbor/diff"
+	"github.com/arbor-atproto/arbor/fetch"
 	"github.com/arbor-atproto/arbor/firehose"
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/pds"
@@ -49,6 +50,7 @@ func jsonShapes() map[string]jsonShape {
 		"rewrite":             shapeOf[build.RewriteReport](),
 		"mst":                 {Result: reflect.TypeFor[view.JSONTree](), Compact: true},
 		"firehose":            {Result: reflect.TypeFor[firehose.EventLine](), Lines: true},
+		"fetch":               shapeOf[fetch.Report](),
 		"resolve":             shapeOf[identity.Resolution](),
 		"pds serve":           {Result: reflect.TypeFor[pds.ServingLine](), Lines: true},
 		"pds account create":  shapeOf[pds.CreatedAccount](),

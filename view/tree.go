@@ -199,6 +199,17 @@ func (t *Tree) Path(key string) (nodes []*Node, found bool, err error) {
 	return ps.nodes, found, nil
 }
 
+// childByLink returns the subtree link of n whose binary form is link:
+// the CID the drawn node already holds, rather than a new one.
+func childByLink(n *Node, link []byte) cid.Cid {
+	for i := 0; i <= len(n.Entries); i++ {
+		if c := n.child(i); c.Defined() && c.KeyString() == string(link) {
+			return c
+		}
+	}
+	return mst.LinkCID(link)
+}
+
 // pathSource gives a search the nodes of t, noting them as drawn.
 type pathSource struct {
 	t     *Tree
@@ -206,7 +217,11 @@ type pathSource struct {
 }
 
 func (s *pathSource) Node(link []byte, _ int) (*mst.Node, error) {
-	n, err := s.t.Node(mst.LinkCID(link))
+	c := s.t.root
+	if len(s.nodes) > 0 {
+		c = childByLink(s.nodes[len(s.nodes)-1], link)
+	}
+	n, err := s.t.Node(c)
 	if err != nil {
 		return nil, err
 	}

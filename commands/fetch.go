@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/arbor-atproto/arbor/internal/atomicfile"
+
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/arbor-atproto/arbor/fetch"
@@ -213,16 +215,12 @@ func joinComma(s []string) string {
 // fetchRepo downloads the repository to a temporary file next to out,
 // verifies it and renames it into place. On any failure no file is left.
 func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, out string, report *fetch.Report) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
+	part, err := atomicfile.Create(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
 	if err != nil {
 		return inputErr(err)
 	}
-	defer func() {
-		if tmp != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer part.Discard()
+	tmp := part.File()
 
 	n, err := download(ctx, c, res, id, report.Since, tmp)
 	if err != nil {
@@ -247,18 +245,9 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	if err := ctx.Err(); err != nil {
 		return inputErr(err)
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := part.Commit(out, 0o600); err != nil {
 		return inputErr(err)
 	}
-	if err := tmp.Close(); err != nil {
-		return inputErr(err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		os.Remove(tmp.Name())
-		tmp = nil
-		return inputErr(err)
-	}
-	tmp = nil
 	return nil
 }
 
@@ -378,18 +367,15 @@ func fetchBlobs(ctx context.Context, c *cli.Context, res *identity.Resolver, id 
 func fetchBlob(ctx context.Context, res *identity.Resolver, id *identity.Identity, dir string, bc cid.Cid, done *atomic.Int64) error {
 	// The file name is the CID as arbor prints it, never a server's string.
 	name := filepath.Join(dir, bc.String())
-	tmp, err := os.CreateTemp(dir, "."+bc.String()+".*.part")
+	part, err := atomicfile.Create(dir, "."+bc.String()+".*.part")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	n, err := res.GetBlob(ctx, id.Doc.PDS, id.DID.String(), bc, tmp)
+	defer part.Discard()
+	n, err := res.GetBlob(ctx, id.Doc.PDS, id.DID.String(), bc, part.File())
 	done.Add(n)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), name)
+	return part.Commit(name, 0o600)
 }

@@ -91,7 +91,7 @@ func mstCommand() *cli.Command {
 			if a.CommitErr != nil {
 				return rootErr(a.CommitErr)
 			}
-			t := view.NewTree(a, a.Data)
+			t := view.NewBrowser(a, a.Data)
 			opts := view.RenderOptions{Depth: c.Int("depth"), FullCID: c.Bool("full-cid")}
 			w := c.App.Writer
 			switch {

@@ -144,7 +144,7 @@ func fixture(b *testing.B) *benchFixture {
 	f.a, f.srv, f.http = a, srv, httptest.NewServer(srv)
 	b.Cleanup(f.http.Close)
 	// Nodes down a few paths, at every depth.
-	tree := NewTree(a, a.Data)
+	tree := NewBrowser(a, a.Data)
 	var rec func(c cid.Cid, depth int)
 	rec = func(c cid.Cid, depth int) {
 		n, err := tree.Node(c)

@@ -197,7 +197,7 @@ func TestPageInHeadlessChromium(t *testing.T) {
 
 	// A like deep in the tree: its path, from the reference's record list
 	// and the tree's own search path.
-	tree := NewTree(in.Archive.Base(), in.Archive.Base().Data)
+	tree := NewBrowser(in.Archive.Base(), in.Archive.Base().Data)
 	var like string
 	var path []*Node
 	for _, r := range g.Records {

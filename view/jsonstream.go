@@ -13,7 +13,7 @@ import (
 // (nodes, records, depth, truncated) come after "tree", once they are
 // known; a JSON reader decodes it into a JSONTree. The output is
 // compact, one line.
-func JSON(w io.Writer, t *Tree, opts RenderOptions) (Summary, error) {
+func JSON(w io.Writer, t *Browser, opts RenderOptions) (Summary, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	v := &jsonStream{w: bw}
 	v.buf = append(v.buf, `{"root":`...)

@@ -15,7 +15,7 @@ func TestJSONStreamsNestedsDocument(t *testing.T) {
 	for _, name := range append(canonicalGolden, "noncanonical-flat") {
 		g, a := loadGolden(t, name)
 		for _, depth := range []int{0, 1, 2, 3} {
-			tree := NewTree(a, a.Data)
+			tree := NewBrowser(a, a.Data)
 			opts := RenderOptions{Depth: depth}
 			want, err := Nested(tree, opts)
 			if err != nil {

@@ -3,7 +3,7 @@ package view
 // Nested builds the nested JSON form in memory (CIDs always whole): the
 // oracle that the streaming writer, JSON, is checked against. Product code
 // streams; this walk, which holds the whole tree, lives only in tests.
-func Nested(t *Tree, opts RenderOptions) (*JSONTree, error) {
+func Nested(t *Browser, opts RenderOptions) (*JSONTree, error) {
 	jv := &jsonVisitor{}
 	s, err := walk(t, opts, jv)
 	if err != nil {

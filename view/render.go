@@ -58,7 +58,7 @@ type visitor interface {
 
 // walk visits the tree under root depth first, stopping after opts.Depth
 // levels. A node reached twice is an error wrapping diff.ErrBadTree.
-func walk(t *Tree, opts RenderOptions, v visitor) (Summary, error) {
+func walk(t *Browser, opts RenderOptions, v visitor) (Summary, error) {
 	var s Summary
 	seen := make(map[cid.Cid]struct{})
 	var rec func(c cid.Cid, depth int) error
@@ -115,7 +115,7 @@ func walk(t *Tree, opts RenderOptions, v visitor) (Summary, error) {
 // Text writes the tree as indented text: one line per node (layer, CID,
 // entry count, key range) and one per record (key and CID), records under
 // the node that holds them, in key order. It ends with a summary line.
-func Text(w io.Writer, t *Tree, opts RenderOptions) (Summary, error) {
+func Text(w io.Writer, t *Browser, opts RenderOptions) (Summary, error) {
 	bw := bufio.NewWriter(w)
 	tv := &textVisitor{w: bw, opts: opts}
 	s, err := walk(t, opts, tv)
@@ -200,7 +200,7 @@ func plural(n int, one, many string) string {
 // DOT writes the tree as a Graphviz digraph: a box per node (layer, entry
 // count, CID, key range), a note per record, edges from each node to its
 // subtrees and records in key order.
-func DOT(w io.Writer, t *Tree, opts RenderOptions) (Summary, error) {
+func DOT(w io.Writer, t *Browser, opts RenderOptions) (Summary, error) {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("digraph mst {\n")
 	bw.WriteString("  graph [rankdir=TB, ordering=out, fontname=\"Helvetica\", label=\"MST " + dotEscape(t.Root().String()) + "\", labelloc=t];\n")

@@ -64,7 +64,7 @@ func TestTextAgreesWithReferenceRepos(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g, a := loadGolden(t, name)
 			var buf bytes.Buffer
-			s, err := Text(&buf, NewTree(a, a.Data), RenderOptions{FullCID: true})
+			s, err := Text(&buf, NewBrowser(a, a.Data), RenderOptions{FullCID: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestTextDepthCutsDeeperLevels(t *testing.T) {
 	for _, depth := range []int{1, 2, 4, 5, 9} {
 		t.Run(strconv.Itoa(depth), func(t *testing.T) {
 			var buf bytes.Buffer
-			s, err := Text(&buf, NewTree(a, a.Data), RenderOptions{Depth: depth})
+			s, err := Text(&buf, NewBrowser(a, a.Data), RenderOptions{Depth: depth})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +170,7 @@ func TestTextShortensCIDsUnlessFull(t *testing.T) {
 	g, a := loadGolden(t, "ten")
 	for _, full := range []bool{false, true} {
 		var buf bytes.Buffer
-		if _, err := Text(&buf, NewTree(a, a.Data), RenderOptions{FullCID: full}); err != nil {
+		if _, err := Text(&buf, NewBrowser(a, a.Data), RenderOptions{FullCID: full}); err != nil {
 			t.Fatal(err)
 		}
 		if got := strings.Contains(buf.String(), g.Records[0].CID); got != full {
@@ -203,7 +203,7 @@ func TestDOTAgreesWithReferenceRepos(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g, a := loadGolden(t, name)
 			var buf bytes.Buffer
-			if _, err := DOT(&buf, NewTree(a, a.Data), RenderOptions{}); err != nil {
+			if _, err := DOT(&buf, NewBrowser(a, a.Data), RenderOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			out := buf.String()
@@ -270,7 +270,7 @@ func TestNestedAgreesWithReferenceRepos(t *testing.T) {
 	for _, name := range canonicalGolden {
 		t.Run(name, func(t *testing.T) {
 			g, a := loadGolden(t, name)
-			nt, err := Nested(NewTree(a, a.Data), RenderOptions{})
+			nt, err := Nested(NewBrowser(a, a.Data), RenderOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -332,11 +332,11 @@ func TestRenderRejectsBrokenTrees(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			_, err := Text(&buf, NewTree(src, c.root), RenderOptions{})
+			_, err := Text(&buf, NewBrowser(src, c.root), RenderOptions{})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("Text: %v, want %v", err, c.want)
 			}
-			if _, err := DOT(&buf, NewTree(src, c.root), RenderOptions{}); !errors.Is(err, c.want) {
+			if _, err := DOT(&buf, NewBrowser(src, c.root), RenderOptions{}); !errors.Is(err, c.want) {
 				t.Fatalf("DOT: %v, want %v", err, c.want)
 			}
 		})
@@ -349,14 +349,14 @@ func TestRenderRejectsBrokenTrees(t *testing.T) {
 func TestTextFlagsKeysOnTheWrongLayer(t *testing.T) {
 	g, a := loadGolden(t, "noncanonical-flat")
 	var buf bytes.Buffer
-	s, err := Text(&buf, NewTree(a, a.Data), RenderOptions{})
+	s, err := Text(&buf, NewBrowser(a, a.Data), RenderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Nodes != g.MSTNodeCount || s.Records != g.RecordCount {
 		t.Fatalf("%d nodes, %d records; reference %d, %d", s.Nodes, s.Records, g.MSTNodeCount, g.RecordCount)
 	}
-	root, err := NewTree(a, a.Data).Node(a.Data)
+	root, err := NewBrowser(a, a.Data).Node(a.Data)
 	if err != nil {
 		t.Fatal(err)
 	}

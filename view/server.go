@@ -54,7 +54,7 @@ type Options struct {
 type side struct {
 	id          string // "a" or "b"
 	in          Input
-	tree        *Tree
+	tree        *Browser
 	signature   string
 	sigDetail   string
 	records     int
@@ -118,7 +118,7 @@ func newSide(id string, in Input, opts Options) (*side, error) {
 	if a.CommitErr != nil {
 		return nil, a.CommitErr
 	}
-	sd := &side{id: id, in: in, tree: NewTree(a, a.Data), collections: map[string]int{}}
+	sd := &side{id: id, in: in, tree: NewBrowser(a, a.Data), collections: map[string]int{}}
 	switch {
 	case a.Commit == nil:
 		sd.signature = "none: bare tree"

@@ -61,14 +61,14 @@ func TestSharedSubtreesAreRefusedNotWalkedExponentially(t *testing.T) {
 			return err
 		}},
 		{"Seek from the start", func() error {
-			return NewTree(a, a.Data).Seek("", func(string, cid.Cid) bool { return true })
+			return NewBrowser(a, a.Data).Seek("", func(string, cid.Cid) bool { return true })
 		}},
 		{"Seek from a key", func() error {
-			return NewTree(a, a.Data).Seek("app.bsky.feed.post/k0", func(string, cid.Cid) bool { return true })
+			return NewBrowser(a, a.Data).Seek("app.bsky.feed.post/k0", func(string, cid.Cid) bool { return true })
 		}},
-		{"Text", func() error { _, err := Text(io.Discard, NewTree(a, a.Data), RenderOptions{}); return err }},
-		{"DOT", func() error { _, err := DOT(io.Discard, NewTree(a, a.Data), RenderOptions{}); return err }},
-		{"Nested", func() error { _, err := Nested(NewTree(a, a.Data), RenderOptions{}); return err }},
+		{"Text", func() error { _, err := Text(io.Discard, NewBrowser(a, a.Data), RenderOptions{}); return err }},
+		{"DOT", func() error { _, err := DOT(io.Discard, NewBrowser(a, a.Data), RenderOptions{}); return err }},
+		{"Nested", func() error { _, err := Nested(NewBrowser(a, a.Data), RenderOptions{}); return err }},
 	}
 	for _, w := range walks {
 		t.Run(w.name, func(t *testing.T) {
@@ -111,9 +111,9 @@ func TestChainsDeeperThanAnyLayerAreRefused(t *testing.T) {
 		}
 		_, err := NewServer([]Input{{Name: "deep.car", Archive: a}}, Options{})
 		check("server start", err)
-		_, err = Text(io.Discard, NewTree(a, a.Data), RenderOptions{})
+		_, err = Text(io.Discard, NewBrowser(a, a.Data), RenderOptions{})
 		check("Text", err)
-		_, _, err = NewTree(a, a.Data).Path("app.bsky.feed.post/zzz")
+		_, _, err = NewBrowser(a, a.Data).Path("app.bsky.feed.post/zzz")
 		check("Path", err)
 	}
 }

@@ -20,7 +20,7 @@ import (
 // mst.MaxDepth levels of nodes).
 const maxLayer = mst.MaxLayer
 
-// cacheSize bounds the decoded nodes a Tree keeps; past it the cache starts
+// cacheSize bounds the decoded nodes a Browser keeps; past it the cache starts
 // afresh.
 const cacheSize = 1 << 14
 
@@ -52,9 +52,9 @@ func (n *Node) child(i int) cid.Cid {
 	return n.Entries[i-1].Right
 }
 
-// Tree reads the nodes of one MST from a block source, decoding each on
+// Browser reads the nodes of one MST from a block source, decoding each on
 // demand and keeping a bounded cache. It is safe for concurrent use.
-type Tree struct {
+type Browser struct {
 	src  mst.BlockSource
 	root cid.Cid
 
@@ -63,17 +63,17 @@ type Tree struct {
 	readers sync.Pool // of *mst.NodeReader: each decodes into its own buffers
 }
 
-// NewTree returns a Tree over the MST rooted at root.
-func NewTree(src mst.BlockSource, root cid.Cid) *Tree {
-	return &Tree{src: src, root: root, cache: make(map[cid.Cid]*Node)}
+// NewBrowser returns a Browser over the MST rooted at root.
+func NewBrowser(src mst.BlockSource, root cid.Cid) *Browser {
+	return &Browser{src: src, root: root, cache: make(map[cid.Cid]*Node)}
 }
 
 // Root is the CID of the root node.
-func (t *Tree) Root() cid.Cid { return t.root }
+func (t *Browser) Root() cid.Cid { return t.root }
 
 // Node returns the decoded node c. An entry-less node's layer is found by
 // following its left links down to a node with entries.
-func (t *Tree) Node(c cid.Cid) (*Node, error) {
+func (t *Browser) Node(c cid.Cid) (*Node, error) {
 	n, err := t.decode(c)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (t *Tree) Node(c cid.Cid) (*Node, error) {
 
 // decode reads and decodes one node; Layer is set from the first entry
 // (0 for an entry-less node).
-func (t *Tree) decode(c cid.Cid) (*Node, error) {
+func (t *Browser) decode(c cid.Cid) (*Node, error) {
 	t.mu.Lock()
 	n, ok := t.cache[c]
 	t.mu.Unlock()
@@ -137,7 +137,7 @@ func (t *Tree) decode(c cid.Cid) (*Node, error) {
 
 // KeyRange returns the first and last key stored under node c; both are ""
 // for an empty subtree.
-func (t *Tree) KeyRange(c cid.Cid) (first, last string, err error) {
+func (t *Browser) KeyRange(c cid.Cid) (first, last string, err error) {
 	first, err = t.edge(c, false)
 	if err != nil {
 		return "", "", err
@@ -148,7 +148,7 @@ func (t *Tree) KeyRange(c cid.Cid) (first, last string, err error) {
 
 // edge follows the leftmost (or rightmost) links down to the smallest (or
 // largest) key.
-func (t *Tree) edge(c cid.Cid, right bool) (string, error) {
+func (t *Browser) edge(c cid.Cid, right bool) (string, error) {
 	best := ""
 	for steps := 0; c.Defined(); steps++ {
 		if steps > maxLayer {
@@ -182,7 +182,7 @@ func position(n *Node, key string) (int, bool) { return n.node.Search([]byte(key
 // Path returns the nodes on key's search path, from the root down to the
 // node holding key (found) or to the last node where it would be
 // (mst.PathToGap).
-func (t *Tree) Path(key string) (nodes []*Node, found bool, err error) {
+func (t *Browser) Path(key string) (nodes []*Node, found bool, err error) {
 	if !t.root.Defined() {
 		return nil, false, nil
 	}
@@ -212,7 +212,7 @@ func childByLink(n *Node, link []byte) cid.Cid {
 
 // pathSource gives a search the nodes of t, noting them as drawn.
 type pathSource struct {
-	t     *Tree
+	t     *Browser
 	nodes []*Node
 }
 
@@ -230,7 +230,7 @@ func (s *pathSource) Node(link []byte, _ int) (*mst.Node, error) {
 }
 
 // Get returns the value stored under key.
-func (t *Tree) Get(key string) (cid.Cid, bool, error) {
+func (t *Browser) Get(key string) (cid.Cid, bool, error) {
 	nodes, found, err := t.Path(key)
 	if err != nil || !found {
 		return cid.Undef, false, err
@@ -245,12 +245,12 @@ func (t *Tree) Get(key string) (cid.Cid, bool, error) {
 // each once: a node reached twice (a subtree linked from two places, which
 // would make the walk exponential in the depth) is an error wrapping
 // diff.ErrBadTree.
-func (t *Tree) Seek(from string, fn func(key string, val cid.Cid) bool) error {
+func (t *Browser) Seek(from string, fn func(key string, val cid.Cid) bool) error {
 	_, err := t.seek(t.root, from, fn, 0, make(map[cid.Cid]struct{}))
 	return err
 }
 
-func (t *Tree) seek(c cid.Cid, from string, fn func(string, cid.Cid) bool, depth int, seen map[cid.Cid]struct{}) (bool, error) {
+func (t *Browser) seek(c cid.Cid, from string, fn func(string, cid.Cid) bool, depth int, seen map[cid.Cid]struct{}) (bool, error) {
 	if !c.Defined() {
 		return true, nil
 	}

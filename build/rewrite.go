@@ -112,55 +112,102 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	start, seekable := startOffset(in)
-	filtering := len(opts.DropCollections)+len(opts.KeepCollections)+len(opts.DropPaths) > 0
-	bodies := !seekable || opts.Compact || filtering
-	a, order, err := readInput(in, bodies)
+	r := &rewriter{in: in, w: w, opts: opts}
+	r.start, r.seekable = startOffset(in)
+	r.filtering = len(opts.DropCollections)+len(opts.KeepCollections)+len(opts.DropPaths) > 0
+	r.bodies = !r.seekable || opts.Compact || r.filtering
+	for _, step := range []func() error{r.read, r.selectRecords, r.planCommit, r.rebuildTree, r.commit} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	if r.canonical {
+		return r.res, r.writeCanonical()
+	}
+	if err := r.writeKept(); err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// rewriter carries one Rewrite through its steps: read and verify the
+// input, select the records that stay, decide whether the commit changes,
+// rebuild the tree when it must, make the commit, write the output.
+type rewriter struct {
+	in        io.Reader
+	w         io.Writer
+	opts      RewriteOptions
+	start     int64 // where the input starts, for a second read
+	seekable  bool
+	filtering bool // records or collections are dropped or kept
+	bodies    bool // record bodies are kept from the first read
+
+	a     *archive.Archive
+	order func() []cid.Cid // the input's block order (with bodies only)
+	rep   *archive.Report
+	res   *RewriteResult
+
+	leaves      []mst.Leaf // the records that stay, when they are needed
+	canonical   bool       // the output is written in the canonical layout
+	nodes       []block    // the rebuilt tree's nodes (canonical layout)
+	commitCID   cid.Cid
+	commitBytes []byte
+}
+
+// read reads and verifies the input; an invalid one is accepted only with
+// Force, its problems kept in the result.
+func (r *rewriter) read() error {
+	a, order, err := readInput(r.in, r.bodies)
 	if err != nil {
-		return nil, wrap(ErrInvalidInput, err)
+		return wrap(ErrInvalidInput, err)
 	}
 	if a.CommitErr != nil {
-		return nil, fmt.Errorf("%w: %w: %w", ErrInvalidInput, ErrFailsVerification, a.CommitErr)
+		return fmt.Errorf("%w: %w: %w", ErrInvalidInput, ErrFailsVerification, a.CommitErr)
 	}
 	if a.Commit == nil {
-		return nil, fmt.Errorf("%w: the root is a bare MST with no commit", ErrInvalidInput)
+		return fmt.Errorf("%w: the root is a bare MST with no commit", ErrInvalidInput)
 	}
 	rep, err := a.Verify(archive.VerifyOptions{})
 	if err != nil {
-		return nil, wrap(ErrInvalidInput, err)
+		return wrap(ErrInvalidInput, err)
 	}
-	res := &RewriteResult{
+	r.a, r.order, r.rep = a, order, rep
+	r.res = &RewriteResult{
 		OldCommit: a.Root, OldData: a.Data, OldDID: a.Commit.DID, OldRev: a.Commit.Rev,
 		BlocksIn: a.BlockCount, BytesIn: a.FileBytes, Dropped: map[string]int{},
 	}
 	if !rep.Valid() {
-		if !opts.Force {
-			return nil, fmt.Errorf("%w: %w: %s, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, ErrFailsVerification, problemCount(len(rep.Problems)), rep.Problems[0])
+		if !r.opts.Force {
+			return fmt.Errorf("%w: %w: %s, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, ErrFailsVerification, problemCount(len(rep.Problems)), rep.Problems[0])
 		}
-		res.InputErrors = rep.Problems
+		r.res.InputErrors = rep.Problems
 	}
+	return nil
+}
 
-	// The records that stay.
-	keep := setOf(opts.KeepCollections)
-	dropColl := setOf(opts.DropCollections)
-	dropPath := setOf(opts.DropPaths)
+// selectRecords walks the input's records, counts those dropped by
+// collection, and keeps the leaves of those that stay when the tree must
+// be rebuilt or the canonical layout written. A --drop path that is not in
+// the repository is an error.
+func (r *rewriter) selectRecords() error {
+	keep := setOf(r.opts.KeepCollections)
+	dropColl := setOf(r.opts.DropCollections)
+	dropPath := setOf(r.opts.DropPaths)
 	found := map[string]bool{}
-	var leaves []mst.Leaf
-	walk := func(fn func(key []byte, val cid.Cid) error) error { return streamWalk(a, fn) }
-	if !rep.Valid() {
-		walk = func(fn func(key []byte, val cid.Cid) error) error { return lenientWalk(a, fn) }
-	}
+	res := r.res
 	// The leaves are needed only to rebuild the tree or write the
 	// canonical layout; a rewrite that keeps every record and block only
 	// needs their number, which verification counted.
-	needLeaves := filtering || opts.Compact || !rep.Valid()
+	needLeaves := r.filtering || r.opts.Compact || !r.rep.Valid()
 	if !needLeaves {
-		walk = func(func(key []byte, val cid.Cid) error) error {
-			res.RecordsIn, res.RecordsOut = rep.Records, rep.Records
-			return nil
-		}
+		res.RecordsIn, res.RecordsOut = r.rep.Records, r.rep.Records
+		return nil
 	}
-	err = walk(func(key []byte, val cid.Cid) error {
+	walk := streamWalk
+	if !r.rep.Valid() {
+		walk = lenientWalk
+	}
+	err := walk(r.a, func(key []byte, val cid.Cid) error {
 		res.RecordsIn++
 		coll, _, _ := bytes.Cut(key, []byte("/"))
 		drop := (len(keep) > 0 && !keep[string(coll)]) || dropColl[string(coll)]
@@ -173,144 +220,168 @@ func Rewrite(in io.Reader, w io.Writer, opts RewriteOptions) (*RewriteResult, er
 			return nil
 		}
 		res.RecordsOut++
-		if needLeaves {
-			leaves = append(leaves, mst.Leaf{Key: bytes.Clone(key), Value: val})
-		}
+		r.leaves = append(r.leaves, mst.Leaf{Key: bytes.Clone(key), Value: val})
 		return nil
 	})
 	if err != nil {
-		return nil, wrap(ErrInvalidInput, err)
+		return wrap(ErrInvalidInput, err)
 	}
-	for _, p := range opts.DropPaths {
+	for _, p := range r.opts.DropPaths {
 		if !found[p] {
-			return nil, fmt.Errorf("%w: %s is not in the repository", ErrNoSuchRecord, p)
+			return fmt.Errorf("%w: %s is not in the repository", ErrNoSuchRecord, p)
 		}
 	}
+	return nil
+}
 
-	res.TreeRebuilt = res.RecordsOut != res.RecordsIn || !rep.Valid()
-	res.NewDID = a.Commit.DID
+// planCommit decides whether the tree is rebuilt and the commit changes,
+// and refuses a changed commit without a key to sign it.
+func (r *rewriter) planCommit() error {
+	res, opts := r.res, r.opts
+	res.TreeRebuilt = res.RecordsOut != res.RecordsIn || !r.rep.Valid()
+	res.NewDID = r.a.Commit.DID
 	if opts.DID != "" {
 		res.NewDID = opts.DID
 	}
 	res.CommitChanged = res.TreeRebuilt || res.NewDID != res.OldDID || opts.Key != nil || opts.Rev != ""
-	if res.CommitChanged && opts.Key == nil {
-		var why string
-		switch {
-		case !rep.Valid():
-			why = "the tree of an invalid input is rebuilt"
-		case res.TreeRebuilt:
-			why = "records are dropped"
-		case res.NewDID != res.OldDID:
-			why = "the DID changes"
-		default:
-			why = "the rev changes"
-		}
-		return nil, fmt.Errorf("%w: the commit must be signed again because %s", ErrNeedKey, why)
+	r.canonical = res.TreeRebuilt || opts.Compact
+	if !res.CommitChanged || opts.Key != nil {
+		return nil
 	}
-
-	canonical := res.TreeRebuilt || opts.Compact
-	var nodes []block
-	res.NewData = a.Data
-	if canonical {
-		root, ns, err := buildTree(len(leaves), func(i int) ([]byte, cid.Cid) { return leaves[i].Key, leaves[i].Value })
-		if err != nil {
-			return nil, err
-		}
-		if !res.TreeRebuilt && root != a.Data {
-			return nil, fmt.Errorf("%w: its tree rebuilt from its records has root %s, not %s", ErrInvalidInput, root, a.Data)
-		}
-		res.NewData, nodes = root, ns
+	var why string
+	switch {
+	case !r.rep.Valid():
+		why = "the tree of an invalid input is rebuilt"
+	case res.TreeRebuilt:
+		why = "records are dropped"
+	case res.NewDID != res.OldDID:
+		why = "the DID changes"
+	default:
+		why = "the rev changes"
 	}
+	return fmt.Errorf("%w: the commit must be signed again because %s", ErrNeedKey, why)
+}
 
-	commitCID, commitBytes := a.Root, []byte(nil)
+// rebuildTree builds the tree of the records that stay for the canonical
+// layout; unless records were dropped it must be the input's own tree.
+func (r *rewriter) rebuildTree() error {
+	r.res.NewData = r.a.Data
+	if !r.canonical {
+		return nil
+	}
+	leaves := r.leaves
+	root, ns, err := buildTree(len(leaves), func(i int) ([]byte, cid.Cid) { return leaves[i].Key, leaves[i].Value })
+	if err != nil {
+		return err
+	}
+	if !r.res.TreeRebuilt && root != r.a.Data {
+		return fmt.Errorf("%w: its tree rebuilt from its records has root %s, not %s", ErrInvalidInput, root, r.a.Data)
+	}
+	r.res.NewData, r.nodes = root, ns
+	return nil
+}
+
+// commit signs the new commit when it changes, or takes the input's.
+func (r *rewriter) commit() error {
+	res, opts := r.res, r.opts
 	res.NewRev = res.OldRev
-	if res.CommitChanged {
-		rev := opts.Rev
-		if rev == "" {
-			rev = nextRev(res.OldRev, time.Now())
-		}
-		_, commitCID, commitBytes, err = signCommit(res.NewDID, rev, res.NewData, deterministicKey{opts.Key})
+	if !res.CommitChanged {
+		b, err := r.a.Get(r.a.Root)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		res.NewRev = rev
-		pub, err := opts.Key.PublicKey()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", repo.ErrInvalidKey, err)
-		}
-		res.SigningKey = pub.DIDKey()
-	} else if commitBytes, err = a.Get(a.Root); err != nil {
-		return nil, err
+		r.commitCID, r.commitBytes, res.NewCommit = r.a.Root, b, r.a.Root
+		return nil
 	}
-	res.NewCommit = commitCID
+	rev := opts.Rev
+	if rev == "" {
+		rev = nextRev(res.OldRev, time.Now())
+	}
+	_, c, b, err := signCommit(res.NewDID, rev, res.NewData, deterministicKey{opts.Key})
+	if err != nil {
+		return err
+	}
+	res.NewRev = rev
+	pub, err := opts.Key.PublicKey()
+	if err != nil {
+		return fmt.Errorf("%w: %v", repo.ErrInvalidKey, err)
+	}
+	res.SigningKey = pub.DIDKey()
+	r.commitCID, r.commitBytes, res.NewCommit = c, b, c
+	return nil
+}
 
-	if canonical {
-		res.Layout = LayoutCanonical
-		src := a
-		if !bodies { // an invalid input rebuilt with Force: read it again, whole
-			if src, err = rereadArchive(in, start, a); err != nil {
-				return nil, err
+// writeCanonical writes the commit, the rebuilt tree and the records that
+// stay, each once.
+func (r *rewriter) writeCanonical() error {
+	r.res.Layout = LayoutCanonical
+	src := r.a
+	if !r.bodies { // an invalid input rebuilt with Force: read it again, whole
+		var err error
+		if src, err = rereadArchive(r.in, r.start, r.a); err != nil {
+			return err
+		}
+	}
+	leaves := r.leaves
+	var err error
+	r.res.BlocksOut, r.res.BytesOut, err = writeCanonical(r.w, r.commitCID, r.commitBytes, r.nodes, len(leaves),
+		func(i int) blockID { return idOf(leaves[i].Value) },
+		func(i int) (cid.Cid, []byte, error) {
+			b, err := src.Get(leaves[i].Value)
+			if err != nil {
+				return cid.Undef, nil, fmt.Errorf("%w: record %s: %w", ErrInvalidInput, leaves[i].Key, err)
 			}
-		}
-		res.BlocksOut, res.BytesOut, err = writeCanonical(w, commitCID, commitBytes, nodes, len(leaves),
-			func(i int) blockID { return idOf(leaves[i].Value) },
-			func(i int) (cid.Cid, []byte, error) {
-				b, err := src.Get(leaves[i].Value)
-				if err != nil {
-					return cid.Undef, nil, fmt.Errorf("%w: record %s: %w", ErrInvalidInput, leaves[i].Key, err)
-				}
-				return leaves[i].Value, b, nil
-			})
-		return res, err
-	}
+			return leaves[i].Value, b, nil
+		})
+	return err
+}
 
-	// Keep the input's blocks in their order, duplicates included.
+// writeKept keeps the input's blocks in their order, duplicates included,
+// with the commit replaced when it changed: copied from a second read of a
+// seekable input, else from the blocks kept from the first.
+func (r *rewriter) writeKept() error {
+	res := r.res
 	res.Layout = LayoutKept
-	if seekable {
-		if err := copyBlocks(in, start, w, a, res, commitCID, commitBytes); err != nil {
-			return nil, err
-		}
-		res.Unchanged = !res.CommitChanged
-		return res, nil
+	res.Unchanged = !res.CommitChanged
+	if r.seekable {
+		return copyBlocks(r.in, r.start, r.w, r.a, res, r.commitCID, r.commitBytes)
 	}
-	if a.Duplicates > 0 {
-		return nil, errors.New("the input repeats blocks and cannot be read again: use --compact, or give a file")
+	if r.a.Duplicates > 0 {
+		return errors.New("the input repeats blocks and cannot be read again: use --compact, or give a file")
 	}
-	seq := order()
-	roots := a.Roots
-	cw := &countingWriter{w: w}
+	roots := r.a.Roots
+	cw := &countingWriter{w: r.w}
 	if res.CommitChanged {
-		roots = []cid.Cid{commitCID}
+		roots = []cid.Cid{r.commitCID}
 	}
 	cr, err := car.NewWriter(cw, roots)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if res.CommitChanged {
-		if err := cr.Put(commitCID, commitBytes); err != nil {
-			return nil, err
+		if err := cr.Put(r.commitCID, r.commitBytes); err != nil {
+			return err
 		}
 		res.BlocksOut++
 	}
-	for _, c := range seq {
-		if res.CommitChanged && c == a.Root {
+	for _, c := range r.order() {
+		if res.CommitChanged && c == r.a.Root {
 			continue
 		}
-		b, err := a.Get(c)
+		b, err := r.a.Get(c)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := cr.Put(c, b); err != nil {
-			return nil, err
+			return err
 		}
 		res.BlocksOut++
 	}
 	if err := cr.Flush(); err != nil {
-		return nil, err
+		return err
 	}
 	res.BytesOut = cw.n
-	res.Unchanged = !res.CommitChanged
-	return res, nil
+	return nil
 }
 
 // readInput reads the input to rewrite: with every block's bytes (and the

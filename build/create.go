@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/repo"
@@ -60,7 +61,7 @@ func CheckDID(did string) error {
 }
 
 // parseRev returns rev as a TID, or the TID of now when rev is "".
-func parseRev(rev string) (repo.TID, error) {
+func parseRev(rev string) (syntax.TID, error) {
 	if rev == "" {
 		return repo.TIDFromTime(time.Now(), 0), nil
 	}
@@ -105,7 +106,7 @@ func CreateFromSet(w io.Writer, s *RecordSet, opts CreateOptions) (*CreateResult
 	return s.create(w, opts, rev, pub, s.assignRKeys(rev))
 }
 
-func checkCreate(opts CreateOptions) (repo.TID, atcrypto.PublicKey, error) {
+func checkCreate(opts CreateOptions) (syntax.TID, atcrypto.PublicKey, error) {
 	if err := CheckDID(opts.DID); err != nil {
 		return "", nil, err
 	}
@@ -125,7 +126,7 @@ func checkCreate(opts CreateOptions) (repo.TID, atcrypto.PublicKey, error) {
 
 // create builds and writes the repository of s, whose records all have an
 // rkey by now.
-func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev repo.TID, pub atcrypto.PublicKey, assigned int) (*CreateResult, error) {
+func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev syntax.TID, pub atcrypto.PublicKey, assigned int) (*CreateResult, error) {
 	total := int64(s.n)
 	opts.Progress.tell("sorting the records", "", 0, 0)
 	order := s.keyOrder()
@@ -181,7 +182,7 @@ func where(file string, line int) string {
 
 // assignRKeys gives every record without rkey a TID derived from rev (see
 // the package documentation) and returns how many it assigned.
-func assignRKeys(recs []Record, rev repo.TID) int {
+func assignRKeys(recs []Record, rev syntax.TID) int {
 	m := 0
 	for i := range recs {
 		if recs[i].RKey == "" {
@@ -203,7 +204,7 @@ func assignRKeys(recs []Record, rev repo.TID) int {
 }
 
 // assignRKeys is assignRKeys for a RecordSet.
-func (s *RecordSet) assignRKeys(rev repo.TID) int {
+func (s *RecordSet) assignRKeys(rev syntax.TID) int {
 	m := 0
 	for i := range s.n {
 		if !s.hasRKey(i) {

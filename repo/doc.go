@@ -43,6 +43,9 @@
 // A TID ("timestamp identifier") is 13 characters of base32-sortable text
 // encoding 64 bits: a zero top bit, 53 bits of microseconds since the UNIX
 // epoch, and a 10-bit clock identifier. TIDs sort as strings in time order.
+// They are indigo's syntax.TID; this package adds ParseTID (errors wrapping
+// ErrInvalidTID), TIDFromTime (clamped to the range) and TIDClock (strictly
+// increasing).
 //
 // # Paths
 //

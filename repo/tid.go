@@ -8,29 +8,19 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
-// TID is a syntactically valid timestamp identifier. Build one with
-// ParseTID, TIDFromTime or a TIDClock.
-type TID string
+// TIDs are indigo's syntax.TID: this file adds what syntax lacks (a check
+// whose errors wrap ErrInvalidTID, clamping at the ends of the range, and a
+// clock that never repeats or goes back).
 
 // ParseTID checks that s is a TID: 13 base32-sortable characters whose first
 // one leaves the top bit zero. Errors wrap ErrInvalidTID.
-func ParseTID(s string) (TID, error) {
-	if _, err := syntax.ParseTID(s); err != nil {
+func ParseTID(s string) (syntax.TID, error) {
+	t, err := syntax.ParseTID(s)
+	if err != nil {
 		return "", fmt.Errorf("%w %s: %v", ErrInvalidTID, Quote(s), err)
 	}
-	return TID(s), nil
+	return t, nil
 }
-
-// String returns the TID's text.
-func (t TID) String() string { return string(t) }
-
-// Time returns the timestamp encoded in the TID (microsecond precision, UTC).
-func (t TID) Time() time.Time {
-	return time.UnixMicro(int64(syntax.TID(t).Integer() >> 10)).UTC()
-}
-
-// ClockID returns the 10-bit clock identifier encoded in the TID.
-func (t TID) ClockID() uint { return uint(syntax.TID(t).Integer() & 0x3ff) }
 
 // maxTIDMicros is the largest timestamp a TID can hold (53 bits of
 // microseconds, a little after the year 2255).
@@ -39,7 +29,7 @@ const maxTIDMicros = 1<<53 - 1
 // TIDFromTime returns the TID for t and clockID. Only the low 10 bits of
 // clockID are used. Times before 1970 give the TID of the epoch and times
 // after the year 2255 the largest TID, rather than wrapping around.
-func TIDFromTime(t time.Time, clockID uint) TID {
+func TIDFromTime(t time.Time, clockID uint) syntax.TID {
 	return tidFromMicros(clampMicros(t.UnixMicro()), clockID)
 }
 
@@ -53,8 +43,8 @@ func clampMicros(us int64) int64 {
 	return us
 }
 
-func tidFromMicros(us int64, clockID uint) TID {
-	return TID(syntax.NewTID(us, clockID&0x3ff))
+func tidFromMicros(us int64, clockID uint) syntax.TID {
+	return syntax.NewTID(us, clockID&0x3ff)
 }
 
 // TIDClock hands out TIDs that strictly increase, even when the wall clock
@@ -77,7 +67,7 @@ func NewTIDClock(clockID uint) *TIDClock {
 
 // Next returns a TID later than every TID this clock returned before. Once
 // the largest timestamp has been handed out, Next keeps returning it.
-func (c *TIDClock) Next() TID {
+func (c *TIDClock) Next() syntax.TID {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 func TestTIDClockIncreasesWhenWallClockStallsOrStepsBack(t *testing.T) {
@@ -22,7 +24,7 @@ func TestTIDClockIncreasesWhenWallClockStallsOrStepsBack(t *testing.T) {
 			c := NewTIDClock(7)
 			i := 0
 			c.now = func() time.Time { tm := tt.times[i]; i++; return tm }
-			var prev TID
+			var prev syntax.TID
 			for range tt.times {
 				tid := c.Next()
 				if _, err := ParseTID(string(tid)); err != nil {
@@ -63,7 +65,7 @@ func TestTIDClockUsesWallClockWhenAhead(t *testing.T) {
 func TestTIDClockIsConcurrencySafe(t *testing.T) {
 	c := NewTIDClock(3)
 	const workers, each = 8, 500
-	out := make([][]TID, workers)
+	out := make([][]syntax.TID, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -75,7 +77,7 @@ func TestTIDClockIsConcurrencySafe(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
-	seen := map[TID]bool{}
+	seen := map[syntax.TID]bool{}
 	for _, tids := range out {
 		for i, tid := range tids {
 			if seen[tid] {
@@ -94,7 +96,7 @@ func TestTIDFromTimeLimits(t *testing.T) {
 		name  string
 		at    time.Time
 		clock uint
-		want  TID // worked out by hand from the TID layout
+		want  syntax.TID // worked out by hand from the TID layout
 	}{
 		{"epoch, clock 0: all zero bits", time.Unix(0, 0), 0, "2222222222222"},
 		{"before the epoch clamps to it", time.Unix(-1000, 0), 0, "2222222222222"},

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"sync"
 
 	"github.com/arbor-atproto/arbor/internal/atomicfile"
 
@@ -18,14 +16,13 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/diff"
-	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-func newSide(s *snapshot) diff.Side {
-	j := diff.Side{File: displayName(s.name), Root: s.root.String(), Data: s.data.String(), BareTree: s.isBareTree(), Read: s.read}
-	if s.commit != nil {
-		j.DID, j.Rev = s.commit.DID, s.commit.Rev
+func newSide(s *diff.Opened) diff.Side {
+	j := diff.Side{File: displayName(s.Name), Root: s.Root.String(), Data: s.Data.String(), BareTree: s.BareTree(), Read: s.Read}
+	if s.Commit != nil {
+		j.DID, j.Rev = s.Commit.DID, s.Commit.Rev
 	}
 	return j
 }
@@ -67,8 +64,8 @@ func diffAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer oldA.close()
-	defer newA.close()
+	defer oldA.Close()
+	defer newA.Close()
 	out, err := diffReport(c, oldA, newA)
 	if err != nil {
 		return err
@@ -79,7 +76,7 @@ func diffAction(c *cli.Context) error {
 	if c.Bool("json") {
 		compare = diff.Compare
 	}
-	res, err := compare(oldA.blocks, oldA.data, newA.blocks, newA.data)
+	res, err := compare(oldA.Blocks, oldA.Data, newA.Blocks, newA.Data)
 	if err != nil {
 		return inputErr(err)
 	}
@@ -89,14 +86,14 @@ func diffAction(c *cli.Context) error {
 	// The framing of each file, as far as it was scanned (past
 	// the last node; to the end with bodies), must be sound: a bad
 	// section there is bad input even if the walk did not need it.
-	for _, s := range []*snapshot{oldA, newA} {
-		if err := s.wait(); err != nil {
-			return inputErr(fmt.Errorf("%s: %w", displayName(s.name), err))
+	for _, s := range []*diff.Opened{oldA, newA} {
+		if err := s.Wait(); err != nil {
+			return inputErr(fmt.Errorf("%s: %w", displayName(s.Name), err))
 		}
 	}
 	out.Fill(res, coll, c.Bool("json"))
 	if c.Bool("records") {
-		out.AddFieldDiffs(oldA.blocks, newA.blocks)
+		out.AddFieldDiffs(oldA.Blocks, newA.Blocks)
 	}
 	if sliceOut != "" {
 		if out.Slice, err = writeSlice(sliceOut, oldA, newA, res); err != nil {
@@ -134,22 +131,22 @@ func diffArgs(c *cli.Context, oldName, newName string) error {
 
 // diffReport starts the report on two opened snapshots: refuses snapshots
 // of different DIDs (unless --force) and warns of what looks wrong.
-func diffReport(c *cli.Context, oldA, newA *snapshot) (*diff.Report, error) {
-	for _, s := range []*snapshot{oldA, newA} {
-		if s.commitErr != nil {
-			return nil, inputErr(fmt.Errorf("%s: %w", displayName(s.name), s.commitErr))
+func diffReport(c *cli.Context, oldA, newA *diff.Opened) (*diff.Report, error) {
+	for _, s := range []*diff.Opened{oldA, newA} {
+		if s.CommitErr != nil {
+			return nil, inputErr(fmt.Errorf("%s: %w", displayName(s.Name), s.CommitErr))
 		}
 	}
 	out := &diff.Report{Old: newSide(oldA), New: newSide(newA), Collection: c.String("collection"), Warnings: []string{}}
-	if oldA.commit != nil && newA.commit != nil {
-		if oldA.commit.DID != newA.commit.DID && !c.Bool("force") {
+	if oldA.Commit != nil && newA.Commit != nil {
+		if oldA.Commit.DID != newA.Commit.DID && !c.Bool("force") {
 			return nil, usageErr("%s is a repo of %s but %s is a repo of %s: refusing to compare different repositories (use --force)",
-				displayName(oldA.name), oldA.commit.DID, displayName(newA.name), newA.commit.DID)
+				displayName(oldA.Name), oldA.Commit.DID, displayName(newA.Name), newA.Commit.DID)
 		}
-		if oldA.commit.DID != newA.commit.DID {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("different DIDs: OLD is %s, NEW is %s", oldA.commit.DID, newA.commit.DID))
+		if oldA.Commit.DID != newA.Commit.DID {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("different DIDs: OLD is %s, NEW is %s", oldA.Commit.DID, newA.Commit.DID))
 		}
-		if o, n := oldA.commit.Rev, newA.commit.Rev; o != "" && n != "" && n < o {
+		if o, n := oldA.Commit.Rev, newA.Commit.Rev; o != "" && n != "" && n < o {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("NEW's rev %s is older than OLD's rev %s: the arguments may be swapped", n, o))
 		}
 	}
@@ -160,11 +157,11 @@ func diffReport(c *cli.Context, oldA, newA *snapshot) (*diff.Report, error) {
 }
 
 // writeSlice writes the slice (diff.WriteSlice) to path, atomically.
-func writeSlice(path string, oldA, newA *snapshot, res *diff.Result) (*diff.SliceInfo, error) {
+func writeSlice(path string, oldA, newA *diff.Opened, res *diff.Result) (*diff.SliceInfo, error) {
 	var sl *diff.SliceInfo
 	err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
 		var err error
-		sl, err = diff.WriteSlice(w, diff.SliceSides{OldHas: oldA.blocks.Has, New: newA.blocks, NewRoot: newA.root, NewBareTree: newA.isBareTree()}, res)
+		sl, err = diff.WriteSlice(w, diff.SliceSides{OldHas: oldA.Blocks.Has, New: newA.Blocks, NewRoot: newA.Root, NewBareTree: newA.BareTree()}, res)
 		return err
 	}, nil)
 	if err != nil {
@@ -358,142 +355,26 @@ func orNone(s string) string {
 	return s
 }
 
-// blockSet is what the diff needs of a snapshot's blocks: a repo.Archive
-// (a full read) or an indexSource (a mapped file read on demand).
-type blockSet interface {
-	mst.BlockSource
-	Has(c cid.Cid) bool
-}
-
-// snapshot is one side of a diff: where its tree is and how to read it.
-type snapshot struct {
-	name      string
-	read      string // "index" or "full", see snapshotJSON.Read
-	root      cid.Cid
-	data      cid.Cid      // the MST root
-	commit    *repo.Commit // nil for a bare tree
-	commitErr error        // why the root is neither a commit nor a tree
-	blocks    blockSet
-	// wait returns once the framing scan of an index has settled (see
-	// car.Index.Settle) with its verdict; nil for a file read in full.
-	wait  func() error
-	close func()
-}
-
-func (s *snapshot) isBareTree() bool { return s.commit == nil && s.commitErr == nil }
-
-// openSnapshots opens OLD and NEW at once. A regular file is indexed
-// (car.OpenIndex with a background scan: mapped, its framing scanned on
-// another goroutine as far as the walk needs, each block hash-checked when
-// it is read), so the diff reads only the nodes it walks; standard
-// input and anything else that is not a regular file is read in full by
-// archive.ReadNodes, which checks every block. With bodies (--records,
-// --car), the index of every block, records included, is built in the
-// background while the trees are walked.
-func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, newS *snapshot, err error) {
-	var idx [2]*car.Index
-	var errs [2]error
-	var wg sync.WaitGroup
-	for i, name := range []string{oldName, newName} {
-		if !regularFile(name) {
-			continue
+// openSnapshots opens OLD and NEW (diff.OpenPair): a file that cannot be
+// indexed is read in full through readCAR, with its progress line.
+func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, newS *diff.Opened, err error) {
+	oldS, newS, err = diff.OpenPair(oldName, newName, bodies, func(name string, bodies bool) (*archive.Archive, error) {
+		a, err := readSnapshot(c, name, bodies)
+		var ee *exitError
+		if errors.As(err, &ee) && ee.code == ExitFail {
+			// diff's exit 1 says the snapshots differ: one that
+			// fails its checks is input diff cannot compare (2), as
+			// in file mode.
+			err = &exitError{code: ExitUsage, err: ee.err}
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			idx[i], errs[i] = car.OpenIndex(name, car.WithBackgroundScan())
-		}()
+		return a, err
+	})
+	var oe *diff.OpenError
+	if errors.As(err, &oe) {
+		return nil, nil, inputErr(err)
 	}
-	wg.Wait()
-	closeAll := func() {
-		for _, ix := range idx {
-			if ix != nil {
-				_ = ix.Close()
-			}
-		}
-	}
-	var snaps [2]*snapshot
-	for i, name := range []string{oldName, newName} {
-		if errs[i] != nil {
-			closeAll()
-			return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), errs[i]))
-		}
-		if idx[i] == nil {
-			a, err := readSnapshot(c, name, bodies)
-			if err != nil {
-				closeAll()
-				var ee *exitError
-				if errors.As(err, &ee) && ee.code == ExitFail {
-					// diff's exit 1 says the snapshots differ: one
-					// that fails its checks is input diff cannot
-					// compare (2), as in file mode.
-					err = &exitError{code: ExitUsage, err: ee.err}
-				}
-				return nil, nil, err
-			}
-			snaps[i] = &snapshot{name: name, read: "full", root: a.Root, data: a.Data, commit: a.Commit,
-				commitErr: a.CommitErr, blocks: a, wait: func() error { return nil }, close: func() {}}
-			continue
-		}
-		s, err := indexSnapshot(name, idx[i])
-		if err != nil {
-			closeAll()
-			return nil, nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
-		}
-		snaps[i] = s
-		if bodies {
-			go idx[i].IndexAll()
-		}
-	}
-	return snaps[0], snaps[1], nil
+	return oldS, newS, err
 }
-
-// regularFile reports whether name is a regular file (not standard input,
-// a pipe or a device).
-func regularFile(name string) bool {
-	if name == stdinName {
-		return false
-	}
-	st, err := os.Stat(name)
-	return err == nil && st.Mode().IsRegular()
-}
-
-// indexSnapshot resolves an indexed file's root as archive.ReadNodes does:
-// a commit, or an MST node for a bare tree.
-func indexSnapshot(name string, ix *car.Index) (*snapshot, error) {
-	roots := ix.Roots()
-	if len(roots) == 0 {
-		return nil, archive.ErrNoRoot
-	}
-	src := indexSource{ix}
-	s := &snapshot{name: name, read: "index", root: roots[0], blocks: src, wait: ix.Settle, close: func() { _ = ix.Close() }}
-	b, err := ix.Get(s.root)
-	switch {
-	case errors.Is(err, car.ErrNotFound):
-		s.commitErr = fmt.Errorf("root block %s is not in the file", s.root)
-		return s, nil
-	case err != nil:
-		return nil, err // a root whose bytes do not match: a full read fails too
-	}
-	s.commit, s.data, s.commitErr = archive.ReadRoot(s.root, b)
-	return s, nil
-}
-
-// indexSource adapts a car.Index to mst.BlockSource: a block the file does
-// not hold is reported with mst.ErrMissingBlock, as the tree walks expect.
-type indexSource struct{ ix *car.Index }
-
-// Get returns a block after checking its hash; see car.Index.Get.
-func (s indexSource) Get(c cid.Cid) ([]byte, error) {
-	b, err := s.ix.Get(c)
-	if errors.Is(err, car.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", mst.ErrMissingBlock, err)
-	}
-	return b, err
-}
-
-// Has reports whether the file holds block c.
-func (s indexSource) Has(c cid.Cid) bool { return s.ix.Has(c) }
 
 // readSnapshot reads one side of a diff: with every block's bytes when the
 // records are compared or written out, else with nodes whole.

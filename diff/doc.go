@@ -52,5 +52,13 @@
 // returns) and yields every block of the new full snapshot, or an error
 // wrapping ErrSliceMismatch when the slice does not fit the base.
 //
+// # Opening snapshots
+//
+// OpenPair opens the two sides of a diff (Opened): a regular file is indexed
+// and mapped (car.OpenIndex), its framing scanned in the background and each
+// block hash-checked when the walk reads it, so a small change to a large
+// repository reads little of either file; standard input and other files
+// that cannot be mapped are read in full by the caller's ReadWhole.
+//
 // Nothing in this package prints, exits or keeps package-level state.
 package diff

@@ -354,7 +354,7 @@ var ErrInvalidCommit = errors.New("invalid commit")
 // VerifyOptions carries what Verify checks the signature against.
 type VerifyOptions struct {
 	Key atcrypto.PublicKey // nil: the signature is not checked
-	DID string             // if set, the commit's DID must equal it
+	DID syntax.DID         // if set, the commit's DID must equal it
 	// Record, a collection/rkey path, checks the archive as a proof of
 	// that record instead of as a whole repository: the commit as usual,
 	// then only the tree nodes on the key's search path and the record
@@ -421,7 +421,7 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		if c.Version == repo.VersionLegacy && c.Rev != "" {
 			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: a version 2 commit carries rev %s (only version 3 commits have one)", ErrInvalidCommit, repo.Quote(c.Rev))})
 		}
-		if opts.DID != "" && c.DID != opts.DID {
+		if opts.DID != "" && c.DID != string(opts.DID) {
 			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: commit has %s, document is for %s", ErrDIDMismatch, c.DID, opts.DID)})
 		}
 		if opts.Key != nil {

@@ -17,9 +17,9 @@ import (
 
 // CreateOptions says whose repository Create builds and how it is signed.
 type CreateOptions struct {
-	DID string                        // the repository's DID (required)
+	DID syntax.DID                    // the repository's DID (required)
 	Key atcrypto.PrivateKeyExportable // signing key (required)
-	Rev string                        // the commit's rev, a TID; "" for the current time
+	Rev syntax.TID                    // the commit's rev; "" for the current time
 	// Progress, when not nil, hears how the work goes (see ProgressFunc).
 	Progress ProgressFunc
 }
@@ -107,13 +107,13 @@ func CreateFromSet(w io.Writer, s *RecordSet, opts CreateOptions) (*CreateResult
 }
 
 func checkCreate(opts CreateOptions) (syntax.TID, atcrypto.PublicKey, error) {
-	if err := CheckDID(opts.DID); err != nil {
+	if err := CheckDID(string(opts.DID)); err != nil {
 		return "", nil, err
 	}
 	if opts.Key == nil {
 		return "", nil, ErrNeedKey
 	}
-	rev, err := parseRev(opts.Rev)
+	rev, err := parseRev(string(opts.Rev))
 	if err != nil {
 		return "", nil, err
 	}
@@ -148,7 +148,7 @@ func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev syntax.TID, pub 
 		return nil, err
 	}
 	opts.Progress.tell("signing", "", 0, 0)
-	_, commitCID, commitBytes, err := signCommit(opts.DID, rev.String(), root, deterministicKey{opts.Key})
+	_, commitCID, commitBytes, err := signCommit(string(opts.DID), rev.String(), root, deterministicKey{opts.Key})
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev syntax.TID, pub 
 		return nil, err
 	}
 	return &CreateResult{
-		DID: opts.DID, Rev: rev.String(), Commit: commitCID, Data: root, SigningKey: pub.DIDKey(),
+		DID: string(opts.DID), Rev: rev.String(), Commit: commitCID, Data: root, SigningKey: pub.DIDKey(),
 		Records: s.n, RKeysAssigned: assigned, MSTNodes: len(nodes), Blocks: blocks, Bytes: n,
 	}, nil
 }

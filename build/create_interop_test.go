@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -69,7 +71,7 @@ func TestReferenceAcceptedRootsStillBuild(t *testing.T) {
 					t.Fatal(err)
 				}
 				var out bytes.Buffer
-				res, err := Create(&out, recs, CreateOptions{DID: c.DID, Key: key, Rev: c.Rev})
+				res, err := Create(&out, recs, CreateOptions{DID: syntax.DID(c.DID), Key: key, Rev: syntax.TID(c.Rev)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -77,7 +79,7 @@ func TestReferenceAcceptedRootsStillBuild(t *testing.T) {
 			case "rewrite":
 				in := readFile(t, filepath.Join(root, c.Input))
 				_, res, err := rewrite(t, in, RewriteOptions{
-					Key: key, DID: c.DID, Rev: c.Rev, DropCollections: c.DropCollections,
+					Key: key, DID: syntax.DID(c.DID), Rev: syntax.TID(c.Rev), DropCollections: c.DropCollections,
 					KeepCollections: c.KeepCollections, Compact: c.Compact, Force: c.Repair,
 				})
 				if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/archive"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -45,7 +46,7 @@ func TestExportThenCreateGivesTheSourceRoot(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			res, err := Create(&out, recs, CreateOptions{DID: src.Commit.DID, Key: key, Rev: src.Commit.Rev})
+			res, err := Create(&out, recs, CreateOptions{DID: syntax.DID(src.Commit.DID), Key: key, Rev: syntax.TID(src.Commit.Rev)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -330,7 +331,7 @@ func TestJSONLinesCreateGivesTheReferenceRoot(t *testing.T) {
 			readJSON(t, golden("repos", name+".json"), &g)
 			a := readArchive(t, readFile(t, golden("repos", name+".car")))
 			recs := mustLines(t, jsonLines(t, a))
-			res, err := Create(io.Discard, recs, CreateOptions{DID: g.Did, Key: testKeys(t)["p256"].key, Rev: g.Rev})
+			res, err := Create(io.Discard, recs, CreateOptions{DID: syntax.DID(g.Did), Key: testKeys(t)["p256"].key, Rev: syntax.TID(g.Rev)})
 			if err != nil {
 				t.Fatal(err)
 			}

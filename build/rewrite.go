@@ -12,6 +12,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -26,10 +27,10 @@ type RewriteOptions struct {
 	// (records dropped, DID or rev set).
 	Key atcrypto.PrivateKeyExportable
 	// DID moves the repository to another DID ("" keeps it).
-	DID string
+	DID syntax.DID
 	// Rev is the new commit's rev ("" gives a TID of now, or just after the
 	// old rev if that is later).
-	Rev string
+	Rev syntax.TID
 	// DropCollections drops every record of these collections;
 	// KeepCollections, if not empty, drops every record of any other.
 	DropCollections, KeepCollections []string
@@ -76,12 +77,12 @@ const (
 
 func (o *RewriteOptions) check() error {
 	if o.DID != "" {
-		if err := CheckDID(o.DID); err != nil {
+		if err := CheckDID(string(o.DID)); err != nil {
 			return err
 		}
 	}
 	if o.Rev != "" {
-		if _, err := parseRev(o.Rev); err != nil {
+		if _, err := parseRev(string(o.Rev)); err != nil {
 			return err
 		}
 	}
@@ -241,7 +242,7 @@ func (r *rewriter) planCommit() error {
 	res.TreeRebuilt = res.RecordsOut != res.RecordsIn || !r.rep.Valid()
 	res.NewDID = r.a.Commit.DID
 	if opts.DID != "" {
-		res.NewDID = opts.DID
+		res.NewDID = string(opts.DID)
 	}
 	res.CommitChanged = res.TreeRebuilt || res.NewDID != res.OldDID || opts.Key != nil || opts.Rev != ""
 	r.canonical = res.TreeRebuilt || opts.Compact
@@ -293,7 +294,7 @@ func (r *rewriter) commit() error {
 		r.commitCID, r.commitBytes, res.NewCommit = r.a.Root, b, r.a.Root
 		return nil
 	}
-	rev := opts.Rev
+	rev := string(opts.Rev)
 	if rev == "" {
 		rev = nextRev(res.OldRev, time.Now())
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/internal/atomicfile"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/build"
@@ -92,14 +93,13 @@ func createOptions(c *cli.Context) (build.CreateOptions, error) {
 	if !c.IsSet("did") || !c.IsSet("key") {
 		return build.CreateOptions{}, usageErr("usage: arbor create %s (--did and --key are required)", createUsage)
 	}
-	opts := build.CreateOptions{DID: c.String("did"), Rev: c.String("rev")}
-	if err := checkDIDFlag(opts.DID); err != nil {
+	var opts build.CreateOptions
+	var err error
+	if opts.DID, err = parseDIDFlag(c.String("did")); err != nil {
 		return opts, err
 	}
-	if opts.Rev != "" {
-		if _, err := repo.ParseTID(opts.Rev); err != nil {
-			return opts, usageErr("--rev: %v", err)
-		}
+	if opts.Rev, err = parseRevFlag(c.String("rev")); err != nil {
+		return opts, err
 	}
 	key, err := repo.LoadPrivateKey(c.String("key"))
 	if err != nil {
@@ -132,12 +132,28 @@ func capBuildHeap() {
 	debug.SetMemoryLimit(int64(m.HeapAlloc)*3/2 + 64<<20)
 }
 
-// checkDIDFlag checks a --did value (exit 2 when it is not a DID).
-func checkDIDFlag(did string) error {
-	if err := build.CheckDID(did); err != nil {
-		return usageErr("--did: %v", err)
+// parseDIDFlag parses a --did value (exit 2 when it is not a DID).
+func parseDIDFlag(s string) (syntax.DID, error) {
+	if err := build.CheckDID(s); err != nil {
+		return "", usageErr("--did: %v", err)
 	}
-	return nil
+	did, err := syntax.ParseDID(s)
+	if err != nil {
+		return "", usageErr("--did: %v", err)
+	}
+	return did, nil
+}
+
+// parseRevFlag parses --rev as a TID; "" (the flag not given) stays "".
+func parseRevFlag(s string) (syntax.TID, error) {
+	if s == "" {
+		return "", nil
+	}
+	rev, err := repo.ParseTID(s)
+	if err != nil {
+		return "", usageErr("--rev: %v", err)
+	}
+	return rev, nil
 }
 
 // loadRecords reads records from a directory, a JSON-lines file, or stdin.

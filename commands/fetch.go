@@ -239,7 +239,7 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 	if err != nil {
 		return failErr("fetched repository from %s: %v", id.Doc.PDS, err)
 	}
-	if err := fetch.Verify(a, id.DID.String(), id.Doc.SigningKey, id.Doc.PDS, slice, report); err != nil {
+	if err := fetch.Verify(a, id.DID, id.Doc.SigningKey, id.Doc.PDS, slice, report); err != nil {
 		return failErr("%v", err)
 	}
 	if err := ctx.Err(); err != nil {

@@ -343,7 +343,7 @@ func (k *keyResolver) resolve(ctx context.Context, did string) (atcrypto.PublicK
 	if err != nil {
 		return nil, fmt.Errorf("DID document from %s: %w", u, err)
 	}
-	if docDID != did {
+	if docDID.String() != did {
 		return nil, fmt.Errorf("DID document from %s is for %s", u, docDID)
 	}
 	return key, nil

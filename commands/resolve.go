@@ -178,7 +178,7 @@ func resolveVerifyOptions(c *cli.Context, a *archive.Archive) (archive.VerifyOpt
 	if doc.SigningKey == nil {
 		return opts, failErr("--resolve: %v", doc.KeyErr)
 	}
-	opts.Key, opts.DID = doc.SigningKey, doc.DID.String()
+	opts.Key, opts.DID = doc.SigningKey, doc.DID
 	return opts, nil
 }
 

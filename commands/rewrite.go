@@ -98,21 +98,19 @@ func rewrite(c *cli.Context) error {
 // rewriteOptions reads rewrite's options, and the public key of --key.
 func rewriteOptions(c *cli.Context) (build.RewriteOptions, atcrypto.PublicKey, error) {
 	opts := build.RewriteOptions{
-		DID: c.String("did"), Rev: c.String("rev"),
 		DropCollections: c.StringSlice("drop-collection"),
 		KeepCollections: c.StringSlice("keep-collection"),
 		DropPaths:       c.StringSlice("drop"),
 		Compact:         c.Bool("compact"), Force: c.Bool("repair"),
 	}
-	if opts.DID != "" {
-		if err := checkDIDFlag(opts.DID); err != nil {
+	var err error
+	if s := c.String("did"); s != "" {
+		if opts.DID, err = parseDIDFlag(s); err != nil {
 			return opts, nil, err
 		}
 	}
-	if opts.Rev != "" {
-		if _, err := repo.ParseTID(opts.Rev); err != nil {
-			return opts, nil, usageErr("--rev: %v", err)
-		}
+	if opts.Rev, err = parseRevFlag(c.String("rev")); err != nil {
+		return opts, nil, err
 	}
 	if !c.IsSet("key") {
 		return opts, nil, nil

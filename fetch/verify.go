@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/identity"
@@ -52,13 +53,13 @@ type BlobFailure struct {
 // verified fully, a slice as far as it can be. It fills in the report's
 // Commit, Checked, NotChecked and Records; an error means the download
 // must not be kept.
-func Verify(a *archive.Archive, did string, key atcrypto.PublicKey, pds string, slice bool, r *Report) error {
+func Verify(a *archive.Archive, did syntax.DID, key atcrypto.PublicKey, pds string, slice bool, r *Report) error {
 	if a.Commit == nil {
 		return fmt.Errorf("fetched repository from %s has no commit: %v", pds, a.CommitErr)
 	}
 	r.Commit = archive.NewCommitInfo(a)
 	if slice {
-		if a.Commit.DID != did {
+		if a.Commit.DID != did.String() {
 			return fmt.Errorf("fetched slice: %w: commit has %s, resolved %s", archive.ErrDIDMismatch, a.Commit.DID, did)
 		}
 		if err := a.Commit.VerifySignature(key); err != nil {

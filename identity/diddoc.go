@@ -28,12 +28,13 @@ type didDocument struct {
 // Errors wrap ErrInvalidDocument (bad JSON or id), ErrNoSigningKey (no
 // #atproto method, or more than one) or repo.ErrInvalidKey (a key that does not
 // parse or an unknown method type).
-func SigningKeyFromDIDDocument(doc []byte) (did string, key atcrypto.PublicKey, err error) {
+func SigningKeyFromDIDDocument(doc []byte) (did syntax.DID, key atcrypto.PublicKey, err error) {
 	var d didDocument
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrInvalidDocument, err)
 	}
-	if _, err := syntax.ParseDID(d.ID); err != nil {
+	id, err := syntax.ParseDID(d.ID)
+	if err != nil {
 		return "", nil, fmt.Errorf("%w: id %s is not a valid DID (want did:METHOD:ID)", ErrInvalidDocument, repo.Quote(d.ID))
 	}
 	found := -1
@@ -42,17 +43,17 @@ func SigningKeyFromDIDDocument(doc []byte) (did string, key atcrypto.PublicKey, 
 			continue
 		}
 		if found >= 0 {
-			return d.ID, nil, fmt.Errorf("%w: DID document for %s has more than one #atproto verification method", ErrNoSigningKey, d.ID)
+			return id, nil, fmt.Errorf("%w: DID document for %s has more than one #atproto verification method", ErrNoSigningKey, d.ID)
 		}
 		found = i
 	}
 	if found < 0 {
-		return d.ID, nil, fmt.Errorf("%w: DID document for %s", ErrNoSigningKey, d.ID)
+		return id, nil, fmt.Errorf("%w: DID document for %s", ErrNoSigningKey, d.ID)
 	}
 	vm := d.VerificationMethod[found]
 	key, err = repo.ParseVerificationKey(vm.Type, vm.PublicKeyMultibase)
 	if err != nil {
-		return d.ID, nil, fmt.Errorf("%w: #atproto key of %s (%s): %v", repo.ErrInvalidKey, d.ID, repo.Quote(vm.Type), err)
+		return id, nil, fmt.Errorf("%w: #atproto key of %s (%s): %v", repo.ErrInvalidKey, d.ID, repo.Quote(vm.Type), err)
 	}
-	return d.ID, key, nil
+	return id, key, nil
 }

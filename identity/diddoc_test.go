@@ -80,7 +80,7 @@ func TestInteropSigningKeyFromIdentityDocuments(t *testing.T) {
 			}
 			did, key, err := identity.SigningKeyFromDIDDocument(raw)
 			if !hasAtproto {
-				if !errors.Is(err, identity.ErrNoSigningKey) || did != doc.ID {
+				if !errors.Is(err, identity.ErrNoSigningKey) || did.String() != doc.ID {
 					t.Errorf("SigningKeyFromDIDDocument = %q, %v; want %s and ErrNoSigningKey", did, err, doc.ID)
 				}
 				return
@@ -88,7 +88,7 @@ func TestInteropSigningKeyFromIdentityDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatalf("SigningKeyFromDIDDocument: %v", err)
 			}
-			if did != doc.ID {
+			if did.String() != doc.ID {
 				t.Errorf("did = %s, want %s", did, doc.ID)
 			}
 			for _, vm := range doc.VerificationMethod {

@@ -23,6 +23,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/firehose"
 )
@@ -101,7 +102,7 @@ func didKey(t *testing.T, plcURL, did string) atcrypto.PublicKey {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	docDID, key, err := identity.SigningKeyFromDIDDocument(body)
-	if err != nil || docDID != did {
+	if err != nil || docDID.String() != did {
 		t.Fatalf("DID document of %s: %v (%s)", did, err, body)
 	}
 	return key
@@ -254,7 +255,7 @@ func checkDurable(t *testing.T, srv *child, cl *xrpcClient, did string, acked ma
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := ar.Verify(archive.VerifyOptions{Key: key, DID: did})
+	rep, err := ar.Verify(archive.VerifyOptions{Key: key, DID: syntax.DID(did)})
 	if err != nil || !rep.Valid() || !rep.SignatureChecked {
 		t.Fatalf("repository after restart does not verify: %v %v", err, rep.Problems)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/archive"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
@@ -52,7 +53,8 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 		}
 		return nil, invalidRequest("repository root %s is a bare tree, not a commit", ar.Root)
 	}
-	rep, err := ar.Verify(archive.VerifyOptions{DID: a.DID})
+	// The account's DID (from its access token) was parsed when the account was made.
+	rep, err := ar.Verify(archive.VerifyOptions{DID: syntax.DID(a.DID)})
 	if err != nil {
 		return nil, fmt.Errorf("verifying imported repository: %w", err)
 	}

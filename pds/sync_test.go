@@ -13,6 +13,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -37,7 +38,7 @@ func (ts *testServer) signingKey(did string) atcrypto.PublicKey {
 		ts.t.Fatalf("DID document of %s: %d %s %v", did, res.StatusCode, body, err)
 	}
 	docDID, key, err := identity.SigningKeyFromDIDDocument(body)
-	if err != nil || docDID != did {
+	if err != nil || docDID.String() != did {
 		ts.t.Fatalf("DID document of %s (%s): %v", did, docDID, err)
 	}
 	return key
@@ -62,7 +63,7 @@ func (ts *testServer) fetchVerifiedRepo(u *user) *verifiedRepo {
 	if err != nil {
 		ts.t.Fatalf("getRepo CAR: %v", err)
 	}
-	rep, err := ar.Verify(archive.VerifyOptions{Key: ts.signingKey(u.did), DID: u.did})
+	rep, err := ar.Verify(archive.VerifyOptions{Key: ts.signingKey(u.did), DID: syntax.DID(u.did)})
 	if err != nil {
 		ts.t.Fatal(err)
 	}

@@ -23,6 +23,21 @@ func goldenCARs(t *testing.T) []string {
 	return names
 }
 
+// readKept reads the CAR at name with every body kept: the reference the
+// lazy reads are compared with. It returns the file's bytes too.
+func readKept(t *testing.T, name string) ([]byte, *Archive) {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return data, kept
+}
+
 // openLazy reads the CAR at name with Lazy from its file, which stays open
 // until the test ends.
 func openLazy(t *testing.T, name string) *Archive {
@@ -91,14 +106,7 @@ func sameBlocks(t *testing.T, want, got *Archive) (fetched int) {
 func TestLazyBodiesEqualKeptBodies(t *testing.T) {
 	for _, name := range goldenCARs(t) {
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			data, err := os.ReadFile(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, kept := readKept(t, name)
 			lazy := openLazy(t, name)
 			if !lazy.lazy() {
 				t.Fatal("archive read from a regular file with Lazy is not lazy")
@@ -119,10 +127,7 @@ func TestLazyBodiesEqualKeptBodies(t *testing.T) {
 func TestLazyReadsFromWhereTheCARStarts(t *testing.T) {
 	for _, prefix := range []int{1, 4096, 100_000} {
 		name := filepath.Join("..", "golden", "repos", "r300.car")
-		data, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, kept := readKept(t, name)
 		p := filepath.Join(t.TempDir(), "prefixed.car")
 		if err := os.WriteFile(p, append(bytes.Repeat([]byte{0xa5}, prefix), data...), 0o644); err != nil {
 			t.Fatal(err)
@@ -136,10 +141,6 @@ func TestLazyReadsFromWhereTheCARStarts(t *testing.T) {
 			t.Fatal(err)
 		}
 		lazy, err := read(f, loadOptions{Lazy: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,14 +214,7 @@ type notReaderAt struct{ io.Reader }
 
 func TestLazyFallsBackToKeepingBodies(t *testing.T) {
 	name := filepath.Join("..", "golden", "repos", "r300.car")
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, kept := readKept(t, name)
 	tests := []struct {
 		name string
 		open func(t *testing.T) io.Reader
@@ -257,14 +251,7 @@ func TestLazyFallsBackToKeepingBodies(t *testing.T) {
 func TestLazyGetIsSafeForConcurrentUse(t *testing.T) {
 	name := filepath.Join("..", "golden", "repos", "r2000.car")
 	a := openLazy(t, name)
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kept, err := read(bytes.NewReader(data), loadOptions{KeepBodies: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kept := readKept(t, name)
 	cids := a.order()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)

@@ -22,15 +22,22 @@ func sharedPath(t testing.TB, parts ...string) string {
 	return testfixtures.Path(t, parts...)
 }
 
-func readJSON(t testing.TB, v any, parts ...string) {
+// readCases reads a JSON list of interop cases; a file with none fails the
+// test, so that a table cannot pass by being empty.
+func readCases[T any](t testing.TB, parts ...string) []T {
 	t.Helper()
 	b, err := os.ReadFile(sharedPath(t, parts...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	var cases []T
+	if err := json.Unmarshal(b, &cases); err != nil {
 		t.Fatal(err)
 	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	return cases
 }
 
 func mustCID(t testing.TB, s string) cid.Cid {

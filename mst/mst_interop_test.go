@@ -16,14 +16,10 @@ import (
 )
 
 func TestHeightMatchesInteropKeyHeights(t *testing.T) {
-	var cases []struct {
+	cases := readCases[struct {
 		Key    string `json:"key"`
 		Height int    `json:"height"`
-	}
-	readJSON(t, &cases, "interop", "mst", "key_heights.json")
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
+	}](t, "interop", "mst", "key_heights.json")
 	for _, c := range cases {
 		if got := Height([]byte(c.Key)); got != c.Height {
 			t.Errorf("Height(%q) = %d, want %d", c.Key, got, c.Height)
@@ -32,15 +28,11 @@ func TestHeightMatchesInteropKeyHeights(t *testing.T) {
 }
 
 func TestCommonPrefixMatchesInterop(t *testing.T) {
-	var cases []struct {
+	cases := readCases[struct {
 		Left  string `json:"left"`
 		Right string `json:"right"`
 		Len   int    `json:"len"`
-	}
-	readJSON(t, &cases, "interop", "mst", "common_prefix.json")
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
+	}](t, "interop", "mst", "common_prefix.json")
 	for _, c := range cases {
 		if got := commonPrefix([]byte(c.Left), []byte(c.Right)); got != c.Len {
 			t.Errorf("commonPrefix(%q, %q) = %d, want %d", c.Left, c.Right, got, c.Len)

@@ -125,21 +125,13 @@ func TestPDSServeDataSurvivesRestart(t *testing.T) {
 }
 
 func TestPDSServeBadUsage(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		want string
-	}{
+	cases := []usageCase{
 		{"argument", []string{"pds", "serve", "extra"}, "usage: arbor pds serve"},
 		{"bad plc", []string{"pds", "serve", "--plc", "ftp://x"}, "--plc"},
 		{"bad addr", []string{"pds", "serve", "--addr", "nope:nope:1"}, "--addr"},
 		{"no subscribers", []string{"pds", "serve", "--max-subscribers", "0"}, "--max-subscribers"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			wantOneLineError(t, run(t, "", tc.args...), ExitUsage, tc.want)
-		})
-	}
+	runUsageErrors(t, cases)
 }
 
 // arbor pds account create and list talk to a running server: through
@@ -193,11 +185,7 @@ func TestPDSAccountCreateAndList(t *testing.T) {
 
 	// Refusals: one line on stderr, exit 2.
 	emptyDir := t.TempDir()
-	cases := []struct {
-		name string
-		args []string
-		want string
-	}{
+	cases := []usageCase{
 		{"handle taken", []string{"pds", "account", "create", "--handle", "alice.test", "--password", "x", "--data", dir}, "HandleNotAvailable"},
 		{"no password", []string{"pds", "account", "create", "--handle", "carol.test", "--data", dir}, "usage: arbor pds account create"},
 		{"url and data", []string{"pds", "account", "list", "--url", url, "--data", dir}, "not both"},
@@ -207,11 +195,7 @@ func TestPDSAccountCreateAndList(t *testing.T) {
 		{"bad url", []string{"pds", "account", "list", "--url", "ftp://x", "--admin-password", "x"}, "--url"},
 		{"extra argument", []string{"pds", "account", "list", "--data", dir, "extra"}, "usage: arbor pds account list"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			wantOneLineError(t, run(t, "", tc.args...), ExitUsage, tc.want)
-		})
-	}
+	runUsageErrors(t, cases)
 }
 
 // With the server gone, account commands say so in one line.

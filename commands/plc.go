@@ -120,6 +120,17 @@ func loadDIDKey(flag, arg string) (string, error) {
 	return k.DIDKey(), nil
 }
 
+// signingArgs reads what signs a new operation on a log: --sign-with and
+// --now (the operation's time, by default the clock's).
+func signingArgs(c *cli.Context) (atcrypto.PrivateKey, time.Time, error) {
+	signer, err := loadSigner(c)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	now, err := nowArg(c)
+	return signer, now, err
+}
+
 func nowArg(c *cli.Context) (time.Time, error) {
 	if !c.IsSet("now") {
 		return time.Now().UTC(), nil
@@ -320,11 +331,7 @@ func plcUpdate(c *cli.Context) error {
 	if err := needArgs(c, 1, 1, "LOG.json|- --sign-with K [--handle H] [--pds URL] [--signing-key K] [--add-rotation-key K] [--remove-rotation-key K] [--tombstone]"); err != nil {
 		return err
 	}
-	signer, err := loadSigner(c)
-	if err != nil {
-		return err
-	}
-	now, err := nowArg(c)
+	signer, now, err := signingArgs(c)
 	if err != nil {
 		return err
 	}
@@ -391,11 +398,7 @@ func plcRollbackCommand() *cli.Command {
 			if mode != plc.ModeNullify && mode != plc.ModeRestore {
 				return usageErr("--mode must be nullify or restore, not %q", mode)
 			}
-			signer, err := loadSigner(c)
-			if err != nil {
-				return err
-			}
-			now, err := nowArg(c)
+			signer, now, err := signingArgs(c)
 			if err != nil {
 				return err
 			}

@@ -109,23 +109,13 @@ func TestMSTJSONIsTheReferenceTree(t *testing.T) {
 			}
 			got := []lsLine{}
 			nodes, depth := 0, 0
-			var visit func(n *view.JSONNode, d int)
-			visit = func(n *view.JSONNode, d int) {
-				if n == nil {
-					return
-				}
+			doc.Tree.Walk(1, func(n *view.JSONNode, d int) {
 				nodes++
 				depth = max(depth, d)
 				if n.EntryCount != len(n.Entries) {
 					t.Fatalf("node %s: entryCount %d, %d entries", n.CID, n.EntryCount, len(n.Entries))
 				}
-				visit(n.Left, d+1)
-				for _, e := range n.Entries {
-					got = append(got, lsLine{e.Key, e.Value})
-					visit(e.Right, d+1)
-				}
-			}
-			visit(doc.Tree, 1)
+			}, func(e *view.JSONEntry) { got = append(got, lsLine{e.Key, e.Value}) })
 			if doc.Root != g.DataCID || doc.Tree.CID != g.DataCID || nodes != g.MSTNodeCount || depth != g.MSTDepth {
 				t.Fatalf("root %s, %d nodes, depth %d; the reference: %s, %d, %d", doc.Root, nodes, depth, g.DataCID, g.MSTNodeCount, g.MSTDepth)
 			}

@@ -279,6 +279,20 @@ type JSONNode struct {
 	Entries    []JSONEntry `json:"entries"`
 }
 
+// Walk visits n and every node below it, depth first: node is called with
+// each node and its depth (depth for n), entry with each entry in key order.
+func (n *JSONNode) Walk(depth int, node func(n *JSONNode, depth int), entry func(e *JSONEntry)) {
+	if n == nil {
+		return
+	}
+	node(n, depth)
+	n.Left.Walk(depth+1, node, entry)
+	for i := range n.Entries {
+		entry(&n.Entries[i])
+		n.Entries[i].Right.Walk(depth+1, node, entry)
+	}
+}
+
 // JSONEntry is one entry in the nested JSON form.
 type JSONEntry struct {
 	Key   string    `json:"key"`

@@ -276,23 +276,13 @@ func TestNestedAgreesWithReferenceRepos(t *testing.T) {
 			}
 			nodes, maxDepth := 0, 0
 			var keys []string
-			var rec func(n *JSONNode, depth int)
-			rec = func(n *JSONNode, depth int) {
-				if n == nil {
-					return
-				}
+			nt.Tree.Walk(1, func(n *JSONNode, depth int) {
 				nodes++
 				maxDepth = max(maxDepth, depth)
 				if n.EntryCount != len(n.Entries) {
 					t.Errorf("node %s: entryCount %d, %d entries", n.CID, n.EntryCount, len(n.Entries))
 				}
-				rec(n.Left, depth+1)
-				for _, e := range n.Entries {
-					keys = append(keys, e.Key)
-					rec(e.Right, depth+1)
-				}
-			}
-			rec(nt.Tree, 1)
+			}, func(e *JSONEntry) { keys = append(keys, e.Key) })
 			if nt.Root != g.DataCID || nodes != g.MSTNodeCount || maxDepth != g.MSTDepth || len(keys) != g.RecordCount {
 				t.Errorf("root %s, %d nodes, depth %d, %d records; reference %s, %d, %d, %d", nt.Root, nodes, maxDepth, len(keys), g.DataCID, g.MSTNodeCount, g.MSTDepth, g.RecordCount)
 			}

@@ -48,14 +48,7 @@ func TestInspectMatchesReferenceImplementation(t *testing.T) {
 			for _, cc := range got.Collections {
 				colls[cc.Collection] = cc.Records
 			}
-			if len(colls) != len(g.Collections) {
-				t.Errorf("collections %v, reference %v", colls, g.Collections)
-			}
-			for k, n := range g.Collections {
-				if colls[k] != n {
-					t.Errorf("collection %s: %d records, reference %d", k, colls[k], n)
-				}
-			}
+			g.CheckCollections(t, colls)
 		})
 	}
 }

@@ -103,14 +103,7 @@ func TestAPICommitAndCollectionsAgreeWithReference(t *testing.T) {
 			for _, c := range cols {
 				got[c.Name] = c.Records
 			}
-			if len(got) != len(g.Collections) {
-				t.Fatalf("collections %v, reference %v", got, g.Collections)
-			}
-			for k, n := range g.Collections {
-				if got[k] != n {
-					t.Errorf("collection %s: %d records, reference %d", k, got[k], n)
-				}
-			}
+			g.CheckCollections(t, got)
 		})
 	}
 }

@@ -52,3 +52,17 @@ func ReadGoldenRepo(tb testing.TB, name string) GoldenRepo {
 	}
 	return g
 }
+
+// CheckCollections fails the test unless got (records per collection) holds
+// exactly the collections and counts of the reference.
+func (g GoldenRepo) CheckCollections(tb testing.TB, got map[string]int) {
+	tb.Helper()
+	if len(got) != len(g.Collections) {
+		tb.Errorf("collections %v, reference %v", got, g.Collections)
+	}
+	for k, n := range g.Collections {
+		if got[k] != n {
+			tb.Errorf("collection %s: %d records, reference %d", k, got[k], n)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	gen "github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/firehose"
@@ -101,7 +102,7 @@ func TestFirehoseVerifyRefusesADeepChain(t *testing.T) {
 		for path, c := range r.Records {
 			ops = append(ops, firehose.RepoOp{Action: firehose.ActionCreate, Path: path, CID: c})
 		}
-		frame := encodeFH(t, &firehose.Commit{Seq: 1, Repo: did, Commit: r.Commit, Rev: r.Rev, Blocks: r.CAR, Ops: ops, Time: "2025-01-01T00:00:00.000Z"})
+		frame := encodeFH(t, &firehose.Commit{Seq: 1, Repo: syntax.DID(did), Commit: r.Commit, Rev: syntax.TID(r.Rev), Blocks: r.CAR, Ops: ops, Time: "2025-01-01T00:00:00.000Z"})
 		srv, _ := serveFirehose(t, frame)
 		res := run(t, "", "firehose", wsURL(srv), "--verify", "--plc-host", dir.URL)
 		if res.code != ExitFail || strings.Count(res.stdout, "FAIL ") != 1 || !strings.Contains(res.stdout, tc.want) {

@@ -181,16 +181,16 @@ func (r *firehoseRun) check(ctx context.Context, ev firehose.Event) (problems []
 	var v *firehose.Verification
 	switch e := ev.(type) {
 	case *firehose.Identity:
-		r.keys.forget(e.DID) // the key may have changed
+		r.keys.forget(e.DID.String()) // the key may have changed
 	case *firehose.Commit:
 		r.commits++
-		key, kerr := r.keys.key(ctx, e.Repo)
+		key, kerr := r.keys.key(ctx, e.Repo.String())
 		if kerr != nil {
 			problems = append(problems, fmt.Sprintf("signing key of %s: %v", e.Repo, kerr))
 		}
 		v, _ = firehose.VerifyCommit(e, key)
 	case *firehose.Sync:
-		key, kerr := r.keys.key(ctx, e.DID)
+		key, kerr := r.keys.key(ctx, e.DID.String())
 		if kerr != nil {
 			problems = append(problems, fmt.Sprintf("signing key of %s: %v", e.DID, kerr))
 		}

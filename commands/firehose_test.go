@@ -97,7 +97,7 @@ func newFHFixture(t *testing.T) *fhFixture {
 	for _, ev := range events {
 		f.good = append(f.good, encodeFH(t, ev))
 	}
-	f.good = append(f.good, encodeFH(t, &firehose.Identity{Seq: 4, DID: did, Time: "2025-01-01T00:00:00.000Z", Handle: "alice.test"}))
+	f.good = append(f.good, encodeFH(t, &firehose.Identity{Seq: 4, DID: syntax.DID(did), Time: "2025-01-01T00:00:00.000Z", Handle: "alice.test"}))
 	f.good = append(f.good, encodeFH(t, &firehose.Info{Name: firehose.InfoOutdatedCursor}))
 
 	// The relay scenario's commits, and its account's key in a document.

@@ -111,22 +111,25 @@ func (f *fields) link(name string, required bool) cid.Cid {
 	return c
 }
 
-func (f *fields) did(name string) string {
+func (f *fields) did(name string) syntax.DID {
 	s, ok := f.str(name, true)
-	if ok {
-		if _, err := syntax.ParseDID(s); err != nil {
-			f.fail(name, "%q is not a DID", s)
-		}
+	if !ok {
+		return ""
 	}
-	return s
+	did, err := syntax.ParseDID(s)
+	if err != nil {
+		f.fail(name, "%q is not a DID", s)
+	}
+	return did
 }
 
-func (f *fields) tid(name string) string {
+func (f *fields) tid(name string) syntax.TID {
 	s, ok := f.str(name, true)
-	if ok {
-		f.checkTID(name, s)
+	if !ok {
+		return ""
 	}
-	return s
+	f.checkTID(name, s)
+	return syntax.TID(s) // checked just above; a failed check fails the decoding
 }
 
 func (f *fields) checkTID(name, s string) {
@@ -343,12 +346,12 @@ func bodyOf(ev Event) (op int64, t string, body map[string]any, err error) {
 		m["seq"] = e.Seq
 		m["rebase"] = e.Rebase
 		m["tooBig"] = e.TooBig
-		m["repo"] = e.Repo
+		m["repo"] = e.Repo.String()
 		if !e.Commit.Defined() {
 			return 0, "", nil, &FieldError{Type: TypeCommit, Field: "commit", Msg: "undefined CID"}
 		}
 		m["commit"] = e.Commit
-		m["rev"] = e.Rev
+		m["rev"] = e.Rev.String()
 		if e.Since != nil {
 			m["since"] = *e.Since
 		} else {
@@ -382,21 +385,21 @@ func bodyOf(ev Event) (op int64, t string, body map[string]any, err error) {
 		return OpMessage, TypeCommit, m, nil
 	case *Identity:
 		put(e.Extra)
-		m["seq"], m["did"], m["time"] = e.Seq, e.DID, e.Time
+		m["seq"], m["did"], m["time"] = e.Seq, e.DID.String(), e.Time
 		if e.Handle != "" {
 			m["handle"] = e.Handle
 		}
 		return OpMessage, TypeIdentity, m, nil
 	case *Account:
 		put(e.Extra)
-		m["seq"], m["did"], m["time"], m["active"] = e.Seq, e.DID, e.Time, e.Active
+		m["seq"], m["did"], m["time"], m["active"] = e.Seq, e.DID.String(), e.Time, e.Active
 		if e.Status != "" {
 			m["status"] = e.Status
 		}
 		return OpMessage, TypeAccount, m, nil
 	case *Sync:
 		put(e.Extra)
-		m["seq"], m["did"], m["blocks"], m["rev"], m["time"] = e.Seq, e.DID, nonNilBytes(e.Blocks), e.Rev, e.Time
+		m["seq"], m["did"], m["blocks"], m["rev"], m["time"] = e.Seq, e.DID.String(), nonNilBytes(e.Blocks), e.Rev.String(), e.Time
 		return OpMessage, TypeSync, m, nil
 	case *Info:
 		put(e.Extra)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -29,6 +30,16 @@ func CommitEvent(src mst.BlockSource, oldRoot cid.Cid, commit *repo.Commit, sinc
 	commitBytes, err := commit.Bytes()
 	if err != nil {
 		return nil, err
+	}
+	did, err := syntax.ParseDID(commit.DID)
+	if err != nil {
+		return nil, fmt.Errorf("commit DID: %w", err)
+	}
+	var rev syntax.TID // "" stays "" (a version 2 commit has no rev)
+	if commit.Rev != "" {
+		if rev, err = syntax.ParseTID(commit.Rev); err != nil {
+			return nil, fmt.Errorf("commit rev: %w", err)
+		}
 	}
 	commitCID, err := commit.CID()
 	if err != nil {
@@ -72,9 +83,9 @@ func CommitEvent(src mst.BlockSource, oldRoot cid.Cid, commit *repo.Commit, sinc
 	}
 	seen[commitCID] = true
 	ev := &Commit{
-		Repo:   commit.DID,
+		Repo:   did,
 		Commit: commitCID,
-		Rev:    commit.Rev,
+		Rev:    rev,
 		Since:  since,
 		Ops:    make([]RepoOp, 0, len(res.Ops)),
 		Blobs:  []cid.Cid{},

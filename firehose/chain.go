@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -27,17 +28,17 @@ type Chain struct {
 
 	seq     int64
 	seenSeq bool
-	repos   map[string]*repoState
+	repos   map[syntax.DID]*repoState
 }
 
 type repoState struct {
-	rev      string
+	rev      syntax.TID
 	data     cid.Cid // the last commit's MST root; Undef when unknown
 	inactive bool
 }
 
 // NewChain returns an empty Chain; set Lenient as wanted.
-func NewChain() *Chain { return &Chain{repos: map[string]*repoState{}} }
+func NewChain() *Chain { return &Chain{repos: map[syntax.DID]*repoState{}} }
 
 // Check checks ev against what the Chain has accepted. A non-nil err
 // (wrapping ErrSeqOrder, ErrRevOrder, ErrInactiveAccount, or in strict
@@ -66,7 +67,7 @@ func (c *Chain) Check(ev Event) (warnings []error, err error) {
 				return nil, fmt.Errorf("%w: %s rev %s is not above %s (seq %d)", ErrRevOrder, e.Repo, e.Rev, st.rev, seq)
 			}
 			var mismatches []error
-			if st.rev != "" && (e.Since == nil || *e.Since != st.rev) {
+			if st.rev != "" && (e.Since == nil || *e.Since != st.rev.String()) {
 				since := "null"
 				if e.Since != nil {
 					since = *e.Since
@@ -93,7 +94,7 @@ func (c *Chain) Check(ev Event) (warnings []error, err error) {
 			s.rev, s.data = e.Rev, cid.Undef
 			if _, blocks, err := car.ReadAll(bytes.NewReader(e.Blocks)); err == nil {
 				for _, b := range blocks {
-					if cm, err := repo.DecodeCommit(b); err == nil && cm.DID == e.DID {
+					if cm, err := repo.DecodeCommit(b); err == nil && cm.DID == e.DID.String() {
 						s.data = cm.Data
 					}
 				}
@@ -109,9 +110,9 @@ func (c *Chain) Check(ev Event) (warnings []error, err error) {
 	return warnings, nil
 }
 
-func (c *Chain) state(did string) *repoState {
+func (c *Chain) state(did syntax.DID) *repoState {
 	if c.repos == nil {
-		c.repos = map[string]*repoState{}
+		c.repos = map[syntax.DID]*repoState{}
 	}
 	s := c.repos[did]
 	if s == nil {

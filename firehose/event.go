@@ -1,6 +1,7 @@
 package firehose
 
 import (
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 )
 
@@ -62,9 +63,9 @@ type Commit struct {
 	Seq    int64
 	Rebase bool // deprecated, always false
 	TooBig bool // deprecated, always false in sync v1.1
-	Repo   string
+	Repo   syntax.DID
 	Commit cid.Cid // the commit block's CID
-	Rev    string
+	Rev    syntax.TID
 	// Since is the rev of the previous commit; nil is encoded as null
 	// (the repository's first commit).
 	Since  *string
@@ -86,7 +87,7 @@ type Commit struct {
 // document) may have changed.
 type Identity struct {
 	Seq    int64
-	DID    string
+	DID    syntax.DID
 	Time   string
 	Handle string // "" when absent
 	Extra  map[string]any
@@ -95,7 +96,7 @@ type Identity struct {
 // Account is an #account event: the account's hosting status changed.
 type Account struct {
 	Seq    int64
-	DID    string
+	DID    syntax.DID
 	Time   string
 	Active bool
 	Status string // "" when absent; takendown, suspended, deleted, deactivated, ...
@@ -106,9 +107,9 @@ type Account struct {
 // it is (the stream may have skipped changes).
 type Sync struct {
 	Seq    int64
-	DID    string
+	DID    syntax.DID
 	Blocks []byte // a CAR v1 slice holding the signed commit
-	Rev    string
+	Rev    syntax.TID
 	Time   string
 	Extra  map[string]any
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -187,7 +188,7 @@ func TestRelayScenarios(t *testing.T) {
 				}
 				switch e := ev.(type) {
 				case *Commit:
-					v, err := VerifyCommit(e, keys[e.Repo])
+					v, err := VerifyCommit(e, keys[e.Repo.String()])
 					if err != nil {
 						t.Errorf("message %d: VerifyCommit: %v", i, err)
 					}
@@ -203,7 +204,7 @@ func TestRelayScenarios(t *testing.T) {
 					_, err = VerifyCommit(e, pub)
 					wantErr(t, err, repo.ErrBadSignature)
 				case *Sync:
-					if _, err := VerifySync(e, keys[e.DID]); err != nil {
+					if _, err := VerifySync(e, keys[e.DID.String()]); err != nil {
 						t.Errorf("message %d: VerifySync: %v", i, err)
 					}
 				}
@@ -401,7 +402,7 @@ func TestCommitProofFixtures(t *testing.T) {
 					}
 				}
 				since := "3lmxjxi3hjn23"
-				return &Commit{Seq: 1, Repo: did, Commit: cmCID, Rev: cm.Rev, Since: &since, Blobs: []cid.Cid{},
+				return &Commit{Seq: 1, Repo: syntax.DID(did), Commit: cmCID, Rev: syntax.TID(cm.Rev), Since: &since, Blobs: []cid.Cid{},
 					Blocks: writeCAR(t, []cid.Cid{cmCID}, blocks), Ops: ops, PrevData: before, Time: "2025-04-16T21:30:26.717Z"}
 			}
 			ev := event(cid.Undef)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
@@ -25,7 +26,7 @@ func hostileEvent(t testing.TB, r *hostile.Repo, prevData cid.Cid) *Commit {
 		ops = append(ops, RepoOp{Action: ActionCreate, Path: path, CID: c})
 		break
 	}
-	return &Commit{Seq: 1, Repo: r.DID, Commit: r.Commit, Rev: r.Rev, Blocks: r.CAR, Ops: ops, PrevData: prevData, Time: "2025-01-01T00:00:00.000Z"}
+	return &Commit{Seq: 1, Repo: syntax.DID(r.DID), Commit: r.Commit, Rev: syntax.TID(r.Rev), Blocks: r.CAR, Ops: ops, PrevData: prevData, Time: "2025-01-01T00:00:00.000Z"}
 }
 
 // A #commit whose tree is a chain of entry-less nodes far deeper than any
@@ -101,7 +102,7 @@ func TestVerifyRefusesEventsOverTheProtocolLimits(t *testing.T) {
 	if _, err := VerifyCommit(many, key); !errors.Is(err, diff.ErrBadOp) || !strings.Contains(err.Error(), "limit of 200") {
 		t.Errorf("%d ops: %v, want diff.ErrBadOp over the limit", len(many.Ops), err)
 	}
-	big := &Sync{DID: r.did, Rev: evs[2].Rev, Blocks: make([]byte, MaxSyncBlocks+1)}
+	big := &Sync{DID: syntax.DID(r.did), Rev: evs[2].Rev, Blocks: make([]byte, MaxSyncBlocks+1)}
 	if _, err := VerifySync(big, key); !errors.Is(err, ErrBadBlocks) || !strings.Contains(err.Error(), "limit of 10000") {
 		t.Errorf("#sync of %d bytes: %v, want ErrBadBlocks over the limit", len(big.Blocks), err)
 	}

@@ -106,7 +106,7 @@ func TestDeactivateAndActivateEmitAccountEventsThatPassTheChainChecks(t *testing
 
 	ts.ok(ts.proc("com.atproto.server.deactivateAccount", u.access, nil))
 	evs := stream.waitSeq(5*time.Second, ts.newestSeq())
-	if a, ok := evs[len(evs)-1].(*firehose.Account); !ok || a.DID != u.did || a.Active || a.Status != "deactivated" {
+	if a, ok := evs[len(evs)-1].(*firehose.Account); !ok || a.DID.String() != u.did || a.Active || a.Status != "deactivated" {
 		t.Fatalf("deactivation event: %#v, want #account active false status deactivated", evs[len(evs)-1])
 	}
 	nDeact := len(evs)
@@ -118,14 +118,14 @@ func TestDeactivateAndActivateEmitAccountEventsThatPassTheChainChecks(t *testing
 	if len(got) != 3 {
 		t.Fatalf("activation: %d events, want #account, #identity, #sync: %#v", len(got), got)
 	}
-	if a, ok := got[0].(*firehose.Account); !ok || a.DID != u.did || !a.Active || a.Status != "" {
+	if a, ok := got[0].(*firehose.Account); !ok || a.DID.String() != u.did || !a.Active || a.Status != "" {
 		t.Fatalf("activation #account: %#v", got[0])
 	}
-	if id, ok := got[1].(*firehose.Identity); !ok || id.DID != u.did || id.Handle != u.handle {
+	if id, ok := got[1].(*firehose.Identity); !ok || id.DID.String() != u.did || id.Handle != u.handle {
 		t.Fatalf("activation #identity: %#v", got[1])
 	}
 	sy, ok := got[2].(*firehose.Sync)
-	if !ok || sy.DID != u.did || sy.Rev != rev {
+	if !ok || sy.DID.String() != u.did || sy.Rev.String() != rev {
 		t.Fatalf("activation #sync: %#v, want rev %s", got[2], rev)
 	}
 	v, err := firehose.VerifySync(sy, ts.signingKey(u.did))

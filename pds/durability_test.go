@@ -273,7 +273,7 @@ func checkDurable(t *testing.T, srv *child, cl *xrpcClient, did string, acked ma
 			return false
 		}
 		c, ok := evs[len(evs)-1].(*firehose.Commit)
-		return ok && c.Rev == head["rev"]
+		return ok && c.Rev.String() == head["rev"]
 	})
 	newest := lastSeq(evs)
 	checkExactly(t, "replay after SIGKILL", seqsOf(evs), 1, newest)

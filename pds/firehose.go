@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/coder/websocket"
 	"github.com/ipfs/go-cid"
 
@@ -259,6 +260,16 @@ func setCARRoots(b []byte, roots []cid.Cid) ([]byte, error) {
 // eventFrame turns one seq row into its subscribeRepos frame.
 func eventFrame(ev *SeqEvent) ([]byte, error) {
 	t := ev.Time.UTC().Format(frameTime)
+	did, err := syntax.ParseDID(ev.DID)
+	if err != nil {
+		return nil, fmt.Errorf("seq %d: event DID: %w", ev.Seq, err)
+	}
+	var rev syntax.TID
+	if ev.Kind == "commit" {
+		if rev, err = syntax.ParseTID(ev.Rev); err != nil {
+			return nil, fmt.Errorf("seq %d: event rev: %w", ev.Seq, err)
+		}
+	}
 	var out firehose.Event
 	switch ev.Kind {
 	case "commit":
@@ -270,11 +281,11 @@ func eventFrame(ev *SeqEvent) ([]byte, error) {
 			return nil, fmt.Errorf("seq %d: event CAR roots %v, want the commit %s (and prevData)", ev.Seq, roots, ev.Commit)
 		}
 		if ev.TooBig {
-			out = &firehose.Sync{Seq: ev.Seq, DID: ev.DID, Blocks: ev.CAR, Rev: ev.Rev, Time: t}
+			out = &firehose.Sync{Seq: ev.Seq, DID: did, Blocks: ev.CAR, Rev: rev, Time: t}
 			break
 		}
 		c := &firehose.Commit{
-			Seq: ev.Seq, Repo: ev.DID, Commit: ev.Commit, Rev: ev.Rev, Blocks: ev.CAR,
+			Seq: ev.Seq, Repo: did, Commit: ev.Commit, Rev: rev, Blocks: ev.CAR,
 			Ops: make([]firehose.RepoOp, len(ev.Ops)), Blobs: []cid.Cid{}, Time: t,
 		}
 		if ev.Since != "" {
@@ -292,11 +303,11 @@ func eventFrame(ev *SeqEvent) ([]byte, error) {
 		}
 		out = c
 	case "identity":
-		out = &firehose.Identity{Seq: ev.Seq, DID: ev.DID, Time: t, Handle: ev.Handle}
+		out = &firehose.Identity{Seq: ev.Seq, DID: did, Time: t, Handle: ev.Handle}
 	case "account":
-		out = &firehose.Account{Seq: ev.Seq, DID: ev.DID, Time: t, Active: true}
+		out = &firehose.Account{Seq: ev.Seq, DID: did, Time: t, Active: true}
 	case seqKindDeactivated:
-		out = &firehose.Account{Seq: ev.Seq, DID: ev.DID, Time: t, Active: false, Status: "deactivated"}
+		out = &firehose.Account{Seq: ev.Seq, DID: did, Time: t, Active: false, Status: "deactivated"}
 	default:
 		return nil, fmt.Errorf("seq %d: unknown event kind %q", ev.Seq, ev.Kind)
 	}

@@ -236,7 +236,7 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 		t.Fatalf("account creation: %d events, want 3", len(evs))
 	}
 	first, ok := evs[2].(*firehose.Commit)
-	if !ok || first.Repo != u.did || first.Since != nil || first.PrevData.Defined() || len(first.Ops) != 0 {
+	if !ok || first.Repo.String() != u.did || first.Since != nil || first.PrevData.Defined() || len(first.Ops) != 0 {
 		t.Fatalf("first commit event: %#v", evs[2])
 	}
 	if v, err := firehose.VerifyCommit(first, key); err != nil {
@@ -256,7 +256,7 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 			if !ok {
 				t.Fatalf("last event is %T, want a #commit", evs[len(evs)-1])
 			}
-			if ev.Repo != u.did || ev.Rev != rev || ev.Since == nil || !ev.PrevData.Defined() || ev.TooBig || ev.Rebase {
+			if ev.Repo.String() != u.did || ev.Rev.String() != rev || ev.Since == nil || !ev.PrevData.Defined() || ev.TooBig || ev.Rebase {
 				t.Fatalf("commit event fields: repo %s rev %s since %v prevData %s", ev.Repo, ev.Rev, ev.Since, ev.PrevData)
 			}
 			var got []wantOp
@@ -300,7 +300,7 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 	other := ts.createUser("bobby")
 	evs = st.waitSeq(5*time.Second, ts.newestSeq())
 	last := evs[len(evs)-1].(*firehose.Commit)
-	if last.Repo != other.did {
+	if last.Repo.String() != other.did {
 		t.Fatalf("last event for %s, want %s", last.Repo, other.did)
 	}
 	if _, err := firehose.VerifyCommit(last, key); !errors.Is(err, repo.ErrBadSignature) {
@@ -324,13 +324,13 @@ func TestSubscribeReposSendsIdentityAccountAndSyncEvents(t *testing.T) {
 	evs := st.waitSeq(5*time.Second, ts.newestSeq())
 	id, ok1 := evs[0].(*firehose.Identity)
 	acct, ok2 := evs[1].(*firehose.Account)
-	if !ok1 || !ok2 || id.DID != u.did || id.Handle != "alice.test" || acct.DID != u.did || !acct.Active {
+	if !ok1 || !ok2 || id.DID.String() != u.did || id.Handle != "alice.test" || acct.DID.String() != u.did || !acct.Active {
 		t.Fatalf("account creation events: %#v %#v", evs[0], evs[1])
 	}
 
 	ts.ok(ts.proc("com.atproto.identity.updateHandle", u.access, map[string]any{"handle": "alice2.test"}))
 	evs = st.waitSeq(5*time.Second, ts.newestSeq())
-	if id, ok := evs[len(evs)-1].(*firehose.Identity); !ok || id.DID != u.did || id.Handle != "alice2.test" {
+	if id, ok := evs[len(evs)-1].(*firehose.Identity); !ok || id.DID.String() != u.did || id.Handle != "alice2.test" {
 		t.Fatalf("handle change event: %#v", evs[len(evs)-1])
 	}
 
@@ -340,7 +340,7 @@ func TestSubscribeReposSendsIdentityAccountAndSyncEvents(t *testing.T) {
 	head, rev := ts.head(u)
 	evs = st.waitSeq(5*time.Second, ts.newestSeq())
 	sy, ok := evs[len(evs)-1].(*firehose.Sync)
-	if !ok || sy.DID != u.did || sy.Rev != rev {
+	if !ok || sy.DID.String() != u.did || sy.Rev.String() != rev {
 		t.Fatalf("import event: %#v, want #sync at rev %s", evs[len(evs)-1], rev)
 	}
 	v, err := firehose.VerifySync(sy, ts.signingKey(u.did))

@@ -261,14 +261,14 @@ func TestLoadManyWritersEveryWriteSeenOnceByEveryConsumer(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if keys[c.Repo] == nil {
-				keys[c.Repo] = ts.signingKey(c.Repo)
+			if keys[c.Repo.String()] == nil {
+				keys[c.Repo.String()] = ts.signingKey(c.Repo.String())
 			}
-			if _, err := firehose.VerifyCommit(c, keys[c.Repo]); err != nil {
+			if _, err := firehose.VerifyCommit(c, keys[c.Repo.String()]); err != nil {
 				t.Fatalf("seq %d: %v", c.Seq, err)
 			}
 			for _, op := range c.Ops {
-				created[c.Repo+" "+op.Path] = op.CID.String()
+				created[c.Repo.String()+" "+op.Path] = op.CID.String()
 			}
 		}
 		for _, a := range acks {

@@ -183,14 +183,21 @@ func keysSize(raw *RawNode) (total, longest int) {
 // Search returns the index of the first entry whose key is >= key, and
 // whether that entry's key is key: the gap to go down into when it is not.
 func (n *Node) Search(key []byte) (int, bool) {
-	lo, hi := 0, len(n.Entries)
+	return searchKeys(len(n.Entries), key, func(i int) []byte { return n.Entries[i].Key })
+}
+
+// searchKeys is the one binary search over a node's sorted keys, for both
+// node forms (Node and Tree's own): the position of key among the n keys
+// keyAt gives, and whether it is there.
+func searchKeys(n int, key []byte, keyAt func(i int) []byte) (int, bool) {
+	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(n.Entries[m].Key, key) < 0 {
+		if bytes.Compare(keyAt(m), key) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(n.Entries) && bytes.Equal(n.Entries[lo].Key, key)
+	return lo, lo < n && bytes.Equal(keyAt(lo), key)
 }

@@ -90,16 +90,7 @@ func (n *node) setGap(i int, c *node) {
 // search returns the index of the first entry whose key is >= key, and
 // whether that entry's key equals key.
 func (n *node) search(key []byte) (int, bool) {
-	lo, hi := 0, len(n.ents)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(n.ents[m].key, key) < 0 {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo, lo < len(n.ents) && bytes.Equal(n.ents[lo].key, key)
+	return searchKeys(len(n.ents), key, func(i int) []byte { return n.ents[i].key })
 }
 
 // clone returns a shallow copy of a loaded node with room for extra entries.

@@ -311,25 +311,10 @@ func TestDiffBadInputExitsTwo(t *testing.T) {
 	}
 }
 
-// readCARFile reads a whole CAR file: its roots and its blocks.
-func readCARFile(t *testing.T, path string) ([]cid.Cid, map[cid.Cid][]byte) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	roots, blocks, err := car.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return roots, blocks
-}
-
 // blocksIn reads a CAR's root and distinct block CIDs.
 func blocksIn(t *testing.T, path string) (cid.Cid, []string) {
 	t.Helper()
-	roots, blocks := readCARFile(t, path)
+	roots, blocks := testfixtures.ReadCARFile(t, path)
 	var out []string
 	for c := range blocks {
 		out = append(out, c.String())
@@ -376,7 +361,7 @@ func TestDiffCarSliceMatchesReferenceAndApplies(t *testing.T) {
 // signing (a later rev), so its signature no longer verifies.
 func writeForged(t *testing.T, src, dst string) {
 	t.Helper()
-	roots, blocks := readCARFile(t, src)
+	roots, blocks := testfixtures.ReadCARFile(t, src)
 	c, err := repo.DecodeCommit(blocks[roots[0]])
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
@@ -25,15 +24,7 @@ var interop = filepath.Join(testfixtures.MustDir(), "interop")
 // readCAR reads a CAR file into src and returns its first root.
 func readCAR(t *testing.T, path string, src mst.MapSource) cid.Cid {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	roots, blocks, err := car.ReadAll(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	roots, blocks := testfixtures.ReadCARFile(t, path)
 	if len(roots) == 0 {
 		t.Fatalf("%s: no root", path)
 	}

@@ -142,3 +142,16 @@ func CARBlocks(tb testing.TB, data []byte) ([]cid.Cid, []cid.Cid, map[cid.Cid][]
 	}
 	return br.Roots, order, blocks
 }
+
+// ReadCARFile reads the CAR file at path (any path, not only under
+// testdata/): its roots and its blocks. A file that cannot be read or is
+// not a CAR fails the test.
+func ReadCARFile(tb testing.TB, path string) ([]cid.Cid, map[cid.Cid][]byte) {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	roots, _, blocks := CARBlocks(tb, data)
+	return roots, blocks
+}

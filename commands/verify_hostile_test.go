@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 
@@ -112,17 +114,8 @@ func (h hostile) build(t testing.TB) (path, didKey string) {
 	return path, pub.DIDKey()
 }
 
-// verifyReport is the part of `verify --json` these tests look at.
-type verifyReport struct {
-	Valid    bool `json:"valid"`
-	Problems []struct {
-		Kind  string `json:"kind"`
-		Error string `json:"error"`
-	} `json:"problems"`
-	Record *struct {
-		Found bool `json:"found"`
-	} `json:"record"`
-}
+// verifyReport is verify --json's declared shape, with a helper.
+type verifyReport archive.VerifyReport
 
 func (v verifyReport) mentions(kind, text string) bool {
 	for _, p := range v.Problems {

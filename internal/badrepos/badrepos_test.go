@@ -9,19 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/archive"
+
 	"github.com/arbor-atproto/arbor/commands"
 	"github.com/arbor-atproto/arbor/internal/badrepos"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
-
-// verifyReport is the part of `arbor verify --json` the corpus checks.
-type verifyReport struct {
-	Valid    bool `json:"valid"`
-	Problems []struct {
-		Kind  string `json:"kind"`
-		Error string `json:"error"`
-	} `json:"problems"`
-}
 
 // Each case of testdata/invalid-repos gets exactly the verdict its sidecar
 // names from `arbor verify --key KEY --json`: the exit code, and for exit 1
@@ -57,7 +50,7 @@ func TestVerifyGivesEachCaseItsExpectedVerdict(t *testing.T) {
 					t.Fatalf("error %q does not mention %q", errb.String(), s.Expect.Problem)
 				}
 			case 0, 1:
-				var rep verifyReport
+				var rep archive.VerifyReport
 				if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 					t.Fatalf("output is not JSON: %v\n%s", err, out.String())
 				}
@@ -70,10 +63,7 @@ func TestVerifyGivesEachCaseItsExpectedVerdict(t *testing.T) {
 					}
 					return
 				}
-				found := slices.ContainsFunc(rep.Problems, func(p struct {
-					Kind  string `json:"kind"`
-					Error string `json:"error"`
-				}) bool {
+				found := slices.ContainsFunc(rep.Problems, func(p archive.ProblemInfo) bool {
 					return (s.Expect.Kind == "" || p.Kind == s.Expect.Kind) && strings.Contains(strings.ToLower(p.Error), want)
 				})
 				if !found {

@@ -52,7 +52,7 @@ func CheckWritten(path string, want Expect, progress func(phase, unit string, do
 		return fmt.Errorf("%w: %w", ErrInvalidOutput, err)
 	}
 	if !rep.Valid() {
-		return fmt.Errorf("%w: %s, first: %w", ErrInvalidOutput, problemCount(len(rep.Problems)), rep.Problems[0])
+		return fmt.Errorf("%w: %w", ErrInvalidOutput, rep.Failure())
 	}
 	if a.Root != want.Commit {
 		return fmt.Errorf("%w: root is %s, want %s", ErrInvalidOutput, a.Root, want.Commit)
@@ -61,12 +61,4 @@ func CheckWritten(path string, want Expect, progress func(phase, unit string, do
 		return fmt.Errorf("%w: %d records, want %d", ErrInvalidOutput, rep.Records, want.Records)
 	}
 	return nil
-}
-
-// problemCount says "1 problem" or "N problems".
-func problemCount(n int) string {
-	if n == 1 {
-		return "1 problem"
-	}
-	return fmt.Sprintf("%d problems", n)
 }

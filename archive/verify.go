@@ -332,6 +332,19 @@ type RecordProof struct {
 // Valid reports whether nothing was found wrong.
 func (r *Report) Valid() bool { return len(r.Problems) == 0 }
 
+// Failure says in one line what is wrong, "N problems, first: P", wrapping
+// the first problem (so errors.Is and errors.As reach it); nil when the
+// report is valid.
+func (r *Report) Failure() error {
+	switch len(r.Problems) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("1 problem, first: %w", r.Problems[0])
+	}
+	return fmt.Errorf("%d problems, first: %w", len(r.Problems), r.Problems[0])
+}
+
 // ErrDIDMismatch: the DID document is for another DID than the commit's.
 var ErrDIDMismatch = errors.New("commit DID does not match the DID document")
 

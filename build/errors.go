@@ -96,11 +96,3 @@ func lineOf(b []byte, off int64) int {
 	}
 	return n
 }
-
-// problemCount says "1 problem" or "N problems".
-func problemCount(n int) string {
-	if n == 1 {
-		return "1 problem"
-	}
-	return fmt.Sprintf("%d problems", n)
-}

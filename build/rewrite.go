@@ -179,7 +179,7 @@ func (r *rewriter) read() error {
 	}
 	if !rep.Valid() {
 		if !r.opts.Force {
-			return fmt.Errorf("%w: %w: %s, first: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, ErrFailsVerification, problemCount(len(rep.Problems)), rep.Problems[0])
+			return fmt.Errorf("%w: %w: %w (--repair rebuilds the tree from its records)", ErrInvalidInput, ErrFailsVerification, rep.Failure())
 		}
 		r.res.InputErrors = rep.Problems
 	}

@@ -437,6 +437,7 @@ func (s *Server) routes() map[string]method {
 		"com.atproto.server.deleteSession":     post(s.deleteSession),
 		"com.atproto.server.deactivateAccount": post(s.deactivateAccount),
 		"com.atproto.server.activateAccount":   post(s.activateAccount),
+		"com.atproto.server.getServiceAuth":    get(s.getServiceAuth),
 
 		"com.atproto.repo.createRecord": post(s.createRecord),
 		"com.atproto.repo.putRecord":    post(s.putRecord),

@@ -29,6 +29,13 @@ type didDocument struct {
 // #atproto method, or more than one) or repo.ErrInvalidKey (a key that does not
 // parse or an unknown method type).
 func SigningKeyFromDIDDocument(doc []byte) (did syntax.DID, key atcrypto.PublicKey, err error) {
+	return KeyFromDIDDocument(doc, "atproto")
+}
+
+// KeyFromDIDDocument is SigningKeyFromDIDDocument for the verification
+// method "#"+fragment ("atproto", "atproto_label"), with the same errors
+// (ErrNoSigningKey names the fragment).
+func KeyFromDIDDocument(doc []byte, fragment string) (did syntax.DID, key atcrypto.PublicKey, err error) {
 	var d didDocument
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrInvalidDocument, err)
@@ -39,21 +46,24 @@ func SigningKeyFromDIDDocument(doc []byte) (did syntax.DID, key atcrypto.PublicK
 	}
 	found := -1
 	for i, vm := range d.VerificationMethod {
-		if vm.ID != "#atproto" && vm.ID != d.ID+"#atproto" {
+		if vm.ID != "#"+fragment && vm.ID != d.ID+"#"+fragment {
 			continue
 		}
 		if found >= 0 {
-			return id, nil, fmt.Errorf("%w: DID document for %s has more than one #atproto verification method", ErrNoSigningKey, d.ID)
+			return id, nil, fmt.Errorf("%w: DID document for %s has more than one #%s verification method", ErrNoSigningKey, d.ID, fragment)
 		}
 		found = i
 	}
 	if found < 0 {
+		if fragment != "atproto" {
+			return id, nil, fmt.Errorf("%w: DID document for %s has no #%s", ErrNoSigningKey, d.ID, fragment)
+		}
 		return id, nil, fmt.Errorf("%w: DID document for %s", ErrNoSigningKey, d.ID)
 	}
 	vm := d.VerificationMethod[found]
 	key, err = repo.ParseVerificationKey(vm.Type, vm.PublicKeyMultibase)
 	if err != nil {
-		return id, nil, fmt.Errorf("%w: #atproto key of %s (%s): %v", repo.ErrInvalidKey, d.ID, repo.Quote(vm.Type), err)
+		return id, nil, fmt.Errorf("%w: #%s key of %s (%s): %v", repo.ErrInvalidKey, fragment, d.ID, repo.Quote(vm.Type), err)
 	}
 	return id, key, nil
 }

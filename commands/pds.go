@@ -43,7 +43,10 @@ func pdsServeCommand() *cli.Command {
 			"sequence numbers. With --plc embedded (the default) the server is also a did:plc directory at its\n" +
 			"own URL (GET /DID, /DID/data, /DID/log, /DID/log/audit; POST /DID), so `arbor plc history\n" +
 			"--plc-host URL` works against it. Prints one line when ready: the URL, the admin password and\n" +
-			"the directory URL (with --json, one JSON object); the data directory's serve.json (mode 0600)\n" +
+			"the directory URL (with --json, one JSON object). There is no mail server: each mail the reference\n" +
+			"PDS would send (email confirmation, account deletion, PLC operation tokens) is one line on\n" +
+			"stderr, mail to=ADDRESS subject=\"...\" token=TOKEN (with --json {\"mail\":{\"to\",\"subject\",\"token\"}}),\n" +
+			"and with --mail-log FILE appended to FILE too. The data directory's serve.json (mode 0600)\n" +
 			"keeps the URL and the admin password for `arbor pds account --data DIR`. A handle of the server\n" +
 			"resolves at GET /.well-known/atproto-did with the handle as Host, and through\n" +
 			"com.atproto.identity.resolveHandle. Request bodies must arrive at 16 KiB/s or more after 15 s\n" +
@@ -65,6 +68,7 @@ func pdsServeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "public-url", Usage: "URL clients reach the server at (default: http://ADDR as bound)"},
 		&cli.Int64Flag{Name: "blob-limit", Value: pds.DefaultMaxBlobSize, Usage: "largest blob upload, in bytes"},
 		&cli.IntFlag{Name: "max-subscribers", Value: pds.DefaultMaxSubscribers, Usage: "most subscribeRepos (firehose) connections at once; more are refused with 503"},
+		&cli.StringFlag{Name: "mail-log", Usage: "also append each mail the server would send (one line: mail to=ADDRESS subject=\"...\" token=TOKEN) to `FILE`"},
 		&cli.BoolFlag{Name: "no-login-limit", Usage: "turn off the login rate limits (30 createSession calls in 5 minutes per account and IP, 300 a day; 300 in 5 minutes per IP)"},
 	}
 }
@@ -76,6 +80,13 @@ func pdsServe(c *cli.Context) error {
 	cfg, err := pdsServeConfig(c)
 	if err != nil {
 		return err
+	}
+	mailFile, err := pdsMailLog(c, &cfg)
+	if err != nil {
+		return err
+	}
+	if mailFile != nil {
+		defer mailFile.Close()
 	}
 	ln, err := net.Listen("tcp", c.String("addr"))
 	if err != nil {
@@ -135,6 +146,23 @@ func pdsServeConfig(c *cli.Context) (pds.Config, error) {
 		cfg.PLCURL = p
 	}
 	return cfg, nil
+}
+
+// pdsMailLog sets the server's mail log: stderr (JSON lines with --json),
+// and the --mail-log file, opened for appending, which the caller closes.
+func pdsMailLog(c *cli.Context, cfg *pds.Config) (*os.File, error) {
+	out := []io.Writer{c.App.ErrWriter}
+	var f *os.File
+	if p := c.String("mail-log"); p != "" {
+		var err error
+		// Mailed tokens are credentials: only the owner may read them.
+		if f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+			return nil, usageErr("--mail-log: %v", err)
+		}
+		out = append(out, f)
+	}
+	cfg.Mail = pds.NewMailLog(c.Bool("json"), out...)
+	return f, nil
 }
 
 // printServing prints the ready line: with --json one compact line (the

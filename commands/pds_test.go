@@ -261,3 +261,39 @@ func TestPDSServeLimitFlags(t *testing.T) {
 		})
 	}
 }
+
+// Mail the server would send is logged; with --mail-log FILE it is also
+// appended to FILE (mode 0600: tokens are credentials), as JSON lines
+// under --json.
+func TestPDSServeMailLog(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mail.log")
+	ready, stop := startPDS(t, "--mail-log", file)
+	url := ready["url"].(string)
+	acct := postJSON(t, url+"/xrpc/com.atproto.server.createAccount", map[string]any{"handle": "erin.test", "password": "secret", "email": "erin@example.com"})
+	req, _ := http.NewRequest(http.MethodPost, url+"/xrpc/com.atproto.server.requestEmailConfirmation", nil)
+	req.Header.Set("Authorization", "Bearer "+acct["accessJwt"].(string))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("requestEmailConfirmation: %s", res.Status)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		Mail struct{ To, Subject, Token string }
+	}
+	if err := json.Unmarshal(b, &line); err != nil || line.Mail.To != "erin@example.com" || line.Mail.Subject != "Email Confirmation" || len(line.Mail.Token) != 11 {
+		t.Fatalf("mail log %q: %+v %v", b, line, err)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mail log mode: %v %v", fi.Mode(), err)
+	}
+}

@@ -38,7 +38,7 @@ func (s *Server) sessionOut(ctx context.Context, a *Account, t *sessionTokens) m
 	}
 	if a.Email != "" {
 		out["email"] = a.Email
-		out["emailConfirmed"] = false
+		out["emailConfirmed"] = !a.EmailConfirmedAt.IsZero()
 	}
 	if doc, err := s.didDocument(ctx, a.DID); err == nil {
 		out["didDoc"] = doc
@@ -104,7 +104,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	st.head, st.rev, st.tree, st.loaded = first.Commit, first.Rev, tree, true
 	a.Head, a.Rev = first.Commit, first.Rev
-	t, err := s.newSession(ctx, did)
+	t, err := s.newSession(ctx, did, SessionFull, "")
 	if err != nil {
 		return nil, err
 	}
@@ -154,14 +154,38 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) (any, err
 	); err != nil {
 		return nil, err
 	}
-	if a == nil || !checkPassword(a.PasswordHash, in.Password) {
-		return nil, xerr(http.StatusUnauthorized, "AuthenticationRequired", "Invalid identifier or password")
+	kind, appPass, err := s.login(ctx, a, in.Password)
+	if err != nil {
+		return nil, err
 	}
-	t, err := s.newSession(ctx, a.DID)
+	t, err := s.newSession(ctx, a.DID, kind, appPass)
 	if err != nil {
 		return nil, err
 	}
 	return s.sessionOut(ctx, a, t), nil
+}
+
+// login checks a password: the account's own (a full session) or one of
+// its app passwords, which it names.
+func (s *Server) login(ctx context.Context, a *Account, password string) (SessionKind, string, error) {
+	denied := xerr(http.StatusUnauthorized, "AuthenticationRequired", "Invalid identifier or password")
+	if a == nil {
+		return 0, "", denied
+	}
+	if checkPassword(a.PasswordHash, password) {
+		return SessionFull, "", nil
+	}
+	p, err := s.store.AppPasswordByHash(ctx, a.DID, appPasswordHash(a.DID, password))
+	if errors.Is(err, ErrNotStored) {
+		return 0, "", denied
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	if p.Privileged {
+		return SessionAppPasswordPrivileged, p.Name, nil
+	}
+	return SessionAppPassword, p.Name, nil
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -175,47 +199,32 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) (any, error)
 	return out, nil
 }
 
-// refreshAuth checks a refresh token and revokes it.
-func (s *Server) refreshAuth(r *http.Request) (*Account, error) {
-	c, err := s.requestToken(r, scopeRefresh)
-	if err != nil {
-		return nil, err
-	}
-	ctx := r.Context()
-	if err := s.store.UseRefreshToken(ctx, c.ID, c.Subject); err != nil {
-		if errors.Is(err, ErrNotStored) {
-			return nil, xerr(http.StatusBadRequest, "ExpiredToken", "Token has been revoked")
-		}
-		return nil, err
-	}
-	a, err := s.store.AccountByDID(ctx, c.Subject)
-	if err != nil {
-		return nil, errInvalidToken("token for an unknown account")
-	}
-	return a, nil
-}
-
 func (s *Server) refreshSession(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err := s.rateLimit(w, limitCheck{key: "refresh-ip " + clientIP(r), limits: s.cfg.LoginLimits.RefreshPerIP}); err != nil {
 		return nil, err
 	}
-	a, err := s.refreshAuth(r)
+	rt, _, err := s.liveRefreshToken(r)
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.newSession(r.Context(), a.DID)
+	ctx := r.Context()
+	a, err := s.store.AccountByDID(ctx, rt.DID)
+	if err != nil {
+		return nil, errInvalidToken("token for an unknown account")
+	}
+	t, err := s.rotate(ctx, rt)
 	if err != nil {
 		return nil, err
 	}
-	out := s.sessionOut(r.Context(), a, t)
-	return out, nil
+	return s.sessionOut(ctx, a, t), nil
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) (any, error) {
-	if _, err := s.refreshAuth(r); err != nil {
+	rt, _, err := s.liveRefreshToken(r)
+	if err != nil {
 		return nil, err
 	}
-	return nil, nil
+	return nil, s.store.RevokeRefreshToken(r.Context(), rt.ID)
 }
 
 // jsonCID parses an optional CID field: absent (nil raw) gives nil; JSON

@@ -1,12 +1,12 @@
 package pds
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,14 +36,16 @@ func errInvalidToken(format string, args ...any) error {
 	return xerr(http.StatusUnauthorized, "InvalidToken", format, args...)
 }
 
-// issueToken signs a token for did with the given scope and lifetime; it
-// returns the token and its id.
-func (s *Server) issueToken(did, scope string, ttl time.Duration) (string, string, error) {
-	idb, err := randomBytes(16)
-	if err != nil {
-		return "", "", err
+// issueToken signs a token for did with the given scope and lifetime and
+// id ("": a new one); it returns the token and its id.
+func (s *Server) issueToken(did, scope string, ttl time.Duration, id string) (string, string, error) {
+	if id == "" {
+		idb, err := randomBytes(16)
+		if err != nil {
+			return "", "", err
+		}
+		id = hex.EncodeToString(idb)
 	}
-	id := hex.EncodeToString(idb)
 	now := s.now()
 	claims := tokenClaims{Scope: scope, RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   did,
@@ -53,33 +55,20 @@ func (s *Server) issueToken(did, scope string, ttl time.Duration) (string, strin
 		ID:        id,
 	}}
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-	if scope == scopeAccess {
-		t.Header["typ"] = "at+jwt"
-	} else {
+	if scope == scopeRefresh {
 		t.Header["typ"] = "refresh+jwt"
+	} else {
+		t.Header["typ"] = "at+jwt"
 	}
 	signed, err := t.SignedString(s.secret)
 	return signed, id, err
 }
 
-// session is what createAccount, createSession and refreshSession return.
+// sessionTokens is what createAccount, createSession and refreshSession
+// return; next is the refresh token as stored.
 type sessionTokens struct {
 	Access, Refresh string
-}
-
-func (s *Server) newSession(ctx context.Context, did string) (*sessionTokens, error) {
-	access, _, err := s.issueToken(did, scopeAccess, s.cfg.AccessTTL)
-	if err != nil {
-		return nil, err
-	}
-	refresh, id, err := s.issueToken(did, scopeRefresh, s.cfg.RefreshTTL)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.store.SaveRefreshToken(ctx, id, did, s.now().Add(s.cfg.RefreshTTL)); err != nil {
-		return nil, err
-	}
-	return &sessionTokens{Access: access, Refresh: refresh}, nil
+	next            RefreshToken
 }
 
 // bearer returns the request's bearer token.
@@ -95,19 +84,19 @@ func bearer(r *http.Request) (string, error) {
 	return strings.TrimSpace(tok), nil
 }
 
-// requestToken checks the request's bearer token for scope (see
+// requestToken checks the request's bearer token for one of scopes (see
 // checkToken) and returns its claims.
-func (s *Server) requestToken(r *http.Request, scope string) (*tokenClaims, error) {
+func (s *Server) requestToken(r *http.Request, scopes ...string) (*tokenClaims, error) {
 	tok, err := bearer(r)
 	if err != nil {
 		return nil, err
 	}
-	return s.checkToken(tok, scope)
+	return s.checkToken(tok, scopes...)
 }
 
 // checkToken verifies a token's signature, algorithm, audience, expiry and
-// scope and returns its claims.
-func (s *Server) checkToken(tok, scope string) (*tokenClaims, error) {
+// scope (one of scopes) and returns its claims.
+func (s *Server) checkToken(tok string, scopes ...string) (*tokenClaims, error) {
 	var claims tokenClaims
 	_, err := jwt.ParseWithClaims(tok, &claims, func(t *jwt.Token) (any, error) { return s.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -126,8 +115,8 @@ func (s *Server) checkToken(tok, scope string) (*tokenClaims, error) {
 	if claims.IssuedAt != nil && claims.IssuedAt.Time.After(s.now().Add(maxClockSkew)) {
 		return nil, errInvalidToken("Token issued in the future (iat %s)", claims.IssuedAt.Time.UTC().Format(time.RFC3339))
 	}
-	if claims.Scope != scope {
-		return nil, errInvalidToken("Bad token scope %q, expected %q", claims.Scope, scope)
+	if !slices.Contains(scopes, claims.Scope) {
+		return nil, errInvalidToken("Bad token scope %q, expected %s", claims.Scope, strings.Join(scopes, " or "))
 	}
 	if claims.Subject == "" {
 		return nil, errInvalidToken("token has no subject")
@@ -151,18 +140,11 @@ func (s *Server) authAccess(r *http.Request) (*Account, error) {
 // authSession checks the request's access token and returns its account,
 // active or not (getSession, activateAccount).
 func (s *Server) authSession(r *http.Request) (*Account, error) {
-	c, err := s.requestToken(r, scopeAccess)
+	sess, err := s.authRequest(r)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.AccountByDID(r.Context(), c.Subject)
-	if errors.Is(err, ErrNotStored) {
-		return nil, errInvalidToken("token for an unknown account")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return sess.Account, nil
 }
 
 // authAdmin checks HTTP basic auth as admin.

@@ -55,10 +55,20 @@
 // Sessions are HS256 JWTs signed with a per-server secret kept in the store:
 // access tokens (scope com.atproto.access, 2 hours) and refresh tokens
 // (scope com.atproto.refresh, 90 days, revocable: their ids are in the
-// store). Passwords are stored as bcrypt hashes. Errors follow the reference
+// store; a used one still works for two hours, see session.go). A session
+// made with an app password has access scope com.atproto.appPass (or
+// com.atproto.appPassPrivileged) and cannot do account-level actions
+// (authFull). Passwords are stored as bcrypt hashes. Errors follow the reference
 // PDS: no token is 401 AuthenticationRequired, a bad or tampered token 401
 // InvalidToken, an expired one 400 ExpiredToken (which is what makes
 // @atproto/api refresh its session).
+//
+// # Mail
+//
+// There is no mail server: what the reference would mail (tokens for email
+// confirmation, email update, password reset, account deletion, PLC
+// operations) goes to Config.Mail, a MailLog, one line per mail. Tokens
+// are kept per account and purpose and live 15 minutes (mail.go).
 //
 // # Limits
 //

@@ -86,6 +86,10 @@ type Config struct {
 	// (nil: DefaultLoginLimits; an empty LoginLimits: none).
 	LoginLimits *LoginLimits
 
+	// Mail receives the mail the reference PDS would send (tokens for
+	// email confirmation, account deletion, PLC operations); nil drops it.
+	Mail *MailLog
+
 	// FirehoseWindow is how long events are kept for replay; older ones
 	// are removed and a cursor before them gets OutdatedCursor. 0 keeps
 	// every event.
@@ -428,7 +432,7 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string, 
 func (s *Server) routes() map[string]method {
 	get := func(fn handlerFunc) method { return method{fn: fn} }
 	post := func(fn handlerFunc) method { return method{post: true, fn: fn} }
-	return map[string]method{
+	m := map[string]method{
 		"com.atproto.server.describeServer":    get(s.describeServer),
 		"com.atproto.server.createAccount":     post(s.createAccount),
 		"com.atproto.server.createSession":     post(s.createSession),
@@ -466,4 +470,7 @@ func (s *Server) routes() map[string]method {
 		"com.atproto.identity.resolveHandle": get(s.resolveHandle),
 		"com.atproto.identity.updateHandle":  post(s.updateHandle),
 	}
+	s.sessionRoutes(m, get, post)
+	s.emailRoutes(m, get, post)
+	return m
 }

@@ -30,6 +30,9 @@ type Account struct {
 	Active       bool
 	Head         cid.Cid // latest commit (cid.Undef before the first)
 	Rev          string  // its rev
+	// EmailConfirmedAt is when the email address was confirmed (zero:
+	// not confirmed).
+	EmailConfirmedAt time.Time
 }
 
 // Block is one block of a repository.
@@ -147,9 +150,8 @@ type Store interface {
 	BlobMeta(ctx context.Context, did string, c cid.Cid) (*BlobMeta, error)
 	ListBlobs(ctx context.Context, did, cursor string, limit int) ([]cid.Cid, error)
 
-	SaveRefreshToken(ctx context.Context, id, did string, exp time.Time) error
-	// UseRefreshToken checks that a refresh token is live and revokes it.
-	UseRefreshToken(ctx context.Context, id, did string) error
+	// Refresh tokens, app passwords and mailed tokens (session.go).
+	sessionStore
 
 	PLCLog(ctx context.Context, did string) ([]PLCEntry, error) // ErrNotStored: unknown DID
 	// SetPLCLog replaces a DID's log (appending may nullify entries).

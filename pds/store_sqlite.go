@@ -123,6 +123,10 @@ func OpenSQLiteStore(path string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: creating schema: %w", path, err)
 	}
+	if err := migrateAccountTables(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
 	return &sqliteStore{db: db, path: abs}, nil
 }
 
@@ -178,16 +182,20 @@ func (s *sqliteStore) CreateAccount(ctx context.Context, a *Account, first *Comm
 	return tx.Commit()
 }
 
-const accountCols = `did, handle, COALESCE(email, ''), password_hash, signing_key, created_at, active, head, rev`
+const accountCols = `did, handle, COALESCE(email, ''), password_hash, signing_key, created_at, active, head, rev, email_confirmed_at`
 
 func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
 	var a Account
 	var created int64
 	var head string
-	if err := row.Scan(&a.DID, &a.Handle, &a.Email, &a.PasswordHash, &a.SigningKey, &created, &a.Active, &head, &a.Rev); err != nil {
+	var confirmed int64
+	if err := row.Scan(&a.DID, &a.Handle, &a.Email, &a.PasswordHash, &a.SigningKey, &created, &a.Active, &head, &a.Rev, &confirmed); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = time.UnixMicro(created).UTC()
+	if confirmed != 0 {
+		a.EmailConfirmedAt = time.UnixMicro(confirmed).UTC()
+	}
 	if head != "" {
 		c, err := cid.Decode(head)
 		if err != nil {
@@ -541,22 +549,6 @@ func (s *sqliteStore) ListBlobs(ctx context.Context, did, cursor string, limit i
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-func (s *sqliteStore) SaveRefreshToken(ctx context.Context, id, did string, exp time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO refresh_tokens (id, did, expires_at) VALUES (?, ?, ?)`, id, did, exp.Unix())
-	return err
-}
-
-func (s *sqliteStore) UseRefreshToken(ctx context.Context, id, did string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE id = ? AND did = ?`, id, did)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("refresh token %s: %w", id, ErrNotStored)
-	}
-	return nil
 }
 
 func (s *sqliteStore) PLCLog(ctx context.Context, did string) ([]PLCEntry, error) {

@@ -29,15 +29,8 @@ func (s *Server) requestEmailConfirmation(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) confirmEmail(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authSession(r)
+	a, in, err := s.emailRequest(w, r, s.authSession)
 	if err != nil {
-		return nil, err
-	}
-	var in struct {
-		Email string `json:"email"`
-		Token string `json:"token"`
-	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
 		return nil, err
 	}
 	if a.Email == "" || a.Email != strings.ToLower(in.Email) {
@@ -68,15 +61,8 @@ func (s *Server) requestEmailUpdate(w http.ResponseWriter, r *http.Request) (any
 }
 
 func (s *Server) updateEmail(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authFullAnyStatus(r)
+	a, in, err := s.emailRequest(w, r, s.authFullAnyStatus)
 	if err != nil {
-		return nil, err
-	}
-	var in struct {
-		Email string `json:"email"`
-		Token string `json:"token"`
-	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
 		return nil, err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
@@ -147,6 +133,25 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	return nil, s.store.RevokeRefreshTokens(ctx, did)
+}
+
+// emailTokenBody is the body of confirmEmail and updateEmail.
+type emailTokenBody struct {
+	Email string `json:"email"`
+	Token string `json:"token"`
+}
+
+// emailRequest authenticates with auth and reads an emailTokenBody.
+func (s *Server) emailRequest(w http.ResponseWriter, r *http.Request, auth func(*http.Request) (*Account, error)) (*Account, *emailTokenBody, error) {
+	a, err := auth(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var in emailTokenBody
+	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		return nil, nil, err
+	}
+	return a, &in, nil
 }
 
 // validEmail is the shape check an address gets: something@domain.tld.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -125,7 +126,7 @@ func (g *genRepo) build(tb testing.TB) ([]byte, cid.Cid) {
 	if did == "" {
 		did = "did:plc:arborrepotestsaaaaaaaaaa"
 	}
-	commit := &repo.Commit{DID: did, Version: version, Data: data, Rev: rev}
+	commit := &repo.Commit{DID: syntax.DID(did), Version: version, Data: data, Rev: syntax.TID(rev)}
 	commit.Sig, err = g.key.HashAndSign(commit.UnsignedBytes())
 	if err != nil {
 		tb.Fatal(err)

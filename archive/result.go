@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/arbor-atproto/arbor/car"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // The result types below are what arbor's archive commands (inspect, ls,
@@ -16,11 +17,11 @@ type CommitInfo struct {
 	// CID is the commit block's CID (the archive's root).
 	CID string `json:"cid"`
 	// DID is the repository's DID.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// Version is the commit format version (3; 2 for legacy commits).
 	Version int64 `json:"version"`
 	// Rev is the commit's revision (a TID); absent in v2 commits.
-	Rev string `json:"rev,omitempty"`
+	Rev syntax.TID `json:"rev,omitempty"`
 	// Data is the CID of the MST root.
 	Data string `json:"data"`
 	// Prev is the previous commit's CID; null when there is none.

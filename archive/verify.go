@@ -428,13 +428,13 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		}
 	}
 	if c := a.Commit; c != nil {
-		if err := ValidateRepoDID(c.DID); err != nil {
+		if err := ValidateRepoDID(c.DID.String()); err != nil {
 			add(Problem{Kind: KindCommit, CID: a.Root, Err: err})
 		}
 		if c.Version == repo.VersionLegacy && c.Rev != "" {
 			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: a version 2 commit carries rev %s (only version 3 commits have one)", ErrInvalidCommit, repo.Quote(c.Rev))})
 		}
-		if opts.DID != "" && c.DID != string(opts.DID) {
+		if opts.DID != "" && c.DID != opts.DID {
 			add(Problem{Kind: KindCommit, CID: a.Root, Err: fmt.Errorf("%w: commit has %s, document is for %s", ErrDIDMismatch, c.DID, opts.DID)})
 		}
 		if opts.Key != nil {

@@ -148,7 +148,7 @@ func (s *RecordSet) create(w io.Writer, opts CreateOptions, rev syntax.TID, pub 
 		return nil, err
 	}
 	opts.Progress.tell("signing", "", 0, 0)
-	_, commitCID, commitBytes, err := signCommit(string(opts.DID), rev.String(), root, deterministicKey{opts.Key})
+	_, commitCID, commitBytes, err := signCommit(opts.DID, rev, root, deterministicKey{opts.Key})
 	if err != nil {
 		return nil, err
 	}

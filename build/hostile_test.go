@@ -10,6 +10,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/mst"
@@ -17,7 +18,7 @@ import (
 
 // hostileCAR generates one of the malformed shapes of build/hostile with
 // a fresh key.
-func hostileCAR(t testing.TB, gen func(atcrypto.PrivateKey, string, int) (*hostile.Repo, error), n int) []byte {
+func hostileCAR(t testing.TB, gen func(atcrypto.PrivateKey, syntax.DID, int) (*hostile.Repo, error), n int) []byte {
 	t.Helper()
 	k, err := atcrypto.GeneratePrivateKeyK256()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"io"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -164,7 +165,7 @@ func nodeLinks(data []byte) (left *[32]byte, rights [][32]byte, err error) {
 }
 
 // signCommit makes and signs a v3 commit (prev null) deterministically.
-func signCommit(did, rev string, data cid.Cid, key deterministicKey) (*repo.Commit, cid.Cid, []byte, error) {
+func signCommit(did syntax.DID, rev syntax.TID, data cid.Cid, key deterministicKey) (*repo.Commit, cid.Cid, []byte, error) {
 	c := &repo.Commit{DID: did, Version: repo.VersionCurrent, Data: data, Rev: rev}
 	if err := c.Sign(key); err != nil {
 		return nil, cid.Undef, nil, err

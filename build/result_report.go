@@ -1,6 +1,10 @@
 package build
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+)
 
 // CreateReport is what arbor create says of the repository it built (its
 // --json form).
@@ -53,13 +57,13 @@ type RewriteReport struct {
 	// NewData is the output's MST root CID.
 	NewData string `json:"newData"`
 	// OldDID is the input's DID.
-	OldDID string `json:"oldDid"`
+	OldDID syntax.DID `json:"oldDid"`
 	// NewDID is the output's DID.
-	NewDID string `json:"newDid"`
+	NewDID syntax.DID `json:"newDid"`
 	// OldRev is the input's rev.
-	OldRev string `json:"oldRev"`
+	OldRev syntax.TID `json:"oldRev"`
 	// NewRev is the output's rev.
-	NewRev string `json:"newRev"`
+	NewRev syntax.TID `json:"newRev"`
 	// SigningKey is the did:key of the new signature; left out when the
 	// commit is kept as it was.
 	SigningKey string `json:"signingKey,omitempty"`

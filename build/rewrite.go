@@ -49,8 +49,8 @@ type RewriteOptions struct {
 type RewriteResult struct {
 	OldCommit, NewCommit cid.Cid
 	OldData, NewData     cid.Cid
-	OldDID, NewDID       string
-	OldRev, NewRev       string
+	OldDID, NewDID       syntax.DID
+	OldRev, NewRev       syntax.TID
 	// SigningKey is the did:key of the new signature; "" when the commit is
 	// kept as it was.
 	SigningKey    string
@@ -242,7 +242,7 @@ func (r *rewriter) planCommit() error {
 	res.TreeRebuilt = res.RecordsOut != res.RecordsIn || !r.rep.Valid()
 	res.NewDID = r.a.Commit.DID
 	if opts.DID != "" {
-		res.NewDID = string(opts.DID)
+		res.NewDID = opts.DID
 	}
 	res.CommitChanged = res.TreeRebuilt || res.NewDID != res.OldDID || opts.Key != nil || opts.Rev != ""
 	r.canonical = res.TreeRebuilt || opts.Compact
@@ -294,7 +294,7 @@ func (r *rewriter) commit() error {
 		r.commitCID, r.commitBytes, res.NewCommit = r.a.Root, b, r.a.Root
 		return nil
 	}
-	rev := string(opts.Rev)
+	rev := opts.Rev
 	if rev == "" {
 		rev = nextRev(res.OldRev, time.Now())
 	}
@@ -491,16 +491,16 @@ func copyBlocks(in io.Reader, start int64, w io.Writer, a *archive.Archive, res 
 
 // nextRev returns the TID of now, or the TID one microsecond after old when
 // that is later (a clock behind the old commit's).
-func nextRev(old string, now time.Time) string {
+func nextRev(old syntax.TID, now time.Time) syntax.TID {
 	t := repo.TIDFromTime(now, 0)
-	if old == "" || t.String() > old {
-		return t.String()
+	if old == "" || t > old {
+		return t
 	}
-	o, err := repo.ParseTID(old)
+	o, err := repo.ParseTID(old.String())
 	if err != nil {
-		return t.String()
+		return t
 	}
-	return repo.TIDFromTime(o.Time().Add(time.Microsecond), 0).String()
+	return repo.TIDFromTime(o.Time().Add(time.Microsecond), 0)
 }
 
 func setOf(xs []string) map[string]bool {

@@ -214,7 +214,7 @@ func TestRewriteWithoutRevGoesForward(t *testing.T) {
 	if got := nextRev("3zzzzzzzzzz22", timeOfTID(t, "3kzzzzzzzzz22")); got <= "3zzzzzzzzzz22" {
 		t.Fatalf("next rev %s is not after an old rev from the future", got)
 	}
-	if got := nextRev("2222222222222", timeOfTID(t, "3kzzzzzzzzz22")); got != string(repo.TIDFromTime(timeOfTID(t, "3kzzzzzzzzz22"), 0)) {
+	if got := nextRev("2222222222222", timeOfTID(t, "3kzzzzzzzzz22")); got != (repo.TIDFromTime(timeOfTID(t, "3kzzzzzzzzz22"), 0)) {
 		t.Fatalf("next rev %s, want the TID of now", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -123,7 +124,7 @@ func (f *fixture) bytes() []byte {
 			f.t.Fatal(err)
 		}
 	}
-	commit := &repo.Commit{DID: f.did, Version: 3, Data: data, Rev: "3kabcdefghij2"}
+	commit := &repo.Commit{DID: syntax.DID(f.did), Version: 3, Data: data, Rev: "3kabcdefghij2"}
 	if err := commit.Sign(f.key); err != nil {
 		f.t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 func deepChain(t *testing.T, k atcrypto.PrivateKey, did string, depth int) *gen.Repo {
 	t.Helper()
-	r, err := gen.DeepChain(k, did, depth)
+	r, err := gen.DeepChain(k, syntax.DID(did), depth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +71,14 @@ func TestFetchRefusesADeepChain(t *testing.T) {
 func TestFirehoseVerifyRefusesADeepChain(t *testing.T) {
 	k := chainKey(t)
 	pub, _ := k.PublicKey()
-	op, did, err := plc.NewGenesis(plc.GenesisParams{
+	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
 		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "deep.test", PDS: "http://127.0.0.1",
 	}, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := plc.FormatDocument(did, op)
+	did := genesisDID.String()
+	doc, err := plc.FormatDocument(genesisDID, op)
 	if err != nil {
 		t.Fatal(err)
 	}

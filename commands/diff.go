@@ -195,9 +195,9 @@ func printDiff(w io.Writer, out *diff.Report) error {
 	side := func(mark string, s diff.Side) {
 		desc := "bare MST " + s.Data
 		if s.DID != "" {
-			desc = s.DID
+			desc = s.DID.String()
 			if s.Rev != "" {
-				desc += " rev " + s.Rev
+				desc += " rev " + s.Rev.String()
 			}
 		}
 		fmt.Fprintf(w, "%s %s (%s)\n", mark, s.File, desc)
@@ -348,11 +348,11 @@ func printApply(w io.Writer, r *diff.ApplyReport) error {
 	return nil
 }
 
-func orNone(s string) string {
+func orNone[S ~string](s S) string {
 	if s == "" {
 		return "(none)"
 	}
-	return s
+	return string(s)
 }
 
 // openSnapshots opens OLD and NEW (diff.OpenPair): a file that cannot be

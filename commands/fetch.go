@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/arbor-atproto/arbor/internal/atomicfile"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/archive"
 
@@ -87,11 +88,13 @@ func runFetch(c *cli.Context) error {
 	if out == "" {
 		return usageErr("usage: arbor fetch HANDLE|DID -o OUT.car [--since REV] [--blobs DIR]: -o is required")
 	}
-	since := c.String("since")
-	if since != "" {
-		if _, err := repo.ParseTID(since); err != nil {
+	var since syntax.TID
+	if s := c.String("since"); s != "" {
+		t, err := repo.ParseTID(s)
+		if err != nil {
 			return usageErr("--since: %v", err)
 		}
+		since = t
 	}
 	if err := checkOverwrite(out, c.Bool("force")); err != nil {
 		return err
@@ -135,7 +138,7 @@ func runFetch(c *cli.Context) error {
 	return err
 }
 
-func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, out, since string, placed *bool) error {
+func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, out string, since syntax.TID, placed *bool) error {
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout(res))
 	id, err := res.Lookup(lctx, c.Args().First())
 	cancel()
@@ -178,7 +181,7 @@ func runFetchCtx(ctx context.Context, c *cli.Context, res *identity.Resolver, ou
 	return nil
 }
 
-func printFetch(w io.Writer, report *fetch.Report, id *identity.Identity, since string) {
+func printFetch(w io.Writer, report *fetch.Report, id *identity.Identity, since syntax.TID) {
 	p := newPainter(w)
 	who := id.DID.String()
 	if id.HandleVerified {
@@ -186,7 +189,7 @@ func printFetch(w io.Writer, report *fetch.Report, id *identity.Identity, since 
 	}
 	what := "repository"
 	if report.Slice {
-		what = "slice since " + since
+		what = "slice since " + since.String()
 	}
 	fmt.Fprintf(w, "%s %s: %s of %s from %s, %s, rev %s\n", p.green("✓"), report.File, what, who, id.Doc.PDS, humanBytes(report.Bytes), report.Commit.Rev)
 	fmt.Fprintf(w, "  checked: %s\n", joinComma(report.Checked))
@@ -253,10 +256,10 @@ func fetchRepo(ctx context.Context, c *cli.Context, res *identity.Resolver, id *
 
 // download fetches the repository (getRepo, since rev when set) into tmp,
 // with a progress line on a terminal.
-func download(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, since string, tmp *os.File) (int64, error) {
+func download(ctx context.Context, c *cli.Context, res *identity.Resolver, id *identity.Identity, since syntax.TID, tmp *os.File) (int64, error) {
 	var done atomic.Int64
 	var prog *progress
-	n, err := res.GetRepo(ctx, id.Doc.PDS, id.DID.String(), since, tmp, func(d, total int64) {
+	n, err := res.GetRepo(ctx, id.Doc.PDS, id.DID, since, tmp, func(d, total int64) {
 		done.Store(d)
 		if prog == nil {
 			if total < 0 {
@@ -341,7 +344,7 @@ func fetchBlobs(ctx context.Context, c *cli.Context, res *identity.Resolver, id 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return inputErr(err)
 	}
-	cids, err := res.ListBlobs(ctx, id.Doc.PDS, id.DID.String())
+	cids, err := res.ListBlobs(ctx, id.Doc.PDS, id.DID)
 	if err != nil {
 		return inputErr(fmt.Errorf("listing blobs: %w", err))
 	}
@@ -372,7 +375,7 @@ func fetchBlob(ctx context.Context, res *identity.Resolver, id *identity.Identit
 		return err
 	}
 	defer part.Discard()
-	n, err := res.GetBlob(ctx, id.Doc.PDS, id.DID.String(), bc, part.File())
+	n, err := res.GetBlob(ctx, id.Doc.PDS, id.DID, bc, part.File())
 	done.Add(n)
 	if err != nil {
 		return err

@@ -38,14 +38,15 @@ func newFHFixture(t *testing.T) *fhFixture {
 		t.Fatal(err)
 	}
 	pub, _ := key.PublicKey()
-	op, did, err := plc.NewGenesis(plc.GenesisParams{
+	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
 		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "alice.test", PDS: "http://127.0.0.1",
 	}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	did := genesisDID.String()
 	f.did = did
-	doc, err := plc.FormatDocument(did, op)
+	doc, err := plc.FormatDocument(genesisDID, op)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func newFHFixture(t *testing.T) *fhFixture {
 			t.Fatal(err)
 		}
 		root, _ := tree.RootCID()
-		cm := &repo.Commit{DID: did, Version: 3, Data: root, Rev: string(syntax.NewTID(1_700_000_000_000_000+seq, 0))}
+		cm := &repo.Commit{DID: syntax.DID(did), Version: 3, Data: root, Rev: syntax.NewTID(1_700_000_000_000_000+seq, 0)}
 		if err := cm.Sign(key); err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +81,8 @@ func newFHFixture(t *testing.T) *fhFixture {
 		}
 		ev.Seq, ev.Time = seq, "2025-01-01T00:00:00.000Z"
 		events = append(events, ev)
-		oldRoot, since = root, &cm.Rev
+		rev := cm.Rev.String()
+		oldRoot, since = root, &rev
 	}
 	for i := range 30 {
 		put("app.bsky.feed.post/3kaaaaaaaa"+string(rune('a'+i%26))+string(rune('a'+i/26))+"a", "post")

@@ -154,7 +154,7 @@ func TestRotationKeyLimitEverywhere(t *testing.T) {
 			f := filepath.Join(t.TempDir(), "log.json")
 			os.WriteFile(f, []byte("["+string(body)+"]"), 0o644)
 			v := run(t, "", "plc", "verify", f)
-			resp, err := http.Post(url+"/"+did, "application/json", bytes.NewReader(body))
+			resp, err := http.Post(url+"/"+did.String(), "application/json", bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/urfave/cli/v2"
 )
 
@@ -63,7 +64,15 @@ func readPLCInput(c *cli.Context, name string) ([]byte, error) {
 
 // readLog reads and validates a log file. A log that does not parse exits 2;
 // one that does not validate is returned as a failure (exit 1).
-func readLog(c *cli.Context, name, did string) (*plc.State, []plc.LogEntry, error) {
+func readLog(c *cli.Context, name, didFlag string) (*plc.State, []plc.LogEntry, error) {
+	var did syntax.DID
+	if didFlag != "" {
+		d, err := plc.ParseDID(didFlag)
+		if err != nil {
+			return nil, nil, usageErr("--did: %v", err)
+		}
+		did = d
+	}
 	b, err := readPLCInput(c, name)
 	if err != nil {
 		return nil, nil, err
@@ -94,7 +103,7 @@ func parseLogArg(b []byte) ([]plc.LogEntry, error) {
 		return nil, fmt.Errorf("%w: a single %s on top of %s, not a log: give the whole log (plc history --raw, or the directory's /log/audit)", plc.ErrMalformedOp, op.Type, op.Prev)
 	}
 	if did != "" {
-		if got, err := plc.DIDFromGenesis(op); err == nil && got != did {
+		if got, err := plc.DIDFromGenesis(op); err == nil && got.String() != did {
 			return nil, fmt.Errorf("%w: the file says %s, the genesis operation is of %s", plc.ErrLogDIDMismatch, did, got)
 		}
 	}
@@ -146,7 +155,7 @@ func nowArg(c *cli.Context) (time.Time, error) {
 // operation}, as --json prints it), so that the next step (plc update on a
 // genesis, plc submit, plc did) needs nothing else. The bare operation, as
 // the directory receives it, is its "operation" member.
-func writeOpFile(c *cli.Context, did string, op *plc.Operation) error {
+func writeOpFile(c *cli.Context, did syntax.DID, op *plc.Operation) error {
 	if !c.IsSet("out") {
 		return nil
 	}
@@ -163,7 +172,7 @@ func writeOpFile(c *cli.Context, did string, op *plc.Operation) error {
 // printOp prints a signed operation on standard output: as {did, cid,
 // prev, operation} with --json, otherwise the bare operation (what the
 // directory receives); the summary and the DID go to standard error.
-func printOp(c *cli.Context, did string, op *plc.Operation, summary string) error {
+func printOp(c *cli.Context, did syntax.DID, op *plc.Operation, summary string) error {
 	if err := checkOverwrite(c.String("out"), c.Bool("force")); err != nil {
 		return err
 	}
@@ -638,9 +647,9 @@ func plcHistory(c *cli.Context) error {
 	if err := needArgs(c, 1, 1, "DID [--plc-host URL]"); err != nil {
 		return err
 	}
-	did := c.Args().First()
-	if !plc.ValidDID(did) {
-		return usageErr("%q is not a did:plc identifier", did)
+	did, err := plc.ParseDID(c.Args().First())
+	if err != nil {
+		return usageErr("%q is not a did:plc identifier", c.Args().First())
 	}
 	cl := &plc.Client{Host: c.String("plc-host")}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -724,24 +733,27 @@ func plcSubmit(c *cli.Context) error {
 }
 
 // submitArgs reads the operation to submit and the DID it is for.
-func submitArgs(c *cli.Context) (*plc.Operation, string, error) {
+func submitArgs(c *cli.Context) (*plc.Operation, syntax.DID, error) {
 	b, err := readPLCInput(c, c.Args().First())
 	if err != nil {
 		return nil, "", err
 	}
-	op, did, err := parseOpArg(b)
+	op, given, err := parseOpArg(b)
 	if err != nil {
 		return nil, "", inputErr(err)
 	}
 	if c.IsSet("did") {
-		did = c.String("did")
+		given = c.String("did")
 	}
-	if did == "" && op.IsGenesis() {
-		if did, err = plc.DIDFromGenesis(op); err != nil {
+	if given == "" && op.IsGenesis() {
+		did, err := plc.DIDFromGenesis(op)
+		if err != nil {
 			return nil, "", inputErr(err)
 		}
+		return op, did, nil
 	}
-	if !plc.ValidDID(did) {
+	did, err := plc.ParseDID(given)
+	if err != nil {
 		return nil, "", usageErr("no DID for this operation: give --did")
 	}
 	return op, did, nil
@@ -750,7 +762,7 @@ func submitArgs(c *cli.Context) (*plc.Operation, string, error) {
 // checkSubmission checks op before it is sent: a genesis operation as a log
 // of one, any other against the directory's current log (unless check is
 // off).
-func checkSubmission(ctx context.Context, cl *plc.Client, did string, op *plc.Operation, check bool) error {
+func checkSubmission(ctx context.Context, cl *plc.Client, did syntax.DID, op *plc.Operation, check bool) error {
 	if op.IsGenesis() {
 		if _, err := plc.ValidateLog(did, []plc.LogEntry{{Operation: op}}); err != nil {
 			return failErr("%v", err)

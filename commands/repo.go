@@ -162,7 +162,7 @@ func printInspect(w io.Writer, out *archive.InspectReport) error {
 }
 
 func printCommitRows(row func(k, format string, args ...any), p painter, cm *archive.CommitInfo) {
-	row("did", "%s", p.bold(cm.DID))
+	row("did", "%s", p.bold(cm.DID.String()))
 	row("version", "%d", cm.Version)
 	if cm.Rev != "" {
 		row("rev", "%s", cm.Rev)
@@ -301,7 +301,7 @@ func get(c *cli.Context) error {
 	if a.CommitErr != nil {
 		return rootErr(a.CommitErr)
 	}
-	if did != "" && a.Commit != nil && a.Commit.DID != did {
+	if did != "" && a.Commit != nil && a.Commit.DID.String() != did {
 		return failErr("%s is a repo of %s, not %s", displayName(c.Args().First()), a.Commit.DID, did)
 	}
 	rc, body, found, err := a.Record(path)
@@ -325,7 +325,7 @@ func get(c *cli.Context) error {
 	}
 	uri := path
 	if a.Commit != nil {
-		uri = "at://" + a.Commit.DID + "/" + path
+		uri = "at://" + a.Commit.DID.String() + "/" + path
 	}
 	js, err := dagcbor.ToJSON(v)
 	if err != nil {

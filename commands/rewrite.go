@@ -142,8 +142,8 @@ func printRewrite(w io.Writer, res *build.RewriteReport) error {
 			fmt.Fprintf(w, "  %-8s %s -> %s\n", name, old, new)
 		}
 	}
-	change("did", res.OldDID, res.NewDID)
-	change("rev", res.OldRev, res.NewRev)
+	change("did", res.OldDID.String(), res.NewDID.String())
+	change("rev", res.OldRev.String(), res.NewRev.String())
 	change("commit", res.OldCommit, res.NewCommit)
 	change("data", res.OldData, res.NewData)
 	if res.SigningKey != "" {

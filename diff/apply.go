@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/mst"
@@ -23,14 +24,14 @@ type Snapshot struct {
 type Applied struct {
 	Commit    *repo.Commit // the slice's commit, now the snapshot's root
 	CommitCID cid.Cid
-	Records   int       // records in the new tree
-	Nodes     int       // MST nodes in the new tree
-	Ops       []Op      // record operations from the base to the new tree
-	BaseRev   string    // the base commit's rev ("" for a bare tree)
-	BaseData  cid.Cid   // the base's MST root
-	FromBase  int       // blocks of the new snapshot taken from the base
-	FromSlice int       // blocks taken from the slice
-	Missing   []cid.Cid // only set on ErrSliceMismatch: blocks neither side has
+	Records   int        // records in the new tree
+	Nodes     int        // MST nodes in the new tree
+	Ops       []Op       // record operations from the base to the new tree
+	BaseRev   syntax.TID // the base commit's rev ("" for a bare tree)
+	BaseData  cid.Cid    // the base's MST root
+	FromBase  int        // blocks of the new snapshot taken from the base
+	FromSlice int        // blocks taken from the slice
+	Missing   []cid.Cid  // only set on ErrSliceMismatch: blocks neither side has
 }
 
 // overlay reads from the slice first, then the base.

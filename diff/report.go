@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -77,9 +78,9 @@ type Side struct {
 	// BareTree says the root is an MST node, not a commit.
 	BareTree bool `json:"bareTree"`
 	// DID is the commit's DID.
-	DID string `json:"did,omitempty"`
+	DID syntax.DID `json:"did,omitempty"`
 	// Rev is the commit's rev.
-	Rev string `json:"rev,omitempty"`
+	Rev syntax.TID `json:"rev,omitempty"`
 	// Read says how the file was read: "index" (mapped, the framing
 	// checked as far as the diff needed, each block hash-checked when the
 	// diff reads it) or "full" (streamed and every block hash-checked:
@@ -188,15 +189,15 @@ type ApplyReport struct {
 	// File is the new snapshot written.
 	File string `json:"file"`
 	// DID is the repository's DID.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// Commit is the new commit's CID.
 	Commit string `json:"commit"`
 	// Data is the new MST root's CID.
 	Data string `json:"data"`
 	// Rev is the new commit's rev.
-	Rev string `json:"rev"`
+	Rev syntax.TID `json:"rev"`
 	// BaseRev is the base's rev.
-	BaseRev string `json:"baseRev,omitempty"`
+	BaseRev syntax.TID `json:"baseRev,omitempty"`
 	// Records counts the new snapshot's records.
 	Records int `json:"records"`
 	// MSTNodes counts its MST nodes.

@@ -22,7 +22,7 @@ type Report struct {
 	// Commit is the downloaded commit.
 	Commit *archive.CommitInfo `json:"commit"`
 	// Since is the rev the slice starts after (--since).
-	Since string `json:"since,omitempty"`
+	Since syntax.TID `json:"since,omitempty"`
 	// Slice says a slice was fetched, not a whole repository.
 	Slice bool `json:"slice"`
 	// Checked lists what was verified.
@@ -59,7 +59,7 @@ func Verify(a *archive.Archive, did syntax.DID, key atcrypto.PublicKey, pds stri
 	}
 	r.Commit = archive.NewCommitInfo(a)
 	if slice {
-		if a.Commit.DID != did.String() {
+		if a.Commit.DID != did {
 			return fmt.Errorf("fetched slice: %w: commit has %s, resolved %s", archive.ErrDIDMismatch, a.Commit.DID, did)
 		}
 		if err := a.Commit.VerifySignature(key); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -31,16 +30,7 @@ func CommitEvent(src mst.BlockSource, oldRoot cid.Cid, commit *repo.Commit, sinc
 	if err != nil {
 		return nil, err
 	}
-	did, err := syntax.ParseDID(commit.DID)
-	if err != nil {
-		return nil, fmt.Errorf("commit DID: %w", err)
-	}
-	var rev syntax.TID // "" stays "" (a version 2 commit has no rev)
-	if commit.Rev != "" {
-		if rev, err = syntax.ParseTID(commit.Rev); err != nil {
-			return nil, fmt.Errorf("commit rev: %w", err)
-		}
-	}
+	did, rev := commit.DID, commit.Rev // checked by Bytes; a version 2 commit's rev stays ""
 	commitCID, err := commit.CID()
 	if err != nil {
 		return nil, err

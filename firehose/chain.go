@@ -94,7 +94,7 @@ func (c *Chain) Check(ev Event) (warnings []error, err error) {
 			s.rev, s.data = e.Rev, cid.Undef
 			if _, blocks, err := car.ReadAll(bytes.NewReader(e.Blocks)); err == nil {
 				for _, b := range blocks {
-					if cm, err := repo.DecodeCommit(b); err == nil && cm.DID == e.DID.String() {
+					if cm, err := repo.DecodeCommit(b); err == nil && cm.DID == e.DID {
 						s.data = cm.Data
 					}
 				}

@@ -379,7 +379,7 @@ func TestCommitProofFixtures(t *testing.T) {
 			for _, k := range f.Dels {
 				ops = append(ops, RepoOp{Action: ActionDelete, Path: k, Prev: leaf})
 			}
-			did := "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+			did := syntax.DID("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa")
 			cm := &repo.Commit{DID: did, Version: 3, Data: vafter, Rev: "3lmxjza3nva27"}
 			if err := cm.Sign(priv); err != nil {
 				t.Fatal(err)

@@ -79,7 +79,7 @@ func (r *testRepo) commit(t testing.TB, put map[string]string, del ...string) *C
 	}
 	r.n++
 	rev := string(syntax.NewTID(1_700_000_000_000_000+r.n*1000, 0))
-	c := &repo.Commit{DID: r.did, Version: 3, Data: root, Rev: rev}
+	c := &repo.Commit{DID: syntax.DID(r.did), Version: 3, Data: root, Rev: syntax.TID(rev)}
 	if err := c.Sign(r.key); err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestVerifyCommitRefusesMalformedTrees(t *testing.T) {
 	}
 	pub, _ := k.PublicKey()
 	const did = "did:plc:abcdefghijklmnopqrstuvwx"
-	gen := func(f func(atcrypto.PrivateKey, string, int) (*hostile.Repo, error), n int) *hostile.Repo {
+	gen := func(f func(atcrypto.PrivateKey, syntax.DID, int) (*hostile.Repo, error), n int) *hostile.Repo {
 		r, err := f(k, did, n)
 		if err != nil {
 			t.Fatal(err)

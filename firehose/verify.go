@@ -123,12 +123,12 @@ func VerifyCommit(ev *Commit, key atcrypto.PublicKey) (*Verification, error) {
 	}
 	v.Commit = c
 	v.Passed = append(v.Passed, CheckCommit)
-	if c.DID != ev.Repo.String() {
+	if c.DID != ev.Repo {
 		v.fail(fmt.Errorf("%w: commit %s is for %s, event for %s", ErrRepoMismatch, ev.Commit, c.DID, ev.Repo))
 	} else {
 		v.Passed = append(v.Passed, CheckRepo)
 	}
-	if c.Rev != ev.Rev.String() {
+	if c.Rev != ev.Rev {
 		v.fail(fmt.Errorf("%w: commit %s has rev %s, event %s", ErrRevMismatch, ev.Commit, c.Rev, ev.Rev))
 	} else {
 		v.Passed = append(v.Passed, CheckRev)
@@ -321,12 +321,12 @@ func VerifySync(ev *Sync, key atcrypto.PublicKey) (*Verification, error) {
 	}
 	v.Commit = c
 	v.Passed = append(v.Passed, CheckCommit)
-	if c.DID != ev.DID.String() {
+	if c.DID != ev.DID {
 		v.fail(fmt.Errorf("%w: commit %s is for %s, event for %s", ErrRepoMismatch, roots[0], c.DID, ev.DID))
 	} else {
 		v.Passed = append(v.Passed, CheckRepo)
 	}
-	if c.Rev != ev.Rev.String() {
+	if c.Rev != ev.Rev {
 		v.fail(fmt.Errorf("%w: commit %s has rev %s, event %s", ErrRevMismatch, roots[0], c.Rev, ev.Rev))
 	} else {
 		v.Passed = append(v.Passed, CheckRev)

@@ -170,8 +170,8 @@ func (r *Resolver) DocumentURL(d syntax.DID) (string, error) {
 
 // ResolveDID fetches and parses a DID's document: did:plc from the
 // directory at PLCHost, did:web from its host.
-func (r *Resolver) ResolveDID(ctx context.Context, did string) (*Document, error) {
-	d, err := ParseDID(did)
+func (r *Resolver) ResolveDID(ctx context.Context, did syntax.DID) (*Document, error) {
+	d, err := ParseDID(did.String())
 	if err != nil {
 		return nil, err
 	}

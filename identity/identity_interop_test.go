@@ -12,6 +12,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // syntaxVectors reads one of the interop syntax files (comments and blank
@@ -69,7 +70,7 @@ func TestInvalidDIDVectorsAreRefusedBeforeLookup(t *testing.T) {
 		if _, err := identity.ParseDID(d); !errors.Is(err, identity.ErrInvalidDID) {
 			t.Errorf("ParseDID(%q) = %v, want ErrInvalidDID", d, err)
 		}
-		if _, err := res.ResolveDID(context.Background(), d); !errors.Is(err, identity.ErrInvalidDID) {
+		if _, err := res.ResolveDID(context.Background(), syntax.DID(d)); !errors.Is(err, identity.ErrInvalidDID) {
 			t.Errorf("ResolveDID(%q) = %v, want ErrInvalidDID", d, err)
 		}
 		// Lookup reads "did:..." as a DID (other vectors, such as

@@ -49,7 +49,7 @@ func pub(t *testing.T, k atcrypto.PrivateKey) atcrypto.PublicKey {
 func (w *world) addPLC(t *testing.T, handle, pds string) string {
 	t.Helper()
 	sig, rot := newKey(t), newKey(t)
-	op, did, err := plc.NewGenesis(plc.GenesisParams{
+	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
 		RotationKeys: []string{pub(t, rot).DIDKey()},
 		SigningKey:   pub(t, sig).DIDKey(),
 		Handle:       handle,
@@ -58,6 +58,7 @@ func (w *world) addPLC(t *testing.T, handle, pds string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	did := genesisDID.String()
 	if handle == "" {
 		op.AlsoKnownAs = nil
 	}

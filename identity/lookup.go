@@ -60,7 +60,7 @@ func (r *Resolver) Lookup(ctx context.Context, input string) (*Identity, error) 
 		did, id.HandleMethod = d, method
 	}
 	id.DID = did
-	doc, err := r.ResolveDID(ctx, did.String())
+	doc, err := r.ResolveDID(ctx, did)
 	if err != nil {
 		return nil, err
 	}

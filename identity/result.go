@@ -3,13 +3,15 @@ package identity
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // Resolution is a resolved identity as arbor resolve prints it with --json
 // (that command's JSON schema; arbor fetch's result holds one too).
 type Resolution struct {
 	// DID is the account's DID.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// Handle is the handle the DID document claims (or the one asked for).
 	Handle string `json:"handle,omitempty"`
 	// HandleVerified says the handle resolves to the DID and the DID's
@@ -45,7 +47,7 @@ func errString(err error) string {
 // NewResolution describes id.
 func NewResolution(id *Identity) Resolution {
 	j := Resolution{
-		DID: id.DID.String(), Handle: id.Handle.String(), HandleVerified: id.HandleVerified,
+		DID: id.DID, Handle: id.Handle.String(), HandleVerified: id.HandleVerified,
 		HandleMethod: id.HandleMethod, HandleError: errString(id.HandleErr),
 		PDS: id.Doc.PDS, PDSError: errString(id.Doc.PDSErr),
 		SigningKeyErr: errString(id.Doc.KeyErr), RotationKeys: id.RotationKeys,

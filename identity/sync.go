@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 )
@@ -174,10 +175,10 @@ func xrpcMessage(b []byte) string {
 // with the bytes copied so far and the announced length (-1 if unknown).
 // It returns the number of bytes written. The CAR is not checked here:
 // write it to a temporary file and verify it with the repo package.
-func (r *Resolver) GetRepo(ctx context.Context, pds string, did string, since string, w io.Writer, progress func(done, total int64)) (int64, error) {
-	q := url.Values{"did": {did}}
+func (r *Resolver) GetRepo(ctx context.Context, pds string, did syntax.DID, since syntax.TID, w io.Writer, progress func(done, total int64)) (int64, error) {
+	q := url.Values{"did": {did.String()}}
 	if since != "" {
-		q.Set("since", since)
+		q.Set("since", since.String())
 	}
 	body, total, err := r.openStream(ctx, xrpcURL(pds, "com.atproto.sync.getRepo", q))
 	if err != nil {
@@ -216,7 +217,7 @@ const maxBlobPages = 100000
 
 // ListBlobs lists every blob CID of did's repository with
 // com.atproto.sync.listBlobs, following the cursor page by page.
-func (r *Resolver) ListBlobs(ctx context.Context, pds, did string) ([]cid.Cid, error) {
+func (r *Resolver) ListBlobs(ctx context.Context, pds string, did syntax.DID) ([]cid.Cid, error) {
 	var out []cid.Cid
 	seen := map[string]bool{}
 	cursor := ""
@@ -224,7 +225,7 @@ func (r *Resolver) ListBlobs(ctx context.Context, pds, did string) ([]cid.Cid, e
 		if page == maxBlobPages {
 			return out, fmt.Errorf("%w: listBlobs %s: more than %d pages", ErrPDSRequest, did, maxBlobPages)
 		}
-		q := url.Values{"did": {did}, "limit": {"1000"}}
+		q := url.Values{"did": {did.String()}, "limit": {"1000"}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
@@ -282,11 +283,11 @@ func CheckBlobCID(c cid.Cid) error {
 // fails with ErrBlobMismatch when the bytes do not match c. w has then received
 // bytes that are not the blob: write to a temporary file and keep it only
 // on success.
-func (r *Resolver) GetBlob(ctx context.Context, pds, did string, c cid.Cid, w io.Writer) (int64, error) {
+func (r *Resolver) GetBlob(ctx context.Context, pds string, did syntax.DID, c cid.Cid, w io.Writer) (int64, error) {
 	if err := CheckBlobCID(c); err != nil {
 		return 0, err
 	}
-	body, total, err := r.openStream(ctx, xrpcURL(pds, "com.atproto.sync.getBlob", url.Values{"did": {did}, "cid": {c.String()}}))
+	body, total, err := r.openStream(ctx, xrpcURL(pds, "com.atproto.sync.getBlob", url.Values{"did": {did.String()}, "cid": {c.String()}}))
 	if err != nil {
 		return 0, err
 	}

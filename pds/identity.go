@@ -64,10 +64,10 @@ func (s *Server) newIdentity(ctx context.Context, handle string) (string, atcryp
 	if err != nil {
 		return "", nil, fmt.Errorf("genesis operation for %s: %w", handle, err)
 	}
-	if err := s.directory.Submit(ctx, did, op); err != nil {
+	if err := s.directory.Submit(ctx, did.String(), op); err != nil {
 		return "", nil, fmt.Errorf("registering %s for %s: %w", did, handle, err)
 	}
-	return did, key, nil
+	return did.String(), key, nil
 }
 
 // didDocument returns the DID document of did from the directory, as JSON.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/dagcbor"
@@ -36,11 +37,11 @@ func TestImportRepoRefusesMalformedTrees(t *testing.T) {
 	ts, u := startWithAlice(t)
 	ts.createRecord(u, "before", post("before the import"))
 	head, _ := ts.head(u)
-	deep, err := hostile.DeepChain(hostileKey(t), u.did, 150_000)
+	deep, err := hostile.DeepChain(hostileKey(t), syntax.DID(u.did), 150_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, err := hostile.SharedChain(hostileKey(t), u.did, 40)
+	shared, err := hostile.SharedChain(hostileKey(t), syntax.DID(u.did), 40)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestImportRepoRefusesRecordsCreateRecordRefuses(t *testing.T) {
 			"embed": map[string]any{"$type": "blob", "ref": "not a link", "mimeType": "image/png", "size": int64(1)}})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := hostile.WithRecords(hostileKey(t), u.did, map[string][]byte{
+			r, err := hostile.WithRecords(hostileKey(t), syntax.DID(u.did), map[string][]byte{
 				"app.bsky.feed.post/a": good, badPath: tc.body, "app.bsky.feed.post/z": good,
 			})
 			if err != nil {
@@ -114,7 +115,7 @@ func TestImportRepoRefusesRecordsCreateRecordRefuses(t *testing.T) {
 			}
 		})
 	}
-	r, err := hostile.WithRecords(hostileKey(t), u.did, map[string][]byte{"app.bsky.feed.post/a": good, badPath: good})
+	r, err := hostile.WithRecords(hostileKey(t), syntax.DID(u.did), map[string][]byte{"app.bsky.feed.post/a": good, badPath: good})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestPDSServesOthersDuringHostileImports(t *testing.T) {
 	mallory := ts.createUser("mallory")
 	bob := ts.createUser("bob")
 	ts.createRecord(bob, "first", post("first"))
-	deep, err := hostile.DeepChain(hostileKey(t), mallory.did, 200_000)
+	deep, err := hostile.DeepChain(hostileKey(t), syntax.DID(mallory.did), 200_000)
 	if err != nil {
 		t.Fatal(err)
 	}

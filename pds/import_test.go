@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -53,7 +54,7 @@ func buildRepoCAR(t *testing.T, did string, paths []string, o carOpts) []byte {
 	tree.WriteBlocks(func(c cid.Cid, b []byte) error { put(c, b); return nil })
 	root, _ := tree.RootCID()
 	key, _ := atcrypto.GeneratePrivateKeyK256()
-	commit := &repo.Commit{DID: did, Version: 3, Data: root, Rev: "3kaaaaaaaaa22"}
+	commit := &repo.Commit{DID: syntax.DID(did), Version: 3, Data: root, Rev: "3kaaaaaaaaa22"}
 	if err := commit.Sign(key); err != nil {
 		t.Fatal(err)
 	}

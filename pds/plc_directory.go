@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbor-atproto/arbor/plc"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // directory registers and resolves did:plc identities.
@@ -52,7 +53,7 @@ func (d *embeddedDirectory) State(ctx context.Context, did string) (*plc.State, 
 	if err != nil {
 		return nil, err
 	}
-	st, err := plc.ValidateLog(did, entries)
+	st, err := plc.ValidateLog(syntax.DID(did), entries)
 	if err != nil {
 		return nil, fmt.Errorf("stored log of %s: %w", did, err)
 	}
@@ -76,14 +77,14 @@ func (d *embeddedDirectory) Submit(ctx context.Context, did string, op *plc.Oper
 	var st *plc.State
 	switch {
 	case errors.Is(err, ErrNotStored):
-		st, err = plc.ValidateLog(did, []plc.LogEntry{{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: now, HasMeta: true}})
+		st, err = plc.ValidateLog(syntax.DID(did), []plc.LogEntry{{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: now, HasMeta: true}})
 		if err != nil {
 			return fmt.Errorf("%w: %v", errBadOperation, err)
 		}
 	case err != nil:
 		return err
 	default:
-		cur, err := plc.ValidateLog(did, entries)
+		cur, err := plc.ValidateLog(syntax.DID(did), entries)
 		if err != nil {
 			return fmt.Errorf("stored log of %s: %w", did, err)
 		}
@@ -107,15 +108,15 @@ func newRemoteDirectory(host string, hc *http.Client) *remoteDirectory {
 }
 
 func (d *remoteDirectory) Submit(ctx context.Context, did string, op *plc.Operation) error {
-	return d.client.Submit(ctx, did, op)
+	return d.client.Submit(ctx, syntax.DID(did), op)
 }
 
 func (d *remoteDirectory) State(ctx context.Context, did string) (*plc.State, error) {
-	entries, _, err := d.client.AuditLog(ctx, did)
+	entries, _, err := d.client.AuditLog(ctx, syntax.DID(did))
 	if err != nil {
 		return nil, err
 	}
-	return plc.ValidateLog(did, entries)
+	return plc.ValidateLog(syntax.DID(did), entries)
 }
 
 // servePLC answers the embedded directory's routes: GET /{did},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbor-atproto/arbor/plc"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // The embedded directory holds a new operation to plc.directory's limits
@@ -23,11 +24,11 @@ func TestEmbeddedDirectoryHoldsNewOperationsToTheLimits(t *testing.T) {
 		accept bool
 	}{{plc.MaxAlsoKnownAs + 1, false}, {plc.MaxAlsoKnownAs, true}} {
 		t.Run(fmt.Sprintf("%d alsoKnownAs", tc.aka), func(t *testing.T) {
-			entries, _, err := client.AuditLog(ctx, u.did)
+			entries, _, err := client.AuditLog(ctx, syntax.DID(u.did))
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := plc.ValidateLog(u.did, entries)
+			st, err := plc.ValidateLog(syntax.DID(u.did), entries)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,8 +44,8 @@ func TestEmbeddedDirectoryHoldsNewOperationsToTheLimits(t *testing.T) {
 			if err := plc.Sign(op, ts.srv.rotation); err != nil {
 				t.Fatal(err)
 			}
-			err = client.Submit(ctx, u.did, op)
-			after, _, _ := client.AuditLog(ctx, u.did)
+			err = client.Submit(ctx, syntax.DID(u.did), op)
+			after, _, _ := client.AuditLog(ctx, syntax.DID(u.did))
 			switch {
 			case tc.accept && err != nil:
 				t.Fatalf("an operation at the limit is refused: %v", err)

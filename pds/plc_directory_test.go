@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/plc"
 )
@@ -16,11 +17,11 @@ import (
 func TestEmbeddedDirectoryServesValidLogs(t *testing.T) {
 	ts, u := startWithAlice(t)
 	client := &plc.Client{Host: ts.url}
-	entries, _, err := client.AuditLog(context.Background(), u.did)
+	entries, _, err := client.AuditLog(context.Background(), syntax.DID(u.did))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := plc.ValidateLog(u.did, entries)
+	st, err := plc.ValidateLog(syntax.DID(u.did), entries)
 	if err != nil {
 		t.Fatalf("audit log does not validate: %v", err)
 	}
@@ -59,8 +60,8 @@ func TestEmbeddedDirectoryServesValidLogs(t *testing.T) {
 
 	// POST: an operation signed by the rotation key is accepted; one signed
 	// by another key, or malformed, is refused and changes nothing.
-	entries, _, _ = client.AuditLog(context.Background(), u.did)
-	st, _ = plc.ValidateLog(u.did, entries)
+	entries, _, _ = client.AuditLog(context.Background(), syntax.DID(u.did))
+	st, _ = plc.ValidateLog(syntax.DID(u.did), entries)
 	stranger, _ := atcrypto.GeneratePrivateKeyK256()
 	bad, err := plc.NextOperation(st, plc.Update{Handle: "mallory.test"}, ts.srv.rotation, time.Now())
 	if err != nil {
@@ -70,7 +71,7 @@ func TestEmbeddedDirectoryServesValidLogs(t *testing.T) {
 	if err := plc.Sign(bad, stranger); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.Submit(context.Background(), u.did, bad); err == nil || !strings.Contains(err.Error(), "400") {
+	if err := client.Submit(context.Background(), syntax.DID(u.did), bad); err == nil || !strings.Contains(err.Error(), "400") {
 		t.Fatalf("an operation signed by a stranger: %v", err)
 	}
 	if r := ts.do(http.MethodPost, "/"+u.did, "", []byte(`{"type":"plc_operation"}`), nil); r.status != 400 {
@@ -80,10 +81,10 @@ func TestEmbeddedDirectoryServesValidLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := client.Submit(context.Background(), u.did, good); err != nil {
+	if err := client.Submit(context.Background(), syntax.DID(u.did), good); err != nil {
 		t.Fatalf("operation signed by the rotation key: %v", err)
 	}
-	entries, _, _ = client.AuditLog(context.Background(), u.did)
+	entries, _, _ = client.AuditLog(context.Background(), syntax.DID(u.did))
 	if len(entries) != 3 {
 		t.Fatalf("log has %d entries, want 3", len(entries))
 	}

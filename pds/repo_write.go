@@ -76,7 +76,7 @@ func (st *repoState) load(s *Server, a *Account) error {
 	if err != nil {
 		return fmt.Errorf("repo %s: tree %s: %w", a.DID, c.Data, err)
 	}
-	st.head, st.rev, st.tree, st.loaded = a.Head, c.Rev, tree, true
+	st.head, st.rev, st.tree, st.loaded = a.Head, c.Rev.String(), tree, true
 	return nil
 }
 
@@ -280,7 +280,7 @@ func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *
 	if err != nil {
 		return nil, fmt.Errorf("repo %s: signing key: %w", a.DID, err)
 	}
-	commit := &repo.Commit{DID: a.DID, Version: repo.VersionCurrent, Data: root, Rev: s.nextRev(prevRev)}
+	commit := &repo.Commit{DID: syntax.DID(a.DID), Version: repo.VersionCurrent, Data: root, Rev: syntax.TID(s.nextRev(prevRev))}
 	if err := commit.Sign(key); err != nil {
 		return nil, fmt.Errorf("repo %s: signing commit: %w", a.DID, err)
 	}
@@ -298,7 +298,7 @@ func (s *Server) buildCommit(a *Account, prevHead cid.Cid, prevRev string, old *
 		return nil, err
 	}
 	return &CommitWrite{
-		DID: a.DID, PrevHead: prevHead, Commit: cc, Rev: commit.Rev, Since: prevRev,
+		DID: a.DID, PrevHead: prevHead, Commit: cc, Rev: commit.Rev.String(), Since: prevRev,
 		Blocks: blocks, Removed: removed, EventCAR: evt, Time: s.now(),
 	}, nil
 }

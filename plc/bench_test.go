@@ -28,10 +28,11 @@ func genExport(tb testing.TB, dids, opsPer int) ([]byte, int) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for d := 0; d < dids; d++ {
 		rec, main := mustKey(tb, false), mustKey(tb, false)
-		op, did, err := NewGenesis(GenesisParams{RotationKeys: []string{dk(tb, rec), dk(tb, main)}, SigningKey: dk(tb, main), Handle: fmt.Sprintf("u%d.example.com", d), PDS: "https://pds.example.com"}, main)
+		op, genesisDID, err := NewGenesis(GenesisParams{RotationKeys: []string{dk(tb, rec), dk(tb, main)}, SigningKey: dk(tb, main), Handle: fmt.Sprintf("u%d.example.com", d), PDS: "https://pds.example.com"}, main)
 		if err != nil {
 			tb.Fatal(err)
 		}
+		did := genesisDID.String()
 		at := t0.Add(time.Duration(d) * time.Second)
 		e := LogEntry{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: at, HasMeta: true}
 		lines = append(lines, line{at, e.AppendJSON(nil)})

@@ -21,7 +21,7 @@ type GenesisParams struct {
 // NewGenesis builds and signs a genesis operation and returns it with its
 // DID. signer must hold one of the rotation keys. The operation is checked
 // against the directory's limits and validated as a one-entry log.
-func NewGenesis(p GenesisParams, signer atcrypto.PrivateKey) (*Operation, string, error) {
+func NewGenesis(p GenesisParams, signer atcrypto.PrivateKey) (*Operation, syntax.DID, error) {
 	op := &Operation{
 		Type:         TypeOperation,
 		RotationKeys: append([]string(nil), p.RotationKeys...),
@@ -222,7 +222,7 @@ func (st *State) Append(op *Operation, now time.Time) (*State, error) {
 	copy(entries, st.entries)
 	e := LogEntry{Operation: op}
 	if st.timed {
-		e = LogEntry{DID: st.DID, Operation: op, CID: op.CID().String(), CreatedAt: now, HasMeta: true}
+		e = LogEntry{DID: st.DID.String(), Operation: op, CID: op.CID().String(), CreatedAt: now, HasMeta: true}
 	}
 	entries = append(entries, e)
 	// The old entries' nullified flags were checked when st was built; the

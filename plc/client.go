@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // DefaultHost is the public directory.
@@ -50,8 +52,8 @@ func (c *Client) url(did, suffix string) (string, error) {
 
 // AuditLog fetches and parses DID's /log/audit. It also returns the raw
 // body.
-func (c *Client) AuditLog(ctx context.Context, did string) ([]LogEntry, []byte, error) {
-	u, err := c.url(did, "/log/audit")
+func (c *Client) AuditLog(ctx context.Context, did syntax.DID) ([]LogEntry, []byte, error) {
+	u, err := c.url(did.String(), "/log/audit")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,8 +74,8 @@ func (c *Client) AuditLog(ctx context.Context, did string) ([]LogEntry, []byte, 
 }
 
 // Submit posts a signed operation for did.
-func (c *Client) Submit(ctx context.Context, did string, op *Operation) error {
-	u, err := c.url(did, "")
+func (c *Client) Submit(ctx context.Context, did syntax.DID, op *Operation) error {
+	u, err := c.url(did.String(), "")
 	if err != nil {
 		return err
 	}

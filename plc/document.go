@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 )
@@ -35,7 +36,7 @@ type DocService struct {
 
 // Data is the directory's /DID/data form of the current state.
 type Data struct {
-	DID                 string             `json:"did"`
+	DID                 syntax.DID         `json:"did"`
 	VerificationMethods orderedStrings     `json:"verificationMethods"`
 	RotationKeys        []string           `json:"rotationKeys"`
 	AlsoKnownAs         []string           `json:"alsoKnownAs"`
@@ -105,7 +106,7 @@ func (s *State) Document() (*Document, error) {
 // plc_operation, as @did-plc/lib's formatDidDoc does: one Multikey entry
 // per verification method (with the suite context of its curve), services
 // with "#id" ids, in the operation's order.
-func FormatDocument(did string, op *Operation) (*Document, error) {
+func FormatDocument(did syntax.DID, op *Operation) (*Document, error) {
 	if op.Type == TypeCreate {
 		op = op.Normalize()
 	}
@@ -114,7 +115,7 @@ func FormatDocument(did string, op *Operation) (*Document, error) {
 	}
 	doc := &Document{
 		Context:            []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"},
-		ID:                 did,
+		ID:                 did.String(),
 		AlsoKnownAs:        nonNil(op.AlsoKnownAs),
 		VerificationMethod: []DocVerificationKey{},
 		Service:            []DocService{},
@@ -137,9 +138,9 @@ func FormatDocument(did string, op *Operation) (*Document, error) {
 			doc.Context = append(doc.Context, ctx)
 		}
 		doc.VerificationMethod = append(doc.VerificationMethod, DocVerificationKey{
-			ID:                 did + "#" + vm.ID,
+			ID:                 did.String() + "#" + vm.ID,
 			Type:               "Multikey",
-			Controller:         did,
+			Controller:         did.String(),
 			PublicKeyMultibase: strings.TrimPrefix(vm.Key, "did:key:"),
 		})
 	}

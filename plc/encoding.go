@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 )
 
@@ -371,7 +372,7 @@ func (op *Operation) CID() cid.Cid {
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // DIDFromGenesis returns the DID a signed genesis operation creates.
-func DIDFromGenesis(op *Operation) (string, error) {
+func DIDFromGenesis(op *Operation) (syntax.DID, error) {
 	if !op.IsGenesis() {
 		return "", wrapf(ErrNotGenesis, "%s with prev %q", op.Type, op.Prev)
 	}
@@ -381,9 +382,18 @@ func DIDFromGenesis(op *Operation) (string, error) {
 	return didFromSignedCBOR(op.SignedCBOR()), nil
 }
 
-func didFromSignedCBOR(signed []byte) string {
+func didFromSignedCBOR(signed []byte) syntax.DID {
 	h := sha256.Sum256(signed)
-	return "did:plc:" + b32.EncodeToString(h[:])[:24]
+	return syntax.DID("did:plc:" + b32.EncodeToString(h[:])[:24])
+}
+
+// ParseDID returns s as a DID when it is a well-formed did:plc identifier
+// (ValidDID); otherwise an error wrapping ErrBadDID.
+func ParseDID(s string) (syntax.DID, error) {
+	if !ValidDID(s) {
+		return "", wrapf(ErrBadDID, "%q", s)
+	}
+	return syntax.DID(s), nil
 }
 
 // ValidDID reports whether s is syntactically a did:plc identifier:

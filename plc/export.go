@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // ExportProgress is reported while an export stream is validated.
@@ -213,7 +215,7 @@ func (l *didLog) add(e LogEntry, cache keyCache) error {
 		if !ValidDID(e.DID) {
 			return &OpError{Index: 0, CID: e.CID, Err: wrapf(ErrBadDID, "%q", e.DID)}
 		}
-		l.st = &State{DID: e.DID, timed: true}
+		l.st = &State{DID: syntax.DID(e.DID), timed: true}
 		l.byCID = map[string]int{}
 	}
 	if err := l.st.apply(&l.items[i], l.byCID, cache); err != nil {

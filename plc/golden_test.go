@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // Files written by golden/plc/gen/gen.js with @did-plc/lib (see
@@ -64,7 +66,7 @@ func compareWithLib(t *testing.T, name, did string, logJSON []byte, lib libVerdi
 	entries, err := ParseLog(logJSON)
 	var st *State
 	if err == nil {
-		st, err = ValidateLog(did, entries)
+		st, err = ValidateLog(syntax.DID(did), entries)
 	}
 	if want, ok := knownDivergence[name]; ok {
 		if !lib.Valid {

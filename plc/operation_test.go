@@ -228,12 +228,13 @@ func TestCheckLimits(t *testing.T) {
 func scenario(t *testing.T) (*State, atcrypto.PrivateKey, atcrypto.PrivateKey, time.Time) {
 	t.Helper()
 	rec, main := mustKey(t, false), mustKey(t, true)
-	op, did, err := NewGenesis(GenesisParams{RotationKeys: []string{dk(t, rec), dk(t, main)}, SigningKey: dk(t, main), Handle: "a.test", PDS: "p.test"}, main)
+	op, genesisDID, err := NewGenesis(GenesisParams{RotationKeys: []string{dk(t, rec), dk(t, main)}, SigningKey: dk(t, main), Handle: "a.test", PDS: "p.test"}, main)
 	if err != nil {
 		t.Fatal(err)
 	}
+	did := genesisDID.String()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	st, err := ValidateLog(did, []LogEntry{{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: t0, HasMeta: true}})
+	st, err := ValidateLog(genesisDID, []LogEntry{{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: t0, HasMeta: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // The result types below are what arbor's plc commands print with --json;
@@ -15,7 +17,7 @@ import (
 // plc update and plc submit read.
 type SignedOp struct {
 	// DID is the identity the operation is for.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// CID is the operation's CID (of its DAG-CBOR form).
 	CID string `json:"cid"`
 	// Prev is the CID of the operation it follows; null for a genesis
@@ -26,7 +28,7 @@ type SignedOp struct {
 }
 
 // NewSignedOp pairs op with its DID.
-func NewSignedOp(did string, op *Operation) SignedOp {
+func NewSignedOp(did syntax.DID, op *Operation) SignedOp {
 	o := SignedOp{DID: did, CID: op.CID().String(), Operation: op.AppendJSON(nil)}
 	if op.Prev != "" {
 		p := op.Prev
@@ -39,7 +41,7 @@ func NewSignedOp(did string, op *Operation) SignedOp {
 // validates as a log of one (arbor plc did).
 type GenesisCheck struct {
 	// DID is the did:plc the genesis operation creates.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// CID is the operation's CID.
 	CID string `json:"cid"`
 	// Valid says the operation validates (signature, limits, fields).
@@ -69,7 +71,7 @@ func CheckGenesis(op *Operation) (*GenesisCheck, error) {
 // RollbackReport is what a rollback would do or did (arbor plc rollback).
 type RollbackReport struct {
 	// DID is the identity rolled back.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// Mode is "nullify" or "restore".
 	Mode string `json:"mode"`
 	// Possible says the rollback can be made.
@@ -140,7 +142,7 @@ type LogVerdict struct {
 	// CID is the CID of the operation that fails.
 	CID string `json:"cid,omitempty"`
 	// DID is the identity the log is of.
-	DID string `json:"did,omitempty"`
+	DID syntax.DID `json:"did,omitempty"`
 	// Document is the DID document the log ends in; null when the DID is
 	// tombstoned.
 	Document **Document `json:"document,omitempty"`
@@ -207,7 +209,8 @@ type ExportReport struct {
 
 // DIDVerdict is one DID whose log does not validate.
 type DIDVerdict struct {
-	// DID is the identity.
+	// DID is the identity as the export names it (possibly not a valid
+	// DID: that can be the failure).
 	DID string `json:"did"`
 	// Index is the position (among that DID's operations) of the one that
 	// fails; -1 when none is to blame.
@@ -240,7 +243,7 @@ func ReportExport(res *ExportResult, elapsed time.Duration) *ExportReport {
 // plc history).
 type History struct {
 	// DID is the identity.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// Entries are the log's operations, in log order.
 	Entries []HistoryEntry `json:"entries"`
 	// Error says why the log does not validate.
@@ -271,7 +274,7 @@ type HistoryEntry struct {
 }
 
 // NewHistory validates entries as did's log and lists them.
-func NewHistory(did string, entries []LogEntry) *History {
+func NewHistory(did syntax.DID, entries []LogEntry) *History {
 	st, verr := ValidateLog(did, entries)
 	h := &History{DID: did, Valid: verr == nil, Entries: []HistoryEntry{}}
 	if verr != nil {
@@ -304,7 +307,7 @@ type Submission struct {
 	// CID is the operation's CID.
 	CID string `json:"cid"`
 	// DID is the identity it is for.
-	DID string `json:"did"`
+	DID syntax.DID `json:"did"`
 	// Submitted is true: the directory accepted it.
 	Submitted bool `json:"submitted"`
 }

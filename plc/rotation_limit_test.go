@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // signedOp builds and signs a plc_operation with n rotation keys, signer's
@@ -55,7 +56,7 @@ func TestValidateLogHoldsEveryOperationToFiveRotationKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			entries := []LogEntry{{DID: did, Operation: g, CID: g.CID().String(), CreatedAt: t0, HasMeta: true}}
+			entries := []LogEntry{{DID: did.String(), Operation: g, CID: g.CID().String(), CreatedAt: t0, HasMeta: true}}
 			if tc.updateN != 0 {
 				n := max(tc.updateN, 0)
 				u := signedOp(t, signer, max(n, 1), g.CID().String())
@@ -66,9 +67,9 @@ func TestValidateLogHoldsEveryOperationToFiveRotationKeys(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				entries = append(entries, LogEntry{DID: did, Operation: u, CID: u.CID().String(), CreatedAt: t0.Add(time.Minute), HasMeta: true})
+				entries = append(entries, LogEntry{DID: did.String(), Operation: u, CID: u.CID().String(), CreatedAt: t0.Add(time.Minute), HasMeta: true})
 			}
-			_, err = ValidateLog(did, entries)
+			_, err = ValidateLog(syntax.DID(did), entries)
 			if tc.wantIndex < 0 {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)

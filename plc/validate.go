@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // RecoveryWindow is how long after the first operation it nullifies a
@@ -31,7 +33,7 @@ type EntryStatus struct {
 
 // State is the result of validating a log.
 type State struct {
-	DID string
+	DID syntax.DID
 	// Entries, one per log entry, in log order.
 	Entries []EntryStatus
 	// HeadIndex is the index of the current (last active) operation.
@@ -78,21 +80,21 @@ func (s *State) Current() *Operation { return s.Head().Normalize() }
 // did may be "", in which case the log's own DID (or the genesis hash, for
 // a plain list of operations) is used. Errors are *OpError values naming the
 // first bad entry and wrapping one of the sentinel errors.
-func ValidateLog(did string, entries []LogEntry) (*State, error) {
+func ValidateLog(did syntax.DID, entries []LogEntry) (*State, error) {
 	return validateLog(did, entries, make(keyCache, 4), true)
 }
 
-func validateLog(did string, entries []LogEntry, cache keyCache, checkFlags bool) (*State, error) {
+func validateLog(did syntax.DID, entries []LogEntry, cache keyCache, checkFlags bool) (*State, error) {
 	if len(entries) == 0 {
 		return nil, ErrEmptyLog
 	}
 	if did == "" {
-		did = entries[0].DID
+		did = syntax.DID(entries[0].DID)
 	}
 	if did == "" && entries[0].Operation != nil && entries[0].Operation.IsGenesis() && entries[0].Operation.Signed() {
 		did, _ = DIDFromGenesis(entries[0].Operation)
 	}
-	if !ValidDID(did) {
+	if !ValidDID(did.String()) {
 		return nil, wrapf(ErrBadDID, "%q", did)
 	}
 	s := &State{
@@ -141,7 +143,7 @@ func (s *State) apply(e *LogEntry, byCID map[string]int, cache keyCache) error {
 	}
 	c := op.CID().String()
 	if e.HasMeta {
-		if e.DID != s.DID {
+		if e.DID != s.DID.String() {
 			return wrapf(ErrLogDIDMismatch, "entry is for %s, log is for %s", e.DID, s.DID)
 		}
 		if e.CID != c {

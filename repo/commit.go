@@ -19,12 +19,12 @@ const (
 
 // Commit is a repository commit object.
 type Commit struct {
-	DID     string  // the repository's DID (syntax-checked)
-	Version int64   // 3 (current) or 2 (legacy, read-only)
-	Data    cid.Cid // MST root
-	Rev     string  // TID; required for v3, optional for v2 ("" when absent)
-	Prev    cid.Cid // previous commit; cid.Undef when null
-	Sig     []byte  // nil for an unsigned commit
+	DID     syntax.DID // the repository's DID (syntax-checked)
+	Version int64      // 3 (current) or 2 (legacy, read-only)
+	Data    cid.Cid    // MST root
+	Rev     syntax.TID // required for v3, optional for v2 ("" when absent)
+	Prev    cid.Cid    // previous commit; cid.Undef when null
+	Sig     []byte     // nil for an unsigned commit
 }
 
 // UnsignedBytes returns the canonical DAG-CBOR encoding of the commit without
@@ -78,10 +78,10 @@ func (c *Commit) encode(withSig bool) []byte {
 	w := dagcbor.NewWriter(make([]byte, 0, 160+len(c.DID)+len(c.Sig)))
 	w.WriteMapHeader(n)
 	w.WriteString("did")
-	w.WriteString(c.DID)
+	w.WriteString(c.DID.String())
 	if c.hasRev() {
 		w.WriteString("rev")
-		w.WriteString(c.Rev)
+		w.WriteString(c.Rev.String())
 	}
 	if withSig {
 		w.WriteString("sig")
@@ -105,8 +105,8 @@ func (c *Commit) check() error {
 	if c.Version != VersionCurrent && c.Version != VersionLegacy {
 		return commitErr("version", -1, fmt.Errorf("%w: %d", ErrUnsupportedVersion, c.Version))
 	}
-	if _, err := syntax.ParseDID(c.DID); err != nil {
-		return commitErr("did", -1, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", Quote(c.DID)))
+	if _, err := syntax.ParseDID(c.DID.String()); err != nil {
+		return commitErr("did", -1, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", Quote(c.DID.String())))
 	}
 	if err := checkLink(c.Data); err != nil {
 		return commitErr("data", -1, err)
@@ -119,7 +119,7 @@ func (c *Commit) check() error {
 	if c.Version == VersionLegacy && c.Rev == "" {
 		return nil
 	}
-	if _, err := ParseTID(c.Rev); err != nil {
+	if _, err := ParseTID(c.Rev.String()); err != nil {
 		return commitErr("rev", -1, err)
 	}
 	return nil

@@ -44,19 +44,21 @@ func DecodeCommit(b []byte) (*Commit, error) {
 			if err != nil {
 				return nil, commitErr(field, voff, err)
 			}
-			if _, err := syntax.ParseDID(s); err != nil {
+			did, err := syntax.ParseDID(s)
+			if err != nil {
 				return nil, commitErr(field, voff, fmt.Errorf("%s is not a valid DID (want did:METHOD:ID)", Quote(s)))
 			}
-			c.DID = s
+			c.DID = did
 		case "rev":
 			s, err := r.ReadString()
 			if err != nil {
 				return nil, commitErr(field, voff, err)
 			}
-			if _, err := ParseTID(s); err != nil {
+			rev, err := ParseTID(s)
+			if err != nil {
 				return nil, commitErr(field, voff, err)
 			}
-			c.Rev = s
+			c.Rev = rev
 		case "sig":
 			s, err := r.ReadBytes()
 			if err != nil {

@@ -113,7 +113,7 @@ func TestDecodeCommitAcceptsBothVersions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeCommit: %v", err)
 			}
-			if c.Version != tt.version || c.Rev != tt.rev || !c.Prev.Equals(tt.prev) || !c.Data.Equals(testData) {
+			if c.Version != tt.version || c.Rev.String() != tt.rev || !c.Prev.Equals(tt.prev) || !c.Data.Equals(testData) {
 				t.Errorf("decoded %+v", c)
 			}
 			b, err := c.Bytes()

@@ -69,7 +69,7 @@ func commitErr(field string, off int, err error) error {
 }
 
 // Quote shows a possibly long user input in an error message.
-func Quote(s string) string {
+func Quote[S ~string](s S) string {
 	const max = 80
 	if len(s) > max {
 		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))

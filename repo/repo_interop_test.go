@@ -14,6 +14,7 @@ import (
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/mr-tron/base58"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
@@ -166,7 +167,7 @@ func TestInteropDIDSyntaxInCommits(t *testing.T) {
 		name := map[bool]string{true: "did_syntax_valid.txt", false: "did_syntax_invalid.txt"}[valid]
 		for _, s := range syntaxLines(t, name) {
 			c := testCommit()
-			c.DID = s
+			c.DID = syntax.DID(s)
 			_, err := DecodeCommit(c.encode(true))
 			var ce *CommitError
 			switch {
@@ -393,10 +394,10 @@ func TestInteropCorpusCommits(t *testing.T) {
 			if c.Version != cc.version {
 				t.Errorf("version = %d, want %d", c.Version, cc.version)
 			}
-			if cc.did != "" && c.DID != cc.did {
+			if cc.did != "" && c.DID.String() != cc.did {
 				t.Errorf("did = %s, want %s", c.DID, cc.did)
 			}
-			if cc.rev != "" && c.Rev != cc.rev {
+			if cc.rev != "" && c.Rev.String() != cc.rev {
 				t.Errorf("rev = %s, want %s", c.Rev, cc.rev)
 			}
 			checkRoundTrip(t, c, raw, roots[0].String())
@@ -409,7 +410,7 @@ func TestInteropCorpusCommits(t *testing.T) {
 				t.Logf("signature not checked: %s", cc.note)
 				return
 			}
-			if (did != c.DID) != cc.docForOtherDID {
+			if (did != c.DID.String()) != cc.docForOtherDID {
 				t.Fatalf("key document is for %s, commit is by %s", did, c.DID)
 			}
 			checkCorpusSignature(t, c, key, cc.sig, "root commit")

@@ -14,6 +14,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
@@ -234,21 +235,21 @@ func (s *Server) pick(r *http.Request) (*side, error) {
 
 // CommitInfo is /api/commit's description of one side.
 type CommitInfo struct {
-	Side        string `json:"side"`
-	File        string `json:"file"`
-	Root        string `json:"root"`
-	BareTree    bool   `json:"bareTree"`
-	DID         string `json:"did,omitempty"`
-	Rev         string `json:"rev,omitempty"`
-	Version     int64  `json:"version,omitempty"`
-	Data        string `json:"data"`
-	Prev        string `json:"prev,omitempty"`
-	Signature   string `json:"signature"`
-	SigDetail   string `json:"signatureDetail,omitempty"`
-	Records     int    `json:"records"`
-	Collections int    `json:"collections"`
-	Blocks      int    `json:"blocks"`
-	FileBytes   int64  `json:"fileBytes"`
+	Side        string     `json:"side"`
+	File        string     `json:"file"`
+	Root        string     `json:"root"`
+	BareTree    bool       `json:"bareTree"`
+	DID         syntax.DID `json:"did,omitempty"`
+	Rev         syntax.TID `json:"rev,omitempty"`
+	Version     int64      `json:"version,omitempty"`
+	Data        string     `json:"data"`
+	Prev        string     `json:"prev,omitempty"`
+	Signature   string     `json:"signature"`
+	SigDetail   string     `json:"signatureDetail,omitempty"`
+	Records     int        `json:"records"`
+	Collections int        `json:"collections"`
+	Blocks      int        `json:"blocks"`
+	FileBytes   int64      `json:"fileBytes"`
 }
 
 // CommitResponse is the body of /api/commit.
@@ -430,7 +431,7 @@ func (s *Server) recordAPI(r *http.Request) (any, error) {
 	}
 	out := RecordResponse{Side: sd.id, Path: path, CID: rc.String(), Value: js, Links: s.links(sd, v), Change: s.change(path)}
 	if a.Commit != nil {
-		out.URI = "at://" + a.Commit.DID + "/" + path
+		out.URI = "at://" + a.Commit.DID.String() + "/" + path
 	}
 	if o, ok := s.ops[path]; ok && o.Action() == diff.Update {
 		other, oldBody, newBody := o.New, body, []byte(nil)
@@ -465,7 +466,7 @@ func (s *Server) links(sd *side, v any) []Link {
 	seen := map[string]bool{}
 	did := ""
 	if sd.in.Archive.Base().Commit != nil {
-		did = sd.in.Archive.Base().Commit.DID
+		did = sd.in.Archive.Base().Commit.DID.String()
 	}
 	var rec func(v any)
 	rec = func(v any) {

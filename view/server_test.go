@@ -94,7 +94,7 @@ func TestAPICommitAndCollectionsAgreeWithReference(t *testing.T) {
 				t.Fatalf("sides %d, diff %v", len(cr.Sides), cr.Diff)
 			}
 			s := cr.Sides[0]
-			if s.DID != g.DID || s.Rev != g.Rev || s.Root != g.CommitCID || s.Data != g.DataCID || s.Records != g.RecordCount || s.Signature != c.want {
+			if s.DID.String() != g.DID || s.Rev.String() != g.Rev || s.Root != g.CommitCID || s.Data != g.DataCID || s.Records != g.RecordCount || s.Signature != c.want {
 				t.Errorf("commit %+v disagrees with the reference (want signature %q)", s, c.want)
 			}
 			var cols []Collection

@@ -9,6 +9,7 @@ import (
 	"github.com/arbor-atproto/arbor/archive"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
@@ -18,7 +19,7 @@ import (
 
 // hostileArchive reads the repository build makes (signed with a new
 // k256 key) as view reads one.
-func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, string, int) (*hostile.Repo, error), n int) *archive.Bodies {
+func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, syntax.DID, int) (*hostile.Repo, error), n int) *archive.Bodies {
 	t.Helper()
 	k, err := atcrypto.GeneratePrivateKeyK256()
 	if err != nil {

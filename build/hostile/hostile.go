@@ -16,6 +16,7 @@ import (
 	"slices"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -32,7 +33,7 @@ type Repo struct {
 	CAR    []byte  // the whole CAR, rooted at the commit
 	Commit cid.Cid // the signed v3 commit
 	Data   cid.Cid // its MST root
-	DID    string
+	DID    syntax.DID
 	Rev    string
 	// Records maps each record path the generator wrote to its CID.
 	Records map[string]cid.Cid
@@ -120,7 +121,7 @@ func (w *writer) record(key string) cid.Cid {
 
 // finish signs a commit over data and writes the CAR: the commit, then the
 // blocks in the order put.
-func (w *writer) finish(key atcrypto.PrivateKey, did string, data cid.Cid) (*Repo, error) {
+func (w *writer) finish(key atcrypto.PrivateKey, did syntax.DID, data cid.Cid) (*Repo, error) {
 	cm := &repo.Commit{DID: did, Version: repo.VersionCurrent, Data: data, Rev: Rev}
 	if err := cm.Sign(key); err != nil {
 		return nil, err
@@ -155,7 +156,7 @@ func (w *writer) finish(key atcrypto.PrivateKey, did string, data cid.Cid) (*Rep
 // one of the entry-less nodes, so nothing bounds the chain's layer: only a
 // walker that knows no valid tree is deeper than mst's maximum layer stops
 // early.
-func DeepChain(key atcrypto.PrivateKey, did string, depth int) (*Repo, error) {
+func DeepChain(key atcrypto.PrivateKey, did syntax.DID, depth int) (*Repo, error) {
 	w := newWriter()
 	// Nodes are put bottom-up; the CAR is easier on readers top-down, as
 	// trees usually come, so reverse them afterwards.
@@ -184,7 +185,7 @@ func DeepChain(key atcrypto.PrivateKey, did string, depth int) (*Repo, error) {
 // paths from the root to the leaf. Keys are in no valid order and layers
 // are not checked: it is a DAG, which a verifier reports as a node reached
 // twice, and which any walker that does not notice it walks exponentially.
-func SharedChain(key atcrypto.PrivateKey, did string, levels int) (*Repo, error) {
+func SharedChain(key atcrypto.PrivateKey, did syntax.DID, levels int) (*Repo, error) {
 	w := newWriter()
 	keys := Keys(0, levels+1)
 	c := w.node(cid.Undef, keys[:1], []cid.Cid{w.record(keys[0])}, []cid.Cid{cid.Undef})
@@ -197,7 +198,7 @@ func SharedChain(key atcrypto.PrivateKey, did string, levels int) (*Repo, error)
 // Shape returns a repository whose tree is root, written as given: keys
 // in the order given, layers as they fall. A record block is written for
 // every entry without a Value.
-func Shape(key atcrypto.PrivateKey, did string, root *Node) (*Repo, error) {
+func Shape(key atcrypto.PrivateKey, did syntax.DID, root *Node) (*Repo, error) {
 	w := newWriter()
 	done := map[*Node]cid.Cid{}
 	var enc func(n *Node) cid.Cid
@@ -229,7 +230,7 @@ func Shape(key atcrypto.PrivateKey, did string, root *Node) (*Repo, error) {
 // given paths, each pointing at the block of its bytes, whatever they are
 // (a record that is not a map, has no $type, ...): a valid tree and commit
 // over invalid records.
-func WithRecords(key atcrypto.PrivateKey, did string, records map[string][]byte) (*Repo, error) {
+func WithRecords(key atcrypto.PrivateKey, did syntax.DID, records map[string][]byte) (*Repo, error) {
 	w := newWriter()
 	var leaves []mst.Leaf
 	for _, p := range slices.Sorted(maps.Keys(records)) {

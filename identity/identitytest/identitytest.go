@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/plc"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/miekg/dns"
 )
 
@@ -224,7 +225,7 @@ func (d *Directory) serve(w http.ResponseWriter, r *http.Request) {
 	case op == nil:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "DID not registered: " + did})
 	case suffix == "":
-		doc, err := plc.FormatDocument(did, op)
+		doc, err := plc.FormatDocument(syntax.DID(did), op)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return

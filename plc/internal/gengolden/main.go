@@ -91,7 +91,7 @@ func genesis(p plc.GenesisParams, signer atcrypto.PrivateKey) (*chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := plc.ValidateLog(did, []plc.LogEntry{{DID: did, Operation: op, CID: op.CID().String(), CreatedAt: base, HasMeta: true}})
+	st, err := plc.ValidateLog(did, []plc.LogEntry{{DID: did.String(), Operation: op, CID: op.CID().String(), CreatedAt: base, HasMeta: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (c *chain) plan(p *plc.RollbackPlan, err error) error {
 }
 
 func (c *chain) result(name string) goCase {
-	return goCase{Name: name, DID: c.st.DID, Log: plc.MarshalLog(c.st.LogEntries())}
+	return goCase{Name: name, DID: c.st.DID.String(), Log: plc.MarshalLog(c.st.LogEntries())}
 }
 
 func build() ([]goCase, error) {

@@ -57,7 +57,10 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	if in.DID != "" {
-		return nil, invalidRequest("bringing an existing DID is not supported; leave did empty")
+		// An account moving here with its own DID (migrate_account.go).
+		if err := s.checkBroughtDID(r, in.DID); err != nil {
+			return nil, err
+		}
 	}
 	if in.Password == "" {
 		return nil, invalidRequest("password is required")
@@ -83,11 +86,13 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	did, key, err := s.newIdentity(ctx, handle)
+	did, key, err := s.accountIdentity(ctx, in.DID, handle)
 	if err != nil {
 		return nil, err
 	}
-	a := &Account{DID: did, Handle: handle, Email: in.Email, PasswordHash: hash, SigningKey: key.Multibase(), CreatedAt: s.now(), Active: true}
+	// A brought DID starts deactivated: it is activated once the directory
+	// points at this server.
+	a := &Account{DID: did, Handle: handle, Email: in.Email, PasswordHash: hash, SigningKey: key.Multibase(), CreatedAt: s.now(), Active: in.DID == ""}
 	st := s.repoState(did)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -97,6 +102,9 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	if err := s.store.CreateAccount(ctx, a, first); err != nil {
+		if errors.Is(err, ErrConflict) && in.DID != "" {
+			return nil, errAlreadyHosted(in.DID)
+		}
 		if errors.Is(err, ErrConflict) {
 			return nil, xerr(http.StatusBadRequest, "HandleNotAvailable", "Handle or email already taken: %s", handle)
 		}

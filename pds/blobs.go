@@ -74,8 +74,10 @@ func (h *headBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// uploadBlob stores a blob; a deactivated account may upload (a migration
+// copies blobs before activation).
 func (s *Server) uploadBlob(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authAccess(r)
+	a, err := s.authSession(r)
 	if err != nil {
 		return nil, err
 	}

@@ -30,9 +30,10 @@ const maxEventOps = 200
 // is refused by verification, which stops at mst.MaxDepth levels. The
 // commit's signature is not checked: it was made with the key of wherever
 // the repository comes from. The records are adopted under a new commit
-// signed with the account's key.
+// signed with the account's key. A deactivated account may import (that is
+// how a migrating account fills its new repository before activation).
 func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authAccess(r)
+	a, err := s.authSession(r)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +112,6 @@ func (s *Server) importRepo(w http.ResponseWriter, r *http.Request) (any, error)
 	defer st.mu.Unlock()
 	if a, err = s.store.AccountByDID(r.Context(), a.DID); err != nil {
 		return nil, err
-	}
-	if !a.Active {
-		return nil, errAccountDeactivated()
 	}
 	cw, err := s.buildCommit(a, a.Head, a.Rev, nil, tree, recs)
 	if err != nil {

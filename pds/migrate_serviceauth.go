@@ -36,10 +36,11 @@ func (s *Server) serviceAuthToken(a *Account, aud, lxm string, exp time.Time) (s
 }
 
 func (s *Server) getServiceAuth(w http.ResponseWriter, r *http.Request) (any, error) {
-	a, err := s.authSession(r)
+	sess, err := s.authRequest(r)
 	if err != nil {
 		return nil, err
 	}
+	a := sess.Account
 	q := r.URL.Query()
 	req := serviceauth.Request{Aud: q.Get("aud"), Lxm: q.Get("lxm")}
 	if req.Aud == "" {
@@ -52,7 +53,7 @@ func (s *Server) getServiceAuth(w http.ResponseWriter, r *http.Request) (any, er
 		}
 		req.Exp = time.Unix(sec, 0)
 	}
-	if req.Lxm != "" && serviceauth.IsPrivileged(req.Lxm) && s.appPasswordSession(r) {
+	if req.Lxm != "" && serviceauth.IsPrivileged(req.Lxm) && sess.Kind == SessionAppPassword {
 		return nil, invalidRequest("insufficient access to request a service auth token for the following method: %s", req.Lxm)
 	}
 	if err := serviceauth.CheckRequest(req, s.now()); err != nil {

@@ -441,7 +441,6 @@ func (s *Server) routes() map[string]method {
 		"com.atproto.server.deleteSession":     post(s.deleteSession),
 		"com.atproto.server.deactivateAccount": post(s.deactivateAccount),
 		"com.atproto.server.activateAccount":   post(s.activateAccount),
-		"com.atproto.server.getServiceAuth":    get(s.getServiceAuth),
 
 		"com.atproto.repo.createRecord": post(s.createRecord),
 		"com.atproto.repo.putRecord":    post(s.putRecord),
@@ -472,5 +471,6 @@ func (s *Server) routes() map[string]method {
 	}
 	s.sessionRoutes(m, get, post)
 	s.emailRoutes(m, get, post)
+	s.migrateRoutes(m, get, post)
 	return m
 }

@@ -163,15 +163,20 @@ func (s *sqliteStore) CreateAccount(ctx context.Context, a *Account, first *Comm
 		return err
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (did, handle, email, password_hash, signing_key, created_at, active) VALUES (?, ?, ?, ?, ?, ?, 1)`,
-		a.DID, a.Handle, nullable(a.Email), a.PasswordHash, a.SigningKey, a.CreatedAt.UnixMicro())
+	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (did, handle, email, password_hash, signing_key, created_at, active) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.DID, a.Handle, nullable(a.Email), a.PasswordHash, a.SigningKey, a.CreatedAt.UnixMicro(), a.Active)
 	if isUniqueErr(err) {
 		return fmt.Errorf("account %s (%s): %w", a.DID, a.Handle, ErrConflict)
 	}
 	if err != nil {
 		return err
 	}
+	// An account created deactivated (a migration) is announced when it
+	// is activated, as the reference sequences it.
 	for _, kind := range []string{"identity", "account"} {
+		if !a.Active {
+			break
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO seq (did, kind, handle, time) VALUES (?, ?, ?, ?)`, a.DID, kind, a.Handle, a.CreatedAt.UnixMicro()); err != nil {
 			return err
 		}

@@ -237,7 +237,7 @@ func TestMigrationRefusesBadInputAndChangesNothing(t *testing.T) {
 	good := m.plcToken()
 	for _, c := range []struct {
 		name, token, want string
-		advance       time.Duration
+		advance           time.Duration
 	}{
 		{"no PLC token", "", "InvalidRequest", 0},
 		{"wrong PLC token", "AAAAA-BBBBB", "InvalidToken", 0},

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -65,10 +66,11 @@ func pdsServeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "hostname", Value: "localhost", Usage: "service hostname (the server's DID is did:web:HOSTNAME)"},
 		&cli.StringSliceFlag{Name: "handle-domain", Usage: "handle suffix accounts may use (repeatable; default .test)"},
 		&cli.StringFlag{Name: "plc", Value: "embedded", Usage: `did:plc directory: "embedded" or a directory URL`},
-		&cli.StringFlag{Name: "public-url", Usage: "URL clients reach the server at (default: http://ADDR as bound)"},
+		&cli.StringFlag{Name: "public-url", Usage: "URL clients reach the server at (default: http://localhost:PORT when bound to loopback, else http://ADDR as bound)"},
 		&cli.Int64Flag{Name: "blob-limit", Value: pds.DefaultMaxBlobSize, Usage: "largest blob upload, in bytes"},
 		&cli.IntFlag{Name: "max-subscribers", Value: pds.DefaultMaxSubscribers, Usage: "most subscribeRepos (firehose) connections at once; more are refused with 503"},
 		&cli.StringFlag{Name: "mail-log", Usage: "also append each mail the server would send (one line: mail to=ADDRESS subject=\"...\" token=TOKEN) to `FILE`"},
+		&cli.StringSliceFlag{Name: "crawler", Usage: "relay `URL` to ask to crawl this server (com.atproto.sync.requestCrawl) at start and after writes, at most every 20 minutes (repeatable)"},
 		&cli.BoolFlag{Name: "no-login-limit", Usage: "turn off the login rate limits (30 createSession calls in 5 minutes per account and IP, 300 a day; 300 in 5 minutes per IP)"},
 	}
 }
@@ -95,7 +97,7 @@ func pdsServe(c *cli.Context) error {
 	defer ln.Close()
 	cfg.PublicURL = c.String("public-url")
 	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + ln.Addr().String()
+		cfg.PublicURL = defaultPublicURL(ln.Addr())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -131,6 +133,7 @@ func pdsServeConfig(c *cli.Context) (pds.Config, error) {
 		HandleDomains: c.StringSlice("handle-domain"),
 		MaxBlobSize:   c.Int64("blob-limit"),
 	}
+	cfg.Crawlers = c.StringSlice("crawler")
 	cfg.MaxSubscribers = c.Int("max-subscribers")
 	if cfg.MaxSubscribers <= 0 {
 		return cfg, usageErr("--max-subscribers must be positive, got %d", cfg.MaxSubscribers)
@@ -148,10 +151,28 @@ func pdsServeConfig(c *cli.Context) (pds.Config, error) {
 	return cfg, nil
 }
 
-// pdsMailLog sets the server's mail log: stderr (JSON lines with --json),
-// and the --mail-log file, opened for appending, which the caller closes.
+// defaultPublicURL is http://localhost:PORT for a loopback or unspecified
+// address (relays such as indigo's refuse a PDS named by an IP address),
+// http://ADDR otherwise.
+func defaultPublicURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// pdsMailLog sets the server's log on stderr: warnings, and the mail log
+// (JSON lines with --json), also appended to the --mail-log file, which the
+// caller closes.
 func pdsMailLog(c *cli.Context, cfg *pds.Config) (*os.File, error) {
-	out := []io.Writer{c.App.ErrWriter}
+	// The server's log lines (mail, warnings) come from many goroutines.
+	errw := &lockedWriter{w: c.App.ErrWriter}
+	cfg.Warn = func(err error) { fmt.Fprintf(errw, "arbor pds: warning: %v\n", err) }
+	out := []io.Writer{errw}
 	var f *os.File
 	if p := c.String("mail-log"); p != "" {
 		var err error
@@ -163,6 +184,18 @@ func pdsMailLog(c *cli.Context, cfg *pds.Config) (*os.File, error) {
 	}
 	cfg.Mail = pds.NewMailLog(c.Bool("json"), out...)
 	return f, nil
+}
+
+// lockedWriter writes one whole line at a time from any goroutine.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // printServing prints the ready line: with --json one compact line (the

@@ -80,7 +80,7 @@ func postJSON(t *testing.T, url string, body any) map[string]any {
 func TestPDSServeServesUntilInterrupted(t *testing.T) {
 	ready, stop := startPDS(t)
 	url, _ := ready["url"].(string)
-	if !strings.HasPrefix(url, "http://127.0.0.1:") || ready["plc"] != url || len(ready["adminPassword"].(string)) < 16 || ready["data"] != nil {
+	if !strings.HasPrefix(url, "http://localhost:") || ready["plc"] != url || len(ready["adminPassword"].(string)) < 16 || ready["data"] != nil {
 		t.Fatalf("ready line %v", ready)
 	}
 	acct := postJSON(t, url+"/xrpc/com.atproto.server.createAccount", map[string]any{"handle": "carol.test", "password": "secret"})

@@ -98,10 +98,9 @@ func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request, action stri
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{
-		"uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(),
-		"commit": commitMeta{res.commit.String(), res.rev}, "validationStatus": "unknown",
-	}, nil
+	out := map[string]any{"uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(), "validationStatus": "unknown"}
+	res.addCommit(out)
+	return out, nil
 }
 
 // prepareWrite checks a path and, except for deletes, prepares the record.
@@ -226,7 +225,17 @@ func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request) (any, error
 			results[i] = map[string]any{"$type": t, "uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(), "validationStatus": "unknown"}
 		}
 	}
-	return map[string]any{"commit": commitMeta{res.commit.String(), res.rev}, "results": results}, nil
+	out := map[string]any{"results": results}
+	res.addCommit(out)
+	return out, nil
+}
+
+// addCommit sets an answer's commit, which a no-op write has none of (as
+// the reference answers an identical put).
+func (res *commitResult) addCommit(out map[string]any) {
+	if !res.noop {
+		out["commit"] = commitMeta{res.commit.String(), res.rev}
+	}
 }
 
 // recordJSON reads a record block and renders it in atproto JSON.

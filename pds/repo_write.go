@@ -104,6 +104,9 @@ type commitResult struct {
 	commit  cid.Cid
 	rev     string
 	results []writeResult
+	// noop: every write left its path as it was (an identical put), so
+	// there was no commit; commit and rev are the unchanged head.
+	noop bool
 }
 
 // checkPath checks a collection NSID and a record key.
@@ -210,6 +213,11 @@ func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swap
 			if w.action == "create" && found {
 				return nil, invalidRequest("Record already exists at %s", w.path())
 			}
+			if found && old == w.cid {
+				// The record is already there: nothing to commit for it.
+				results = append(results, writeResult{action: "update", cid: w.cid})
+				continue
+			}
 			if tree, err = tree.Insert(key, w.cid); err != nil {
 				return nil, invalidRequest("writing %s: %v", w.path(), err)
 			}
@@ -236,6 +244,11 @@ func (s *Server) writeRepo(ctx context.Context, a *Account, writes []write, swap
 		default:
 			return nil, fmt.Errorf("unknown write action %q", w.action)
 		}
+	}
+	if len(ops) == 0 {
+		// As the reference: a write that changes nothing makes no commit
+		// and no event.
+		return &commitResult{commit: st.head, rev: st.rev, results: results, noop: true}, nil
 	}
 	cw, err := s.buildCommit(a, st.head, st.rev, st.tree, tree, recs)
 	if err != nil {

@@ -90,6 +90,13 @@ type Config struct {
 	// email confirmation, account deletion, PLC operations); nil drops it.
 	Mail *MailLog
 
+	// Crawlers are relays asked to crawl the server (requestCrawl) at
+	// start and after writes, at most once every 20 minutes.
+	Crawlers []string
+	// Warn is told what goes wrong in the background (a relay refusing
+	// requestCrawl); nil drops it.
+	Warn func(error)
+
 	// FirehoseWindow is how long events are kept for replay; older ones
 	// are removed and a cursor before them gets OutdatedCursor. 0 keeps
 	// every event.
@@ -112,6 +119,7 @@ type Server struct {
 	methods    map[string]method
 	seq        *sequencer
 	limits     *limiter
+	crawl      *crawlers
 
 	reposMu sync.Mutex
 	repos   map[string]*repoState
@@ -200,7 +208,11 @@ func (s *Server) open() error {
 	if s.seq, err = newSequencer(st, s.cfg); err != nil {
 		return fmt.Errorf("pds: %w", err)
 	}
-	s.store = s.seq.wrap(st)
+	// Every write that adds seq rows also tells the relays (--crawler).
+	sst := s.seq.wrap(st).(sequencedStore)
+	wake := sst.wake
+	sst.wake = func() { wake(); s.crawl.notify() }
+	s.store = sst
 	s.blobs = blobFiles{dir: filepath.Join(s.dir, "blobs")}
 	if err := os.MkdirAll(s.blobs.dir, 0o700); err != nil {
 		return fmt.Errorf("pds: blob directory: %w", err)
@@ -244,7 +256,14 @@ func (s *Server) open() error {
 	if err := s.followPublicURL(ctx); err != nil {
 		return err
 	}
-	return s.writeServeInfo()
+	if err := s.writeServeInfo(); err != nil {
+		return err
+	}
+	if s.crawl, err = newCrawlers(s.cfg, s.cfg.Warn); err != nil {
+		return err
+	}
+	s.crawl.notify()
+	return nil
 }
 
 // followPublicURL keeps every account's DID document pointing at the
@@ -331,6 +350,7 @@ func randomBytes(n int) ([]byte, error) {
 // Close closes the store and removes a temporary data directory.
 func (s *Server) Close() error {
 	var err error
+	s.crawl.close()
 	if s.seq != nil {
 		s.seq.close()
 		s.seq = nil
@@ -383,12 +403,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w = s.stallWriter(w)
 	p := r.URL.Path
 	switch {
+	case p == "/" || p == "/xrpc/_health" || p == "/_health":
+		// Before the /xrpc/ prefix, which would take _health for a method.
+		writeJSON(w, http.StatusOK, map[string]string{"version": "arbor-pds"})
 	case strings.HasPrefix(p, "/xrpc/"):
 		s.serveXRPC(w, r, strings.TrimPrefix(p, "/xrpc/"), body)
 	case p == "/.well-known/atproto-did":
 		s.serveWellKnown(w, r)
-	case p == "/" || p == "/xrpc/_health" || p == "/_health":
-		writeJSON(w, http.StatusOK, map[string]string{"version": "arbor-pds"})
 	case strings.HasPrefix(p, "/did:plc:") && s.cfg.PLCURL == "":
 		s.servePLC(w, r)
 	default:

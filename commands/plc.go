@@ -507,6 +507,7 @@ func plcVerifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "did", Usage: "the DID the log must be for"},
 			&cli.StringFlag{Name: "export", Usage: "validate every DID of a directory export stream (JSON lines)"},
 			&cli.IntFlag{Name: "workers", Usage: "goroutines for --export (default: all cores)"},
+			shardFlag,
 			&cli.StringSliceFlag{Name: "known-bad", Usage: "with --export: a JSON array of DIDs and operation CIDs known not to validate in the production directory " +
 				"(go-didplc's known_bad_dids.json, known_bad_cids.json); their failures are counted apart and do not fail the run (repeatable)"},
 		},
@@ -515,8 +516,10 @@ func plcVerifyCommand() *cli.Command {
 }
 
 func plcVerify(c *cli.Context) error {
-	if c.IsSet("known-bad") && !c.IsSet("export") {
-		return usageErr("--known-bad goes with --export")
+	for _, f := range []string{"known-bad", "shard"} {
+		if c.IsSet(f) && !c.IsSet("export") {
+			return usageErr("--%s goes with --export", f)
+		}
 	}
 	if c.IsSet("export") {
 		if err := needArgs(c, 0, 0, "--export FILE.jsonl|-"); err != nil {
@@ -575,6 +578,10 @@ func verifyExport(c *cli.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	sh, err := parseShard(c)
+	if err != nil {
+		return err
+	}
 	var read atomic.Int64
 	p := startProgress(c.App.ErrWriter, "validating "+displayName(name), total, read.Load)
 	start := time.Now()
@@ -587,16 +594,22 @@ func verifyExport(c *cli.Context, name string) error {
 		ProgressEvery: 2000,
 		Progress:      func(pr plc.ExportProgress) { read.Store(pr.Bytes) },
 		KnownBad:      known,
+		Shard:         sh.Index,
+		Shards:        sh.Count,
 	})
 	p.Stop()
 	if err != nil {
 		return inputErr(err)
 	}
 	rep := plc.ReportExport(res, time.Since(start))
+	rep.Shard = sh.String()
 	if err := printResult(c, rep, func(w io.Writer, rep *plc.ExportReport) error {
 		knownNote := ""
 		if known.Len() > 0 {
 			knownNote = fmt.Sprintf(", %s known bad", num(len(res.KnownBad)))
+		}
+		if rep.Shard != "" {
+			knownNote += fmt.Sprintf("; shard %s, %s of other shards", rep.Shard, count(res.OtherShards, "line"))
 		}
 		fmt.Fprintf(w, "%s, %s: %s valid, %s invalid%s (%.1fs, %s)\n",
 			count(res.Lines, "operation"), count(res.DIDs, "DID"), num(res.Valid), num(len(res.Invalid)), knownNote, rep.Seconds, count(workers, "worker"))

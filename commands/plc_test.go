@@ -390,6 +390,40 @@ func TestPLCVerifyExportFindsExactlyTheInvalidDIDs(t *testing.T) {
 	}
 }
 
+// plc verify --export --shard i/n: the n runs together validate each DID
+// once and find the whole run's invalid DIDs; a bad --shard is a usage
+// error.
+func TestPLCVerifyExportShardsSplitTheDIDs(t *testing.T) {
+	stream, invalid := exportStream(t)
+	f := filepath.Join(t.TempDir(), "export.jsonl")
+	os.WriteFile(f, []byte(stream), 0o644)
+	var res plc.ExportReport
+	dids, found := 0, map[string]int{}
+	for _, sh := range []string{"0/3", "1/3", "2/3"} {
+		r := runPLCJSON(t, &res, "plc", "verify", "--export", f, "--shard", sh, "--json")
+		if (r.code == ExitFail) != (len(res.Invalid) > 0) || res.Shard != sh {
+			t.Fatalf("shard %s: exit %d, %+v", sh, r.code, res)
+		}
+		dids += res.DIDs
+		for _, i := range res.Invalid {
+			found[i.DID]++
+		}
+	}
+	if dids != 20 || len(found) != len(invalid) {
+		t.Fatalf("%d DIDs, invalid %v; want 20 and %d", dids, found, len(invalid))
+	}
+	for did, n := range found {
+		if n != 1 || !invalid[did] {
+			t.Errorf("%s reported invalid %d times", did, n)
+		}
+	}
+	for _, bad := range []string{"3/3", "1", "-1/2", "a/b", "0/0"} {
+		if r := runPLC(t, "", "plc", "verify", "--export", f, "--shard", bad); r.code != ExitUsage {
+			t.Errorf("--shard %s: exit %d", bad, r.code)
+		}
+	}
+}
+
 // goldenAuditLog serves a golden audit log like the directory does.
 func TestPLCHistoryAndSubmitAgainstFakeDirectory(t *testing.T) {
 	logBytes, err := os.ReadFile(filepath.Join(plcVectors, "valid", "log_bskyapp.json"))

@@ -3,14 +3,14 @@ package plc
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"runtime"
 	"sort"
 	"sync"
-
-	"github.com/bluesky-social/indigo/atproto/syntax"
+	"time"
 )
 
 // ExportProgress is reported while an export stream is validated.
@@ -33,6 +33,10 @@ type ExportOptions struct {
 	// KnownBad, when set, lists failures to report as known rather than
 	// invalid (see KnownBad).
 	KnownBad *KnownBad
+	// Shard and Shards split the DIDs between runs: with Shards > 1 only
+	// the DIDs with DIDHash(did) % Shards == Shard are validated (lines
+	// that name no DID are counted by shard 0 only).
+	Shard, Shards int
 }
 
 // DIDFailure is one DID whose log does not validate.
@@ -54,6 +58,11 @@ type ExportResult struct {
 	// (not JSON, no "did"); FirstBadLine describes the first.
 	BadLines     int64
 	FirstBadLine string
+	// OtherShards counts the lines of DIDs outside the shard validated.
+	OtherShards int64
+	// Kept is how many operations' state the workers still held at the
+	// end (a few per DID, whatever the length of their logs).
+	Kept int
 }
 
 type exportJob struct {
@@ -62,20 +71,15 @@ type exportJob struct {
 	did  string
 }
 
-type didLog struct {
-	st    *State
-	byCID map[string]int
-	items []LogEntry
-	err   error
-}
-
 // ValidateExport validates every DID in a directory export stream (JSON
 // lines of {did, operation, cid, nullified, createdAt}, in the directory's
-// order). Entries are routed by DID to Workers goroutines, each keeping the
-// logs of its DIDs and validating entries as they arrive; a DID's log is
-// checked like ValidateLog checks an audit log, nullified flags included.
-// Only an I/O error or an over-long line is returned as an error; bad DIDs
-// are reported in the result.
+// order). Entries are routed by DID to Workers goroutines, each validating
+// its DIDs' entries as they arrive; a DID's log is checked like ValidateLog
+// checks an audit log, nullified flags included, but only the state later
+// entries can reach is kept (see the package documentation): memory grows
+// with the number of DIDs, not of operations. With Shards > 1 only the DIDs
+// of one shard are validated. Only an I/O error or an over-long line is
+// returned as an error; bad DIDs are reported in the result.
 func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 	workers := opts.Workers
 	if workers <= 0 {
@@ -89,16 +93,20 @@ func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 	if maxLine <= 0 {
 		maxLine = 1 << 20
 	}
+	shards := max(opts.Shards, 1)
+	if opts.Shard < 0 || opts.Shard >= shards {
+		return nil, fmt.Errorf("shard %d of %d: want 0 <= shard < shards", opts.Shard, shards)
+	}
 	chans := make([]chan []exportJob, workers)
-	results := make([]map[string]*didLog, workers)
+	states := make([]*exportState, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		chans[w] = make(chan []exportJob, 8)
-		results[w] = map[string]*didLog{}
+		states[w] = newExportState()
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			exportWorker(chans[w], results[w])
+			states[w].run(chans[w])
 		}(w)
 	}
 	res := &ExportResult{}
@@ -118,6 +126,9 @@ func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 		lineNo++
 		raw := sc.Bytes()
 		nbytes += int64(len(raw)) + 1
+		if opts.Progress != nil && lineNo%every == 0 {
+			opts.Progress(ExportProgress{Lines: lineNo, Bytes: nbytes})
+		}
 		line := bytes.TrimSpace(raw)
 		if len(line) == 0 {
 			continue
@@ -127,24 +138,28 @@ func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 		if !ok {
 			e, err := ParseLogEntry(line)
 			if err != nil || e.DID == "" {
-				res.BadLines++
-				if res.FirstBadLine == "" {
-					if err == nil {
-						err = malformed("no did")
+				if opts.Shard == 0 {
+					res.BadLines++
+					if res.FirstBadLine == "" {
+						if err == nil {
+							err = malformed("no did")
+						}
+						res.FirstBadLine = fmt.Sprintf("line %d: %v", lineNo, err)
 					}
-					res.FirstBadLine = fmt.Sprintf("line %d: %v", lineNo, err)
 				}
 				continue
 			}
 			did = e.DID
 		}
-		w := shard(did, workers)
+		h := DIDHash(did)
+		if int(h%uint32(shards)) != opts.Shard {
+			res.OtherShards++
+			continue
+		}
+		w := int(h / uint32(shards) % uint32(workers))
 		batches[w] = append(batches[w], exportJob{line: append([]byte(nil), line...), n: lineNo, did: did})
 		if len(batches[w]) >= batchSize {
 			flush(w)
-		}
-		if opts.Progress != nil && lineNo%every == 0 {
-			opts.Progress(ExportProgress{Lines: lineNo, Bytes: nbytes})
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -158,21 +173,19 @@ func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 	if opts.Progress != nil {
 		opts.Progress(ExportProgress{Lines: lineNo, Bytes: nbytes})
 	}
-	for _, m := range results {
-		for did, l := range m {
+	for _, st := range states {
+		res.Kept += st.kept()
+		st.each(func(did string, err error) {
 			res.DIDs++
-			if l.err == nil {
-				l.err = l.finish()
-			}
 			switch {
-			case l.err == nil:
+			case err == nil:
 				res.Valid++
-			case opts.KnownBad.Covers(did, l.err):
-				res.KnownBad = append(res.KnownBad, DIDFailure{DID: did, Err: l.err})
+			case opts.KnownBad.Covers(did, err):
+				res.KnownBad = append(res.KnownBad, DIDFailure{DID: did, Err: err})
 			default:
-				res.Invalid = append(res.Invalid, DIDFailure{DID: did, Err: l.err})
+				res.Invalid = append(res.Invalid, DIDFailure{DID: did, Err: err})
 			}
-		}
+		})
 	}
 	for _, l := range [][]DIDFailure{res.Invalid, res.KnownBad} {
 		sort.Slice(l, func(i, j int) bool { return l[i].DID < l[j].DID })
@@ -180,64 +193,171 @@ func ValidateExport(r io.Reader, opts ExportOptions) (*ExportResult, error) {
 	return res, readErr
 }
 
-func exportWorker(in <-chan []exportJob, logs map[string]*didLog) {
-	cache := make(keyCache, 1024)
+// DIDHash is the hash that splits an export into shards (FNV-1a, 32 bits,
+// of the DID's text; a DID is in shard DIDHash(did) % shards), the same on
+// every machine.
+func DIDHash(did string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(did))
+	return h.Sum32()
+}
+
+// didKey is a did:plc's 24 base32 characters decoded (15 bytes): the key
+// a worker keeps its DIDs under.
+type didKey [15]byte
+
+func parseDIDKey(did string) (didKey, bool) {
+	var k didKey
+	if !ValidDID(did) {
+		return k, false
+	}
+	n, err := b32.Decode(k[:], []byte(did[8:]))
+	return k, err == nil && n == len(k)
+}
+
+func (k didKey) String() string { return "did:plc:" + b32.EncodeToString(k[:]) }
+
+// didChain is one DID's compact chain and its first failure.
+type didChain struct {
+	chain
+	err error
+}
+
+// exportState is one worker's DIDs: an index into chunks of chains (no
+// pointer per DID), the DIDs that are not did:plc identifiers (which fail
+// at once), and the stream time the worker has reached.
+type exportState struct {
+	index  map[didKey]uint32
+	chunks [][]didChain
+	badDID map[string]error
+	cache  keyCache
+	clock  time.Time // the newest createdAt seen
+	swept  time.Time // clock at the last sweep
+}
+
+const chainChunk = 1 << 14
+
+func newExportState() *exportState {
+	return &exportState{index: map[didKey]uint32{}, badDID: map[string]error{}, cache: make(keyCache, 1024)}
+}
+
+func (s *exportState) get(k didKey) *didChain {
+	i, ok := s.index[k]
+	if !ok {
+		i = uint32(len(s.index))
+		s.index[k] = i
+		if int(i/chainChunk) == len(s.chunks) {
+			s.chunks = append(s.chunks, make([]didChain, 0, chainChunk))
+		}
+		last := len(s.chunks) - 1
+		s.chunks[last] = append(s.chunks[last], didChain{chain: newChain(false, true, 0)})
+	}
+	return &s.chunks[i/chainChunk][i%chainChunk]
+}
+
+func (s *exportState) run(in <-chan []exportJob) {
 	for batch := range in {
 		for _, j := range batch {
-			if len(cache) > 200000 {
-				cache = make(keyCache, 1024)
-			}
-			l := logs[j.did]
-			if l == nil {
-				l = &didLog{}
-				logs[j.did] = l
-			}
-			if l.err != nil {
-				continue
-			}
-			e, err := ParseLogEntry(j.line)
-			if err == nil && e.DID != j.did {
-				err = wrapf(ErrMalformedOp, "line %d: could not route the entry by its did", j.n)
-			}
-			if err != nil {
-				l.err = &OpError{Index: len(l.items), Err: fmt.Errorf("line %d: %w", j.n, err)}
-				continue
-			}
-			l.err = l.add(e, cache)
+			s.add(j)
 		}
 	}
 }
 
-func (l *didLog) add(e LogEntry, cache keyCache) error {
-	i := len(l.items)
-	l.items = append(l.items, e)
-	if l.st == nil {
-		if !ValidDID(e.DID) {
-			return &OpError{Index: 0, CID: e.CID, Err: wrapf(ErrBadDID, "%q", e.DID)}
+func (s *exportState) add(j exportJob) {
+	if len(s.cache) > 200000 {
+		s.cache = make(keyCache, 1024)
+	}
+	var l *didChain
+	if k, ok := parseDIDKey(j.did); ok {
+		if l = s.get(k); l.err != nil {
+			return
 		}
-		l.st = &State{DID: syntax.DID(e.DID), timed: true}
-		l.byCID = map[string]int{}
+	} else if _, seen := s.badDID[j.did]; seen {
+		return
 	}
-	if err := l.st.apply(&l.items[i], l.byCID, cache); err != nil {
-		return &OpError{Index: i, CID: e.CID, Err: err}
+	e, err := ParseLogEntry(j.line)
+	if err == nil && e.DID != j.did {
+		err = wrapf(ErrMalformedOp, "line %d: could not route the entry by its did", j.n)
 	}
-	return nil
+	switch {
+	case err != nil && l == nil:
+		s.badDID[j.did] = &OpError{Index: 0, Err: fmt.Errorf("line %d: %w", j.n, err)}
+		return
+	case err != nil:
+		l.fail(&OpError{Index: int(l.n), Err: fmt.Errorf("line %d: %w", j.n, err)})
+		return
+	case l == nil:
+		s.badDID[j.did] = &OpError{Index: 0, CID: e.CID, Err: wrapf(ErrBadDID, "%q", j.did)}
+		return
+	}
+	if _, err := l.apply(j.did, &e, s.cache); err != nil {
+		if errors.Is(err, ErrPrevNotFound) && l.dropped && e.CreatedAt.Before(s.swept) {
+			err = wrapf(ErrMisordered, "line %d: createdAt %s is older than %s, which the stream had already reached; bounded-memory validation needs the export in time order (%v)",
+				j.n, FormatTime(e.CreatedAt), FormatTime(s.swept), err)
+		}
+		l.fail(&OpError{Index: int(l.n), CID: e.CID, Err: err})
+		return
+	}
+	if e.CreatedAt.After(s.clock) {
+		s.clock = e.CreatedAt
+	}
+	if s.clock.Sub(s.swept) > RecoveryWindow {
+		s.sweep()
+	}
 }
 
-func (l *didLog) finish() error {
-	for i := range l.items {
-		if l.items[i].Nullified != l.st.Entries[i].Nullified {
-			return &OpError{Index: i, CID: l.items[i].CID, Err: fmt.Errorf("%w: stream says nullified=%v, the rules give %v",
-				ErrNullifiedMismatch, l.items[i].Nullified, l.st.Entries[i].Nullified)}
+// sweep prunes every chain as of the worker's clock: in a stream in time
+// order no later entry is older than that, so pruning as of a nanosecond
+// before it keeps every node such an entry can reach.
+func (s *exportState) sweep() {
+	s.swept = s.clock
+	for _, chunk := range s.chunks {
+		for i := range chunk {
+			if l := &chunk[i]; l.err == nil && len(l.nodes) > 1 {
+				l.pruneAt(s.clock.Add(-time.Nanosecond))
+			}
 		}
 	}
-	return nil
+}
+
+func (l *didChain) fail(err error) {
+	l.err = err
+	l.nodes = nil
+	l.mismatch = nil
+}
+
+func (s *exportState) kept() int {
+	n := 0
+	for _, chunk := range s.chunks {
+		for i := range chunk {
+			n += len(chunk[i].nodes)
+		}
+	}
+	return n
+}
+
+// each calls f for every DID with its verdict (nil when valid).
+func (s *exportState) each(f func(did string, err error)) {
+	for k, i := range s.index {
+		l := &s.chunks[i/chainChunk][i%chainChunk]
+		err := l.err
+		if err == nil {
+			err = l.finish()
+		}
+		f(k.String(), err)
+	}
+	for did, err := range s.badDID {
+		f(did, err)
+	}
 }
 
 // quickDID finds the "did" value of an export line without parsing it all.
 // The worker checks it against the full parse.
-func quickDID(line []byte) (string, bool) {
-	const key = `"did":"`
+func quickDID(line []byte) (string, bool) { return quickField(line, `"did":"`) }
+
+// quickField finds the string value after key (like `"cid":"`) in an
+// export line without parsing it all.
+func quickField(line []byte, key string) (string, bool) {
 	i := bytes.Index(line, []byte(key))
 	if i < 0 {
 		return "", false
@@ -248,10 +368,4 @@ func quickDID(line []byte) (string, bool) {
 		return "", false
 	}
 	return string(rest[:j]), true
-}
-
-func shard(did string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(did))
-	return int(h.Sum32() % uint32(n))
 }

@@ -201,8 +201,14 @@ type ExportReport struct {
 	KnownBad []DIDVerdict `json:"knownBad"`
 	// Lines counts the non-empty lines (operations).
 	Lines int64 `json:"lines"`
+	// OtherShards counts the lines of DIDs outside this run's shard
+	// (they are in Lines but not checked).
+	OtherShards int64 `json:"otherShards"`
 	// Seconds is how long the validation took.
 	Seconds float64 `json:"seconds"`
+	// Shard is the part validated, "i/n" (DIDs whose plc.DIDHash % n is
+	// i); empty when the whole export was.
+	Shard string `json:"shard,omitempty"`
 	// Valid counts the DIDs whose logs validate.
 	Valid int `json:"valid"`
 }
@@ -236,7 +242,7 @@ func ReportExport(res *ExportResult, elapsed time.Duration) *ExportReport {
 		return out
 	}
 	return &ExportReport{Lines: res.Lines, DIDs: res.DIDs, Valid: res.Valid, Invalid: list(res.Invalid), KnownBad: list(res.KnownBad),
-		BadLines: res.BadLines, FirstBadLine: res.FirstBadLine, Seconds: elapsed.Seconds()}
+		BadLines: res.BadLines, FirstBadLine: res.FirstBadLine, OtherShards: res.OtherShards, Seconds: elapsed.Seconds()}
 }
 
 // History is a DID's audit log as the directory sent it, validated (arbor

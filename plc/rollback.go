@@ -70,7 +70,7 @@ func PlanNullify(st *State, target int, signer atcrypto.PrivateKey, now time.Tim
 	if top.IsTombstone() {
 		return nil, wrapf(ErrRollback, "operation %d (%s) is a tombstone; roll back to the operation before it", target, te.CID)
 	}
-	first := st.info[target].lastChild
+	first := int(st.chain.nodes[target].lastChild)
 	if first < 0 {
 		return nil, wrapf(ErrRollback, "operation %d (%s) is the head; nothing follows it to nullify", target, te.CID)
 	}
@@ -83,12 +83,12 @@ func PlanNullify(st *State, target int, signer atcrypto.PrivateKey, now time.Tim
 	}
 	dk := pub.DIDKey()
 	keys := top.EffectiveRotationKeys()
-	allowedN := st.info[target].allowedN
+	allowedN := int(st.chain.nodes[target].allowedN)
 	idx := indexOf(keys, dk)
 	fe := st.Entries[first]
 	plan := &RollbackPlan{Mode: ModeNullify, Target: target, TargetCID: te.CID, SignerKey: dk, SignerIndex: idx,
 		Deadline: fe.CreatedAt.Add(RecoveryWindow)}
-	for n := first; n >= 0; n = st.info[n].lastChild {
+	for n := first; n >= 0; n = int(st.chain.nodes[n].lastChild) {
 		plan.Nullified = append(plan.Nullified, n)
 	}
 	switch {

@@ -1,7 +1,6 @@
 package plc
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -42,14 +41,9 @@ type State struct {
 	Nullified []int
 
 	ops     []*Operation
-	info    []opInfo
+	chain   chain
 	timed   bool
 	entries []LogEntry
-}
-
-type opInfo struct {
-	lastChild int // index of the active child, -1 if none
-	allowedN  int // rotation keys [:allowedN] may still sign a child
 }
 
 // Head returns the current operation (a tombstone when the DID is
@@ -101,17 +95,14 @@ func validateLog(did syntax.DID, entries []LogEntry, cache keyCache, checkFlags 
 		DID:     did,
 		Entries: make([]EntryStatus, 0, len(entries)),
 		ops:     make([]*Operation, 0, len(entries)),
-		info:    make([]opInfo, 0, len(entries)),
 		timed:   entries[0].HasMeta,
 		entries: entries,
 	}
-	byCID := make(map[string]int, len(entries))
+	s.chain = newChain(true, s.timed, len(entries))
 	for i := range entries {
-		if err := s.apply(&entries[i], byCID, cache); err != nil {
+		if err := s.apply(&entries[i], cache); err != nil {
 			oe := &OpError{Index: i, Err: err}
-			if i < len(s.Entries) {
-				oe.CID = s.Entries[i].CID
-			} else if entries[i].Operation != nil {
+			if entries[i].Operation != nil {
 				oe.CID = entries[i].Operation.CID().String()
 			}
 			return nil, oe
@@ -132,118 +123,23 @@ func validateLog(did syntax.DID, entries []LogEntry, cache keyCache, checkFlags 
 
 // apply validates entry e (the next in the log) against the state so far
 // and adds it.
-func (s *State) apply(e *LogEntry, byCID map[string]int, cache keyCache) error {
+func (s *State) apply(e *LogEntry, cache keyCache) error {
+	a, err := s.chain.apply(s.DID.String(), e, cache)
+	if err != nil {
+		return err
+	}
 	i := len(s.ops)
 	op := e.Operation
-	if op == nil {
-		return malformed("log entry has no operation")
-	}
-	if e.HasMeta != s.timed {
-		return malformed("log mixes audit entries and bare operations")
-	}
-	c := op.CID().String()
-	if e.HasMeta {
-		if e.DID != s.DID.String() {
-			return wrapf(ErrLogDIDMismatch, "entry is for %s, log is for %s", e.DID, s.DID)
-		}
-		if e.CID != c {
-			return wrapf(ErrCIDMismatch, "entry says %s, operation hashes to %s", e.CID, c)
+	if a.first >= 0 {
+		for n := a.first; n >= 0; n = int(s.chain.nodes[n].lastChild) {
+			s.Entries[n].Nullified, s.Entries[n].NullifiedBy = true, i
 		}
 	}
-	if _, dup := byCID[c]; dup {
-		return wrapf(ErrMisordered, "operation %s appears twice", c)
-	}
-	if !op.Signed() {
-		return ErrNotSigned
-	}
-	if err := checkRotationKeyCount(op); err != nil {
-		return err
-	}
-	st := EntryStatus{Index: i, CID: c, Type: op.Type, Prev: op.Prev, CreatedAt: e.CreatedAt, NullifiedBy: -1}
-
-	if i == 0 {
-		if !op.IsGenesis() {
-			return wrapf(ErrMisordered, "the log must start with a genesis operation (prev null), not a %s with prev %s", op.Type, op.Prev)
-		}
-		if got := didFromSignedCBOR(op.SignedCBOR()); got != s.DID {
-			return wrapf(ErrGenesisHash, "genesis operation hashes to %s, not %s", got, s.DID)
-		}
-		keys := op.EffectiveRotationKeys()
-		idx, err := verifyAny(op, keys, cache)
-		if err != nil {
-			return fmt.Errorf("genesis signature: %w", err)
-		}
-		st.SignedBy, st.KeyIndex = keys[idx], idx
-		s.add(op, st, c, byCID)
-		return nil
-	}
-	if op.IsGenesis() {
-		return wrapf(ErrMisordered, "a second genesis operation (prev null)")
-	}
-	pi, ok := byCID[op.Prev]
-	if !ok {
-		return wrapf(ErrPrevNotFound, "prev %s", op.Prev)
-	}
-	prev := s.ops[pi]
-	pst := &s.Entries[pi]
-	if pst.Nullified {
-		return wrapf(ErrPrevNullified, "prev %s (operation %d) was nullified by operation %d", op.Prev, pi, pst.NullifiedBy)
-	}
-	if prev.IsTombstone() {
-		return wrapf(ErrAfterTombstone, "prev %s (operation %d) is a tombstone", op.Prev, pi)
-	}
-	pinfo := &s.info[pi]
-	keys := prev.EffectiveRotationKeys()
-	allowed := keys[:pinfo.allowedN]
-	fork := pinfo.lastChild >= 0
-	idx, err := verifyAny(op, allowed, cache)
-	if err != nil {
-		if fork && errors.Is(err, ErrBadOpSignature) {
-			if j, err2 := verifyAny(op, keys[pinfo.allowedN:], cache); err2 == nil {
-				first := pinfo.lastChild
-				return wrapf(ErrKeyPriority, "signed by rotation key %d (%s) of operation %d, but operation %d, which it would nullify, was signed by key %d; only keys before it may nullify",
-					pinfo.allowedN+j, keys[pinfo.allowedN+j], pi, first, s.Entries[first].KeyIndex)
-			}
-		}
-		return err
-	}
-	st.SignedBy, st.KeyIndex = allowed[idx], idx
-	if s.timed {
-		ref := pi
-		if fork {
-			ref = s.HeadIndex
-		}
-		if !e.CreatedAt.After(s.Entries[ref].CreatedAt) {
-			return wrapf(ErrTimestamp, "createdAt %s is not after %s (operation %d)", FormatTime(e.CreatedAt), FormatTime(s.Entries[ref].CreatedAt), ref)
-		}
-	}
-	if fork {
-		if !s.timed {
-			return ErrNoTimestamps
-		}
-		first := pinfo.lastChild
-		lapsed := e.CreatedAt.Sub(s.Entries[first].CreatedAt)
-		if lapsed > RecoveryWindow {
-			return wrapf(ErrLateRecovery, "operation %d (%s, %s) would be nullified %s after it was created; the window closed at %s",
-				first, s.Entries[first].CID, FormatTime(s.Entries[first].CreatedAt), lapsed, FormatTime(s.Entries[first].CreatedAt.Add(RecoveryWindow)))
-		}
-		for n := first; n >= 0; n = s.info[n].lastChild {
-			s.Entries[n].Nullified = true
-			s.Entries[n].NullifiedBy = i
-		}
-	}
-	pinfo.allowedN = idx
-	pinfo.lastChild = i
-	s.add(op, st, c, byCID)
-	return nil
-}
-
-func (s *State) add(op *Operation, st EntryStatus, c string, byCID map[string]int) {
-	byCID[c] = len(s.ops)
 	s.ops = append(s.ops, op)
-	s.Entries = append(s.Entries, st)
-	s.info = append(s.info, opInfo{lastChild: -1, allowedN: len(op.EffectiveRotationKeys())})
-	s.HeadIndex = st.Index
+	s.Entries = append(s.Entries, EntryStatus{Index: i, CID: a.cid, Type: op.Type, Prev: op.Prev, CreatedAt: e.CreatedAt,
+		SignedBy: a.signedBy, KeyIndex: a.keyIndex, NullifiedBy: -1})
+	s.HeadIndex = i
+	return nil
 }
 
 // ActiveChain returns the indexes of the operations that are not

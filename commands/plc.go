@@ -604,21 +604,7 @@ func verifyExport(c *cli.Context, name string) error {
 	rep := plc.ReportExport(res, time.Since(start))
 	rep.Shard = sh.String()
 	if err := printResult(c, rep, func(w io.Writer, rep *plc.ExportReport) error {
-		knownNote := ""
-		if known.Len() > 0 {
-			knownNote = fmt.Sprintf(", %s known bad", num(len(res.KnownBad)))
-		}
-		if rep.Shard != "" {
-			knownNote += fmt.Sprintf("; shard %s, %s of other shards", rep.Shard, count(res.OtherShards, "line"))
-		}
-		fmt.Fprintf(w, "%s, %s: %s valid, %s invalid%s (%.1fs, %s)\n",
-			count(res.Lines, "operation"), count(res.DIDs, "DID"), num(res.Valid), num(len(res.Invalid)), knownNote, rep.Seconds, count(workers, "worker"))
-		for _, f := range res.Invalid {
-			fmt.Fprintf(w, "invalid: %s: %v\n", f.DID, f.Err)
-		}
-		if res.BadLines > 0 {
-			fmt.Fprintf(w, "%s; first: %s\n", count(res.BadLines, "unreadable line"), res.FirstBadLine)
-		}
+		printExport(w, rep, res, known.Len() > 0, workers)
 		return nil
 	}); err != nil {
 		return err
@@ -627,6 +613,25 @@ func verifyExport(c *cli.Context, name string) error {
 		return silentExit(ExitFail)
 	}
 	return nil
+}
+
+// printExport writes the human verdict on an export stream.
+func printExport(w io.Writer, rep *plc.ExportReport, res *plc.ExportResult, known bool, workers int) {
+	note := ""
+	if known {
+		note = fmt.Sprintf(", %s known bad", num(len(res.KnownBad)))
+	}
+	if rep.Shard != "" {
+		note += fmt.Sprintf("; shard %s, %s of other shards", rep.Shard, count(res.OtherShards, "line"))
+	}
+	fmt.Fprintf(w, "%s, %s: %s valid, %s invalid%s (%.1fs, %s)\n",
+		count(res.Lines, "operation"), count(res.DIDs, "DID"), num(res.Valid), num(len(res.Invalid)), note, rep.Seconds, count(workers, "worker"))
+	for _, f := range res.Invalid {
+		fmt.Fprintf(w, "invalid: %s: %v\n", f.DID, f.Err)
+	}
+	if res.BadLines > 0 {
+		fmt.Fprintf(w, "%s; first: %s\n", count(res.BadLines, "unreadable line"), res.FirstBadLine)
+	}
 }
 
 // loadKnownBad reads the --known-bad lists.

@@ -51,7 +51,23 @@
 //
 // A directory export is every operation of every DID, in the order the
 // directory accepted them. Entries are routed by DID to workers that
-// validate each log as it grows. The production directory's history holds
-// a few thousand operations that do not validate under today's rules; a
-// KnownBad list (go-didplc publishes one) sets their DIDs' failures apart.
+// validate each log as it grows, with the same rules engine as ValidateLog
+// (chain), but keeping per DID only what a later entry can reach: the head
+// (its rotation keys), the operations a fork could still nullify (an
+// active operation whose active child is less than RecoveryWindow older
+// than the newest entry, so a later fork from it may still be in time),
+// and nullified operations for their own window. Everything else is
+// dropped, its nullified flag final and checked against the stream's when
+// it goes; a worker also sweeps its idle DIDs as the stream's clock
+// advances (the export is in time order; an entry that is older than the
+// clock and names a dropped operation is reported as out of order). Memory
+// therefore grows with DIDs, not operations. The one difference from the
+// whole-log rules is the reason, never the verdict, given to an entry that
+// names an operation no longer kept: it is invalid either way (a fork from
+// it would be a late recovery, or it was nullified, or it never existed),
+// and is reported as ErrPrevNotFound saying so. Shards split the DIDs by
+// DIDHash, so n runs validate each DID exactly once. The production
+// directory's history holds a few thousand operations that do not
+// validate under today's rules; a KnownBad list (go-didplc publishes one)
+// sets their DIDs' failures apart.
 package plc

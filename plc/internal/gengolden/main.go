@@ -7,12 +7,15 @@
 package main
 
 import (
+	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/arbor-atproto/arbor/plc"
@@ -191,48 +194,89 @@ func build() ([]goCase, error) {
 	return out, nil
 }
 
+// writeExport writes dids identities x 5 operations in time order: the
+// genesis of identity d at base+d seconds, its update i at base+d+i*dids
+// seconds (handle changes signed by its second rotation key), so round i
+// of every identity comes before round i+1 and the stream is written
+// round by round, keeping only each identity's last operation and key.
 func writeExport(dids int, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	type line struct {
-		at  time.Time
-		raw []byte
+	w := bufio.NewWriterSize(f, 1<<20)
+	type ident struct {
+		did  string
+		main atcrypto.PrivateKey
+		last *plc.Operation
 	}
-	var lines []line
-	for d := 0; d < dids; d++ {
-		main, err := atcrypto.GeneratePrivateKeyK256()
+	ids := make([]ident, dids)
+	const chunk = 4096
+	workers := runtime.GOMAXPROCS(0)
+	for round := 0; round < 5; round++ {
+		for lo := 0; lo < dids; lo += chunk {
+			hi := min(lo+chunk, dids)
+			out := make([][]byte, hi-lo)
+			errs := make([]error, workers)
+			var wg sync.WaitGroup
+			for g := 0; g < workers; g++ {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					for d := lo + g; d < hi; d += workers {
+						line, err := exportLine(&ids[d].did, &ids[d].main, &ids[d].last, d, round, dids)
+						if err != nil {
+							errs[g] = err
+							return
+						}
+						out[d-lo] = line
+					}
+				}(g)
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			for _, l := range out {
+				w.Write(l)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// exportLine signs identity d's operation of the given round (0: genesis)
+// and returns it as an export line.
+func exportLine(did *string, main *atcrypto.PrivateKey, last **plc.Operation, d, round, dids int) ([]byte, error) {
+	at := base.Add(time.Duration(d+round*dids) * time.Second)
+	var op *plc.Operation
+	if round == 0 {
+		m, err := atcrypto.GeneratePrivateKeyK256()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rec, err := atcrypto.GeneratePrivateKeyK256()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		c, err := genesis(plc.GenesisParams{RotationKeys: []string{didKey(rec), didKey(main)}, SigningKey: didKey(main), Handle: fmt.Sprintf("u%d.example.com", d), PDS: "https://pds.example.com"}, main)
+		g, id, err := plc.NewGenesis(plc.GenesisParams{RotationKeys: []string{didKey(rec), didKey(m)}, SigningKey: didKey(m),
+			Handle: fmt.Sprintf("u%d.example.com", d), PDS: "https://pds.example.com"}, m)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		c.now = base.Add(time.Duration(d) * time.Second)
-		for i := 1; i < 5; i++ {
-			if err := c.update(plc.Update{Handle: fmt.Sprintf("u%d-%d.example.com", d, i)}, main, time.Duration(dids)*time.Second); err != nil {
-				return err
-			}
-		}
-		for i, e := range c.st.LogEntries() {
-			if i == 0 {
-				e.CreatedAt = base.Add(time.Duration(d) * time.Second)
-			}
-			lines = append(lines, line{e.CreatedAt, e.AppendJSON(nil)})
+		op, *did, *main = g, id.String(), m
+	} else {
+		op = (*last).Normalize()
+		op.Prev, op.Sig = (*last).CID().String(), ""
+		op.AlsoKnownAs = []string{fmt.Sprintf("at://u%d-%d.example.com", d, round)}
+		if err := plc.Sign(op, *main); err != nil {
+			return nil, err
 		}
 	}
-	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
-	for _, l := range lines {
-		if _, err := f.Write(append(l.raw, '\n')); err != nil {
-			return err
-		}
-	}
-	return nil
+	*last = op
+	e := plc.LogEntry{DID: *did, Operation: op, CID: op.CID().String(), CreatedAt: at, HasMeta: true}
+	return append(e.AppendJSON(nil), '\n'), nil
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"reflect"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -67,6 +68,7 @@ func walkCommandPath(app *cli.App, args []string) (out, rest []string, flags []c
 	rest = args[1:]
 	flags = app.Flags
 	cmds := app.Commands
+	var cur *cli.Command
 	for len(rest) > 0 {
 		a := rest[0]
 		if a == "--" {
@@ -82,6 +84,11 @@ func walkCommandPath(app *cli.App, args []string) (out, rest []string, flags []c
 			continue
 		}
 		cmd := findCommand(cmds, a)
+		if cmd == nil && cur != nil && hasOwnAction(cur) {
+			// A command with subcommands and an action of its own
+			// (backup, backup verify): these are its arguments.
+			break
+		}
 		if cmd == nil {
 			// Not a command of this level: leave the rest for the
 			// parser to report.
@@ -91,11 +98,18 @@ func walkCommandPath(app *cli.App, args []string) (out, rest []string, flags []c
 		rest = rest[1:]
 		flags = cmd.Flags
 		cmds = cmd.Subcommands
+		cur = cmd
 		if len(cmds) == 0 {
 			break
 		}
 	}
 	return out, rest, flags, false
+}
+
+// hasOwnAction says cmd does something itself rather than only name a
+// group of subcommands (whose action setUsageErrors set to groupAction).
+func hasOwnAction(cmd *cli.Command) bool {
+	return cmd.Action != nil && reflect.ValueOf(cmd.Action).Pointer() != reflect.ValueOf(groupAction).Pointer()
 }
 
 func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" }

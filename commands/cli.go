@@ -82,7 +82,7 @@ func Commands() []*cli.Command {
 		rewriteCommand(),
 		PLCCommand(),
 		firehoseCommand(),
-		resolveCommand(), fetchCommand(),
+		resolveCommand(), fetchCommand(), backupCommand(),
 		mstCommand(), viewCommand(),
 		pdsCommand(),
 	}

@@ -50,13 +50,20 @@ func fetchCommand() *cli.Command {
 			&cli.StringFlag{Name: "since", Usage: "only the blocks added after this revision (a TID)"},
 			&cli.StringFlag{Name: "blobs", Usage: "also download every blob into this directory"},
 			forceFlag,
-			&cli.StringFlag{Name: "max-size", Usage: "largest repository accepted (big real ones are a few hundred MB)", Value: "4GiB"},
-			&cli.StringFlag{Name: "max-blob-size", Usage: "largest blob accepted (app videos are at most 100 MB)", Value: "100MiB"},
-			&cli.StringFlag{Name: "min-rate", Usage: "slowest download accepted, in bytes a second over each --timeout window (0: no minimum)", Value: "1KiB"},
 			&cli.DurationFlag{Name: "max-time", Usage: "limit on the whole fetch, downloads and verification (0: none)"},
-		}, append(netFlags(), handleResolverFlag)...),
+		}, downloadFlags()...),
 		Action: runFetch,
 	}
+}
+
+// downloadFlags are the network flags and download limits of the commands
+// that download from a PDS (fetch, backup), read by fetchResolver.
+func downloadFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "max-size", Usage: "largest repository accepted (big real ones are a few hundred MB)", Value: "4GiB"},
+		&cli.StringFlag{Name: "max-blob-size", Usage: "largest blob accepted (app videos are at most 100 MB)", Value: "100MiB"},
+		&cli.StringFlag{Name: "min-rate", Usage: "slowest download accepted, in bytes a second over each --timeout window (0: no minimum)", Value: "1KiB"},
+	}, append(netFlags(), handleResolverFlag)...)
 }
 
 // fetchResolver is the resolver with fetch's download limits.

@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"github.com/arbor-atproto/arbor/archive"
+	"github.com/arbor-atproto/arbor/backup"
 	"github.com/arbor-atproto/arbor/build"
 	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/fetch"
@@ -51,6 +52,8 @@ func jsonShapes() map[string]jsonShape {
 		"mst":                 {Result: reflect.TypeFor[view.JSONTree](), Compact: true},
 		"firehose":            {Result: reflect.TypeFor[firehose.EventLine](), Lines: true},
 		"fetch":               shapeOf[fetch.Report](),
+		"backup":              shapeOf[backup.Summary](),
+		"backup verify":       shapeOf[backup.VerifyReport](),
 		"resolve":             shapeOf[identity.Resolution](),
 		"pds serve":           {Result: reflect.TypeFor[pds.ServingLine](), Lines: true},
 		"pds account create":  shapeOf[pds.CreatedAccount](),

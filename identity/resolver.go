@@ -70,6 +70,10 @@ type Resolver struct {
 	// alive with a trickle fails with ErrTooSlow. 0 means DefaultMinRate,
 	// a negative value no minimum.
 	MinRate int64
+	// Pace, when set, paces every request and waits out the server's rate
+	// limits (see Pacer); nil sends requests as they come and takes a 429
+	// as a failure.
+	Pace *Pacer
 }
 
 func (r *Resolver) timeout() time.Duration {
@@ -169,35 +173,53 @@ func (e *httpStatusError) Error() string {
 // (checked against Content-Length first, then while reading). Errors say
 // the URL; a non-2xx status gives an *httpStatusError.
 func (r *Resolver) getSmall(ctx context.Context, url, accept string, max int64) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		b, retry, err := r.getSmallOnce(ctx, url, accept, max, attempt)
+		if !retry {
+			return b, err
+		}
+	}
+}
+
+// getSmallOnce is one attempt of getSmall; retry says the Pacer asked for
+// another.
+func (r *Resolver) getSmallOnce(ctx context.Context, url, accept string, max int64, attempt int) ([]byte, bool, error) {
+	if err := r.Pace.wait(ctx); err != nil {
+		return nil, false, fmt.Errorf("GET %s: %w", url, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
+		return nil, false, fmt.Errorf("GET %s: %w", url, err)
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
 	resp, err := r.client().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, unwrapURLError(err))
+		return nil, false, fmt.Errorf("GET %s: %w", url, unwrapURLError(err))
+	}
+	if r.Pace.observe(resp, attempt) {
+		discard(resp)
+		return nil, true, nil
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, &httpStatusError{URL: url, Status: resp.StatusCode, Msg: oneLine(string(b), 200)}
+		return nil, false, &httpStatusError{URL: url, Status: resp.StatusCode, Msg: oneLine(string(b), 200)}
 	}
 	if resp.ContentLength > max {
-		return nil, fmt.Errorf("GET %s: %w: %d bytes announced, limit %d", url, ErrDocumentTooLarge, resp.ContentLength, max)
+		return nil, false, fmt.Errorf("GET %s: %w: %d bytes announced, limit %d", url, ErrDocumentTooLarge, resp.ContentLength, max)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading body: %w", url, err)
+		return nil, false, fmt.Errorf("GET %s: reading body: %w", url, err)
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("GET %s: %w: more than %d bytes", url, ErrDocumentTooLarge, max)
+		return nil, false, fmt.Errorf("GET %s: %w: more than %d bytes", url, ErrDocumentTooLarge, max)
 	}
-	return b, nil
+	return b, false, nil
 }
 
 // unwrapURLError drops the *url.Error layer (whose message repeats the

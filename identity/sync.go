@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,13 +30,27 @@ func xrpcURL(pds, method string, q url.Values) string {
 // r.MinRate bytes a second over a Timeout window; its reads then fail with
 // ErrTooSlow. Close it when done.
 func (r *Resolver) openStream(ctx context.Context, u string) (*streamBody, int64, error) {
+	for attempt := 0; ; attempt++ {
+		if err := r.Pace.wait(ctx); err != nil {
+			return nil, 0, fmt.Errorf("GET %s: %w", u, err)
+		}
+		b, n, retry, err := r.openStreamOnce(ctx, u, attempt)
+		if !retry {
+			return b, n, err
+		}
+	}
+}
+
+// openStreamOnce is one attempt of openStream; retry says the Pacer asked
+// for another.
+func (r *Resolver) openStreamOnce(ctx context.Context, u string, attempt int) (*streamBody, int64, bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	b := &streamBody{d: r.timeout(), min: r.minRate() * int64(r.timeout()/time.Millisecond) / 1000, cancel: cancel}
 	b.idle = time.AfterFunc(b.d, func() { b.fail(stallReason) })
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		b.stop()
-		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
+		return nil, 0, false, fmt.Errorf("GET %s: %w", u, err)
 	}
 	resp, err := r.client().Do(req)
 	if err != nil {
@@ -44,20 +59,25 @@ func (r *Resolver) openStream(ctx context.Context, u string) (*streamBody, int64
 		if b.reason.Load() == stallReason {
 			err = fmt.Errorf("no answer within %s", r.timeout())
 		}
-		return nil, 0, fmt.Errorf("%w: GET %s: %w", ErrPDSUnreachable, u, err)
+		return nil, 0, false, fmt.Errorf("%w: GET %s: %w", ErrPDSUnreachable, u, err)
+	}
+	if r.Pace.observe(resp, attempt) {
+		discard(resp)
+		b.stop()
+		return nil, 0, true, nil
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		defer b.stop()
 		bb, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, 0, fmt.Errorf("%w: GET %s: HTTP %d%s", ErrPDSRequest, u, resp.StatusCode, xrpcMessage(bb))
+		return nil, 0, false, fmt.Errorf("%w: GET %s: HTTP %d%s", ErrPDSRequest, u, resp.StatusCode, xrpcMessage(bb))
 	}
 	b.body = resp.Body
 	b.idle.Reset(b.d)
 	if b.min > 0 {
 		b.rate = time.AfterFunc(b.d, b.checkRate)
 	}
-	return b, resp.ContentLength, nil
+	return b, resp.ContentLength, false, nil
 }
 
 // Why a streamBody cancelled its request.
@@ -210,6 +230,42 @@ func (c *countReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	c.fn(c.n)
 	return n, err
+}
+
+// LatestCommit is a PDS's com.atproto.sync.getLatestCommit answer: the
+// repository's head.
+type LatestCommit struct {
+	CID cid.Cid
+	Rev syntax.TID
+}
+
+// GetLatestCommit asks the PDS at pds for did's head commit (one small
+// request). A status error wraps ErrPDSRequest, a server that cannot be
+// reached ErrPDSUnreachable; an answer that is not a CID and a TID is
+// ErrPDSRequest too.
+func (r *Resolver) GetLatestCommit(ctx context.Context, pds string, did syntax.DID) (LatestCommit, error) {
+	u := xrpcURL(pds, "com.atproto.sync.getLatestCommit", url.Values{"did": {did.String()}})
+	b, err := r.getSmall(ctx, u, "application/json", r.maxDoc())
+	var se *httpStatusError
+	switch {
+	case errors.As(err, &se):
+		return LatestCommit{}, fmt.Errorf("%w: %w", ErrPDSRequest, err)
+	case err != nil:
+		return LatestCommit{}, fmt.Errorf("%w: %w", ErrPDSUnreachable, err)
+	}
+	var resp struct{ CID, Rev string }
+	if err := json.Unmarshal(b, &resp); err != nil {
+		return LatestCommit{}, fmt.Errorf("%w: GET %s: bad JSON: %v", ErrPDSRequest, u, err)
+	}
+	c, err := cid.Decode(resp.CID)
+	if err != nil {
+		return LatestCommit{}, fmt.Errorf("%w: GET %s: bad cid %q: %v", ErrPDSRequest, u, resp.CID, err)
+	}
+	rev, err := syntax.ParseTID(resp.Rev)
+	if err != nil {
+		return LatestCommit{}, fmt.Errorf("%w: GET %s: bad rev %q: %v", ErrPDSRequest, u, resp.Rev, err)
+	}
+	return LatestCommit{CID: c, Rev: rev}, nil
 }
 
 // maxBlobPages bounds listBlobs paging, against a server that never stops.

@@ -111,3 +111,13 @@ func WriteFile(path string, perm os.FileMode, write func(w io.Writer) error, che
 	}
 	return t.Commit(path, perm)
 }
+
+// Move renames a complete file (one committed elsewhere in the same file
+// system, such as a staging folder) over path and flushes path's folder:
+// a reader sees the old file or the new one.
+func Move(from, path string) error {
+	if err := os.Rename(from, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/archive"
@@ -74,7 +75,7 @@ func snapshot(t *testing.T, car []byte) (cid.Cid, map[string]cid.Cid) {
 func (w *world) fullDownload() []byte {
 	w.t.Helper()
 	var buf bytes.Buffer
-	if _, err := w.resolver().GetRepo(context.Background(), w.ts.URL, w.did, "", &buf, nil); err != nil {
+	if _, err := w.resolver().GetRepo(context.Background(), w.ts.URL, syntax.DID(w.did), "", &buf, nil); err != nil {
 		w.t.Fatal(err)
 	}
 	w.take()

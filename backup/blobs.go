@@ -240,7 +240,7 @@ func (r *runner) fetchBlob(ctx context.Context, dir string, c cid.Cid, e *BlobEn
 		return err
 	}
 	defer t.Discard()
-	n, err := r.res.GetBlob(ctx, r.id.Doc.PDS, r.id.DID.String(), c, t.File())
+	n, err := r.res.GetBlob(ctx, r.id.Doc.PDS, r.id.DID, c, t.File())
 	if err != nil {
 		return err
 	}

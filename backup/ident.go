@@ -22,7 +22,7 @@ func checkAuditLog(did syntax.DID, raw []byte, doc *identity.Document) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("%w: audit log of %s: %w", ErrRejected, did, err)
 	}
-	st, err := plc.ValidateLog(did.String(), entries)
+	st, err := plc.ValidateLog(did, entries)
 	if err != nil {
 		return len(entries), fmt.Errorf("%w: audit log of %s does not validate: %w", ErrRejected, did, err)
 	}
@@ -100,7 +100,7 @@ func refreshIdentity(ctx context.Context, res *identity.Resolver, id *identity.I
 	if err := res.Pace.Wait(ctx); err != nil {
 		return r, err
 	}
-	_, raw, err := client.AuditLog(ctx, id.DID.String())
+	_, raw, err := client.AuditLog(ctx, id.DID)
 	if err != nil {
 		return r, fmt.Errorf("audit log of %s: %w", id.DID, err)
 	}

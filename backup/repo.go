@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/archive"
@@ -71,7 +72,7 @@ func (r *runner) download(ctx context.Context, since string) (*atomicfile.Temp, 
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := r.res.GetRepo(ctx, r.id.Doc.PDS, r.id.DID.String(), since, t.File(), func(done, total int64) {
+	n, err := r.res.GetRepo(ctx, r.id.Doc.PDS, r.id.DID, syntax.TID(since), t.File(), func(done, total int64) {
 		r.progress("downloading the repository", done, total)
 	})
 	if err == nil {
@@ -103,14 +104,14 @@ func (r *runner) fullRepo(ctx context.Context) (repoRefresh, error) {
 	if err := r.checkDownload(a, false, &rep); err != nil {
 		return out, err
 	}
-	out.Commit, out.Rev, out.Records = a.Root, a.Commit.Rev, rep.Records
+	out.Commit, out.Rev, out.Records = a.Root, a.Commit.Rev.String(), rep.Records
 	return out, t.Commit(filepath.Join(r.stage, RepoFile), 0o600)
 }
 
 // checkDownload applies fetch's policy; a commit of another DID is
 // ErrOtherAccount, any other failure ErrRejected.
 func (r *runner) checkDownload(a *archive.Archive, slice bool, rep *fetch.Report) error {
-	if a.Commit != nil && a.Commit.DID != r.id.DID.String() {
+	if a.Commit != nil && a.Commit.DID != r.id.DID {
 		return fmt.Errorf("%w: %s served a repository of %s for %s", ErrOtherAccount, r.id.Doc.PDS, a.Commit.DID, r.id.DID)
 	}
 	if err := fetch.Verify(a, r.id.DID, r.id.Doc.SigningKey, r.id.Doc.PDS, slice, rep); err != nil {
@@ -169,6 +170,6 @@ func (r *runner) sliceRepo(ctx context.Context, since string) (repoRefresh, erro
 	case err != nil:
 		return out, err
 	}
-	out.Commit, out.Rev, out.Records = res.CommitCID, res.Commit.Rev, res.Records
+	out.Commit, out.Rev, out.Records = res.CommitCID, res.Commit.Rev.String(), res.Records
 	return out, nil
 }

@@ -221,7 +221,7 @@ func (r *runner) refresh(ctx context.Context, s *Summary) error {
 			return fmt.Errorf("reading the records of the new %s: %w", RepoFile, err)
 		}
 		m.Records, m.Collections, refs = scan.records, scan.collections, scan.refs
-		if listed, err = r.res.ListBlobs(ctx, r.id.Doc.PDS, r.id.DID.String()); err != nil {
+		if listed, err = r.res.ListBlobs(ctx, r.id.Doc.PDS, r.id.DID); err != nil {
 			return fmt.Errorf("listing blobs: %w", err)
 		}
 	}

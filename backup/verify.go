@@ -141,7 +141,7 @@ func (r *VerifyReport) checkDocument(ctx context.Context, dir string, did syntax
 	doc := kept
 	r.KeyFrom = DIDDocFile
 	if o.Resolver != nil {
-		live, err := o.Resolver.ResolveDID(ctx, did.String())
+		live, err := o.Resolver.ResolveDID(ctx, did)
 		if err != nil {
 			r.add(DIDDocFile, "resolving %s: %v", did, err)
 			return kept, nil
@@ -190,10 +190,10 @@ func (r *VerifyReport) checkRepo(dir string, m *Manifest, doc *identity.Document
 		r.add(RepoFile, "commit signature not checked: no signing key")
 	}
 	r.Records = rep.Records
-	if a.Root.String() != m.Commit || a.Commit == nil || a.Commit.Rev != m.Rev {
+	if a.Root.String() != m.Commit || a.Commit == nil || a.Commit.Rev.String() != m.Rev {
 		rev := ""
 		if a.Commit != nil {
-			rev = a.Commit.Rev
+			rev = a.Commit.Rev.String()
 		}
 		r.add(RepoFile, "commit %s rev %s, the manifest says %s rev %s", a.Root, rev, m.Commit, m.Rev)
 	}

@@ -154,7 +154,7 @@ func (r *runner) sliceRepo(ctx context.Context, since string) (repoRefresh, erro
 		if err != nil {
 			return err
 		}
-		res, err = diff.ApplySlice(diff.Snapshot{Blocks: base, Root: base.Root}, diff.Snapshot{Blocks: slice, Root: slice.Root}, cw.Put)
+		res, err = diff.ApplySlice(diff.RootedBlocks{Blocks: base, Root: base.Root}, diff.RootedBlocks{Blocks: slice, Root: slice.Root}, cw.Put)
 		if err != nil {
 			return err
 		}

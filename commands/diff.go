@@ -60,7 +60,7 @@ func diffAction(c *cli.Context) error {
 	if err := diffArgs(c, oldName, newName); err != nil {
 		return err
 	}
-	oldA, newA, err := openSnapshots(c, oldName, newName, c.Bool("records") || sliceOut != "")
+	oldA, newA, err := openArchives(c, oldName, newName, c.Bool("records") || sliceOut != "")
 	if err != nil {
 		return err
 	}
@@ -287,8 +287,8 @@ func apply(c *cli.Context) error {
 			return err
 		}
 		res, err = diff.ApplySlice(
-			diff.Snapshot{Blocks: base, Root: base.Root},
-			diff.Snapshot{Blocks: slice, Root: slice.Root},
+			diff.RootedBlocks{Blocks: base, Root: base.Root},
+			diff.RootedBlocks{Blocks: slice, Root: slice.Root},
 			cw.Put)
 		if err != nil {
 			return err
@@ -355,11 +355,11 @@ func orNone[S ~string](s S) string {
 	return string(s)
 }
 
-// openSnapshots opens OLD and NEW (diff.OpenPair): a file that cannot be
+// openArchives opens OLD and NEW (diff.OpenPair): a file that cannot be
 // indexed is read in full through readCAR, with its progress line.
-func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, newS *diff.Opened, err error) {
+func openArchives(c *cli.Context, oldName, newName string, bodies bool) (oldS, newS *diff.Opened, err error) {
 	oldS, newS, err = diff.OpenPair(oldName, newName, bodies, func(name string, bodies bool) (*archive.Archive, error) {
-		a, err := readSnapshot(c, name, bodies)
+		a, err := readArchive(c, name, bodies)
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == ExitFail {
 			// diff's exit 1 says the snapshots differ: one that
@@ -376,9 +376,9 @@ func openSnapshots(c *cli.Context, oldName, newName string, bodies bool) (oldS, 
 	return oldS, newS, err
 }
 
-// readSnapshot reads one side of a diff: with every block's bytes when the
+// readArchive reads one side of a diff: with every block's bytes when the
 // records are compared or written out, else with nodes whole.
-func readSnapshot(c *cli.Context, name string, bodies bool) (*archive.Archive, error) {
+func readArchive(c *cli.Context, name string, bodies bool) (*archive.Archive, error) {
 	if bodies {
 		b, err := readCAR(c, name, archive.ReadWithBodies, archive.Options{})
 		if err != nil {

@@ -13,9 +13,10 @@ import (
 	"github.com/arbor-atproto/arbor/repo"
 )
 
-// Snapshot is a set of blocks and the root the CAR file names: a commit, or
-// an MST node for a bare tree.
-type Snapshot struct {
+// RootedBlocks is a set of blocks and the root its CAR file names (a
+// commit, or an MST node for a bare tree): an archive's blocks (an
+// *archive.Archive is a block source) or a slice's.
+type RootedBlocks struct {
 	Blocks mst.BlockSource
 	Root   cid.Cid
 }
@@ -59,7 +60,7 @@ const maxListed = 5
 // parents), the records in key order. Nothing is emitted when the slice does
 // not fit; the error then wraps ErrSliceMismatch (and mst.ErrMissingBlock
 // when blocks are missing, listed in Applied.Missing) or repo.ErrNotACommit.
-func ApplySlice(base, slice Snapshot, emit func(c cid.Cid, data []byte) error) (*Applied, error) {
+func ApplySlice(base, slice RootedBlocks, emit func(c cid.Cid, data []byte) error) (*Applied, error) {
 	raw, err := slice.Blocks.Get(slice.Root)
 	if err != nil {
 		return nil, fmt.Errorf("%w: root %s: %w", errNotACommit, slice.Root, err)

@@ -99,7 +99,7 @@ func TestApplySliceRefusesSlicesThatDoNotFit(t *testing.T) {
 				blocks[newA.Data], _ = newA.Get(newA.Data)
 			}
 			emitted := 0
-			_, err := ApplySlice(Snapshot{Blocks: c.base, Root: c.base.Root}, Snapshot{Blocks: blocks, Root: root},
+			_, err := ApplySlice(RootedBlocks{Blocks: c.base, Root: c.base.Root}, RootedBlocks{Blocks: blocks, Root: root},
 				func(cid.Cid, []byte) error { emitted++; return nil })
 			for _, w := range c.want {
 				if !errors.Is(err, w) {

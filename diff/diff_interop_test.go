@@ -333,7 +333,7 @@ func TestGoldenReferenceDiffsMatchAndSlicesApply(t *testing.T) {
 			// The reference's slice applies to old.car and gives new.car.
 			slice := readArchive(t, filepath.Join(dir, "slice.car"))
 			emitted := cidSet{}
-			applied, err := ApplySlice(Snapshot{Blocks: oldA, Root: oldA.Root}, Snapshot{Blocks: slice, Root: slice.Root},
+			applied, err := ApplySlice(RootedBlocks{Blocks: oldA, Root: oldA.Root}, RootedBlocks{Blocks: slice, Root: slice.Root},
 				func(c cid.Cid, b []byte) error {
 					if dagcbor.SumCID(c.Type(), b) != c {
 						t.Errorf("emitted block %s with other bytes", c)

@@ -145,8 +145,8 @@ func TestGetRepoSinceGivesTheBlocksAddedAfter(t *testing.T) {
 	}
 	got := map[cid.Cid]bool{}
 	applied, err := diff.ApplySlice(
-		diff.Snapshot{Blocks: mst.MapSource(baseBlocks), Root: base.archive.Root},
-		diff.Snapshot{Blocks: mst.MapSource(sliceBlocks), Root: sliceRoots[0]},
+		diff.RootedBlocks{Blocks: mst.MapSource(baseBlocks), Root: base.archive.Root},
+		diff.RootedBlocks{Blocks: mst.MapSource(sliceBlocks), Root: sliceRoots[0]},
 		func(c cid.Cid, _ []byte) error { got[c] = true; return nil })
 	if err != nil {
 		t.Fatalf("slice does not bring the base forward: %v", err)

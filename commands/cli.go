@@ -85,6 +85,7 @@ func Commands() []*cli.Command {
 		resolveCommand(), fetchCommand(), backupCommand(),
 		mstCommand(), viewCommand(),
 		pdsCommand(),
+		lexiconCommand(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/arbor-atproto/arbor/fetch"
 	"github.com/arbor-atproto/arbor/firehose"
 	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/lexicon"
 	"github.com/arbor-atproto/arbor/pds"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
@@ -66,6 +67,9 @@ func jsonShapes() map[string]jsonShape {
 		"plc verify --export": shapeOf[plc.ExportReport](),
 		"plc history":         shapeOf[plc.History](),
 		"plc submit":          shapeOf[plc.Submission](),
+		"lexicon validate":    shapeOf[lexicon.ValidateReport](),
+		"lexicon lint":        shapeOf[lexicon.LintReport](),
+		"lexicon ls":          shapeOf[lexicon.CatalogList](),
 	}
 }
 

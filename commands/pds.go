@@ -70,6 +70,8 @@ func pdsServeFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "blob-limit", Value: pds.DefaultMaxBlobSize, Usage: "largest blob upload, in bytes"},
 		&cli.IntFlag{Name: "max-subscribers", Value: pds.DefaultMaxSubscribers, Usage: "most subscribeRepos (firehose) connections at once; more are refused with 503"},
 		&cli.StringFlag{Name: "mail-log", Usage: "also append each mail the server would send (one line: mail to=ADDRESS subject=\"...\" token=TOKEN) to `FILE`"},
+		&cli.StringFlag{Name: "appview", Usage: "AppView `URL` that app.bsky.* and chat.bsky.* requests are proxied to, with a service-auth JWT of the account (default: none; getProfile/getProfiles then answer for local accounts)"},
+		&cli.StringFlag{Name: "appview-did", Usage: "the AppView's `DID`, the aud of the proxied requests' JWTs (default did:web: of --appview's host)"},
 		&cli.StringSliceFlag{Name: "crawler", Usage: "relay `URL` to ask to crawl this server (com.atproto.sync.requestCrawl) at start and after writes, at most every 20 minutes (repeatable)"},
 		&cli.BoolFlag{Name: "no-login-limit", Usage: "turn off the login rate limits (30 createSession calls in 5 minutes per account and IP, 300 a day; 300 in 5 minutes per IP)"},
 	}
@@ -134,6 +136,7 @@ func pdsServeConfig(c *cli.Context) (pds.Config, error) {
 		MaxBlobSize:   c.Int64("blob-limit"),
 	}
 	cfg.Crawlers = c.StringSlice("crawler")
+	cfg.AppViewURL, cfg.AppViewDID = c.String("appview"), c.String("appview-did")
 	cfg.MaxSubscribers = c.Int("max-subscribers")
 	if cfg.MaxSubscribers <= 0 {
 		return cfg, usageErr("--max-subscribers must be positive, got %d", cfg.MaxSubscribers)

@@ -90,6 +90,13 @@ type Config struct {
 	// email confirmation, account deletion, PLC operations); nil drops it.
 	Mail *MailLog
 
+	// AppViewURL is the AppView app.bsky.* and chat.bsky.* requests are
+	// proxied to ("": none; see proxy.go), AppViewDID its DID (default
+	// did:web: of the URL's host), the aud of the proxied requests'
+	// service-auth JWTs.
+	AppViewURL string
+	AppViewDID string
+
 	// Crawlers are relays asked to crawl the server (requestCrawl) at
 	// start and after writes, at most once every 20 minutes.
 	Crawlers []string
@@ -164,6 +171,9 @@ func Open(cfg Config) (*Server, error) {
 	setDefaultDuration(&cfg.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&cfg.MinBodyRate, DefaultMinBodyRate)
 	setDefaultDuration(&cfg.WriteTimeout, DefaultWriteTimeout)
+	if err := checkAppView(&cfg); err != nil {
+		return nil, err
+	}
 	if cfg.LoginLimits == nil {
 		cfg.LoginLimits = DefaultLoginLimits()
 	}
@@ -427,7 +437,7 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	m, ok := s.methods[name]
 	if !ok {
-		writeError(w, xerr(http.StatusNotImplemented, "MethodNotImplemented", "method %s is not implemented", name))
+		s.serveUnknown(w, r, name)
 		return
 	}
 	if m.post && r.Method != http.MethodPost || !m.post && r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -441,6 +451,9 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string, 
 			err = s.errBodyTooSlow()
 		}
 		writeError(w, err)
+		return
+	}
+	if _, ok := out.(written); ok {
 		return
 	}
 	if out != nil {

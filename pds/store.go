@@ -152,6 +152,8 @@ type Store interface {
 
 	// Refresh tokens, app passwords and mailed tokens (session.go).
 	sessionStore
+	// Preferences (preferences.go).
+	preferenceStore
 
 	PLCLog(ctx context.Context, did string) ([]PLCEntry, error) // ErrNotStored: unknown DID
 	// SetPLCLog replaces a DID's log (appending may nullify entries).

@@ -29,6 +29,13 @@ CREATE TABLE IF NOT EXISTS email_tokens (
 	PRIMARY KEY (did, purpose)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS email_tokens_token ON email_tokens (purpose, token);
+CREATE TABLE IF NOT EXISTS preferences (
+	did TEXT NOT NULL,
+	idx INTEGER NOT NULL,
+	type TEXT NOT NULL,
+	value BLOB NOT NULL,
+	PRIMARY KEY (did, idx)
+) WITHOUT ROWID;
 `
 
 // migrateAccountTables brings an older database up to this version's
@@ -228,4 +235,63 @@ func (s *sqliteStore) SetEmail(ctx context.Context, did, email string, confirmed
 		return fmt.Errorf("account %s: %w", did, ErrNotStored)
 	}
 	return nil
+}
+
+func (s *sqliteStore) Preferences(ctx context.Context, did string) ([]Preference, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT type, value FROM preferences WHERE did = ? ORDER BY idx`, did)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Preference
+	for rows.Next() {
+		var p Preference
+		if err := rows.Scan(&p.Type, &p.JSON); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqliteStore) PutPreferences(ctx context.Context, did string, replace func(string) bool, prefs []Preference) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT type, value FROM preferences WHERE did = ? ORDER BY idx`, did)
+	if err != nil {
+		return err
+	}
+	var kept []Preference
+	for rows.Next() {
+		var p Preference
+		if err := rows.Scan(&p.Type, &p.JSON); err != nil {
+			rows.Close()
+			return err
+		}
+		if !replace(p.Type) {
+			kept = append(kept, p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM preferences WHERE did = ?`, did); err != nil {
+		return err
+	}
+	for i, p := range append(kept, prefs...) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO preferences (did, idx, type, value) VALUES (?, ?, ?, ?)`, did, i, p.Type, []byte(p.JSON)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *sqliteStore) CountRecords(ctx context.Context, did, collection string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM records WHERE did = ? AND collection = ?`, did, collection).Scan(&n)
+	return n, err
 }

@@ -45,6 +45,17 @@ func runBackup(t *testing.T, w *world, dir string, o backup.Options) *backup.Sum
 	return s
 }
 
+// backedUp is a world with an account (account) and a first backup of it
+// in dir.
+func backedUp(t *testing.T) (*world, map[string]map[string]any, string) {
+	t.Helper()
+	w := newWorld(t)
+	blobs := w.account()
+	dir := t.TempDir()
+	runBackup(t, w, dir, backup.Options{})
+	return w, blobs, dir
+}
+
 func mustVerify(t *testing.T, dir string) *backup.VerifyReport {
 	t.Helper()
 	rep, err := backup.Verify(context.Background(), dir, backup.VerifyOptions{})
@@ -83,6 +94,7 @@ func (w *world) fullDownload() []byte {
 }
 
 func TestFirstBackupThenSliceThenUnchanged(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	blobs := w.account()
 	dir := filepath.Join(t.TempDir(), "alice")

@@ -129,6 +129,7 @@ func Run(ctx context.Context, input, dir string, o Options) (*Summary, error) {
 	if err := r.resolve(ctx, input, s); err != nil {
 		return nil, err
 	}
+	_, statErr := os.Stat(dir)
 	if err := r.open(s); err != nil {
 		return nil, err
 	}
@@ -137,8 +138,15 @@ func Run(ctx context.Context, input, dir string, o Options) (*Summary, error) {
 		return nil, err
 	}
 	r.stage = stage
-	defer os.RemoveAll(stage) // gone after promote; removed on failure
-	if err := r.refresh(ctx, s); err != nil {
+	err = r.refresh(ctx, s)
+	os.RemoveAll(stage) // gone after promote; removed on failure
+	if err != nil {
+		if errors.Is(statErr, os.ErrNotExist) {
+			// A first run that failed leaves no folder (unless it
+			// stored blobs, which stay).
+			os.Remove(filepath.Join(dir, BlobDir))
+			os.Remove(dir)
+		}
 		return nil, err
 	}
 	return s, nil

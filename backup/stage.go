@@ -77,7 +77,9 @@ func checkDir(dir string) error {
 		return err
 	}
 	for _, e := range ents {
-		if e.Name() != incomingDir && !strings.HasSuffix(e.Name(), ".part") {
+		// What an interrupted first run leaves is ours: the staging
+		// folder, temporary files, blobs already stored.
+		if e.Name() != incomingDir && !strings.HasSuffix(e.Name(), ".part") && !(e.Name() == BlobDir && e.IsDir()) {
 			return fmt.Errorf("%w: %s is not empty and has no %s", ErrNotABackup, dir, ManifestFile)
 		}
 	}

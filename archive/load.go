@@ -151,22 +151,34 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	a.Root = a.Roots[0]
 	rootD, rootCodec, _ := cidDigest(a.Root)
 
-	full := make(chan *batch, 4)
-	free := make(chan *batch, 4)
-	for i := 0; i < 4; i++ {
-		free <- &batch{buf: make([]byte, 0, batchBytes+64<<10)}
-	}
+	const batches = 4
+	full := make(chan *batch, batches)
+	free := make(chan *batch, batches)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		defer close(full)
 		var b *batch
+		made := 0
 		for {
 			if b == nil {
+				// Batches are made only as the file needs them, and
+				// their buffers start small and grow to a batch's size
+				// only in a file that large: a small archive's fixed
+				// cost stays small.
 				select {
 				case b = <-free:
-				case <-stop:
-					return
+				default:
+					if made < batches {
+						made++
+						b = &batch{buf: make([]byte, 0, 32<<10)}
+						break
+					}
+					select {
+					case b = <-free:
+					case <-stop:
+						return
+					}
 				}
 				b.buf, b.blocks, b.err = b.buf[:0], b.blocks[:0], nil
 			}

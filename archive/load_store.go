@@ -49,7 +49,7 @@ const (
 type bodyLoc struct{ slab, off, n uint32 }
 
 const (
-	pageSize = 1 << 14
+	pageSize = 1 << 10
 	slabSize = 4 << 20
 )
 
@@ -177,7 +177,7 @@ func (s *blockStore) insertOrFind(d *[32]byte, codec uint8, fill bool) (int, boo
 }
 
 func (s *blockStore) grow() {
-	size := 1 << 16
+	size := 1 << 10
 	if len(s.slots) > 0 {
 		size = len(s.slots) * 2
 	}
@@ -201,7 +201,13 @@ func (s *blockStore) keep(i int, data []byte) {
 	}
 	last := len(s.slabs) - 1
 	if last < 0 || len(s.slabs[last])+len(data) > cap(s.slabs[last]) {
-		s.slabs = append(s.slabs, make([]byte, 0, max(slabSize, len(data))))
+		// Slabs double from 16 KiB up to slabSize, so a small archive
+		// does not pay for a large one's.
+		size := 16 << 10
+		if last >= 0 {
+			size = min(slabSize, 2*cap(s.slabs[last]))
+		}
+		s.slabs = append(s.slabs, make([]byte, 0, max(size, len(data))))
 		last++
 	}
 	off := len(s.slabs[last])

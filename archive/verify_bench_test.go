@@ -1,6 +1,12 @@
 package archive
 
-import "testing"
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
+)
 
 // benchArchive is a 100k-record repository read as verify and inspect
 // read it (compact nodes, bad blocks collected).
@@ -39,5 +45,25 @@ func BenchmarkReadArchive100k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		readGen(b, data, true)
+	}
+}
+
+// BenchmarkVerifySmallRepo is the fixed cost of one repository: read and
+// verify golden/repos/ten.car (14 blocks) as arbor verify and each
+// repository of verify --batch do.
+func BenchmarkVerifySmallRepo(b *testing.B) {
+	data, err := os.ReadFile(testfixtures.GoldenRepoPath(b, "ten", ".car"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		a, err := Read(bytes.NewReader(data), Options{CollectBadBlocks: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r, err := a.Verify(VerifyOptions{}); err != nil || !r.Valid() {
+			b.Fatal(err)
+		}
 	}
 }

@@ -399,10 +399,16 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file, - for standard input), and that the commit's DID is the document's"},
 		&cli.BoolFlag{Name: "resolve", Usage: "resolve the commit's DID and check the signature against its document's atproto key"},
 		&cli.StringFlag{Name: "record", Usage: "check FILE as a proof of the record at this path (collection/rkey) rather than as a whole repository"},
-	}, netFlags()...)
+	}, append(netFlags(), batchFlags()...)...)
 }
 
 func verify(c *cli.Context) error {
+	if c.IsSet("batch") {
+		return verifyBatch(c)
+	}
+	if c.IsSet("shard") || c.IsSet("workers") {
+		return usageErr("--shard and --workers go with --batch")
+	}
 	if err := needArgs(c, 1, 1, "FILE.car|- [--key did:key:... | --did-doc FILE.json]"); err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ func jsonShapes() map[string]jsonShape {
 		"get":                 shapeOf[archive.RecordValue](),
 		"export":              shapeOf[archive.ExportReport](),
 		"verify":              shapeOf[archive.VerifyReport](),
+		"verify --batch":      {Result: reflect.TypeFor[archive.BatchLine](), Lines: true},
 		"apply":               shapeOf[diff.ApplyReport](),
 		"diff":                shapeOf[diff.Report](),
 		"view":                {Result: reflect.TypeFor[view.ServingLine](), Lines: true},

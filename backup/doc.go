@@ -14,6 +14,8 @@
 //	DIR/repo.car           the repository (com.atproto.sync.getRepo), whole
 //	DIR/did.json           the DID document as it was served
 //	DIR/plc-audit.json     for did:plc, the directory's /log/audit as served
+//	DIR/preferences.json   {"preferences": [...]}, app.bsky.actor.getPreferences
+//	                       of a logged-in session (Options.Preferences)
 //	DIR/blobs/CID          each blob, named by its CID (CIDv1 raw sha2-256)
 //	DIR/.incoming/         a refresh being prepared (see Atomicity)
 //
@@ -47,6 +49,11 @@
 //     the run goes on with the others. Blobs no record references any more
 //     stay unless Prune.
 //
+//   - Preferences: with a session of the account (Options.Preferences,
+//     from arbor account login), getPreferences on every run, staged when
+//     they differ from the kept ones. Without one, none are asked for and a
+//     kept preferences.json stays as it was.
+//
 // Requests go through an identity.Pacer: MaxRPS caps them, and a 429 (or
 // RateLimit-Remaining: 0) is waited out rather than failed.
 //
@@ -54,7 +61,7 @@
 //
 // Nothing in DIR changes until everything new has been verified. The new
 // repo.car, did.json and plc-audit.json are written into DIR/.incoming/
-// (each through internal/atomicfile), then the new manifest.json there,
+// (and preferences.json; each through internal/atomicfile), then the new manifest.json there,
 // last: its presence marks the refresh complete. The files are then moved
 // into DIR, manifest.json last, and .incoming removed. A run that starts
 // (or a verify) and finds .incoming with a manifest finishes those moves

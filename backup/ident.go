@@ -116,3 +116,43 @@ func present(dir, name string) bool {
 	st, err := os.Stat(filepath.Join(dir, name))
 	return err == nil && st.Mode().IsRegular()
 }
+
+// Preferences outcomes (Summary.Preferences).
+const (
+	PrefsRefreshed   = "refreshed"
+	PrefsUnchanged   = "unchanged"
+	PrefsNotLoggedIn = "not logged in"
+)
+
+// refreshPreferences asks the logged-in client for the account's
+// preferences and stages preferences.json when they differ from the kept
+// ones.
+func (r *runner) refreshPreferences(ctx context.Context) (string, error) {
+	c := r.opts.Preferences
+	if c == nil {
+		return PrefsNotLoggedIn, nil
+	}
+	if s := c.Session(); s == nil || s.DID != r.id.DID.String() {
+		who := "nobody"
+		if s != nil {
+			who = s.DID
+		}
+		return "", fmt.Errorf("%w: the session for preferences is of %s, not %s", ErrOtherAccount, who, r.id.DID)
+	}
+	if err := r.res.Pace.Wait(ctx); err != nil {
+		return "", err
+	}
+	prefs, err := c.Preferences(ctx)
+	if err != nil {
+		return "", fmt.Errorf("preferences: %w", err)
+	}
+	b, err := json.MarshalIndent(map[string]json.RawMessage{"preferences": prefs}, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("%w: preferences from %s are not JSON: %v", ErrRejected, r.id.Doc.PDS, err)
+	}
+	b = append(b, '\n')
+	if r.old != nil && r.old.Files[PrefsFile].SHA256 == sha256Hex(b) && present(r.dir, PrefsFile) {
+		return PrefsUnchanged, nil
+	}
+	return PrefsRefreshed, writeStaged(r.stage, PrefsFile, b)
+}

@@ -34,6 +34,7 @@ const (
 	RepoFile     = "repo.car"
 	DIDDocFile   = "did.json"
 	AuditLogFile = "plc-audit.json"
+	PrefsFile    = "preferences.json"
 	BlobDir      = "blobs"
 	incomingDir  = ".incoming"
 )

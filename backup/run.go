@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/pdsclient"
 )
 
 // Options configure a Run.
@@ -25,6 +26,11 @@ type Options struct {
 	// Prune removes the blobs no record references and the PDS does not
 	// list any more.
 	Prune bool
+	// Preferences, when set, is a client logged in as the account (arbor
+	// account login): its app.bsky.actor.getPreferences are kept as
+	// preferences.json, asked for on every run. A session of another DID
+	// is ErrOtherAccount.
+	Preferences *pdsclient.Client
 	// Now is the clock for the manifest's times (nil: time.Now).
 	Now func() time.Time
 	// Progress, when set, hears each phase and how far it is (total 0 when
@@ -67,6 +73,9 @@ type Summary struct {
 	// down.
 	Requests    int64 `json:"requests"`
 	RateLimited int64 `json:"rateLimited"`
+	// Preferences is what became of preferences.json: "refreshed",
+	// "unchanged", or "not logged in" (none asked for).
+	Preferences string `json:"preferences"`
 	// Recovered says what was done about an interrupted earlier run.
 	Recovered string `json:"recovered,omitempty"`
 }
@@ -209,6 +218,9 @@ func (r *runner) refresh(ctx context.Context, s *Summary) error {
 		return err
 	}
 	s.DocumentRefreshed, s.AuditLogRefreshed, s.AuditLogEntries = ir.Document, ir.AuditLog, ir.Entries
+	if s.Preferences, err = r.refreshPreferences(ctx); err != nil {
+		return err
+	}
 	rr, err := r.refreshRepo(ctx)
 	if err != nil {
 		return err

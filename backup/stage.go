@@ -12,7 +12,7 @@ import (
 
 // stagedFiles are the files a refresh replaces, in the order they are
 // moved into place; the manifest comes after them.
-var stagedFiles = [...]string{RepoFile, DIDDocFile, AuditLogFile}
+var stagedFiles = [...]string{RepoFile, DIDDocFile, AuditLogFile, PrefsFile}
 
 // recoverDir finishes or undoes an interrupted refresh (see Atomicity in
 // the package documentation) and removes the temporary files an

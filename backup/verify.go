@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -104,6 +105,9 @@ func Verify(ctx context.Context, dir string, o VerifyOptions) (*VerifyReport, er
 	r.checkBlobs(dir, m, refs)
 	if did.Method() == "plc" {
 		r.checkAuditLog(dir, did, kept)
+	}
+	if _, ok := m.Files[PrefsFile]; ok {
+		r.checkPreferences(dir)
 	}
 	return r, nil
 }
@@ -291,6 +295,22 @@ func (r *VerifyReport) checkAuditLog(dir string, did syntax.DID, doc *identity.D
 		return
 	}
 	r.Checked = append(r.Checked, AuditLogFile+": validates and ends in the "+r.KeyFrom+" document")
+}
+
+// checkPreferences checks that preferences.json holds a preferences list.
+func (r *VerifyReport) checkPreferences(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, PrefsFile))
+	if err != nil {
+		return // checkFiles said so
+	}
+	var p struct {
+		Preferences []json.RawMessage `json:"preferences"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil || p.Preferences == nil {
+		r.add(PrefsFile, "not a preferences list: %v", err)
+		return
+	}
+	r.Checked = append(r.Checked, PrefsFile+": a preferences list")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/backup"
 	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/pdsclient"
 )
 
 func backupCommand() *cli.Command {
@@ -24,7 +25,8 @@ func backupCommand() *cli.Command {
 		Description: "Resolves HANDLE|DID (checked both ways when named by a handle) and brings DIR up to date:\n" +
 			"repo.car (verified against the DID document's key before it replaces the old one),\n" +
 			"did.json, for did:plc plc-audit.json (validated), blobs/CID (each checked against its\n" +
-			"CID) and manifest.json (see docs/backup.md). A rerun asks getLatestCommit first and does\n" +
+			"CID), preferences.json when logged in (arbor account login) and manifest.json (see\n" +
+			"docs/backup.md). A rerun asks getLatestCommit first and does\n" +
 			"nothing more when the commit is unchanged; otherwise it fetches getRepo?since=REV,\n" +
 			"applies the slice and verifies the result (a full download when the PDS cannot serve\n" +
 			"since), and downloads only new blobs. A blob that fails is recorded and retried on the\n" +
@@ -56,30 +58,15 @@ func runBackup(c *cli.Context) error {
 	if c.Float64("max-rps") < 0 {
 		return usageErr("--max-rps must not be negative")
 	}
-	res, err := fetchResolver(c)
+	o, err := backupOptions(c, input)
 	if err != nil {
 		return err
 	}
-	res.Pace = &identity.Pacer{MaxRPS: c.Float64("max-rps")}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var done atomic.Int64
 	prog := startStatus(c.App.ErrWriter, "backup of "+input)
-	label := ""
-	s, err := backup.Run(ctx, input, dir, backup.Options{
-		Resolver: res, NoBlobs: c.Bool("no-blobs"), Prune: c.Bool("prune"),
-		Progress: func(phase string, d, total int64) {
-			done.Store(d)
-			if phase != label {
-				label = phase
-				unit := ""
-				if phase == "blobs" {
-					unit = "blobs"
-				}
-				prog.Phase(phase, total, unit, done.Load)
-			}
-		},
-	})
+	o.Progress = backupProgress(prog)
+	s, err := backup.Run(ctx, input, dir, o)
 	prog.Stop()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -94,6 +81,48 @@ func runBackup(c *cli.Context) error {
 		return failErr("%d of %d blobs failed, retried on the next run (first: %s: %s)", len(f), s.Blobs.Total, f[0].CID, f[0].Error)
 	}
 	return nil
+}
+
+// backupOptions reads the flags, and the kept session of the account
+// (arbor account login) for its preferences, when there is one.
+func backupOptions(c *cli.Context, input string) (backup.Options, error) {
+	res, err := fetchResolver(c)
+	if err != nil {
+		return backup.Options{}, err
+	}
+	res.Pace = &identity.Pacer{MaxRPS: c.Float64("max-rps")}
+	o := backup.Options{Resolver: res, NoBlobs: c.Bool("no-blobs"), Prune: c.Bool("prune")}
+	st, err := pdsclient.DefaultSessionStore()
+	if err != nil {
+		return o, nil // no configuration directory: nobody is logged in
+	}
+	s, err := st.Load(strings.TrimPrefix(input, "@"))
+	if errors.Is(err, pdsclient.ErrNoSession) {
+		return o, nil
+	}
+	if err != nil {
+		return o, inputErr(fmt.Errorf("the kept sessions: %w", err))
+	}
+	o.Preferences = pdsclient.WithSession(s, res.HTTPClient)
+	o.Preferences.OnRefresh = func(ns *pdsclient.Session) { st.Save(ns, false) }
+	return o, nil
+}
+
+// backupProgress shows each phase of a run on the progress line.
+func backupProgress(prog *progress) func(phase string, done, total int64) {
+	var n atomic.Int64
+	label := ""
+	return func(phase string, d, total int64) {
+		n.Store(d)
+		if phase != label {
+			label = phase
+			unit := ""
+			if phase == "blobs" {
+				unit = "blobs"
+			}
+			prog.Phase(phase, total, unit, n.Load)
+		}
+	}
 }
 
 // backupErr gives a failed run its exit code: 1 for what did not check
@@ -132,6 +161,7 @@ func printBackup(w io.Writer, s *backup.Summary) error {
 	for _, f := range b.Failed {
 		fmt.Fprintf(w, "%s blob %s: %s (referenced by %s)\n", p.red("✗"), f.CID, f.Error, orNone(strings.Join(f.Records, ", ")))
 	}
+	fmt.Fprintf(w, "  preferences: %s\n", s.Preferences)
 	fmt.Fprintf(w, "  requests: %d (%d rate-limited)\n", s.Requests, s.RateLimited)
 	return nil
 }

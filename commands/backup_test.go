@@ -1,12 +1,14 @@
 package commands
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/backup"
+	"github.com/arbor-atproto/arbor/pdsclient"
 )
 
 // TestBackupCommand: arbor backup against the local PDS, text and --json,
@@ -14,11 +16,31 @@ import (
 // a DIR that is not a backup are reported with their exit codes.
 func TestBackupCommand(t *testing.T) {
 	url, did := startLocalPDS(t)
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config) // nobody logged in
 	dir := filepath.Join(t.TempDir(), "bk")
 	var s backup.Summary
 	r := runJSON(t, &s, "backup", "alice.test", dir, "--plc-host", url, "--json", "--timeout", "5s")
-	if r.code != 0 || s.DID != did || s.Mode != backup.ModeFull || s.Records != 1 {
+	if r.code != 0 || s.DID != did || s.Mode != backup.ModeFull || s.Records != 1 || s.Preferences != backup.PrefsNotLoggedIn {
 		t.Fatalf("exit %d, %+v, stderr %q", r.code, s, r.stderr)
+	}
+
+	// Logged in (the session store arbor account login writes): the
+	// preferences are kept too.
+	sess, err := pdsclient.New(url, nil).Login(context.Background(), "alice.test", "hunter2hunter2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := pdsclient.DefaultSessionStore()
+	if !strings.HasPrefix(st.Path, config) {
+		t.Fatalf("the session store %s is not under XDG_CONFIG_HOME %s", st.Path, config)
+	}
+	if err := st.Save(sess, true); err != nil {
+		t.Fatal(err)
+	}
+	r = runJSON(t, &s, "backup", "alice.test", dir, "--plc-host", url, "--json", "--timeout", "5s")
+	if r.code != 0 || s.Preferences != backup.PrefsRefreshed {
+		t.Fatalf("logged in: exit %d, %+v, stderr %q", r.code, s, r.stderr)
 	}
 	r = run(t, "", "backup", did, dir, "--plc-host", url, "--max-rps", "50", "--timeout", "5s")
 	if r.code != 0 || !strings.Contains(r.stdout, "unchanged of "+did) {

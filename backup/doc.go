@@ -32,6 +32,7 @@
 //     kept ones (or none is kept), validated with plc.ValidateLog, and must
 //     end in an operation whose document has the same DID, handle, PDS and
 //     signing key as the one served.
+//
 //   - Repository: com.atproto.sync.getLatestCommit first. The same commit as
 //     the kept one: unchanged, nothing else is asked (but blobs that failed
 //     before are retried). Otherwise getRepo?since=REV (the kept rev): the
@@ -41,6 +42,7 @@
 //     from the file written (archive.CheckWritten). A PDS that refuses since,
 //     or a slice that does not fit, falls back to a full download, verified
 //     like arbor fetch (fetch.Verify). The Summary's Mode says which.
+//
 //   - Blobs: the blobs the records reference and those the PDS lists
 //     (sync.listBlobs). Only those not yet stored are downloaded, each
 //     checked against its CID before it is kept. A blob that fails (an

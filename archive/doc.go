@@ -40,7 +40,11 @@
 //
 // Options common to all: Progress, and CollectBadBlocks, which turns a
 // block whose bytes do not match its CID into a BlockProblem instead of
-// ending the read, so Verify can list them all. Bodies and Lazy both
+// ending the read, so Verify can list them all; and Lexicon, a
+// lexicon.RepoCheck that validates each record block against its schema as
+// it streams past (a verdict code per block is all that is kept), which
+// Verify attributes to record paths (Report.Lexicon, problems of kind
+// "lexicon"). Bodies and Lazy both
 // satisfy WithRecords, what a viewer of records takes.
 //
 // # Hostile input

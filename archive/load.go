@@ -15,6 +15,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/lexicon"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -49,6 +50,8 @@ type loadOptions struct {
 	// error, so a verifier can list every bad block. Framing errors
 	// (truncation, bad varints) still end the read.
 	CollectBadBlocks bool
+	// Lexicon validates record blocks as they pass (Options.Lexicon).
+	Lexicon *lexicon.RepoCheck
 }
 
 // BlockProblem is something wrong with one block that does not stop the
@@ -98,6 +101,11 @@ type Archive struct {
 	// offset in it where the CAR starts.
 	src  io.ReaderAt
 	base int64
+
+	// lex validates records as they pass; lexCodes holds its verdict
+	// code per table entry, in pages parallel to the store's (0: none).
+	lex      *lexicon.RepoCheck
+	lexCodes [][]uint32
 }
 
 // ErrNotRepo: the archive's root is neither a commit nor an MST node.
@@ -143,7 +151,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies || (opts.Lazy && src == nil), src: src, base: base, compact: opts.CompactNodes}
+	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies || (opts.Lazy && src == nil), src: src, base: base, compact: opts.CompactNodes, lex: opts.Lexicon}
 	a.store.lazy = src != nil
 	if len(a.Roots) == 0 {
 		return nil, ErrNoRoot
@@ -307,6 +315,9 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 			}
 		}
 		e.rec = recordState(data)
+		if a.lex != nil && e.rec == recOK {
+			a.setLexCode(i, a.lex.Check(data))
+		}
 	}
 	if a.keep || (a.store.lazy && !a.store.setLoc(i, bb.dataOff, len(data))) {
 		a.store.keep(i, data)

@@ -4,6 +4,8 @@ import (
 	"io"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/lexicon"
 )
 
 // Options are what every reading mode takes.
@@ -15,10 +17,15 @@ type Options struct {
 	// error, so a verifier can list every bad block. Framing errors
 	// (truncation, bad varints) still end the read.
 	CollectBadBlocks bool
+	// Lexicon, if set, validates every record block against its schema as
+	// it streams past (each distinct block once; only a verdict code is
+	// kept), for Verify to attribute to record paths and report
+	// (Report.Lexicon).
+	Lexicon *lexicon.RepoCheck
 }
 
 func (o Options) load() loadOptions {
-	return loadOptions{Progress: o.Progress, CollectBadBlocks: o.CollectBadBlocks}
+	return loadOptions{Progress: o.Progress, CollectBadBlocks: o.CollectBadBlocks, Lexicon: o.Lexicon}
 }
 
 // Read reads an archive in its leanest form, for checking and summarising

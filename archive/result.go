@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/lexicon"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
@@ -180,12 +181,15 @@ type VerifyReport struct {
 	Problems []ProblemInfo `json:"problems"`
 	// Warnings are things worth saying that do not make it invalid.
 	Warnings []string `json:"warnings"`
+	// Lexicon is the records' validation against their schemas (verify
+	// --lexicon): per collection, every invalid record, the blobs.
+	Lexicon *lexicon.RepoReport `json:"lexicon,omitempty"`
 }
 
 // ProblemInfo is one problem verify found.
 type ProblemInfo struct {
 	// Kind is what is wrong: "header", "block", "commit", "signature",
-	// "mst" or "record".
+	// "mst", "record" or "lexicon".
 	Kind string `json:"kind"`
 	// CID is the block concerned, if any.
 	CID string `json:"cid,omitempty"`
@@ -223,5 +227,5 @@ func NewVerifyReport(file string, a *Archive, rep *Report) *VerifyReport {
 			proof.CID = pr.CID.String()
 		}
 	}
-	return &VerifyReport{file, rep.Valid(), rep.SignatureChecked, NewCommitInfo(a), rep.Records, a.BlockCount, proof, probs, append([]string{}, rep.Warnings...)}
+	return &VerifyReport{file, rep.Valid(), rep.SignatureChecked, NewCommitInfo(a), rep.Records, a.BlockCount, proof, probs, append([]string{}, rep.Warnings...), rep.Lexicon}
 }

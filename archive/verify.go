@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/arbor-atproto/arbor/lexicon"
 	"github.com/arbor-atproto/arbor/repo"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -316,6 +317,9 @@ type Report struct {
 	Warnings []string
 	// Proof is what the archive proves of VerifyOptions.Record, when set.
 	Proof *RecordProof
+	// Lexicon is the records' validation against their schemas, when the
+	// archive was read with Options.Lexicon (a repository, not a proof).
+	Lexicon *lexicon.RepoReport
 }
 
 // RecordProof is the outcome of checking an archive as a proof of one
@@ -487,11 +491,17 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 		}
 		if isRepo {
 			paths.check(key)
+			if a.lex != nil {
+				a.lexRecord(key, val, add)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if isRepo && a.lex != nil {
+		r.Lexicon = a.lexReport(add)
 	}
 	for _, p := range probs {
 		if badBlock[p.CID] && (errors.Is(p.Err, mst.ErrNotANode) || errors.Is(p.Err, mst.ErrBadBlock)) {

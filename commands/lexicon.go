@@ -3,9 +3,11 @@ package commands
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/lexicon"
 )
 
@@ -155,4 +157,61 @@ func lexiconLs(c *cli.Context) error {
 		fmt.Fprintf(w, "%d schemas: %d embedded, %d from --lexicon-dir\n", len(l.Schemas), l.Embedded, l.Added)
 		return nil
 	})
+}
+
+// lexiconVerifyFlags are verify's lexicon flags.
+func lexiconVerifyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "lexicon", Usage: "also validate every record against its Lexicon schema"},
+		lexiconDirFlag,
+		&cli.BoolFlag{Name: "lexicon-strict", Usage: "with --lexicon, fail on records whose $type has no known schema (reported otherwise)"},
+		&cli.StringFlag{Name: "blobs", Usage: "with --lexicon, check the blobs the records reference against the files of `DIR` (as arbor fetch --blobs writes them)"},
+	}
+}
+
+// verifyLexicon is verify's lexicon check, nil without --lexicon (which
+// --lexicon-dir, --lexicon-strict and --blobs imply).
+func verifyLexicon(c *cli.Context, opts archive.VerifyOptions) (*lexicon.RepoCheck, error) {
+	if !c.Bool("lexicon") && !c.IsSet("lexicon-dir") && !c.Bool("lexicon-strict") && !c.IsSet("blobs") {
+		return nil, nil
+	}
+	if opts.Record != "" {
+		return nil, usageErr("--lexicon checks a whole repository, not a proof of one record (--record)")
+	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return nil, err
+	}
+	chk := lexicon.NewRepoCheck(cat)
+	chk.Strict = c.Bool("lexicon-strict")
+	if dir := c.String("blobs"); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, inputErr(fmt.Errorf("--blobs: %s is not a folder", dir))
+		}
+		chk.SetBlobDir(dir)
+	}
+	return chk, nil
+}
+
+// printLexiconReport prints verify --lexicon's findings.
+func printLexiconReport(w io.Writer, p painter, rep *lexicon.RepoReport) {
+	for _, ir := range rep.InvalidRecords {
+		fmt.Fprintf(w, "%s %s: INVALID %s\n", p.red("✗"), ir.Path, ir.Type)
+		for _, is := range ir.Issues {
+			fmt.Fprintf(w, "    %s: %s (%s)\n", is.Path, is.Message, is.Rule)
+		}
+	}
+	fmt.Fprintf(w, "lexicon: %s: %d valid, %d invalid, %d of no known schema\n", count(rep.Records, "record"), rep.Valid, rep.Invalid, rep.Unknown)
+	for _, cv := range rep.Collections {
+		line := fmt.Sprintf("  %-40s %8d records: %d valid, %d invalid, %d unknown", cv.Collection, cv.Records, cv.Valid, cv.Invalid, cv.Unknown)
+		if cv.Unchecked > 0 {
+			line += fmt.Sprintf(", %d unchecked", cv.Unchecked)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if b := rep.Blobs; b.Dir != "" {
+		fmt.Fprintf(w, "  blobs: %d referenced, %d found in %s, %d problems\n", b.Referenced, b.Checked, b.Dir, len(b.Problems))
+	} else if b.Referenced > 0 {
+		fmt.Fprintf(w, "  blobs: %d referenced (not checked against files: give --blobs DIR)\n", b.Referenced)
+	}
 }

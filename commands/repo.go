@@ -386,6 +386,11 @@ func verifyCommand() *cli.Command {
 			"the tree nodes on the key's path and the record block; the answer says whether the record is there or provably absent.\n" +
 			"A CAR whose root is an MST node (a bare tree) has no commit and so nothing signed: with --key, --did-doc, --resolve\n" +
 			"or --record it fails; without them its tree is checked.\n" +
+			"With --lexicon every record is also validated against the schema its $type names (the built-in catalog\n" +
+			"and --lexicon-dir folders), as the file streams: per collection, how many records are valid, invalid or of\n" +
+			"no known schema, and each invalid record with the JSON path and the rule it breaks. A collection with no\n" +
+			"known schema fails only with --lexicon-strict. --blobs DIR (the folder arbor fetch --blobs writes) checks\n" +
+			"each referenced blob is there, with the declared size, its CID's hash and a compatible MIME type.\n" +
 			"Exit status: 0 valid, 1 invalid, 2 unreadable input or bad usage.",
 		Flags:  verifyFlags(),
 		Action: verify,
@@ -399,7 +404,7 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "did-doc", Usage: "check the signature against the atproto key of this DID document (JSON file, - for standard input), and that the commit's DID is the document's"},
 		&cli.BoolFlag{Name: "resolve", Usage: "resolve the commit's DID and check the signature against its document's atproto key"},
 		&cli.StringFlag{Name: "record", Usage: "check FILE as a proof of the record at this path (collection/rkey) rather than as a whole repository"},
-	}, append(netFlags(), batchFlags()...)...)
+	}, append(lexiconVerifyFlags(), append(netFlags(), batchFlags()...)...)...)
 }
 
 func verify(c *cli.Context) error {
@@ -416,7 +421,11 @@ func verify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{CollectBadBlocks: true})
+	lex, err := verifyLexicon(c, opts)
+	if err != nil {
+		return err
+	}
+	a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{CollectBadBlocks: true, Lexicon: lex})
 	if err != nil {
 		return err
 	}
@@ -488,7 +497,13 @@ func verifyOptions(c *cli.Context) (archive.VerifyOptions, error) {
 func printVerify(w io.Writer, res *archive.VerifyReport, rep *archive.Report, bare bool) {
 	p := newPainter(w)
 	for _, pr := range rep.Problems {
+		if pr.Kind == archive.KindLexicon && pr.Key != "" && pr.CID.Defined() {
+			continue // an invalid record: printed with all its issues below
+		}
 		fmt.Fprintf(w, "%s %s\n", p.red("✗"), pr.Error())
+	}
+	if res.Lexicon != nil {
+		printLexiconReport(w, p, res.Lexicon)
 	}
 	for _, warn := range rep.Warnings {
 		fmt.Fprintf(w, "%s %s\n", p.yellow("!"), warn)

@@ -409,6 +409,9 @@ func verifyFlags() []cli.Flag {
 
 func verify(c *cli.Context) error {
 	if c.IsSet("batch") {
+		if c.Bool("lexicon") || c.IsSet("lexicon-dir") || c.Bool("lexicon-strict") || c.IsSet("blobs") {
+			return usageErr("--lexicon checks one repository; it does not go with --batch")
+		}
 		return verifyBatch(c)
 	}
 	if c.IsSet("shard") || c.IsSet("workers") {

@@ -84,7 +84,7 @@ func Commands() []*cli.Command {
 		firehoseCommand(),
 		resolveCommand(), fetchCommand(), backupCommand(),
 		mstCommand(), viewCommand(),
-		pdsCommand(),
+		pdsCommand(), accountCommand(),
 		lexiconCommand(),
 	}
 }

@@ -42,9 +42,15 @@ const maxPLCInput = 64 << 20
 var (
 	signWithFlag = &cli.StringFlag{Name: "sign-with", Usage: "private rotation key to sign with (file or multibase)"}
 	nowFlag      = &cli.StringFlag{Name: "now", Usage: "the time the directory will receive the operation (RFC 3339; default: now)"}
-	hostFlag     = &cli.StringFlag{Name: "plc-host", Usage: "directory URL", EnvVars: []string{"ARBOR_PLC_HOST"}, Value: plc.DefaultHost}
 	outFlag      = &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the operation as {did, cid, prev, operation} to this file, which plc update, plc did and plc submit read"}
 )
+
+// hostFlag is --plc-host, made anew for each command: urfave/cli writes
+// the value it reads from ARBOR_PLC_HOST into the flag itself, which would
+// then be every later app's default.
+func hostFlag() cli.Flag {
+	return &cli.StringFlag{Name: "plc-host", Usage: "directory URL", EnvVars: []string{"ARBOR_PLC_HOST"}, Value: plc.DefaultHost}
+}
 
 func readPLCInput(c *cli.Context, name string) ([]byte, error) {
 	f, err := openInput(c, name)
@@ -656,7 +662,7 @@ func plcHistoryCommand() *cli.Command {
 		Name:      "history",
 		Usage:     "fetch a DID's audit log from the directory, validate it and list its operations",
 		ArgsUsage: "DID",
-		Flags:     []cli.Flag{jsonFlag, hostFlag, &cli.BoolFlag{Name: "raw", Usage: "print the audit log as the directory sent it"}},
+		Flags:     []cli.Flag{jsonFlag, hostFlag(), &cli.BoolFlag{Name: "raw", Usage: "print the audit log as the directory sent it"}},
 		Action:    plcHistory,
 	}
 }
@@ -713,7 +719,7 @@ func plcSubmitCommand() *cli.Command {
 		Name:      "submit",
 		Usage:     "check a signed operation against the DID's current log and send it to the directory",
 		ArgsUsage: "OP.json|-",
-		Flags: []cli.Flag{jsonFlag, hostFlag,
+		Flags: []cli.Flag{jsonFlag, hostFlag(),
 			&cli.StringFlag{Name: "did", Usage: "the DID (default: from the file, or computed for a genesis operation)"},
 			&cli.BoolFlag{Name: "no-check", Usage: "do not fetch and check against the current log first"},
 		},

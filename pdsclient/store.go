@@ -128,3 +128,11 @@ func (st *SessionStore) write(f *storeFile) error {
 	}
 	return t.Commit(st.Path, 0o600)
 }
+
+// LoginResult is what arbor account login prints.
+type LoginResult struct {
+	DID         string `json:"did"`
+	Handle      string `json:"handle"`
+	PDS         string `json:"pds"`
+	SessionFile string `json:"sessionFile"`
+}

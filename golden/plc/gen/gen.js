@@ -3,6 +3,8 @@
 //
 //   npm ci && node gen.js
 //
+// (node gen.js --judge < LOG.json judges one audit log instead; see the end.)
+//
 // Writes:
 //   ../lib_cases.json      logs built and judged by @did-plc/lib itself
 //   ../go_logs_verdicts.json  @did-plc/lib's verdicts on ../go_logs.json
@@ -265,4 +267,15 @@ async function main() {
   for (const v of verdicts) console.log(v.name.padEnd(45), ''.padEnd(28), v.verdict.valid ? 'valid' : `invalid (${v.verdict.errorType} at ${v.verdict.index}: ${v.verdict.error})`)
 }
 
-main().catch((err) => { console.error(err); process.exit(1) })
+// node gen.js --judge < AUDIT_LOG.json: judge one audit log (as a
+// directory's /log/audit serves it) and print the verdict as JSON; exit 1
+// when it is not valid. Used by arbor's tests of logs its commands made.
+async function judgeStdin() {
+  const log = JSON.parse(fs.readFileSync(0, 'utf8'))
+  const verdict = await judge(log[0].did, log)
+  console.log(JSON.stringify(verdict))
+  process.exit(verdict.valid ? 0 : 1)
+}
+
+const run = process.argv[2] === '--judge' ? judgeStdin : main
+run().catch((err) => { console.error(err); process.exit(1) })

@@ -73,13 +73,19 @@ func stateOf(st *plc.State) DocumentState {
 	return d
 }
 
-// GetStatus is the account's state on its PDS and in the directory.
-func GetStatus(ctx context.Context, c *pdsclient.Client, dir *plc.Client) (*Status, error) {
+// sessionDID is the client's session and its DID.
+func sessionDID(c *pdsclient.Client) (*pdsclient.Session, syntax.DID, error) {
 	s := c.Session()
 	if s == nil {
-		return nil, pdsclient.ErrNoSession
+		return nil, "", pdsclient.ErrNoSession
 	}
 	did, err := syntax.ParseDID(s.DID)
+	return s, did, err
+}
+
+// GetStatus is the account's state on its PDS and in the directory.
+func GetStatus(ctx context.Context, c *pdsclient.Client, dir *plc.Client) (*Status, error) {
+	s, did, err := sessionDID(c)
 	if err != nil {
 		return nil, err
 	}
@@ -120,14 +126,10 @@ type RotationRequest struct {
 // AddRotationKey adds a key the user holds to the DID's rotation keys,
 // signed by the PDS (with the PLC token) and submitted through it.
 func AddRotationKey(ctx context.Context, c *pdsclient.Client, dir *plc.Client, req RotationRequest, now time.Time) (*RotationChange, error) {
-	s := c.Session()
-	if s == nil {
-		return nil, pdsclient.ErrNoSession
-	}
 	if _, err := plc.ParseDIDKey(req.Key); err != nil {
 		return nil, fmt.Errorf("rotation key: %w", err)
 	}
-	did, err := syntax.ParseDID(s.DID)
+	s, did, err := sessionDID(c)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +228,7 @@ type HandleChange struct {
 // UpdateHandle is com.atproto.identity.updateHandle, then reads the
 // directory back.
 func UpdateHandle(ctx context.Context, c *pdsclient.Client, dir *plc.Client, h syntax.Handle) (*HandleChange, error) {
-	s := c.Session()
-	if s == nil {
-		return nil, pdsclient.ErrNoSession
-	}
-	did, err := syntax.ParseDID(s.DID)
+	s, did, err := sessionDID(c)
 	if err != nil {
 		return nil, err
 	}

@@ -108,6 +108,28 @@ func accountContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 5*time.Minute)
 }
 
+// accountAction checks the arguments (n of them, then check when not
+// nil), makes the account's client and runs fn with it.
+func accountAction(n int, usage string, check func(c *cli.Context) error, fn func(ctx context.Context, c *cli.Context, cl *pdsclient.Client) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := needArgs(c, n, n, usage); err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(c); err != nil {
+				return err
+			}
+		}
+		ctx, cancel := accountContext()
+		defer cancel()
+		cl, err := accountClient(ctx, c)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, c, cl)
+	}
+}
+
 func accountLoginCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "login",
@@ -150,22 +172,13 @@ func accountStatusCommand() *cli.Command {
 		Usage:     "the account on its PDS (checkAccountStatus) and its DID in the directory",
 		ArgsUsage: " ",
 		Flags:     accountFlags(),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 0, 0, "[--pds URL --handle HANDLE] [--plc-host URL]"); err != nil {
-				return err
-			}
-			ctx, cancel := accountContext()
-			defer cancel()
-			cl, err := accountClient(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: accountAction(0, "[--pds URL --handle HANDLE] [--plc-host URL]", nil, func(ctx context.Context, c *cli.Context, cl *pdsclient.Client) error {
 			st, err := account.GetStatus(ctx, cl, plcDirectory(c))
 			if err != nil {
 				return remoteErr(err)
 			}
 			return printResult(c, st, printAccountStatus)
-		},
+		}),
 	}
 }
 
@@ -193,20 +206,11 @@ func accountAddRotationKeyCommand() *cli.Command {
 			"PDS's rotation key (or of every key with --first), so that it can nullify the PDS's\n" +
 			"operations within 72 hours (arbor plc rollback --mode nullify --sign-with KEY).",
 		Flags: accountFlags(plcTokenFlag(), &cli.BoolFlag{Name: "first", Usage: "put the key in front of every rotation key"}),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "PUBKEY [--first] [--plc-token TOKEN]"); err != nil {
-				return err
-			}
-			key, err := loadDIDKey("PUBKEY", c.Args().First())
-			if err != nil {
-				return err
-			}
-			ctx, cancel := accountContext()
-			defer cancel()
-			cl, err := accountClient(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: accountAction(1, "PUBKEY [--first] [--plc-token TOKEN]", func(c *cli.Context) error {
+			_, err := loadDIDKey("PUBKEY", c.Args().First())
+			return err
+		}, func(ctx context.Context, c *cli.Context, cl *pdsclient.Client) error {
+			key, _ := loadDIDKey("PUBKEY", c.Args().First())
 			req := account.RotationRequest{Key: key, First: c.Bool("first"), Token: c.String("plc-token")}
 			res, err := account.AddRotationKey(ctx, cl, plcDirectory(c), req, time.Now())
 			if errors.Is(err, account.ErrNeedPLCToken) {
@@ -219,7 +223,7 @@ func accountAddRotationKeyCommand() *cli.Command {
 				_, err := fmt.Fprintf(w, "added %s as rotation key %d of %s (operation %s)\n", r.Key, r.Position, r.DID, r.OperationCID)
 				return err
 			})
-		},
+		}),
 	}
 }
 
@@ -244,21 +248,12 @@ func accountUpdateHandleCommand() *cli.Command {
 		Usage:     "change the account's handle (the PDS signs the did:plc operation)",
 		ArgsUsage: "NEW-HANDLE",
 		Flags:     accountFlags(),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 1, 1, "NEW-HANDLE"); err != nil {
-				return err
-			}
-			h, err := syntax.ParseHandle(strings.TrimPrefix(c.Args().First(), "@"))
-			if err != nil {
-				return usageErr("%q is not a handle: %v", c.Args().First(), err)
-			}
-			ctx, cancel := accountContext()
-			defer cancel()
-			cl, err := accountClient(ctx, c)
-			if err != nil {
-				return err
-			}
-			res, err := account.UpdateHandle(ctx, cl, plcDirectory(c), h.Normalize())
+		Action: accountAction(1, "NEW-HANDLE", func(c *cli.Context) error {
+			_, err := newHandleArg(c)
+			return err
+		}, func(ctx context.Context, c *cli.Context, cl *pdsclient.Client) error {
+			h, _ := newHandleArg(c)
+			res, err := account.UpdateHandle(ctx, cl, plcDirectory(c), h)
 			if err != nil {
 				return remoteErr(err)
 			}
@@ -266,8 +261,16 @@ func accountUpdateHandleCommand() *cli.Command {
 				_, err := fmt.Fprintf(w, "%s is now %s (operation %s)\n", r.DID, r.Handle, r.HeadCID)
 				return err
 			})
-		},
+		}),
 	}
+}
+
+func newHandleArg(c *cli.Context) (syntax.Handle, error) {
+	h, err := syntax.ParseHandle(strings.TrimPrefix(c.Args().First(), "@"))
+	if err != nil {
+		return "", usageErr("%q is not a handle: %v", c.Args().First(), err)
+	}
+	return h.Normalize(), nil
 }
 
 func accountRequestPLCTokenCommand() *cli.Command {
@@ -276,16 +279,7 @@ func accountRequestPLCTokenCommand() *cli.Command {
 		Usage:     "ask the PDS to mail a PLC token (for add-rotation-key, arbor migrate)",
 		ArgsUsage: " ",
 		Flags:     accountFlags(),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 0, 0, "[--pds URL --handle HANDLE]"); err != nil {
-				return err
-			}
-			ctx, cancel := accountContext()
-			defer cancel()
-			cl, err := accountClient(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: accountAction(0, "[--pds URL --handle HANDLE]", nil, func(ctx context.Context, c *cli.Context, cl *pdsclient.Client) error {
 			res, err := account.RequestPLCToken(ctx, cl)
 			if err != nil {
 				return remoteErr(err)
@@ -294,7 +288,7 @@ func accountRequestPLCTokenCommand() *cli.Command {
 				_, err := fmt.Fprintf(w, "the PDS mailed a PLC token for %s to the account's address\n", r.DID)
 				return err
 			})
-		},
+		}),
 	}
 }
 
@@ -308,19 +302,12 @@ func accountServiceAuthCommand() *cli.Command {
 			&cli.StringFlag{Name: "lxm", Usage: "the one method the token is good for"},
 			&cli.DurationFlag{Name: "ttl", Usage: "how long it lasts (at most 1h, 1m without --lxm; default the PDS's 60s)"},
 		),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 0, 0, "--aud DID [--lxm NSID] [--ttl DURATION]"); err != nil {
-				return err
-			}
+		Action: accountAction(0, "--aud DID [--lxm NSID] [--ttl DURATION]", func(c *cli.Context) error {
 			if c.String("aud") == "" {
 				return usageErr("usage: %s --aud DID [--lxm NSID] [--ttl DURATION]", commandPath(c))
 			}
-			ctx, cancel := accountContext()
-			defer cancel()
-			cl, err := accountClient(ctx, c)
-			if err != nil {
-				return err
-			}
+			return nil
+		}, func(ctx context.Context, c *cli.Context, cl *pdsclient.Client) error {
 			var exp time.Time
 			if d := c.Duration("ttl"); d > 0 {
 				exp = time.Now().Add(d)
@@ -333,6 +320,6 @@ func accountServiceAuthCommand() *cli.Command {
 				_, err := fmt.Fprintln(w, r.Token)
 				return err
 			})
-		},
+		}),
 	}
 }

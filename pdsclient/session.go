@@ -79,4 +79,3 @@ func (c *Client) Refresh(ctx context.Context) error {
 	}
 	return nil
 }
-

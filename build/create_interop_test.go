@@ -79,8 +79,8 @@ func TestReferenceAcceptedRootsStillBuild(t *testing.T) {
 			case "rewrite":
 				in := readFile(t, filepath.Join(root, c.Input))
 				_, res, err := rewrite(t, in, RewriteOptions{
-					Key: key, DID: syntax.DID(c.DID), Rev: syntax.TID(c.Rev), DropCollections: c.DropCollections,
-					KeepCollections: c.KeepCollections, Compact: c.Compact, Force: c.Repair,
+					Key: key, DID: syntax.DID(c.DID), Rev: syntax.TID(c.Rev), DropCollections: nsids(c.DropCollections),
+					KeepCollections: nsids(c.KeepCollections), Compact: c.Compact, Force: c.Repair,
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -95,4 +95,12 @@ func TestReferenceAcceptedRootsStillBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+func nsids(ss []string) []syntax.NSID {
+	var out []syntax.NSID
+	for _, s := range ss {
+		out = append(out, syntax.NSID(s))
+	}
+	return out
 }

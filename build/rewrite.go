@@ -33,7 +33,7 @@ type RewriteOptions struct {
 	Rev syntax.TID
 	// DropCollections drops every record of these collections;
 	// KeepCollections, if not empty, drops every record of any other.
-	DropCollections, KeepCollections []string
+	DropCollections, KeepCollections []syntax.NSID
 	// DropPaths drops these records (collection/rkey); each must exist.
 	DropPaths []string
 	// Compact writes only the current commit, tree and records, each block
@@ -87,7 +87,7 @@ func (o *RewriteOptions) check() error {
 		}
 	}
 	for _, c := range slices.Concat(o.DropCollections, o.KeepCollections) {
-		if err := repo.CheckNSID(c); err != nil {
+		if err := repo.CheckNSID(c.String()); err != nil {
 			return fmt.Errorf("%w: collection %v", ErrBadOption, err)
 		}
 	}
@@ -503,10 +503,10 @@ func nextRev(old syntax.TID, now time.Time) syntax.TID {
 	return repo.TIDFromTime(o.Time().Add(time.Microsecond), 0)
 }
 
-func setOf(xs []string) map[string]bool {
+func setOf[S ~string](xs []S) map[string]bool {
 	m := make(map[string]bool, len(xs))
 	for _, x := range xs {
-		m[x] = true
+		m[string(x)] = true
 	}
 	return m
 }

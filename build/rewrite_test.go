@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/archive"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/ipfs/go-cid"
 
@@ -127,9 +128,9 @@ func TestRewriteDropsRecordsAndTheirBlocks(t *testing.T) {
 		opts RewriteOptions
 		gone func(path string) bool
 	}{
-		{"drop-collection", RewriteOptions{DropCollections: []string{"app.bsky.feed.like"}},
+		{"drop-collection", RewriteOptions{DropCollections: []syntax.NSID{"app.bsky.feed.like"}},
 			func(p string) bool { return strings.HasPrefix(p, "app.bsky.feed.like/") }},
-		{"keep-collection", RewriteOptions{KeepCollections: []string{"app.bsky.feed.post", "app.bsky.actor.profile"}},
+		{"keep-collection", RewriteOptions{KeepCollections: []syntax.NSID{"app.bsky.feed.post", "app.bsky.actor.profile"}},
 			func(p string) bool {
 				return !strings.HasPrefix(p, "app.bsky.feed.post/") && !strings.HasPrefix(p, "app.bsky.actor.profile/")
 			}},
@@ -233,11 +234,11 @@ func TestRewriteRefusals(t *testing.T) {
 	}{
 		{"non-canonical input", bad, RewriteOptions{}, ErrInvalidInput},
 		{"non-canonical input, forced, no key", bad, RewriteOptions{Force: true}, ErrNeedKey},
-		{"drop without key", ten, RewriteOptions{DropCollections: []string{"app.bsky.feed.like"}}, ErrNeedKey},
+		{"drop without key", ten, RewriteOptions{DropCollections: []syntax.NSID{"app.bsky.feed.like"}}, ErrNeedKey},
 		{"new DID without key", ten, RewriteOptions{DID: "did:plc:othermovedtoanewdidaaaaa"}, ErrNeedKey},
 		{"DID that is not a DID", ten, RewriteOptions{DID: "bob", Key: key}, ErrBadOption},
 		{"rev that is not a TID", ten, RewriteOptions{Rev: "yesterday", Key: key}, ErrBadOption},
-		{"collection that is not an NSID", ten, RewriteOptions{DropCollections: []string{"likes"}, Key: key}, ErrBadOption},
+		{"collection that is not an NSID", ten, RewriteOptions{DropCollections: []syntax.NSID{"likes"}, Key: key}, ErrBadOption},
 		{"path that is not a path", ten, RewriteOptions{DropPaths: []string{"app.bsky.feed.like"}, Key: key}, ErrBadOption},
 		{"path not in the repo", ten, RewriteOptions{DropPaths: []string{"app.bsky.feed.like/nope"}, Key: key}, ErrNoSuchRecord},
 		{"not a CAR", []byte("hello"), RewriteOptions{}, ErrInvalidInput},

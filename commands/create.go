@@ -132,6 +132,19 @@ func capBuildHeap() {
 	debug.SetMemoryLimit(int64(m.HeapAlloc)*3/2 + 64<<20)
 }
 
+// parseNSIDFlags parses a repeated NSID flag; a malformed one is bad usage.
+func parseNSIDFlags(c *cli.Context, flag string) ([]syntax.NSID, error) {
+	var out []syntax.NSID
+	for _, s := range c.StringSlice(flag) {
+		n, err := repo.ParseNSID(s)
+		if err != nil {
+			return nil, usageErr("--%s: %v", flag, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 // parseDIDFlag parses a --did value (exit 2 when it is not a DID).
 func parseDIDFlag(s string) (syntax.DID, error) {
 	if err := build.CheckDID(s); err != nil {

@@ -97,13 +97,14 @@ func rewrite(c *cli.Context) error {
 
 // rewriteOptions reads rewrite's options, and the public key of --key.
 func rewriteOptions(c *cli.Context) (build.RewriteOptions, atcrypto.PublicKey, error) {
-	opts := build.RewriteOptions{
-		DropCollections: c.StringSlice("drop-collection"),
-		KeepCollections: c.StringSlice("keep-collection"),
-		DropPaths:       c.StringSlice("drop"),
-		Compact:         c.Bool("compact"), Force: c.Bool("repair"),
-	}
+	opts := build.RewriteOptions{DropPaths: c.StringSlice("drop"), Compact: c.Bool("compact"), Force: c.Bool("repair")}
 	var err error
+	if opts.DropCollections, err = parseNSIDFlags(c, "drop-collection"); err != nil {
+		return opts, nil, err
+	}
+	if opts.KeepCollections, err = parseNSIDFlags(c, "keep-collection"); err != nil {
+		return opts, nil, err
+	}
 	if s := c.String("did"); s != "" {
 		if opts.DID, err = parseDIDFlag(s); err != nil {
 			return opts, nil, err

@@ -39,6 +39,14 @@ func CheckNSID(s string) error {
 	return fmt.Errorf("%s is not a valid NSID (want reversed-domain names like app.bsky.feed.post)", Quote(s))
 }
 
+// ParseNSID returns s as an NSID, or an error in CheckNSID's words.
+func ParseNSID(s string) (syntax.NSID, error) {
+	if err := CheckNSID(s); err != nil {
+		return "", err
+	}
+	return syntax.NSID(s), nil
+}
+
 func validNSID(s string) bool {
 	_, err := syntax.ParseNSID(s)
 	return err == nil

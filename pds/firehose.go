@@ -308,6 +308,8 @@ func eventFrame(ev *SeqEvent) ([]byte, error) {
 		out = &firehose.Account{Seq: ev.Seq, DID: did, Time: t, Active: true}
 	case seqKindDeactivated:
 		out = &firehose.Account{Seq: ev.Seq, DID: did, Time: t, Active: false, Status: "deactivated"}
+	case seqKindDeleted:
+		out = &firehose.Account{Seq: ev.Seq, DID: did, Time: t, Active: false, Status: "deleted"}
 	default:
 		return nil, fmt.Errorf("seq %d: unknown event kind %q", ev.Seq, ev.Kind)
 	}

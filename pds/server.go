@@ -505,6 +505,7 @@ func (s *Server) routes() map[string]method {
 	}
 	s.sessionRoutes(m, get, post)
 	s.emailRoutes(m, get, post)
+	s.deletionRoutes(m, get, post)
 	s.migrateRoutes(m, get, post)
 	return m
 }

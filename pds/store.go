@@ -154,6 +154,8 @@ type Store interface {
 	sessionStore
 	// Preferences (preferences.go).
 	preferenceStore
+	// Account deletion (delete_account.go).
+	deletionStore
 
 	PLCLog(ctx context.Context, did string) ([]PLCEntry, error) // ErrNotStored: unknown DID
 	// SetPLCLog replaces a DID's log (appending may nullify entries).

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ipfs/go-cid"
 )
 
 // The session tables: refresh_tokens (in schema) gains the app password a
@@ -294,4 +296,59 @@ func (s *sqliteStore) CountRecords(ctx context.Context, did, collection string) 
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM records WHERE did = ? AND collection = ?`, did, collection).Scan(&n)
 	return n, err
+}
+
+// accountTables are the tables holding rows of an account, by DID, that
+// a deletion removes (seq rows apart).
+func accountTables() []string {
+	return []string{"blocks", "records", "refresh_tokens", "app_passwords", "email_tokens", "preferences"}
+}
+
+func (s *sqliteStore) DeleteAccount(ctx context.Context, did string, now time.Time) ([]cid.Cid, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE did = ?`, did)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, fmt.Errorf("account %s: %w", did, ErrNotStored)
+	}
+	for _, t := range accountTables() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE did = ?`, did); err != nil {
+			return nil, fmt.Errorf("deleting %s of %s: %w", t, did, err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT cid FROM blobs b WHERE did = ? AND NOT EXISTS (SELECT 1 FROM blobs o WHERE o.cid = b.cid AND o.did != b.did)`, did)
+	if err != nil {
+		return nil, err
+	}
+	var orphans []cid.Cid
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if c, err := cid.Decode(s); err == nil {
+			orphans = append(orphans, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE did = ?`, did); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM seq WHERE did = ?`, did); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO seq (did, kind, time) VALUES (?, ?, ?)`, did, seqKindDeleted, now.UnixMicro()); err != nil {
+		return nil, err
+	}
+	return orphans, tx.Commit()
 }

@@ -38,7 +38,9 @@ func pdsServeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve a local PDS until Ctrl-C (SIGINT) or SIGTERM",
-		Description: "Starts an XRPC server (com.atproto.server, repo, sync and identity) that official clients accept.\n" +
+		Description: "Starts an XRPC server that official clients, bots and relays accept: every com.atproto method a PDS\n" +
+			"serves (docs/pds-methods.md), preferences, and app.bsky through an AppView (--appview URL) or, without one,\n" +
+			"getProfile/getProfiles for the server's own accounts.\n" +
 			"Without --data everything lives in a temporary directory deleted on exit; with --data DIR the\n" +
 			"SQLite database and blobs persist and a restart serves the same accounts, records, blobs and\n" +
 			"sequence numbers. With --plc embedded (the default) the server is also a did:plc directory at its\n" +
@@ -72,6 +74,7 @@ func pdsServeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "mail-log", Usage: "also append each mail the server would send (one line: mail to=ADDRESS subject=\"...\" token=TOKEN) to `FILE`"},
 		&cli.StringFlag{Name: "appview", Usage: "AppView `URL` that app.bsky.* and chat.bsky.* requests are proxied to, with a service-auth JWT of the account (default: none; getProfile/getProfiles then answer for local accounts)"},
 		&cli.StringFlag{Name: "appview-did", Usage: "the AppView's `DID`, the aud of the proxied requests' JWTs (default did:web: of --appview's host)"},
+		&cli.BoolFlag{Name: "invite-required", Usage: "createAccount needs an invite code (the admin makes them with com.atproto.server.createInviteCode)"},
 		&cli.StringSliceFlag{Name: "crawler", Usage: "relay `URL` to ask to crawl this server (com.atproto.sync.requestCrawl) at start and after writes, at most every 20 minutes (repeatable)"},
 		&cli.BoolFlag{Name: "no-login-limit", Usage: "turn off the login rate limits (30 createSession calls in 5 minutes per account and IP, 300 a day; 300 in 5 minutes per IP)"},
 	}
@@ -136,6 +139,7 @@ func pdsServeConfig(c *cli.Context) (pds.Config, error) {
 		MaxBlobSize:   c.Int64("blob-limit"),
 	}
 	cfg.Crawlers = c.StringSlice("crawler")
+	cfg.InviteRequired = c.Bool("invite-required")
 	cfg.AppViewURL, cfg.AppViewDID = c.String("appview"), c.String("appview-did")
 	cfg.MaxSubscribers = c.Int("max-subscribers")
 	if cfg.MaxSubscribers <= 0 {

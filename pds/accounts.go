@@ -16,7 +16,7 @@ func (s *Server) describeServer(w http.ResponseWriter, r *http.Request) (any, er
 	return map[string]any{
 		"did":                       s.serviceDID,
 		"availableUserDomains":      s.cfg.HandleDomains,
-		"inviteCodeRequired":        false,
+		"inviteCodeRequired":        s.cfg.InviteRequired,
 		"phoneVerificationRequired": false,
 		"links":                     map[string]any{},
 		"contact":                   map[string]any{},
@@ -48,10 +48,11 @@ func (s *Server) sessionOut(ctx context.Context, a *Account, t *sessionTokens) m
 
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, error) {
 	var in struct {
-		Handle   string `json:"handle"`
-		Email    string `json:"email"`
-		Password string `json:"password"`
-		DID      string `json:"did"`
+		Handle     string `json:"handle"`
+		Email      string `json:"email"`
+		Password   string `json:"password"`
+		DID        string `json:"did"`
+		InviteCode string `json:"inviteCode"`
 	}
 	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
 		return nil, err
@@ -81,6 +82,9 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 		if _, err := s.store.AccountByEmail(ctx, in.Email); err == nil {
 			return nil, xerr(http.StatusBadRequest, "InvalidEmail", "Email already taken: %s", in.Email)
 		}
+	}
+	if err := s.checkInvite(ctx, in.InviteCode); err != nil {
+		return nil, err
 	}
 	hash, err := hashPassword(in.Password)
 	if err != nil {
@@ -112,6 +116,9 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	st.head, st.rev, st.tree, st.loaded = first.Commit, first.Rev, tree, true
 	a.Head, a.Rev = first.Commit, first.Rev
+	if err := s.useInvite(ctx, in.InviteCode, did); err != nil {
+		return nil, err
+	}
 	t, err := s.newSession(ctx, did, SessionFull, "")
 	if err != nil {
 		return nil, err

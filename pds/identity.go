@@ -129,35 +129,7 @@ func (s *Server) updateHandle(w http.ResponseWriter, r *http.Request) (any, erro
 	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
 		return nil, err
 	}
-	h, err := s.normalizeHandle(in.Handle)
-	if err != nil {
-		return nil, err
-	}
-	ctx := r.Context()
-	if h == a.Handle {
-		return nil, nil
-	}
-	if other, err := s.store.AccountByHandle(ctx, h); err == nil && other.DID != a.DID {
-		return nil, xerr(http.StatusBadRequest, "HandleNotAvailable", "Handle already taken: %s", h)
-	}
-	st, err := s.directory.State(ctx, a.DID)
-	if err != nil {
-		return nil, err
-	}
-	op, err := plc.NextOperation(st, plc.Update{Handle: h}, s.rotation, s.now())
-	if err != nil {
-		return nil, fmt.Errorf("handle update for %s: %w", a.DID, err)
-	}
-	if err := s.directory.Submit(ctx, a.DID, op); err != nil {
-		return nil, err
-	}
-	if err := s.store.SetHandle(ctx, a.DID, h, s.now()); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return nil, xerr(http.StatusBadRequest, "HandleNotAvailable", "Handle already taken: %s", h)
-		}
-		return nil, err
-	}
-	return nil, nil
+	return nil, s.setHandle(r.Context(), a, in.Handle)
 }
 
 // serveWellKnown answers /.well-known/atproto-did for the handle named by

@@ -20,13 +20,18 @@ type Mail struct {
 	To string `json:"to"`
 	// Subject is the reference's subject line for the message.
 	Subject string `json:"subject"`
-	// Token is the code the message carries (e.g. ABCDE-FGHIJ).
-	Token string `json:"token"`
+	// Token is the code the message carries (e.g. ABCDE-FGHIJ); empty
+	// (and left out) for admin.sendEmail's messages.
+	Token string `json:"token,omitempty"`
 }
 
 // String is the mail's log line: mail to=ADDRESS subject="..." token=TOKEN.
 func (m Mail) String() string {
-	return fmt.Sprintf("mail to=%s subject=%s token=%s", m.To, strconv.Quote(m.Subject), m.Token)
+	s := fmt.Sprintf("mail to=%s subject=%s", m.To, strconv.Quote(m.Subject))
+	if m.Token != "" {
+		s += " token=" + m.Token
+	}
+	return s
 }
 
 // MailLog writes each mail as one line to each of its writers: the text

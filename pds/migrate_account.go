@@ -75,7 +75,7 @@ func (s *Server) accountIdentity(ctx context.Context, brought, handle string) (s
 	if brought == "" {
 		return s.newIdentity(ctx, handle)
 	}
-	key, err := atcrypto.GeneratePrivateKeyK256()
+	key, err := s.reservedSigningKey(ctx, brought)
 	if err != nil {
 		return "", nil, err
 	}

@@ -97,6 +97,9 @@ type Config struct {
 	AppViewURL string
 	AppViewDID string
 
+	// InviteRequired makes createAccount need an invite code (invites.go).
+	InviteRequired bool
+
 	// Crawlers are relays asked to crawl the server (requestCrawl) at
 	// start and after writes, at most once every 20 minutes.
 	Crawlers []string
@@ -506,6 +509,10 @@ func (s *Server) routes() map[string]method {
 	s.sessionRoutes(m, get, post)
 	s.emailRoutes(m, get, post)
 	s.deletionRoutes(m, get, post)
+	s.inviteRoutes(m, get, post)
+	s.adminRoutes(m, get, post)
+	s.identityRoutes(m, get, post)
+	s.otherRoutes(m, get, post)
 	s.migrateRoutes(m, get, post)
 	return m
 }

@@ -33,7 +33,7 @@ func (m *mailBox) mails(t testing.TB) []Mail {
 			continue
 		}
 		var l struct{ Mail Mail }
-		if err := json.Unmarshal([]byte(line), &l); err != nil || l.Mail.Token == "" {
+		if err := json.Unmarshal([]byte(line), &l); err != nil || l.Mail.To == "" {
 			t.Fatalf("mail log line %q: %v", line, err)
 		}
 		out = append(out, l.Mail)
@@ -49,7 +49,7 @@ func (m *mailBox) last(t testing.TB, to, subject string) string {
 		t.Fatal("no mail logged")
 	}
 	l := all[len(all)-1]
-	if l.To != to || l.Subject != subject {
+	if l.To != to || l.Subject != subject || l.Token == "" {
 		t.Fatalf("last mail %+v, want to %s subject %q", l, to, subject)
 	}
 	return l.Token

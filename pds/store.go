@@ -156,6 +156,8 @@ type Store interface {
 	preferenceStore
 	// Account deletion (delete_account.go).
 	deletionStore
+	// Invite codes (invites.go).
+	inviteStore
 
 	PLCLog(ctx context.Context, did string) ([]PLCEntry, error) // ErrNotStored: unknown DID
 	// SetPLCLog replaces a DID's log (appending may nullify entries).

@@ -47,12 +47,13 @@ func migrateAccountTables(db *sql.DB) error {
 		{"refresh_tokens", "app_password", "TEXT NOT NULL DEFAULT ''"},
 		{"refresh_tokens", "next_id", "TEXT NOT NULL DEFAULT ''"},
 		{"accounts", "email_confirmed_at", "INTEGER NOT NULL DEFAULT 0"},
+		{"accounts", "invites_disabled", "INTEGER NOT NULL DEFAULT 0"},
 	} {
 		if err := addColumn(db, col.table, col.name, col.decl); err != nil {
 			return err
 		}
 	}
-	if _, err := db.Exec(sessionSchema); err != nil {
+	if _, err := db.Exec(sessionSchema + inviteSchema); err != nil {
 		return fmt.Errorf("creating the session tables: %w", err)
 	}
 	return nil
@@ -351,4 +352,144 @@ func (s *sqliteStore) DeleteAccount(ctx context.Context, did string, now time.Ti
 		return nil, err
 	}
 	return orphans, tx.Commit()
+}
+
+const inviteSchema = `
+CREATE TABLE IF NOT EXISTS invite_codes (
+	code TEXT PRIMARY KEY,
+	available INTEGER NOT NULL,
+	disabled INTEGER NOT NULL DEFAULT 0,
+	for_account TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invite_codes_account ON invite_codes (for_account);
+CREATE TABLE IF NOT EXISTS invite_uses (
+	code TEXT NOT NULL,
+	used_by TEXT NOT NULL,
+	used_at INTEGER NOT NULL,
+	PRIMARY KEY (code, used_by)
+) WITHOUT ROWID;
+`
+
+func (s *sqliteStore) CreateInviteCodes(ctx context.Context, codes []InviteCode) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, c := range codes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO invite_codes (code, available, disabled, for_account, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.Code, c.Available, c.Disabled, c.ForAccount, c.CreatedBy, c.CreatedAt.UnixMicro()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+const inviteCols = `code, available, disabled, for_account, created_by, created_at`
+
+func (s *sqliteStore) scanInvites(ctx context.Context, rows *sql.Rows) ([]InviteCode, error) {
+	var out []InviteCode
+	for rows.Next() {
+		var c InviteCode
+		var at int64
+		if err := rows.Scan(&c.Code, &c.Available, &c.Disabled, &c.ForAccount, &c.CreatedBy, &at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		c.CreatedAt = time.UnixMicro(at)
+		out = append(out, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		urows, err := s.db.QueryContext(ctx, `SELECT used_by, used_at FROM invite_uses WHERE code = ? ORDER BY used_at`, out[i].Code)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Uses = []InviteUse{}
+		for urows.Next() {
+			var u InviteUse
+			var at int64
+			if err := urows.Scan(&u.UsedBy, &at); err != nil {
+				urows.Close()
+				return nil, err
+			}
+			u.UsedAt = time.UnixMicro(at)
+			out[i].Uses = append(out[i].Uses, u)
+		}
+		urows.Close()
+	}
+	return out, nil
+}
+
+func (s *sqliteStore) InviteCode(ctx context.Context, code string) (*InviteCode, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+inviteCols+` FROM invite_codes WHERE code = ?`, code)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.scanInvites(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("invite code %q: %w", code, ErrNotStored)
+	}
+	return &out[0], nil
+}
+
+func (s *sqliteStore) InviteCodes(ctx context.Context, forAccount, cursor string, limit int) ([]InviteCode, error) {
+	q := `SELECT ` + inviteCols + ` FROM invite_codes WHERE (? = '' OR for_account = ?) AND (? = '' OR code > ?) ORDER BY code LIMIT ?`
+	rows, err := s.db.QueryContext(ctx, q, forAccount, forAccount, cursor, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	return s.scanInvites(ctx, rows)
+}
+
+func (s *sqliteStore) UseInviteCode(ctx context.Context, code, did string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO invite_uses (code, used_by, used_at) VALUES (?, ?, ?)`, code, did, at.UnixMicro())
+	return err
+}
+
+func (s *sqliteStore) DisableInviteCodes(ctx context.Context, codes, accounts []string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, c := range codes {
+		if _, err := tx.ExecContext(ctx, `UPDATE invite_codes SET disabled = 1 WHERE code = ?`, c); err != nil {
+			return err
+		}
+	}
+	for _, a := range accounts {
+		if _, err := tx.ExecContext(ctx, `UPDATE invite_codes SET disabled = 1 WHERE for_account = ?`, a); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *sqliteStore) SetInvitesDisabled(ctx context.Context, did string, disabled bool) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET invites_disabled = ? WHERE did = ?`, disabled, did)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("account %s: %w", did, ErrNotStored)
+	}
+	return nil
+}
+
+func (s *sqliteStore) InvitesDisabled(ctx context.Context, did string) (bool, error) {
+	var off bool
+	err := s.db.QueryRowContext(ctx, `SELECT invites_disabled FROM accounts WHERE did = ?`, did).Scan(&off)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("account %s: %w", did, ErrNotStored)
+	}
+	return off, err
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -168,6 +169,27 @@ func TestFirstBackupThenSliceThenUnchanged(t *testing.T) {
 	rep := mustVerify(t, dir)
 	if rep.Blobs != 4 || rep.Records != 4 {
 		t.Fatalf("verify after the slice: %+v", rep)
+	}
+	// The manifest carried forward through the slice's operations is a
+	// fresh backup's.
+	fresh := t.TempDir()
+	runBackup(t, w, fresh, backup.Options{})
+	w.take()
+	m, _ = backup.ReadManifest(dir)
+	fm, _ := backup.ReadManifest(fresh)
+	type blobRefs struct {
+		cid, mime string
+		size      int64
+		records   string
+	}
+	refs := func(m *backup.Manifest) (out []blobRefs) {
+		for _, b := range m.Blobs {
+			out = append(out, blobRefs{b.CID, b.MIMEType, b.Size, strings.Join(b.Records, " ")})
+		}
+		return out
+	}
+	if !slices.Equal(refs(m), refs(fm)) || !maps.Equal(m.Collections, fm.Collections) || m.Records != fm.Records || m.Commit != fm.Commit {
+		t.Fatalf("after the slice:\n%v %v\na fresh backup:\n%v %v", refs(m), m.Collections, refs(fm), fm.Collections)
 	}
 
 	// No change: one request besides identity resolution.

@@ -1,10 +1,12 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/diff"
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/internal/atomicfile"
 )
@@ -45,34 +48,90 @@ func scanRecords(path, did string) (*recordScan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanArchive(a.Base(), did)
+}
+
+// scanArchive is scanRecords of an archive read already (its record
+// bodies at hand: ReadWithBodies or ReadLazy).
+func scanArchive(a *archive.Archive, did string) (*recordScan, error) {
 	s := &recordScan{collections: map[string]int{}, refs: map[string]*blobRef{}}
-	err = a.Walk(func(key []byte, val cid.Cid) error {
+	err := a.Walk(func(key []byte, val cid.Cid) error {
 		s.records++
-		k := string(key)
-		coll, _, _ := strings.Cut(k, "/")
+		coll, _, _ := strings.Cut(string(key), "/")
 		s.collections[coll]++
-		body, err := a.Get(val)
-		if err != nil {
-			return fmt.Errorf("record %s: %w", k, err)
-		}
-		v, err := dagcbor.Decode(body)
-		if err != nil {
-			return fmt.Errorf("record %s: %w", k, err)
-		}
-		uri := "at://" + did + "/" + k
-		findBlobs(v, 0, func(c cid.Cid, mime string, size int64) {
-			ref := s.refs[c.String()]
-			if ref == nil {
-				ref = &blobRef{mime: mime, size: size}
-				s.refs[c.String()] = ref
-			}
-			if len(ref.records) == 0 || ref.records[len(ref.records)-1] != uri {
-				ref.records = append(ref.records, uri)
-			}
-		})
-		return nil
+		return s.addRecord(a.Get, did, string(key), val)
 	})
 	return s, err
+}
+
+// mimeKey is the DAG-CBOR text string "mimeType": every blob, current or
+// legacy, has that key, so a record without these bytes references none
+// and is not decoded.
+var mimeKey = []byte("\x68mimeType")
+
+// addRecord adds the blobs the record at path (collection/rkey) references.
+func (s *recordScan) addRecord(get func(cid.Cid) ([]byte, error), did, path string, val cid.Cid) error {
+	body, err := get(val)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", path, err)
+	}
+	if !bytes.Contains(body, mimeKey) {
+		return nil
+	}
+	v, err := dagcbor.Decode(body)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", path, err)
+	}
+	uri := "at://" + did + "/" + path
+	findBlobs(v, 0, func(c cid.Cid, mime string, size int64) {
+		ref := s.refs[c.String()]
+		if ref == nil {
+			ref = &blobRef{mime: mime, size: size}
+			s.refs[c.String()] = ref
+		}
+		if !slices.Contains(ref.records, uri) {
+			ref.records = append(ref.records, uri)
+		}
+	})
+	return nil
+}
+
+// scanAfterOps carries a manifest's record counts and blob references
+// forward through the operations of a slice, reading only the records
+// created or updated (get gives their bodies): what scanRecords of the new
+// repository gives, without reading its every record.
+func scanAfterOps(old *Manifest, ops []diff.Op, records int, get func(cid.Cid) ([]byte, error), did string) (*recordScan, error) {
+	s := &recordScan{records: records, collections: maps.Clone(old.Collections), refs: refsFromManifest(old)}
+	if s.collections == nil {
+		s.collections = map[string]int{}
+	}
+	for _, ref := range s.refs {
+		ref.records = slices.Clone(ref.records)
+	}
+	for _, op := range ops {
+		coll, _, _ := strings.Cut(op.Path, "/")
+		uri := "at://" + did + "/" + op.Path
+		if op.Old.Defined() {
+			for c, ref := range s.refs {
+				if ref.records = slices.DeleteFunc(ref.records, func(u string) bool { return u == uri }); len(ref.records) == 0 {
+					delete(s.refs, c)
+				}
+			}
+			if s.collections[coll]--; s.collections[coll] <= 0 {
+				delete(s.collections, coll)
+			}
+		}
+		if op.New.Defined() {
+			s.collections[coll]++
+			if err := s.addRecord(get, did, op.Path, op.New); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, ref := range s.refs {
+		sort.Strings(ref.records)
+	}
+	return s, nil
 }
 
 // findBlobs calls fn for every blob in a record value: {"$type": "blob",

@@ -34,6 +34,9 @@ type repoRefresh struct {
 	Commit   cid.Cid
 	Rev      string
 	Records  int
+	// Scan is what the new repository's records are and reference (nil
+	// when unchanged).
+	Scan *recordScan
 }
 
 // refreshRepo brings the repository up to date into the staging folder
@@ -96,15 +99,20 @@ func (r *runner) fullRepo(ctx context.Context) (repoRefresh, error) {
 	defer t.Discard()
 	out.Bytes = n
 	r.progress("verifying the repository", 0, 0)
-	a, err := archive.Read(t.File(), archive.Options{CollectBadBlocks: true})
+	l, err := archive.ReadLazy(t.File(), archive.Options{CollectBadBlocks: true})
 	if err != nil {
 		return out, fmt.Errorf("%w: repository from %s: %w", ErrRejected, r.id.Doc.PDS, err)
 	}
+	a := l.Base()
 	var rep fetch.Report
 	if err := r.checkDownload(a, false, &rep); err != nil {
 		return out, err
 	}
 	out.Commit, out.Rev, out.Records = a.Root, a.Commit.Rev.String(), rep.Records
+	r.progress("reading the records", 0, 0)
+	if out.Scan, err = scanArchive(a, r.id.DID.String()); err != nil {
+		return out, fmt.Errorf("%w: repository from %s: %w", ErrRejected, r.id.Doc.PDS, err)
+	}
 	return out, t.Commit(filepath.Join(r.stage, RepoFile), 0o600)
 }
 
@@ -138,6 +146,7 @@ func (r *runner) sliceRepo(ctx context.Context, since string) (repoRefresh, erro
 	if err := r.checkDownload(slice.Archive, true, &rep); err != nil {
 		return out, err
 	}
+	r.progress("reading the kept "+RepoFile, 0, 0)
 	f, err := os.Open(filepath.Join(r.dir, RepoFile))
 	if err != nil {
 		return out, err
@@ -160,6 +169,7 @@ func (r *runner) sliceRepo(ctx context.Context, since string) (repoRefresh, erro
 		}
 		return cw.Flush()
 	}, func(tmp string) error {
+		r.progress("verifying the new "+RepoFile, 0, 0)
 		return archive.CheckWritten(tmp, archive.Expect{Key: r.id.Doc.SigningKey, Commit: res.CommitCID, Records: res.Records}, nil)
 	})
 	switch {
@@ -171,5 +181,13 @@ func (r *runner) sliceRepo(ctx context.Context, since string) (repoRefresh, erro
 		return out, err
 	}
 	out.Commit, out.Rev, out.Records = res.CommitCID, res.Commit.Rev.String(), res.Records
-	return out, nil
+	get := func(c cid.Cid) ([]byte, error) {
+		if b, err := slice.Get(c); err == nil {
+			return b, nil
+		}
+		return base.Get(c)
+	}
+	r.progress("reading the changed records", 0, 0)
+	out.Scan, err = scanAfterOps(r.old, res.Ops, res.Records, get, r.id.DID.String())
+	return out, err
 }

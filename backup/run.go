@@ -236,11 +236,7 @@ func (r *runner) refresh(ctx context.Context, s *Summary) error {
 	if rr.Mode == ModeUnchanged {
 		refs, listed = refsFromManifest(r.old), listedFromManifest(r.old)
 	} else {
-		scan, err := scanRecords(filepath.Join(r.stage, RepoFile), r.id.DID.String())
-		if err != nil {
-			return fmt.Errorf("reading the records of the new %s: %w", RepoFile, err)
-		}
-		m.Records, m.Collections, refs = scan.records, scan.collections, scan.refs
+		m.Records, m.Collections, refs = rr.Scan.records, rr.Scan.collections, rr.Scan.refs
 		if listed, err = r.res.ListBlobs(ctx, r.id.Doc.PDS, r.id.DID); err != nil {
 			return fmt.Errorf("listing blobs: %w", err)
 		}

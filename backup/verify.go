@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -215,6 +216,20 @@ func (r *VerifyReport) checkRepo(dir string, m *Manifest, doc *identity.Document
 	}
 	if !maps.Equal(scan.collections, m.Collections) {
 		r.add(ManifestFile, "collections %v, %s has %v", m.Collections, RepoFile, scan.collections)
+	}
+	for _, b := range m.Blobs {
+		var want []string
+		if ref := scan.refs[b.CID]; ref != nil {
+			want = ref.records
+		}
+		if !slices.Equal(b.Records, want) && len(b.Records)+len(want) > 0 {
+			r.add(ManifestFile, "blob %s: referenced by %v, the manifest says %v", b.CID, want, b.Records)
+		}
+	}
+	for c := range scan.refs {
+		if m.blob(c) == nil {
+			r.add(ManifestFile, "blob %s, referenced by %v, is not listed", c, scan.refs[c].records)
+		}
 	}
 	return scan.refs
 }

@@ -41,11 +41,20 @@ type overlay struct {
 }
 
 func (o overlay) Get(c cid.Cid) ([]byte, error) {
-	b, err := o.slice.Get(c)
-	if err == nil {
-		return b, nil
+	if inSlice(o.slice, c) {
+		if b, err := o.slice.Get(c); err == nil {
+			return b, nil
+		}
 	}
 	return o.base.Get(c)
+}
+
+// inSlice says a slice may hold c: false only when it can say cheaply
+// that it does not (an archive's Has), so that the many blocks a small
+// slice lacks are looked up in the base without an error made for each.
+func inSlice(slice mst.BlockSource, c cid.Cid) bool {
+	h, ok := slice.(interface{ Has(cid.Cid) bool })
+	return !ok || h.Has(c)
 }
 
 // maxListed is how many missing blocks an error message names.
@@ -139,7 +148,9 @@ func ApplySlice(base, slice RootedBlocks, emit func(c cid.Cid, data []byte) erro
 	out.Ops = ops.Ops
 
 	count := func(c cid.Cid) {
-		if _, err := slice.Blocks.Get(c); err == nil {
+		if !inSlice(slice.Blocks, c) {
+			out.FromBase++
+		} else if _, err := slice.Blocks.Get(c); err == nil {
 			out.FromSlice++
 		} else {
 			out.FromBase++

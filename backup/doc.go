@@ -40,7 +40,8 @@
 //     checked against the document's key, it is applied to the kept CAR
 //     (diff.ApplySlice) and the result, a whole repository, is checked again
 //     from the file written (archive.CheckWritten). A PDS that refuses since,
-//     or a slice that does not fit, falls back to a full download, verified
+//     a slice that does not fit, or a kept repo.car that does not read
+//     falls back to a full download, verified
 //     like arbor fetch (fetch.Verify). The Summary's Mode says which.
 //
 //   - Blobs: the blobs the records reference and those the PDS lists

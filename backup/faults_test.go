@@ -361,3 +361,41 @@ func TestAlteredBlobFileIsCaught(t *testing.T) {
 		t.Fatalf("no problem names the altered blob: %v", rep.Problems)
 	}
 }
+
+// TestDamagedCARIsReplacedByAFullDownload: a kept repo.car damaged on
+// disk cannot take a slice; the next run with changes downloads the whole
+// repository instead and says why.
+func TestDamagedCARIsReplacedByAFullDownload(t *testing.T) {
+	t.Parallel()
+	w, _, dir := backedUp(t)
+	car := filepath.Join(dir, backup.RepoFile)
+	b, _ := os.ReadFile(car)
+	os.WriteFile(car, b[:len(b)/2], 0o600)
+	w.put("app.bsky.feed.post", "3kaaaaaaaaaj2", post("after the damage"))
+	s := runBackup(t, w, dir, backup.Options{})
+	if s.Mode != backup.ModeFull || !strings.Contains(s.Fallback, "does not read") {
+		t.Fatalf("%+v", s)
+	}
+	mustVerify(t, dir)
+}
+
+// TestListBlobsFailureStillFetchesReferencedBlobs: a listBlobs that fails
+// is reported, and the blobs the records reference are fetched anyway.
+func TestListBlobsFailureStillFetchesReferencedBlobs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.account()
+	w.setFault(func(rw http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, "/com.atproto.sync.listBlobs") {
+			http.Error(rw, `{"error":"InternalServerError"}`, 500)
+			return true
+		}
+		return false
+	})
+	dir := t.TempDir()
+	s := runBackup(t, w, dir, backup.Options{})
+	if !strings.Contains(s.BlobListError, "HTTP 500") || s.Blobs.Fetched != 3 {
+		t.Fatalf("%+v", s)
+	}
+	mustVerify(t, dir)
+}

@@ -65,8 +65,12 @@ func (r *runner) refreshRepo(ctx context.Context) (repoRefresh, error) {
 // errSliceUnserved is a since request a full download should replace: the
 // PDS refused it, or the slice does not fit the kept repository.
 func errSliceUnserved(err error) bool {
-	return errors.Is(err, identity.ErrPDSRequest) || errors.Is(err, diff.ErrSliceMismatch)
+	return errors.Is(err, identity.ErrPDSRequest) || errors.Is(err, diff.ErrSliceMismatch) || errors.Is(err, errKeptUnreadable)
 }
+
+// errKeptUnreadable: the kept repo.car does not read (damaged on disk), so
+// no slice can be applied to it.
+var errKeptUnreadable = errors.New("the kept " + RepoFile + " does not read")
 
 // download fetches getRepo (since rev when set) into a temporary file in
 // the staging folder, rewound.
@@ -154,7 +158,7 @@ func (r *runner) sliceRepo(ctx context.Context, since string) (repoRefresh, erro
 	base, err := archive.ReadWithBodies(f, archive.Options{})
 	f.Close()
 	if err != nil {
-		return out, fmt.Errorf("the kept %s: %w", RepoFile, err)
+		return out, fmt.Errorf("%w: %w", errKeptUnreadable, err)
 	}
 	r.progress("applying the slice", 0, 0)
 	var res *diff.Applied

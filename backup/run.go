@@ -66,6 +66,9 @@ type Summary struct {
 	DocumentRefreshed bool `json:"documentRefreshed"`
 	AuditLogRefreshed bool `json:"auditLogRefreshed"`
 	AuditLogEntries   int  `json:"auditLogEntries,omitempty"`
+	// BlobListError says why listBlobs failed (the blobs the records
+	// reference were still fetched; the run exits 1).
+	BlobListError string `json:"blobListError,omitempty"`
 	// Blobs says what happened to the blobs.
 	Blobs BlobSummary `json:"blobs"`
 	// Requests counts the HTTP requests made, identity resolution and
@@ -238,7 +241,15 @@ func (r *runner) refresh(ctx context.Context, s *Summary) error {
 	} else {
 		m.Records, m.Collections, refs = rr.Scan.records, rr.Scan.collections, rr.Scan.refs
 		if listed, err = r.res.ListBlobs(ctx, r.id.Doc.PDS, r.id.DID); err != nil {
-			return fmt.Errorf("listing blobs: %w", err)
+			if ctx.Err() != nil {
+				return err
+			}
+			// The blobs the records reference are still fetched; the
+			// listing is asked for again next run.
+			s.BlobListError = "listing blobs: " + err.Error()
+			if r.old != nil {
+				listed = listedFromManifest(r.old)
+			}
 		}
 	}
 	plan, pruned := planBlobs(r.old, refs, listed, r.opts.Prune)

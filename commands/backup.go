@@ -77,6 +77,9 @@ func runBackup(c *cli.Context) error {
 	if err := printResult(c, s, printBackup); err != nil {
 		return err
 	}
+	if s.BlobListError != "" {
+		return failErr("%s", s.BlobListError)
+	}
 	if f := s.Blobs.Failed; len(f) > 0 {
 		return failErr("%d of %d blobs failed, retried on the next run (first: %s: %s)", len(f), s.Blobs.Total, f[0].CID, f[0].Error)
 	}
@@ -157,6 +160,9 @@ func printBackup(w io.Writer, s *backup.Summary) error {
 		fmt.Fprintf(w, "  %s\n", s.Recovered)
 	}
 	b := s.Blobs
+	if s.BlobListError != "" {
+		fmt.Fprintf(w, "%s %s\n", p.red("✗"), s.BlobListError)
+	}
 	fmt.Fprintf(w, "  blobs: %s (%d fetched, %d already stored, %d skipped, %d pruned, %d failed)\n", num(b.Total), b.Fetched, b.Kept, b.Skipped, b.Pruned, len(b.Failed))
 	for _, f := range b.Failed {
 		fmt.Fprintf(w, "%s blob %s: %s (referenced by %s)\n", p.red("✗"), f.CID, f.Error, orNone(strings.Join(f.Records, ", ")))

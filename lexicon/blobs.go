@@ -14,6 +14,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
 )
 
 // ErrBlobNotAsDeclared: a blob that is missing, or not what the records that
@@ -131,4 +133,63 @@ func sniff(head []byte) string {
 		}
 	}
 	return ""
+}
+
+// FindBlobs returns every blob reference in a record (strict DAG-CBOR),
+// wherever it is and whatever the schema says: maps with $type "blob"
+// and a cid-link ref, and legacy {cid, mimeType} maps. What the PDS
+// checks is uploaded even when it does not validate the record. Schema
+// constraints are not set (see Result.Blobs).
+func FindBlobs(b []byte) []BlobRef {
+	var w walker
+	w.reset(b)
+	var out []BlobRef
+	w.findBlobs(&out, 0)
+	return out
+}
+
+// findBlobs walks the item at w.off, collecting blob references.
+func (w *walker) findBlobs(out *[]BlobRef, depth int) {
+	major, count, next := w.head()
+	if depth > maxDepth {
+		w.skip()
+		return
+	}
+	switch major {
+	case dagcbor.MajorArray:
+		w.off = next
+		for i := range int(count) {
+			w.path = append(w.path, seg{idx: i})
+			w.findBlobs(out, depth+1)
+			w.path = w.path[:len(w.path)-1]
+		}
+	case dagcbor.MajorMap:
+		t, isText, _ := w.mapString("$type")
+		_, legacyCID, _ := w.mapString("cid")
+		_, legacyMime, _ := w.mapString("mimeType")
+		if (isText && t == "blob") || (!isText && count == 2 && legacyCID && legacyMime) {
+			start := w.off
+			w.blob(&node{kind: kBlob, maxSize: -1})
+			if len(w.blobs) > 0 {
+				*out = append(*out, w.blobs...)
+				w.blobs = w.blobs[:0]
+			}
+			w.issues = nil
+			if w.off == start {
+				w.skip()
+			}
+			return
+		}
+		w.off = next
+		for range int(count) {
+			_, klen, koff := w.head()
+			key := w.b[koff : koff+int(klen)]
+			w.off = koff + int(klen)
+			w.path = append(w.path, seg{key: key})
+			w.findBlobs(out, depth+1)
+			w.path = w.path[:len(w.path)-1]
+		}
+	default:
+		w.skip()
+	}
 }

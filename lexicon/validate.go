@@ -104,6 +104,10 @@ type BlobRef struct {
 	Size int64 `json:"size"`
 	// Path is where in the record.
 	Path string `json:"path"`
+	// Accept and MaxSize are the schema's constraints on the blob (nil and
+	// -1: none), for checks against the blob itself.
+	Accept  []string `json:"-"`
+	MaxSize int64    `json:"-"`
 }
 
 // maxIssues caps the issues kept per record.
@@ -675,14 +679,14 @@ func (w *walker) blob(n *node) {
 		w.off = end
 		return
 	}
-	br := BlobRef{CID: cidStr, MimeType: mime, Size: size, Path: w.pathString()}
+	br := BlobRef{CID: cidStr, MimeType: mime, Size: size, Path: w.pathString(), Accept: n.accept, MaxSize: n.maxSize}
 	if typed {
 		if c, err := cid.Cast(ref); err == nil {
 			br.CID = c.String()
 		}
 	}
 	w.blobs = append(w.blobs, br)
-	if len(n.accept) > 0 && !slices.ContainsFunc(n.accept, func(p string) bool { return mimeAccepted(p, mime) }) {
+	if len(n.accept) > 0 && !MimeAccepted(n.accept, mime) {
 		w.issue(RuleBlobAccept, fmt.Sprintf("MIME type %s is not accepted (%s)", mime, strings.Join(n.accept, ", ")))
 	}
 	if n.maxSize >= 0 && size > n.maxSize {
@@ -690,9 +694,14 @@ func (w *walker) blob(n *node) {
 	}
 }
 
-// mimeAccepted matches a MIME type against an accept pattern: exact,
-// "type/*", or "*/*" (indigo's rule).
-func mimeAccepted(pattern, mime string) bool {
+// MimeAccepted says whether a MIME type matches one of a blob schema's
+// accept patterns: exact, "type/*", or "*/*" (indigo's rule, and the
+// reference's).
+func MimeAccepted(accept []string, mime string) bool {
+	return slices.ContainsFunc(accept, func(p string) bool { return mimeMatches(p, mime) })
+}
+
+func mimeMatches(pattern, mime string) bool {
 	switch {
 	case mime == "" || pattern == "":
 		return false

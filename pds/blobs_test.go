@@ -47,8 +47,9 @@ func TestUploadBlobThenGetBlob(t *testing.T) {
 			if r.status != 200 || !bytes.Equal(r.body, tc.data) || r.header.Get("Content-Type") != tc.wantType || r.header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Fatalf("getBlob: %d %q %v", r.status, r.header.Get("Content-Type"), len(r.body))
 			}
-			// A record can refer to it.
-			ts.createRecord(u, "", map[string]any{"$type": "app.bsky.feed.post", "text": "pic", "embed": map[string]any{"image": blob}})
+			// A record can refer to it (a type with no schema: only the
+			// blob's presence is checked).
+			ts.createRecord(u, "", map[string]any{"$type": "com.example.pic", "text": "pic", "embed": map[string]any{"image": blob}})
 		})
 	}
 	list := ts.ok(ts.query("com.atproto.sync.listBlobs", "", "did", u.did))

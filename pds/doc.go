@@ -37,6 +37,14 @@
 // was built on (compare and swap). Writes to one repository are also
 // serialised in memory by a per-repository lock, so commits chain.
 //
+// Before that, createRecord, putRecord and applyWrites validate each record
+// against the embedded Lexicon catalog as the reference PDS does (package
+// lexicon, the code of arbor verify --lexicon; validate.go): the validate
+// flag decides between validationStatus "valid", "unknown" and none, a
+// record that breaks its schema is refused, and every blob it references
+// must have been uploaded by the account and fit the schema's accept and
+// maxSize.
+//
 // The blocks table holds exactly the blocks of each repository's current
 // state: a commit removes the previous commit block, the MST nodes the new
 // tree no longer has, and record blocks no path refers to any more. Each

@@ -79,7 +79,7 @@ func TestNeverReadingConsumerQueueIsBoundedInBytes(t *testing.T) {
 	ts.waitSubscribers(1)
 	writes := 0
 	for ; writes < 300 && ts.srv.seq.stats().TooSlow == 0; writes++ {
-		ts.createRecord(u, fmt.Sprint("k", writes), post(strings.Repeat("y", 500)))
+		ts.createRecord(u, fmt.Sprint("k", writes), post(strings.Repeat("y", 300)) /* the longest text a post may have */)
 		if writes%10 == 9 {
 			time.Sleep(20 * time.Millisecond) // let the pump hand them out
 		}

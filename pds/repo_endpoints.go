@@ -94,11 +94,17 @@ func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request, action stri
 	if err != nil {
 		return nil, err
 	}
+	if err := s.validateWrites(r.Context(), a, []*write{wr}, in.Validate); err != nil {
+		return nil, err
+	}
 	res, err := s.writeRepo(r.Context(), a, []write{*wr}, swapCommit)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(), "validationStatus": "unknown"}
+	out := map[string]any{"uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String()}
+	if wr.status != "" {
+		out["validationStatus"] = wr.status
+	}
 	res.addCommit(out)
 	return out, nil
 }
@@ -208,6 +214,13 @@ func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
+	ptrs := make([]*write, len(writes))
+	for i := range writes {
+		ptrs[i] = &writes[i]
+	}
+	if err := s.validateWrites(r.Context(), a, ptrs, in.Validate); err != nil {
+		return nil, err
+	}
 	res, err := s.writeRepo(r.Context(), a, writes, swapCommit)
 	if err != nil {
 		return nil, err
@@ -222,7 +235,10 @@ func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request) (any, error
 			if wr.action == "update" {
 				t = "com.atproto.repo.applyWrites#updateResult"
 			}
-			results[i] = map[string]any{"$type": t, "uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String(), "validationStatus": "unknown"}
+			results[i] = map[string]any{"$type": t, "uri": atURI(a.DID, wr.collection, wr.rkey), "cid": wr.cid.String()}
+			if wr.status != "" {
+				results[i]["validationStatus"] = wr.status
+			}
 		}
 	}
 	out := map[string]any{"results": results}

@@ -90,6 +90,9 @@ type write struct {
 	// swap, when set, is the CID the path must hold before the write
 	// (cid.Undef: the path must be empty).
 	swap *cid.Cid
+	// status is the record's validationStatus ("valid", "unknown"; ""
+	// when not validated: validate.go).
+	status string
 }
 
 func (w *write) path() string { return w.collection + "/" + w.rkey }

@@ -133,6 +133,8 @@ type Server struct {
 
 	reposMu sync.Mutex
 	repos   map[string]*repoState
+
+	lex lexCatalog // the Lexicon catalog writes are validated against (validate.go)
 }
 
 // Open opens (or creates) the server's store and returns a Server ready to

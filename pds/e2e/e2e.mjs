@@ -144,6 +144,44 @@ await step('upload a blob and read it back', async () => {
   assert(Buffer.from(got.data).equals(Buffer.from(blobBytes)), 'blob bytes differ')
 })
 
+// What the reference PDS answers (its prepare.ts and blob transactor):
+// validationStatus "valid" / "unknown" / absent by the validate flag;
+// InvalidRequest "Invalid TYPE record: ..." for a record that breaks its
+// schema; BlobNotFound, InvalidMimeType, BlobTooLarge for blobs.
+await step('writes are validated as the reference does', async () => {
+  const create = async (record, extra = {}) => {
+    const res = await user.com.atproto.repo.createRecord({ repo: did, collection: record.$type, record, ...extra })
+    if (record.$type === collection) written.set(res.data.uri.split('/').pop(), res.data.cid)
+    return res
+  }
+  let res = await create(post('valid'))
+  assert(res.data.validationStatus === 'valid', `valid post: ${res.data.validationStatus}`)
+  res = await create({ $type: 'com.example.e2e', n: 1 })
+  assert(res.data.validationStatus === 'unknown', `unknown type: ${res.data.validationStatus}`)
+  res = await create({ $type: collection, text: 12345 }, { validate: false })
+  assert(res.data.validationStatus === undefined, `validate false: ${res.data.validationStatus}`)
+  try {
+    await create({ $type: collection, text: 12345, createdAt: new Date().toISOString() })
+    throw new Error('an invalid post was accepted')
+  } catch (err) {
+    assert(err.status === 400 && err.error === 'InvalidRequest' && err.message.startsWith(`Invalid ${collection} record: $.text`), `invalid post: ${err.status} ${err.error} ${err.message}`)
+  }
+  await expectError(create({ $type: collection, text: 'no date' }), 400, 'InvalidRequest')
+  await expectError(create({ $type: 'com.example.e2e' }, { validate: true }), 400, 'InvalidRequest')
+  const missing = { $type: 'blob', ref: { $link: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' }, mimeType: 'image/png', size: 10 }
+  await expectError(create({ ...post('x'), embed: { $type: 'app.bsky.embed.images', images: [{ image: missing, alt: '' }] } }), 400, 'BlobNotFound')
+  const gif = (await user.uploadBlob(new Uint8Array([71, 73, 70, 56, 57, 97, 1, 0, 1, 0]), { encoding: 'image/gif' })).data.blob
+  await expectError(user.com.atproto.repo.putRecord({ repo: did, collection: 'app.bsky.actor.profile', rkey: 'self', record: { $type: 'app.bsky.actor.profile', avatar: gif } }), 400, 'InvalidMimeType')
+  const big = (await user.uploadBlob(new Uint8Array(1000001), { encoding: 'image/png' })).data.blob
+  await expectError(user.com.atproto.repo.putRecord({ repo: did, collection: 'app.bsky.actor.profile', rkey: 'self', record: { $type: 'app.bsky.actor.profile', avatar: big } }), 400, 'BlobTooLarge')
+  const aw = await user.com.atproto.repo.applyWrites({ repo: did, writes: [
+    { $type: 'com.atproto.repo.applyWrites#create', collection, value: post('batch') },
+    { $type: 'com.atproto.repo.applyWrites#create', collection: 'com.example.e2e', value: { $type: 'com.example.e2e' } },
+  ] })
+  assert(aw.data.results[0].validationStatus === 'valid' && aw.data.results[1].validationStatus === 'unknown', `applyWrites ${JSON.stringify(aw.data.results)}`)
+  written.set(aw.data.results[0].uri.split('/').pop(), aw.data.results[0].cid)
+})
+
 let signingKey
 await step('resolve the DID document from the embedded PLC', async () => {
   const res = await fetch(`${plcURL}/${did}`)

@@ -231,7 +231,9 @@ func TestFetchFromArborPDS(t *testing.T) {
 	var blobs []string
 	for i := range 3 {
 		b := []byte(fmt.Sprintf("blob number %d", i))
-		call("com.atproto.repo.uploadBlob", acct.AccessJwt, "application/octet-stream", b, nil)
+		// Uploaded as the type the record declares (the PDS, like the
+		// reference, refuses a reference of another type than stored).
+		call("com.atproto.repo.uploadBlob", acct.AccessJwt, "image/png", b, nil)
 		blobs = append(blobs, blobCID(t, b))
 	}
 	rec := fmt.Sprintf(`{"repo":%q,"collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"hi","createdAt":"2024-01-01T00:00:00.000Z","embed":{"$type":"app.bsky.embed.images","images":[`, acct.DID)

@@ -71,7 +71,9 @@ func startServerOn(t testing.TB, ln net.Listener, cfg Config) *testServer {
 	if cfg.Now == nil {
 		cfg.Now = clock.Now
 	}
-	cfg.PublicURL = "http://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
 	srv, err := Open(cfg)
 	if err != nil {
 		ln.Close()

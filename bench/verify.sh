@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Times `arbor verify` and `arbor inspect` on a large repository, side by
-# side in one run with the floor (sha256sum of the same file), goat, and the
-# reference TypeScript verifier (@atproto/repo verifyRepoCar).
+# side in one run with two floors: sha256sum of the same file, and
+# bench/floor (read the file once, check every block's SHA-256 against its
+# CID on every core with the CPU's SHA instructions); then goat and the
+# reference TypeScript verifier (@atproto/repo verifyRepoCar). Twice: on the
+# repository as arbor create writes it (commit, nodes, records), and in the
+# block order of a PDS export (nodes and records interleaved, made by
+# bench/interleave).
 #
 #   bench/verify.sh [N]            N records (default 1000000)
 #   REPS=3 REF=0 bench/verify.sh   best of REPS runs; REF=0 skips the slow reference
@@ -17,6 +22,8 @@ REPS=${REPS:-3}
 OUT=bench/out
 mkdir -p "$OUT"
 go build -o "$OUT/arbor" .
+go build -o "$OUT/floor" ./bench/floor
+go build -o "$OUT/interleave" ./bench/interleave
 ARBOR=$OUT/arbor
 CAR=$OUT/repo-$N.car
 if [ ! -s "$CAR" ]; then
@@ -26,43 +33,64 @@ if [ ! -s "$CAR" ]; then
   "$ARBOR" key generate -o "$OUT/key.txt" >/dev/null
   "$ARBOR" create --did did:plc:arborbenchmarkaaaaaaaaaa --key "$OUT/key.txt" --rev 3kabcdefghij2 "$CAR" "$OUT/records-$N.jsonl" >&2
 fi
+IL=$OUT/repo-$N-interleaved.car
+if [ ! -s "$IL" ]; then
+  "$OUT/interleave" "$CAR" > "$IL.tmp" && mv "$IL.tmp" "$IL"
+fi
 DIDKEY=$("$ARBOR" key inspect --json "$OUT/key.txt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["didKey"])')
 SIZE=$(stat -c %s "$CAR")
 GOAT=${GOAT:-$(command -v goat || echo "$HOME/go/bin/goat")}
 
-# run NAME CMD...: REPS runs; prints the best wall time and the peak RSS.
-run() {
-  local name=$1; shift
-  local best="" rss=0
+# measure CMD...: REPS runs; sets T (best wall time), CPU (user + system
+# of that run) and RSS (peak, KiB), or T= when the command failed.
+measure() {
+  local t u sy m
+  T= CPU= RSS=0
   for _ in $(seq "$REPS"); do
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || {
-      echo "| $name | failed: $(head -c 200 "$OUT/stderr.txt" | tr '\n' ' ') | | |"; return; }
-    read -r t m < "$OUT/time.txt"
-    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
-    [ "$m" -gt "$rss" ] && rss=$m
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || { T=; return; }
+    read -r t u sy m < "$OUT/time.txt"
+    if [ -z "$T" ] || awk "BEGIN{exit !($t < $T)}"; then T=$t; CPU=$(awk "BEGIN{print $u+$sy}"); fi
+    [ "$m" -gt "$RSS" ] && RSS=$m
   done
-  FLOOR=${FLOOR:-$best}
-  printf '| %s | %.2f s | %s | %d MiB (%.2fx file) |\n' "$name" "$best" "$(awk "BEGIN{if ($FLOOR > 0) printf \"%.2fx\", $best/$FLOOR; else print \"-\"}")" $((rss/1024)) "$(awk "BEGIN{print $rss*1024/$SIZE}")"
 }
 
-echo "file: $CAR ($N records, $((SIZE/1048576)) MiB), $(nproc) cores, $(date -u +%Y-%m-%d), best of $REPS"
-echo
-echo "| command | wall | vs sha256sum | peak RSS |"
-echo "| --- | --- | --- | --- |"
-FLOOR=
-run "sha256sum" sha256sum "$CAR"
-run "arbor inspect" "$ARBOR" inspect "$CAR"
-run "arbor verify --key (everything)" "$ARBOR" verify --key "$DIDKEY" "$CAR"
+# row NAME: a table row for the last measure, against $SHA and $FLOOR.
+row() {
+  if [ -z "$T" ]; then
+    echo "| $1 | failed: $(head -c 200 "$OUT/stderr.txt" | tr '\n' ' ') | | | | |"; return
+  fi
+  printf '| %s | %.2f s | %.2f s | %.2fx | %.2fx | %d MiB (%.2fx file) |\n' "$1" "$T" "$CPU" \
+    "$(awk "BEGIN{print $T/$SHA}")" "$(awk "BEGIN{print $T/$FLOOR}")" $((RSS/1024)) "$(awk "BEGIN{print $RSS*1024/$SIZE}")"
+}
+
+# run NAME CMD...: measure and print a row.
+run() { local name=$1; shift; measure "$@"; row "$name"; }
+
+for F in "$CAR" "$IL"; do
+  echo "file: $F ($N records, $((SIZE/1048576)) MiB), $(nproc) cores, $(date -u +%Y-%m-%d), best of $REPS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  echo "| command | wall | CPU | vs sha256sum | vs floor | peak RSS |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  measure sha256sum "$F"; SHA=$T; S=("$T" "$CPU" "$RSS")
+  measure "$OUT/floor" "$F"; FLOOR=$T
+  row "floor (bench/floor: read once, SHA-256 of every block on every core)"
+  T=${S[0]} CPU=${S[1]} RSS=${S[2]}; row "sha256sum"
+  run "arbor inspect" "$ARBOR" inspect "$F"
+  run "arbor verify --key (everything)" "$ARBOR" verify --key "$DIDKEY" "$F"
+  echo
+done
+echo "| peers, on $CAR | wall | CPU | vs sha256sum | vs floor | peak RSS |"
+echo "| --- | --- | --- | --- | --- | --- |"
 if [ -x "$GOAT" ]; then
   run "goat repo inspect" "$GOAT" repo inspect "$CAR"
   run "goat repo ls (loads the repo)" "$GOAT" repo ls "$CAR"
 else
-  echo "| goat | not installed | | |"
+  echo "| goat | not installed | | | | |"
 fi
 if [ "${REF:-1}" = 0 ]; then
-  echo "| reference verifier | skipped (REF=0) | | |"
+  echo "| reference verifier | skipped (REF=0) | | | | |"
 elif [ -d golden/gen/node_modules ]; then
   REPS=1 run "reference verifyRepoCar (@atproto/repo)" node --max-old-space-size=16000 golden/gen/bench-verify.mjs "$CAR" "$DIDKEY"
 else
-  echo "| reference verifier | not installed (npm ci in golden/gen) | | |"
+  echo "| reference verifier | not installed (npm ci in golden/gen) | | | | |"
 fi

@@ -40,11 +40,18 @@ func (n *node) cid() string {
 	return dagcbor.CIDFromDigest(dagcbor.CodecDagCBOR, n.digest).String()
 }
 
-func packKeys(keys []string) string {
-	b := make([]byte, 0, len(keys)*60)
+// packKeys packs keys into one string; like, when it holds the same keys,
+// is returned instead of a new string (a log's operations mostly keep
+// their rotation keys, and a compact chain then holds them once).
+func packKeys(keys []string, like string) string {
+	var buf [6 * 64]byte
+	b := buf[:0]
 	for _, k := range keys {
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
+	}
+	if string(b) == like {
+		return like
 	}
 	return string(b)
 }
@@ -181,7 +188,11 @@ func (c *chain) apply(did string, e *LogEntry, cache keyCache) (applied, error) 
 		return a, err
 	}
 	own := op.EffectiveRotationKeys()
-	nd.keys, nd.allowedN = packKeys(own), int8(len(own))
+	like := ""
+	if c.n > 0 {
+		like = c.head().keys
+	}
+	nd.keys, nd.allowedN = packKeys(own, like), int8(len(own))
 	if c.n == 0 {
 		if !op.IsGenesis() {
 			return a, wrapf(ErrMisordered, "the log must start with a genesis operation (prev null), not a %s with prev %s", op.Type, op.Prev)
@@ -296,7 +307,9 @@ func (c *chain) pruneAt(t time.Time) {
 	}
 	clear(c.nodes[len(kept):])
 	c.nodes = kept
-	if cap(c.nodes) > 4 && len(c.nodes) <= cap(c.nodes)/4 {
+	if cap(c.nodes) > len(c.nodes) {
+		// Most DIDs keep one or two nodes for a long time: no spare
+		// capacity.
 		c.nodes = append([]node(nil), c.nodes...)
 	}
 }

@@ -264,7 +264,7 @@ func (s *exportState) run(in <-chan []exportJob) {
 }
 
 func (s *exportState) add(j exportJob) {
-	if len(s.cache) > 200000 {
+	if len(s.cache) > 1<<16 {
 		s.cache = make(keyCache, 1024)
 	}
 	var l *didChain

@@ -30,12 +30,22 @@ type goCase struct {
 
 func main() {
 	out := filepath.Join("golden", "plc", "go_logs.json")
-	if len(os.Args) == 4 && os.Args[1] == "-export" {
-		// gengolden -export DIDS FILE.jsonl: a benchmark export stream,
-		// DIDS identities x 5 operations (golden/plc/gen/bench.js reads it)
+	if (len(os.Args) == 4 || len(os.Args) == 5) && os.Args[1] == "-export" {
+		// gengolden -export DIDS FILE.jsonl [EVERY]: a benchmark export
+		// stream, DIDS identities x 5 operations, an identity's operations
+		// EVERY seconds apart (default DIDS); golden/plc/gen/bench.js
+		// reads it
 		var n int
 		fmt.Sscan(os.Args[2], &n)
-		if err := writeExport(n, os.Args[3]); err != nil {
+		every := n
+		if len(os.Args) == 5 {
+			fmt.Sscan(os.Args[4], &every)
+		}
+		if every < n {
+			fmt.Fprintln(os.Stderr, "gengolden: EVERY must be at least DIDS, to keep the stream in time order")
+			os.Exit(2)
+		}
+		if err := writeExport(n, every, os.Args[3]); err != nil {
 			fmt.Fprintln(os.Stderr, "gengolden:", err)
 			os.Exit(1)
 		}
@@ -195,11 +205,11 @@ func build() ([]goCase, error) {
 }
 
 // writeExport writes dids identities x 5 operations in time order: the
-// genesis of identity d at base+d seconds, its update i at base+d+i*dids
+// genesis of identity d at base+d seconds, its update i at base+d+i*every
 // seconds (handle changes signed by its second rotation key), so round i
 // of every identity comes before round i+1 and the stream is written
 // round by round, keeping only each identity's last operation and key.
-func writeExport(dids int, path string) error {
+func writeExport(dids, every int, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -224,7 +234,7 @@ func writeExport(dids int, path string) error {
 				go func(g int) {
 					defer wg.Done()
 					for d := lo + g; d < hi; d += workers {
-						line, err := exportLine(&ids[d].did, &ids[d].main, &ids[d].last, d, round, dids)
+						line, err := exportLine(&ids[d].did, &ids[d].main, &ids[d].last, d, round, every)
 						if err != nil {
 							errs[g] = err
 							return
@@ -250,8 +260,8 @@ func writeExport(dids int, path string) error {
 
 // exportLine signs identity d's operation of the given round (0: genesis)
 // and returns it as an export line.
-func exportLine(did *string, main *atcrypto.PrivateKey, last **plc.Operation, d, round, dids int) ([]byte, error) {
-	at := base.Add(time.Duration(d+round*dids) * time.Second)
+func exportLine(did *string, main *atcrypto.PrivateKey, last **plc.Operation, d, round, every int) ([]byte, error) {
+	at := base.Add(time.Duration(d+round*every) * time.Second)
 	var op *plc.Operation
 	if round == 0 {
 		m, err := atcrypto.GeneratePrivateKeyK256()

@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/mr-tron/base58"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 )
@@ -40,13 +42,24 @@ func (n *node) cid() string {
 	return dagcbor.CIDFromDigest(dagcbor.CodecDagCBOR, n.digest).String()
 }
 
-// packKeys packs keys into one string; like, when it holds the same keys,
-// is returned instead of a new string (a log's operations mostly keep
-// their rotation keys, and a compact chain then holds them once).
+// packKeys packs keys into one string: each key a tag byte, a uvarint
+// length and its bytes, a did:key as its decoded multibase bytes (tag 1,
+// 35 bytes for a k256 or p256 key instead of 57 characters) when it
+// encodes back to the same text, anything else as it is (tag 0). like is
+// returned instead of a new string when it holds the same keys (a log's
+// operations mostly keep their rotation keys, and a compact chain then
+// holds them once).
 func packKeys(keys []string, like string) string {
 	var buf [6 * 64]byte
 	b := buf[:0]
 	for _, k := range keys {
+		if raw, ok := didKeyBytes(k); ok {
+			b = append(b, 1)
+			b = binary.AppendUvarint(b, uint64(len(raw)))
+			b = append(b, raw...)
+			continue
+		}
+		b = append(b, 0)
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
 	}
@@ -56,13 +69,32 @@ func packKeys(keys []string, like string) string {
 	return string(b)
 }
 
+const didKeyPrefix = "did:key:z"
+
+func didKeyBytes(k string) ([]byte, bool) {
+	if !strings.HasPrefix(k, didKeyPrefix) {
+		return nil, false
+	}
+	raw, err := base58.Decode(k[len(didKeyPrefix):])
+	if err != nil || len(raw) == 0 || base58.Encode(raw) != k[len(didKeyPrefix):] {
+		return nil, false
+	}
+	return raw, true
+}
+
+// keyList unpacks packKeys.
 func (n *node) keyList() []string {
 	var out []string
 	s := n.keys
 	for len(s) > 0 {
-		l, w := binary.Uvarint([]byte(s[:min(len(s), binary.MaxVarintLen64)]))
-		s = s[w:]
-		out = append(out, s[:l])
+		tag := s[0]
+		l, w := binary.Uvarint([]byte(s[1:min(len(s), 1+binary.MaxVarintLen64)]))
+		s = s[1+w:]
+		k := s[:l]
+		if tag == 1 {
+			k = didKeyPrefix + base58.Encode([]byte(k))
+		}
+		out = append(out, k)
 		s = s[l:]
 	}
 	return out

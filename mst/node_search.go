@@ -39,6 +39,10 @@ func errTooDeep(link []byte) error {
 	return Problem{CID: LinkCID(link), Err: fmt.Errorf("%w: links nested deeper than any layer (more than %d levels)", ErrWrongLayer, MaxDepth)}
 }
 
+// pathCap is the capacity a search path starts with: deeper than the
+// trees of real repositories (a million records are about five layers).
+const pathCap = 8
+
 // SearchPath returns the nodes met looking key up in the tree rooted at
 // root, from the root down: to the node holding key (found), or to where
 // the key would be (see PathMode). A path longer than MaxDepth nodes is an
@@ -47,6 +51,7 @@ func errTooDeep(link []byte) error {
 func SearchPath(ns NodeSource, root cid.Cid, key []byte, mode PathMode) (path []*Node, found bool, err error) {
 	h := Height(key)
 	link, layer := root.Bytes(), -1
+	path = make([]*Node, 0, pathCap) // one allocation for a path of any usual depth
 	for {
 		if len(path) >= MaxDepth {
 			return nil, false, errTooDeep(link)

@@ -186,7 +186,7 @@ func (t *Browser) Path(key string) (nodes []*Node, found bool, err error) {
 	if !t.root.Defined() {
 		return nil, false, nil
 	}
-	ps := &pathSource{t: t}
+	ps := &pathSource{t: t, nodes: make([]*Node, 0, 8)}
 	_, found, err = mst.SearchPath(ps, t.root, []byte(key), mst.PathToGap)
 	var p mst.Problem
 	if errors.As(err, &p) && errors.Is(err, mst.ErrWrongLayer) {

@@ -13,6 +13,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/serviceauth"
 )
 
 // The AppView proxy, as the reference PDS's pipethrough:
@@ -40,30 +41,6 @@ const proxyTokenTTL = time.Minute
 
 // appViewService is the service id of the AppView.
 const appViewService = "bsky_appview"
-
-// isProtectedMethod: a method never proxied (the reference's list).
-func isProtectedMethod(nsid string) bool {
-	switch nsid {
-	case "com.atproto.admin.sendEmail",
-		"com.atproto.identity.requestPlcOperationSignature",
-		"com.atproto.identity.signPlcOperation",
-		"com.atproto.identity.updateHandle",
-		"com.atproto.server.activateAccount",
-		"com.atproto.server.confirmEmail",
-		"com.atproto.server.createAppPassword",
-		"com.atproto.server.deactivateAccount",
-		"com.atproto.server.getAccountInviteCodes",
-		"com.atproto.server.getSession",
-		"com.atproto.server.listAppPasswords",
-		"com.atproto.server.requestAccountDelete",
-		"com.atproto.server.requestEmailConfirmation",
-		"com.atproto.server.requestEmailUpdate",
-		"com.atproto.server.revokeAppPassword",
-		"com.atproto.server.updateEmail":
-		return true
-	}
-	return false
-}
 
 // proxyHeader is the request's atproto-proxy header.
 func proxyHeader(r *http.Request) string { return r.Header.Get("atproto-proxy") }
@@ -194,7 +171,7 @@ type written struct{}
 // proxy forwards the request for method lxm and copies the answer back;
 // it writes the response itself.
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, lxm string) (any, error) {
-	if isProtectedMethod(lxm) {
+	if serviceauth.IsProtected(lxm) { // never proxied either
 		return nil, xerr(http.StatusBadRequest, "InvalidToken", "Bad token method")
 	}
 	ctx := r.Context()

@@ -50,9 +50,9 @@ type child struct {
 
 // startChild runs `arbor pds serve --data dir` on a free loopback port and
 // waits for its ready line.
-func startChild(t *testing.T, bin, dir string) *child {
+func startChild(t *testing.T, bin, dir string, args ...string) *child {
 	t.Helper()
-	cmd := exec.Command(bin, "pds", "serve", "--data", dir, "--addr", "127.0.0.1:0", "--json")
+	cmd := exec.Command(bin, append([]string{"pds", "serve", "--data", dir, "--addr", "127.0.0.1:0", "--json"}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

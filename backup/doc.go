@@ -40,9 +40,11 @@
 //     checked against the document's key, it is applied to the kept CAR
 //     (diff.ApplySlice) and the result, a whole repository, is checked again
 //     from the file written (archive.CheckWritten). A PDS that refuses since,
-//     a slice that does not fit, or a kept repo.car that does not read
-//     falls back to a full download, verified
-//     like arbor fetch (fetch.Verify). The Summary's Mode says which.
+//     a slice that does not fit, or a kept repo.car that does not read falls
+//     back to a full download, verified like arbor fetch (fetch.Verify). The
+//     Summary's Mode says which. The records' counts and blob references
+//     are carried forward through the slice's operations, so only the
+//     records it creates or updates are read.
 //
 //   - Blobs: the blobs the records reference and those the PDS lists
 //     (sync.listBlobs). Only those not yet stored are downloaded, each

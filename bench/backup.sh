@@ -6,6 +6,8 @@
 # incremental run (getRepo?since= applied to the kept CAR) and a full
 # backup of the same state into a fresh folder; then an unchanged run.
 # Prints a Markdown table: wall seconds (best and median of the rounds),
+# CPU seconds of arbor backup and of the PDS serving it (median; less
+# sensitive than wall time to a loaded machine), peak RSS of arbor backup,
 # HTTP requests and bytes downloaded (from --json), with `uptime`.
 #
 #   bench/backup.sh                   # N=100000 REPS=5 W=20
@@ -35,16 +37,25 @@ curl -sf -X POST "$url/xrpc/com.atproto.repo.importRepo" -H "Authorization: Bear
   -H 'Content-Type: application/vnd.ipld.car' --data-binary "@$work/big.car" >/dev/null
 echo "$n records imported for $did ($(du -h "$work/big.car" | cut -f1) CAR) at $url" >&2
 
-# run LABEL DIR: one backup, its wall time and --json summary appended to $work/LABEL.tsv
+# pdscpu: the PDS's CPU time so far, in clock ticks (utime + stime)
+pdscpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# run LABEL DIR: one backup; wall, CPU and RSS, and its --json summary,
+# appended to $work/LABEL.tsv
 run() {
-  local t0 t1
+  local t0 t1 c0 c1
+  c0=$(pdscpu)
   t0=$(date +%s.%N)
-  "$a" backup bench.test "$2" --plc-host "$url" --json --timeout 60s > "$work/last.json"
+  /usr/bin/time -f "%U %S %M" -o "$work/time.txt" \
+    "$a" backup bench.test "$2" --plc-host "$url" --json --timeout 60s > "$work/last.json"
   t1=$(date +%s.%N)
-  python3 - "$t0" "$t1" "$work/last.json" >> "$work/$1.tsv" <<'PY'
+  c1=$(pdscpu)
+  python3 - "$t0" "$t1" "$work/last.json" "$work/time.txt" "$c0" "$c1" "$(getconf CLK_TCK)" >> "$work/$1.tsv" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[3]))
-print("%.3f\t%d\t%d\t%s\t%d" % (float(sys.argv[2]) - float(sys.argv[1]), s["requests"], s["bytes"], s["mode"], s["records"]))
+u, sy, rss = open(sys.argv[4]).read().split()[-3:]
+server = (int(sys.argv[6]) - int(sys.argv[5])) / int(sys.argv[7])
+print("%.3f\t%d\t%d\t%s\t%d\t%.2f\t%.2f\t%d" % (float(sys.argv[2]) - float(sys.argv[1]), s["requests"], s["bytes"], s["mode"], s["records"],
+      float(u) + float(sy), server, int(rss)))
 PY
 }
 post() { # rkey-less createRecord
@@ -69,13 +80,16 @@ echo "uptime after: $(uptime)" >&2
 python3 - "$work" "$n" "$reps" "$writes" <<'PY'
 import sys, statistics
 work, n, reps, writes = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-print(f"| run ({n:,} records; {reps} rounds of {writes} posts and 1 deletion) | mode | wall best | wall median | requests | bytes downloaded |")
-print("| --- | --- | --- | --- | --- | --- |")
+print(f"| run ({n:,} records; {reps} rounds of {writes} posts and 1 deletion) | mode | wall best | wall median | CPU arbor | CPU PDS | peak RSS | requests | bytes downloaded |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for label in ["first", "full", "incremental", "unchanged"]:
     rows = [l.split("\t") for l in open(f"{work}/{label}.tsv").read().split("\n") if l]
     walls = sorted(float(r[0]) for r in rows)
     modes = sorted(set(r[3] for r in rows))
     reqs = sorted(set(int(r[1]) for r in rows))
     byts = statistics.median(int(r[2]) for r in rows)
-    print(f"| {label} | {', '.join(modes)} | {walls[0]:.2f} s | {statistics.median(walls):.2f} s | {', '.join(map(str, reqs))} | {byts:,.0f} |")
+    cpu = statistics.median(float(r[5]) for r in rows)
+    srv = statistics.median(float(r[6]) for r in rows)
+    rss = max(int(r[7]) for r in rows) / 1024
+    print(f"| {label} | {', '.join(modes)} | {walls[0]:.2f} s | {statistics.median(walls):.2f} s | {cpu:.2f} s | {srv:.2f} s | {rss:.0f} MiB | {', '.join(map(str, reqs))} | {byts:,.0f} |")
 PY

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ipfs/go-cid"
 
@@ -222,12 +224,10 @@ func (r *runner) syncBlobs(ctx context.Context, plan []BlobEntry, s *Summary) er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	var fetch []int // indexes in plan to download
+	cids := make([]cid.Cid, len(plan))
 	for i := range plan {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		e := &plan[i]
-		r.progress("blobs", int64(i), int64(len(plan)))
 		if e.State == BlobStored && storedSize(dir, e.CID) == e.Size {
 			s.Blobs.Kept++
 			continue
@@ -236,29 +236,58 @@ func (r *runner) syncBlobs(ctx context.Context, plan []BlobEntry, s *Summary) er
 		if err == nil {
 			err = identity.CheckBlobCID(c)
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			r.failBlob(e, err, s)
-			continue
-		}
-		if r.adoptBlob(dir, c, e) {
+		case r.adoptBlob(dir, c, e):
 			s.Blobs.Kept++
-			continue
-		}
-		if r.opts.NoBlobs {
+		case r.opts.NoBlobs:
 			e.State, e.Error = BlobSkipped, ""
 			s.Blobs.Skipped++
-			continue
+		default:
+			cids[i] = c
+			fetch = append(fetch, i)
 		}
-		if err := r.fetchBlob(ctx, dir, c, e); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			r.failBlob(e, err, s)
-			continue
+	}
+	errs := r.fetchBlobs(ctx, dir, plan, cids, fetch)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, i := range fetch {
+		if errs[i] != nil {
+			r.failBlob(&plan[i], errs[i], s)
+		} else {
+			s.Blobs.Fetched++
 		}
-		s.Blobs.Fetched++
 	}
 	return nil
+}
+
+// fetchBlobs downloads plan[i] for each i in fetch, Options.Workers at a
+// time (each entry is written by one worker only), and returns each one's
+// error by index.
+func (r *runner) fetchBlobs(ctx context.Context, dir string, plan []BlobEntry, cids []cid.Cid, fetch []int) []error {
+	errs := make([]error, len(plan))
+	work := make(chan int)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(r.opts.Workers, len(fetch))) {
+		wg.Go(func() {
+			for i := range work {
+				errs[i] = r.fetchBlob(ctx, dir, cids[i], &plan[i])
+				r.progress("blobs", done.Add(1), int64(len(fetch)))
+			}
+		})
+	}
+	for _, i := range fetch {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return errs
 }
 
 func (r *runner) failBlob(e *BlobEntry, err error, s *Summary) {

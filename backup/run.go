@@ -31,12 +31,17 @@ type Options struct {
 	// preferences.json, asked for on every run. A session of another DID
 	// is ErrOtherAccount.
 	Preferences *pdsclient.Client
+	// Workers is how many blobs are downloaded at a time (0: DefaultWorkers).
+	Workers int
 	// Now is the clock for the manifest's times (nil: time.Now).
 	Now func() time.Time
 	// Progress, when set, hears each phase and how far it is (total 0 when
 	// unknown).
 	Progress func(phase string, done, total int64)
 }
+
+// DefaultWorkers is how many blobs a run downloads at a time.
+const DefaultWorkers = 4
 
 // Summary is what a run did (arbor backup --json).
 type Summary struct {
@@ -131,6 +136,9 @@ func Run(ctx context.Context, input, dir string, o Options) (*Summary, error) {
 	res := *o.Resolver
 	if res.Pace == nil {
 		res.Pace = &identity.Pacer{}
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
 	}
 	r := &runner{opts: &o, res: &res, dir: dir, now: time.Now().UTC()}
 	if o.Now != nil {

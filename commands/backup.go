@@ -38,6 +38,7 @@ func backupCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			jsonFlag,
 			&cli.Float64Flag{Name: "max-rps", Usage: "at most this many requests a second (0: no cap)"},
+			&cli.IntFlag{Name: "parallel", Usage: "blobs downloaded at a time", Value: backup.DefaultWorkers},
 			&cli.BoolFlag{Name: "blobs", Usage: "download the blobs (the default)"},
 			&cli.BoolFlag{Name: "no-blobs", Usage: "record the blobs in the manifest without downloading them"},
 			&cli.BoolFlag{Name: "prune", Usage: "remove blobs no record references and the PDS no longer lists"},
@@ -57,6 +58,9 @@ func runBackup(c *cli.Context) error {
 	}
 	if c.Float64("max-rps") < 0 {
 		return usageErr("--max-rps must not be negative")
+	}
+	if c.Int("parallel") < 1 {
+		return usageErr("--parallel must be at least 1")
 	}
 	o, err := backupOptions(c, input)
 	if err != nil {
@@ -94,7 +98,7 @@ func backupOptions(c *cli.Context, input string) (backup.Options, error) {
 		return backup.Options{}, err
 	}
 	res.Pace = &identity.Pacer{MaxRPS: c.Float64("max-rps")}
-	o := backup.Options{Resolver: res, NoBlobs: c.Bool("no-blobs"), Prune: c.Bool("prune")}
+	o := backup.Options{Resolver: res, NoBlobs: c.Bool("no-blobs"), Prune: c.Bool("prune"), Workers: c.Int("parallel")}
 	st, err := pdsclient.DefaultSessionStore()
 	if err != nil {
 		return o, nil // no configuration directory: nobody is logged in
@@ -152,7 +156,7 @@ func printBackup(w io.Writer, s *backup.Summary) error {
 	if s.Mode == backup.ModeSlice {
 		what = "since slice after " + s.PrevRev
 	}
-	fmt.Fprintf(w, "%s %s: %s of %s from %s, rev %s, %s, %s\n", p.green("✓"), s.Dir, what, who, s.PDS, s.Rev, count(s.Records, "record"), humanBytes(s.Bytes))
+	fmt.Fprintf(w, "%s %s: %s from %s: %s, rev %s, %s, %s downloaded\n", p.green("✓"), s.Dir, who, s.PDS, what, s.Rev, count(s.Records, "record"), humanBytes(s.Bytes))
 	if s.Fallback != "" {
 		fmt.Fprintf(w, "  full download because the slice failed: %s\n", s.Fallback)
 	}

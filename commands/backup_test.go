@@ -43,7 +43,7 @@ func TestBackupCommand(t *testing.T) {
 		t.Fatalf("logged in: exit %d, %+v, stderr %q", r.code, s, r.stderr)
 	}
 	r = run(t, "", "backup", did, dir, "--plc-host", url, "--max-rps", "50", "--timeout", "5s")
-	if r.code != 0 || !strings.Contains(r.stdout, "unchanged of "+did) {
+	if r.code != 0 || !strings.Contains(r.stdout, ": unchanged, rev "+s.Rev) {
 		t.Fatalf("second run: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	var v backup.VerifyReport
@@ -65,6 +65,7 @@ func TestBackupCommand(t *testing.T) {
 		{name: "one argument", args: []string{"backup", "alice.test"}, want: "HANDLE|DID DIR"},
 		{name: "--blobs and --no-blobs", args: []string{"backup", "alice.test", dir, "--blobs", "--no-blobs"}, want: "contradict"},
 		{name: "negative --max-rps", args: []string{"backup", "alice.test", dir, "--max-rps", "-1"}, want: "--max-rps"},
+		{name: "--parallel 0", args: []string{"backup", "alice.test", dir, "--parallel", "0"}, want: "--parallel"},
 		{name: "verify of a folder that is no backup", args: []string{"backup", "verify", t.TempDir()}, want: "not a backup"},
 		{name: "backup into a folder that is no backup", args: []string{"backup", "alice.test", filepath.Dir(dir), "--plc-host", url}, want: "not a backup"},
 	})

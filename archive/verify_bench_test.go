@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
+	"github.com/arbor-atproto/arbor/lexicon"
 )
 
 // benchArchive is a 100k-record repository read as verify and inspect
@@ -64,6 +65,47 @@ func BenchmarkVerifySmallRepo(b *testing.B) {
 		}
 		if r, err := a.Verify(VerifyOptions{}); err != nil || !r.Valid() {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadVerify100k and BenchmarkReadVerifyLexicon100k are arbor
+// verify and arbor verify --lexicon on a 100k-post repository, reading
+// included (the lexicon check runs as the blocks stream): the ratio of
+// the two is what docs/performance.md bounds. The catalog is loaded once,
+// outside the loop (arbor loads it once per run).
+func BenchmarkReadVerify100k(b *testing.B) {
+	benchReadVerify(b, nil)
+}
+
+func BenchmarkReadVerifyLexicon100k(b *testing.B) {
+	cat, err := lexicon.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchReadVerify(b, cat)
+}
+
+func benchReadVerify(b *testing.B, cat *lexicon.Catalog) {
+	g := &genRepo{key: genKey(b), records: genPosts(b, 100_000)}
+	data, _ := g.build(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		opts := Options{CollectBadBlocks: true}
+		if cat != nil {
+			opts.Lexicon = lexicon.NewRepoCheck(cat)
+		}
+		a, err := Read(bytes.NewReader(data), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := a.Verify(VerifyOptions{})
+		if err != nil || !r.Valid() {
+			b.Fatal(err, r.Problems)
+		}
+		if cat != nil && (r.Lexicon == nil || r.Lexicon.Valid != 100_000) {
+			b.Fatalf("lexicon %+v", r.Lexicon)
 		}
 	}
 }

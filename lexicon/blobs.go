@@ -167,7 +167,7 @@ func (w *walker) findBlobs(out *[]BlobRef, depth int) {
 		t, isText, _ := w.mapString("$type")
 		_, legacyCID, _ := w.mapString("cid")
 		_, legacyMime, _ := w.mapString("mimeType")
-		if (isText && t == "blob") || (!isText && count == 2 && legacyCID && legacyMime) {
+		if (isText && string(t) == "blob") || (!isText && count == 2 && legacyCID && legacyMime) {
 			start := w.off
 			w.blob(&node{kind: kBlob, maxSize: -1})
 			if len(w.blobs) > 0 {

@@ -139,6 +139,15 @@ func (c *Catalog) Validate(b []byte) Result {
 // concurrent use (one per goroutine); the catalog is.
 type Validator struct {
 	w walker
+	// The $types met so far and their schemas (nil: none), so a record
+	// costs no string work to find its schema.
+	cat   *Catalog
+	types map[string]typeEntry
+}
+
+type typeEntry struct {
+	name string
+	n    *node
 }
 
 // Validate is Catalog.Validate for bytes known to be strict DAG-CBOR (a
@@ -146,13 +155,24 @@ type Validator struct {
 func (v *Validator) Validate(c *Catalog, b []byte) Result {
 	w := &v.w
 	w.reset(b)
-	typ, ok := topType(b)
-	res := Result{Type: typ}
+	tb, ok := topType(b)
 	if !ok {
 		w.issue(RuleRecordType, "a record must be an object with a string $type")
-		return w.result(res)
+		return w.result(Result{})
 	}
-	n := c.defs[fullRef("", typ)]
+	if v.cat != c || v.types == nil {
+		v.cat, v.types = c, map[string]typeEntry{}
+	}
+	te, ok := v.types[string(tb)]
+	if !ok {
+		te = typeEntry{name: string(tb)}
+		te.n = c.defs[fullRef("", te.name)]
+		if len(v.types) < 1024 {
+			v.types[te.name] = te
+		}
+	}
+	typ, n := te.name, te.n
+	res := Result{Type: typ}
 	switch {
 	case n == nil:
 		res.Status = NoSchema
@@ -165,32 +185,33 @@ func (v *Validator) Validate(c *Catalog, b []byte) Result {
 	return w.result(res)
 }
 
-// topType returns the $type of a record in DAG-CBOR: ok is false when b
-// is not a map or its $type is missing or not a non-empty string.
-func topType(b []byte) (string, bool) {
+// topType returns the $type of a record in DAG-CBOR (its bytes in b): ok
+// is false when b is not a map or its $type is missing or not a non-empty
+// string.
+func topType(b []byte) ([]byte, bool) {
 	major, n, off, ok := dagcbor.ValidatedHead(b, 0)
 	if !ok || major != dagcbor.MajorMap {
-		return "", false
+		return nil, false
 	}
 	for range n {
 		m, klen, koff, ok := dagcbor.ValidatedHead(b, off)
 		if !ok || m != dagcbor.MajorText || koff+int(klen) > len(b) {
-			return "", false
+			return nil, false
 		}
 		key := b[koff : koff+int(klen)]
 		off = koff + int(klen)
 		if string(key) == "$type" {
 			m, tlen, toff, ok := dagcbor.ValidatedHead(b, off)
 			if !ok || m != dagcbor.MajorText || tlen == 0 || toff+int(tlen) > len(b) {
-				return "", false
+				return nil, false
 			}
-			return string(b[toff : toff+int(tlen)]), true
+			return b[toff : toff+int(tlen)], true
 		}
 		if off, ok = dagcbor.ValidatedSkip(b, off); !ok {
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // seg is one step of the path into a record: a key, or an index when key
@@ -554,36 +575,36 @@ func (w *walker) missing(n *node, off, count int) {
 // mapString returns the text value of key in the map at w.off (without
 // moving), and whether the key is there with a text value; present says
 // whether the key is there at all.
-func (w *walker) mapString(key string) (val string, ok, present bool) {
+func (w *walker) mapString(key string) (val []byte, ok, present bool) {
 	major, count, off, good := dagcbor.ValidatedHead(w.b, w.off)
 	if !good || major != dagcbor.MajorMap {
-		return "", false, false
+		return nil, false, false
 	}
 	for range count {
 		_, klen, koff, good := dagcbor.ValidatedHead(w.b, off)
 		if !good {
-			return "", false, false
+			return nil, false, false
 		}
 		k := w.b[koff : koff+int(klen)]
 		off = koff + int(klen)
 		if string(k) == key {
 			m, vlen, voff, good := dagcbor.ValidatedHead(w.b, off)
 			if !good || m != dagcbor.MajorText {
-				return "", false, true
+				return nil, false, true
 			}
-			return string(w.b[voff : voff+int(vlen)]), true, true
+			return w.b[voff : voff+int(vlen)], true, true
 		}
 		if off, good = dagcbor.ValidatedSkip(w.b, off); !good {
-			return "", false, false
+			return nil, false, false
 		}
 	}
-	return "", false, false
+	return nil, false, false
 }
 
 // isBlob says the map at w.off is a blob reference ($type "blob").
 func (w *walker) isBlob() bool {
 	t, ok, _ := w.mapString("$type")
-	return ok && t == "blob"
+	return ok && string(t) == "blob"
 }
 
 // union checks a union value: an object with a string $type; one of the
@@ -597,12 +618,13 @@ func (w *walker) union(n *node, depth int) {
 		w.typeIssue("an object with a $type (union)")
 		return
 	}
-	t, ok, _ := w.mapString("$type")
-	if !ok || t == "" {
+	tb, ok, _ := w.mapString("$type")
+	if !ok || len(tb) == 0 {
 		w.issue(RuleUnion, "a union member must have a string $type")
 		w.skip()
 		return
 	}
+	t := string(tb)
 	ft := fullRef("", t)
 	for i, r := range n.refs {
 		if r != ft {

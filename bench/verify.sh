@@ -77,6 +77,7 @@ for F in "$CAR" "$IL"; do
   T=${S[0]} CPU=${S[1]} RSS=${S[2]}; row "sha256sum"
   run "arbor inspect" "$ARBOR" inspect "$F"
   run "arbor verify --key (everything)" "$ARBOR" verify --key "$DIDKEY" "$F"
+  run "arbor verify --key --lexicon (and every record against its schema)" "$ARBOR" verify --key "$DIDKEY" --lexicon "$F"
   echo
 done
 echo "| peers, on $CAR | wall | CPU | vs sha256sum | vs floor | peak RSS |"

@@ -62,8 +62,9 @@ func startMailPDS(t *testing.T, cfg pds.Config) (*httptest.Server, *pds.Server, 
 // the directory at plc and the password at pw.
 func accountEnv(t *testing.T, plcHost, pw string) string {
 	cfg := t.TempDir()
+	// os.UserConfigDir's directory on Linux; HOME stays (go build in a
+	// test keeps its cache).
 	t.Setenv("XDG_CONFIG_HOME", cfg)
-	t.Setenv("HOME", cfg)
 	t.Setenv("ARBOR_PLC_HOST", plcHost)
 	t.Setenv("ARBOR_PASSWORD", pw)
 	return cfg

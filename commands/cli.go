@@ -84,7 +84,7 @@ func Commands() []*cli.Command {
 		firehoseCommand(),
 		resolveCommand(), fetchCommand(), backupCommand(),
 		mstCommand(), viewCommand(),
-		pdsCommand(), accountCommand(),
+		pdsCommand(), accountCommand(), migrateCommand(),
 		lexiconCommand(),
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/arbor-atproto/arbor/firehose"
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/lexicon"
+	"github.com/arbor-atproto/arbor/migrate"
 	"github.com/arbor-atproto/arbor/pds"
 	"github.com/arbor-atproto/arbor/pdsclient"
 	"github.com/arbor-atproto/arbor/plc"
@@ -73,6 +74,7 @@ func jsonShapes() map[string]jsonShape {
 		"lexicon validate":          shapeOf[lexicon.ValidateReport](),
 		"lexicon lint":              shapeOf[lexicon.LintReport](),
 		"lexicon ls":                shapeOf[lexicon.CatalogList](),
+		"migrate":                   shapeOf[migrate.Report](),
 		"account login":             shapeOf[pdsclient.LoginResult](),
 		"account status":            shapeOf[account.Status](),
 		"account add-rotation-key":  shapeOf[account.RotationChange](),

@@ -114,9 +114,8 @@ func (s *Server) putPreferences(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	if !sess.Account.Active {
-		return nil, errAccountDeactivated()
-	}
+	// A deactivated account may set its preferences, as on the reference
+	// PDS: a migration copies them before the new account is activated.
 	full := !sess.Kind.IsAppPassword()
 	var in struct {
 		Preferences []json.RawMessage `json:"preferences"`

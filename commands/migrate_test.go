@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arbor-atproto/arbor/account"
 	"github.com/arbor-atproto/arbor/migrate"
@@ -229,5 +230,55 @@ func TestMigrateFromBackupWithTheUsersRotationKey(t *testing.T) {
 	r := run(t, "", "migrate", "--from-backup", backup, "--rotation-key", other.file, "--to", w.newURL, "--new-handle", "alice.test")
 	if r.code == 0 || !strings.Contains(r.stderr, "not a rotation key") {
 		t.Fatalf("a key alice does not hold: %d %s", r.code, r.stderr)
+	}
+}
+
+// TestOfficialClientMigratesBetweenTwoArborPDSes runs pds/e2e/migrate.mjs
+// (@atproto/api, every step of Bluesky's account-migration guide) between
+// two arbor PDSes, then checks what arbor migrate checks, verify --resolve
+// included.
+func TestOfficialClientMigratesBetweenTwoArborPDSes(t *testing.T) {
+	e2e := filepath.Join("..", "pds", "e2e")
+	_, err := os.Stat(filepath.Join(e2e, "node_modules", "@atproto", "api", "package.json"))
+	needE2E(t, err == nil, "pds/e2e/node_modules lacks @atproto/api: run .ci/deps/pds-e2e.sh")
+	node, err := exec.LookPath("node")
+	needE2E(t, err == nil, "node not installed")
+	w := startTwoPDS(t)
+	logFile := filepath.Join(w.dir, "mail.log")
+	// The old server's mail log, as a file the script reads.
+	var token struct{ AccessJwt string }
+	call(t, w.oldURL, "com.atproto.server.createSession", "", map[string]string{"identifier": "alice.test", "password": "pw-alice"}, &token)
+	cmd := exec.Command(node, "migrate.mjs", w.oldURL, w.newURL, w.oldURL, logFile, "alice.test", "pw-alice")
+	cmd.Dir = e2e
+	done := make(chan struct{})
+	go func() { // copy the mail log to the file as it grows
+		defer close(done)
+		for i := 0; i < 1200; i++ {
+			w.mail.mu.Lock()
+			os.WriteFile(logFile, w.mail.buf.Bytes(), 0o600)
+			w.mail.mu.Unlock()
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-t.Context().Done():
+				return
+			}
+		}
+	}()
+	out, err := cmd.CombinedOutput()
+	t.Logf("migrate.mjs:\n%s", out)
+	if err != nil {
+		t.Fatalf("the official client's migration failed: %v", err)
+	}
+	var st account.Status
+	runJSON(t, &st, "account", "status", "--pds", w.newURL, "--handle", w.did, "--json")
+	if st.Document.PDS != w.newURL || !st.Account.Activated || !st.Account.ValidDid {
+		t.Fatalf("after the move: %+v %+v", st.Document, st.Account)
+	}
+	car := filepath.Join(w.dir, "new.car")
+	if r := run(t, "", "fetch", w.did, "-o", car, "--plc-host", w.oldURL); r.code != 0 {
+		t.Fatalf("fetch from the new PDS: %s", r.stderr)
+	}
+	if r := run(t, "", "verify", car, "--resolve", "--plc-host", w.oldURL); r.code != 0 {
+		t.Fatalf("verify --resolve: %s %s", r.stdout, r.stderr)
 	}
 }

@@ -40,7 +40,10 @@ func (s *Server) sessionOut(ctx context.Context, a *Account, t *sessionTokens) m
 		out["email"] = a.Email
 		out["emailConfirmed"] = !a.EmailConfirmedAt.IsZero()
 	}
-	if doc, err := s.didDocument(ctx, a.DID); err == nil {
+	// The DID document only while it names this server: @atproto/api sends
+	// a session's requests to the document's PDS, which for an account
+	// moving here (or gone from here) is the other server.
+	if doc, err := s.didDocument(ctx, a.DID); err == nil && s.documentNamesHere(ctx, a.DID) {
 		out["didDoc"] = doc
 	}
 	return out

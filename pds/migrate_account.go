@@ -286,3 +286,14 @@ func (s *Server) listMissingBlobs(w http.ResponseWriter, r *http.Request) (any, 
 	out["blobs"] = all
 	return out, nil
 }
+
+// documentNamesHere says whether did's document names this server as its
+// PDS.
+func (s *Server) documentNamesHere(ctx context.Context, did string) bool {
+	st, err := s.directory.State(ctx, did)
+	if err != nil || st.Tombstoned() {
+		return false
+	}
+	svc, ok := st.Current().ServiceByID("atproto_pds")
+	return ok && strings.TrimRight(svc.Endpoint, "/") == s.cfg.PublicURL
+}

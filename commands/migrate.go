@@ -80,6 +80,8 @@ func runMigrate(c *cli.Context) error {
 	}
 	if !c.Bool("json") {
 		opts.Progress = func(step, status string) { fmt.Fprintf(c.App.ErrWriter, "migrate: %s: %s\n", step, status) }
+		// The plan is shown before anything is written.
+		opts.OnPlan = func(p *migrate.Plan) { printPlanOf(c.App.Writer, p) }
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
@@ -100,8 +102,27 @@ func runMigrate(c *cli.Context) error {
 	return remoteErr(err)
 }
 
+// printMigration prints the steps and checks (the plan was printed by
+// OnPlan).
 func printMigration(w io.Writer, r *migrate.Report) error {
-	p := r.Plan
+	for _, s := range r.Steps {
+		fmt.Fprintf(w, "step %-24s %s %s\n", s.Name, s.Status, s.Detail)
+	}
+	for _, ch := range r.Checks {
+		mark := "ok  "
+		if !ch.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "check %s %s: %s\n", mark, ch.Name, ch.Detail)
+	}
+	if r.DryRun {
+		_, err := fmt.Fprintln(w, "dry run: nothing was changed")
+		return err
+	}
+	return nil
+}
+
+func printPlanOf(w io.Writer, p *migrate.Plan) {
 	from := p.OldPDS
 	if p.FromBackup != "" {
 		from = "backup " + p.FromBackup
@@ -120,19 +141,4 @@ func printMigration(w io.Writer, r *migrate.Report) error {
 		fmt.Fprintf(w, "  drops          %s\n", k)
 	}
 	fmt.Fprintf(w, "  handle         %v\n  #atproto       %s\n  #atproto_pds   %s\n", op.AlsoKnownAs, op.VerificationMethods["atproto"], op.Services["atproto_pds"].Endpoint)
-	for _, s := range r.Steps {
-		fmt.Fprintf(w, "step %-24s %s %s\n", s.Name, s.Status, s.Detail)
-	}
-	for _, ch := range r.Checks {
-		mark := "ok  "
-		if !ch.OK {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "check %s %s: %s\n", mark, ch.Name, ch.Detail)
-	}
-	if r.DryRun {
-		_, err := fmt.Fprintln(w, "dry run: nothing was changed")
-		return err
-	}
-	return nil
 }

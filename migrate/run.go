@@ -40,7 +40,9 @@ type Options struct {
 	HTTP        *http.Client
 	// Progress, when set, hears each step as it starts and ends.
 	Progress func(step, status string)
-	Now      func() time.Time
+	// OnPlan, when set, is given the plan before anything is written.
+	OnPlan func(*Plan)
+	Now    func() time.Time
 }
 
 // StepResult is one step of a run.
@@ -111,6 +113,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return m.rep, err
 	}
 	m.rep.Plan = m.plan
+	if opts.OnPlan != nil {
+		opts.OnPlan(m.plan)
+	}
 	if opts.DryRun {
 		return m.rep, nil
 	}

@@ -80,6 +80,22 @@ func (m *migration) docPDS() string {
 	return ""
 }
 
+// eventKinds lists the kinds of did's seq rows on a server, in order.
+func eventKinds(t *testing.T, ts *testServer, did string) string {
+	t.Helper()
+	evs, err := ts.srv.store.Events(context.Background(), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range evs {
+		if e.DID == did {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	return strings.Join(kinds, " ")
+}
+
 func TestMigrationBetweenTwoServersFollowsTheReferenceFlow(t *testing.T) {
 	m := startMigration(t)
 	blob := m.fill()
@@ -133,8 +149,17 @@ func TestMigrationBetweenTwoServersFollowsTheReferenceFlow(t *testing.T) {
 	if st = newSrv.ok(newSrv.query("com.atproto.server.checkAccountStatus", access)); st["validDid"] != true {
 		t.Fatalf("after the PLC operation: %v", st)
 	}
+	if kinds := eventKinds(t, newSrv, alice.did); strings.Contains(kinds, "account") {
+		t.Fatalf("events of the new account before activation: %s", kinds)
+	}
 	newSrv.ok(newSrv.proc("com.atproto.server.activateAccount", access, nil))
 	oldSrv.ok(oldSrv.proc("com.atproto.server.deactivateAccount", alice.access, map[string]any{}))
+	if kinds := eventKinds(t, newSrv, alice.did); !strings.HasSuffix(kinds, "account identity commit") {
+		t.Fatalf("events of the new account after activation: %s (want #account, #identity, #sync last)", kinds)
+	}
+	if kinds := eventKinds(t, oldSrv, alice.did); !strings.HasSuffix(kinds, "account:deactivated") {
+		t.Fatalf("events of the old account: %s", kinds)
+	}
 
 	if r := oldSrv.proc("com.atproto.repo.createRecord", alice.access, map[string]any{"repo": alice.did, "collection": "app.bsky.feed.post", "record": post("late")}); r.errName() != "AccountDeactivated" {
 		t.Fatalf("write to the old PDS after the move: %s", r)

@@ -28,7 +28,10 @@ func migrateCommand() *cli.Command {
 			"operation keeps your own rotation keys and other services; it refuses to drop a rotation key\n" +
 			"unless --drop-rotation-key. Without the old PDS: --from-backup DIR (a repository .car and\n" +
 			"its blobs, as arbor fetch writes them) with --rotation-key KEYFILE, a rotation key you hold,\n" +
-			"which signs the operations offline. The password is ARBOR_PASSWORD or --password-file.",
+			"which signs the operations offline. The password is ARBOR_PASSWORD or --password-file.\n" +
+			"Between two arbor pds serve instances: give them different --hostname (the service DID a\n" +
+			"token is addressed to is did:web:HOSTNAME) and start the second with --plc http://FIRST, so\n" +
+			"both use one directory (two embedded directories cannot share a DID).",
 		Flags: []cli.Flag{jsonFlag, hostFlag(), plcTokenFlag(),
 			&cli.StringFlag{Name: "from", Usage: "the old PDS `URL`"},
 			&cli.StringFlag{Name: "to", Usage: "the new PDS `URL`"},

@@ -6,6 +6,7 @@
 // the mail log. Usage: node app.mjs PDS_URL APPVIEW_DID MAIL_LOG.
 import { readFileSync } from 'node:fs'
 import { AtpAgent } from '@atproto/api'
+import { assert, done, expectError, step } from './steps.mjs'
 
 const [pdsURL, appViewDID, mailLog] = process.argv.slice(2)
 if (!pdsURL || !appViewDID || !mailLog) {
@@ -13,30 +14,6 @@ if (!pdsURL || !appViewDID || !mailLog) {
   process.exit(2)
 }
 
-let passed = 0
-async function step(name, fn) {
-  try {
-    await fn()
-    passed++
-    console.log(`ok   ${name}`)
-  } catch (err) {
-    console.log(`FAIL ${name}: ${err && err.stack ? err.stack : err}`)
-    console.log(`${passed} passed, 1 failed`)
-    process.exit(1)
-  }
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg)
-}
-async function expectError(promise, status, name) {
-  try {
-    await promise
-  } catch (err) {
-    assert(err.status === status && err.error === name, `want ${status} ${name}, got ${err.status} ${err.error}: ${err.message}`)
-    return
-  }
-  throw new Error(`want ${status} ${name}, the call succeeded`)
-}
 function jti(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).jti
 }
@@ -122,4 +99,4 @@ await step('account deletion with the mailed token', async () => {
   await expectError(new AtpAgent({ service: pdsURL }).login({ identifier: handle, password }), 401, 'AuthenticationRequired')
 })
 
-console.log(`${passed} passed`)
+done()

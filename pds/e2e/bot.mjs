@@ -4,6 +4,7 @@
 // with plain fetch calls (createAccount, createAppPassword); everything
 // else goes through the bot. Exits non-zero on the first failed step.
 import { Bot } from '@skyware/bot'
+import { assert, done, step } from './steps.mjs'
 
 const [pdsURL] = process.argv.slice(2)
 if (!pdsURL) {
@@ -11,21 +12,6 @@ if (!pdsURL) {
   process.exit(2)
 }
 
-let passed = 0
-async function step(name, fn) {
-  try {
-    await fn()
-    passed++
-    console.log(`ok   ${name}`)
-  } catch (err) {
-    console.log(`FAIL ${name}: ${err && err.stack ? err.stack : err}${err && err.cause ? '\ncause: ' + (err.cause.stack || JSON.stringify(err.cause)) : ''}`)
-    console.log(`${passed} passed, 1 failed`)
-    process.exit(1)
-  }
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg)
-}
 async function xrpc(method, body, token) {
   const headers = { 'content-type': 'application/json' }
   if (token) headers.authorization = `Bearer ${token}`
@@ -83,4 +69,4 @@ await step('the app password session cannot make app passwords', async () => {
   assert(r.status === 400 && r.body.error === 'InvalidToken', `createAppPassword with the bot's session: ${JSON.stringify(r)}`)
 })
 
-console.log(`${passed} passed`)
+done()

@@ -8,6 +8,7 @@ import { AtpAgent } from '@atproto/api'
 import { Secp256k1Keypair } from '@atproto/crypto'
 import { decodeAll } from '@atproto/lex-cbor'
 import { cborToLex, readCar, verifyCommitSig, verifyRepoCar, verifyRecords } from '@atproto/repo'
+import { assert, done, expectError, step } from './steps.mjs'
 
 // Node 20 has WebSocket only behind a flag (Node 22 has it by default): run
 // again with it.
@@ -23,30 +24,6 @@ if (!pdsURL || !plcURL) {
   process.exit(2)
 }
 
-let passed = 0
-async function step(name, fn) {
-  try {
-    await fn()
-    passed++
-    console.log(`ok   ${name}`)
-  } catch (err) {
-    console.log(`FAIL ${name}: ${err && err.stack ? err.stack : err}`)
-    console.log(`${passed} passed, 1 failed`)
-    process.exit(1)
-  }
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg)
-}
-async function expectError(promise, status, name) {
-  try {
-    await promise
-  } catch (err) {
-    assert(err.status === status && err.error === name, `want ${status} ${name}, got ${err.status} ${err.error}: ${err.message}`)
-    return
-  }
-  throw new Error(`want ${status} ${name}, the call succeeded`)
-}
 
 const suffix = Math.random().toString(36).slice(2, 8)
 const handle = `e2e${suffix}.test`
@@ -317,4 +294,4 @@ await step('session refresh', async () => {
   assert(res.data.did === did && res.data.accessJwt, 'refreshSession')
 })
 
-console.log(`${passed} passed, 0 failed`)
+done()

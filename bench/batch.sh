@@ -38,7 +38,7 @@ best() {
     /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/batch-out.txt" 2>/dev/null || true
     read -r t m < "$OUT/time.txt"
     if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi
-    [ "$m" -gt "$rss" ] && rss=$m
+    if [ "$m" -gt "$rss" ]; then rss=$m; fi
   done
   echo "$b $rss"
 }

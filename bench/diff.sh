@@ -49,7 +49,7 @@ best() {
     fi
     read -r t m < <(tail -n 1 "$OUT/time.txt")
     if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi
-    [ "$m" -gt "$rss" ] && rss=$m
+    if [ "$m" -gt "$rss" ]; then rss=$m; fi
   done
   echo "$b $rss"
 }

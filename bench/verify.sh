@@ -50,7 +50,7 @@ measure() {
     /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || { T=; return; }
     read -r t u sy m < "$OUT/time.txt"
     if [ -z "$T" ] || awk "BEGIN{exit !($t < $T)}"; then T=$t; CPU=$(awk "BEGIN{print $u+$sy}"); fi
-    [ "$m" -gt "$RSS" ] && RSS=$m
+    if [ "$m" -gt "$RSS" ]; then RSS=$m; fi
   done
 }
 

@@ -59,13 +59,13 @@ type Browser struct {
 	root cid.Cid
 
 	mu      sync.Mutex
-	cache   map[cid.Cid]*Node
+	cache   map[string]*Node // keyed by the CID's binary form (KeyString)
 	readers sync.Pool // of *mst.NodeReader: each decodes into its own buffers
 }
 
 // NewBrowser returns a Browser over the MST rooted at root.
 func NewBrowser(src mst.BlockSource, root cid.Cid) *Browser {
-	return &Browser{src: src, root: root, cache: make(map[cid.Cid]*Node)}
+	return &Browser{src: src, root: root, cache: make(map[string]*Node)}
 }
 
 // Root is the CID of the root node.
@@ -94,7 +94,7 @@ func (t *Browser) Node(c cid.Cid) (*Node, error) {
 	layer := cur.Layer + steps
 	t.mu.Lock()
 	n = &Node{CID: n.CID, Layer: layer, Left: n.Left, Entries: n.Entries, node: n.node}
-	t.cache[c] = n
+	t.cache[c.KeyString()] = n
 	t.mu.Unlock()
 	return n, nil
 }
@@ -103,7 +103,7 @@ func (t *Browser) Node(c cid.Cid) (*Node, error) {
 // (0 for an entry-less node).
 func (t *Browser) decode(c cid.Cid) (*Node, error) {
 	t.mu.Lock()
-	n, ok := t.cache[c]
+	n, ok := t.cache[c.KeyString()]
 	t.mu.Unlock()
 	if ok {
 		return n, nil
@@ -130,7 +130,7 @@ func (t *Browser) decode(c cid.Cid) (*Node, error) {
 	if len(t.cache) >= cacheSize {
 		clear(t.cache)
 	}
-	t.cache[c] = n
+	t.cache[c.KeyString()] = n
 	t.mu.Unlock()
 	return n, nil
 }
@@ -217,6 +217,10 @@ type pathSource struct {
 }
 
 func (s *pathSource) Node(link []byte, _ int) (*mst.Node, error) {
+	if n := s.t.cached(link); n != nil {
+		s.nodes = append(s.nodes, n)
+		return n.node, nil
+	}
 	c := s.t.root
 	if len(s.nodes) > 0 {
 		c = childByLink(s.nodes[len(s.nodes)-1], link)
@@ -227,6 +231,19 @@ func (s *pathSource) Node(link []byte, _ int) (*mst.Node, error) {
 	}
 	s.nodes = append(s.nodes, n)
 	return n.node, nil
+}
+
+// cached returns the node whose CID's binary form is link if it is in the
+// cache as Node would return it (an entry-less node with a left link only
+// once Node has found its layer), or nil. The look-up does not allocate.
+func (t *Browser) cached(link []byte) *Node {
+	t.mu.Lock()
+	n := t.cache[string(link)]
+	t.mu.Unlock()
+	if n == nil || (len(n.Entries) == 0 && n.Left.Defined() && n.Layer <= 0) {
+		return nil
+	}
+	return n
 }
 
 // Get returns the value stored under key.

@@ -60,7 +60,7 @@ type Browser struct {
 
 	mu      sync.Mutex
 	cache   map[string]*Node // keyed by the CID's binary form (KeyString)
-	readers sync.Pool // of *mst.NodeReader: each decodes into its own buffers
+	readers sync.Pool        // of *mst.NodeReader: each decodes into its own buffers
 }
 
 // NewBrowser returns a Browser over the MST rooted at root.

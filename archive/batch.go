@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sync"
@@ -84,6 +85,14 @@ type BatchOptions struct {
 	Shard, Shards int
 	// Done, when set, counts the repositories verified so far.
 	Done *atomic.Int64
+	// Open, when set, opens each listed item in place of os.Open (arbor
+	// verify --batch --resolve fetches the items that name an account).
+	Open func(item string) (io.ReadCloser, error)
+	// Options, when set, gives each repository's VerifyOptions, in place of
+	// Verify, once it is read: arbor verify --batch --resolve looks the
+	// key of its commit's DID up there. An error makes the repository
+	// unreadable, as it makes arbor verify exit 2.
+	Options func(item string, a *Archive) (VerifyOptions, error)
 }
 
 // VerifyBatch verifies the repositories at paths on Workers goroutines,
@@ -141,7 +150,7 @@ func VerifyBatch(paths []string, opts BatchOptions, emit func(*BatchLine) error)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				results <- result{i, VerifyFile(mine[i], opts.Verify)}
+				results <- result{i, verifyItem(mine[i], opts)}
 			}
 		}()
 	}
@@ -189,8 +198,17 @@ func (s *BatchSummary) add(l *BatchLine) {
 // does (every block's hash, bad blocks listed; then Verify with opts) and
 // describes the outcome as a batch line.
 func VerifyFile(path string, opts VerifyOptions) *BatchLine {
+	return verifyItem(path, BatchOptions{Verify: opts})
+}
+
+// verifyItem is VerifyFile with BatchOptions' Open and Options hooks.
+func verifyItem(path string, bo BatchOptions) *BatchLine {
 	l := &BatchLine{File: path}
-	f, err := os.Open(path)
+	open := bo.Open
+	if open == nil {
+		open = func(p string) (io.ReadCloser, error) { return os.Open(p) }
+	}
+	f, err := open(path)
 	if err != nil {
 		l.Verdict, l.Error = VerdictUnreadable, err.Error()
 		return l
@@ -205,6 +223,13 @@ func VerifyFile(path string, opts VerifyOptions) *BatchLine {
 			l.Verdict = VerdictInvalid
 		}
 		return l
+	}
+	opts := bo.Verify
+	if bo.Options != nil {
+		if opts, err = bo.Options(path, a); err != nil {
+			l.Verdict, l.Error = VerdictUnreadable, fmt.Sprintf("%s: %v", path, err)
+			return l
+		}
 	}
 	rep, err := a.Verify(opts)
 	if err != nil {

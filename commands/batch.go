@@ -13,12 +13,14 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/arbor-atproto/arbor/archive"
+	"github.com/arbor-atproto/arbor/fetch"
 )
 
 // batchFlags are verify's flags for checking many repositories in one run.
 func batchFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "batch", Usage: "verify many repositories: `LIST|DIR|-` (a file of CAR paths, one a line; a folder, searched for *.car; - for the list on standard input). " +
+		&cli.StringFlag{Name: "batch", Usage: "verify many repositories: `LIST|DIR|-` (a file of CAR paths, one a line; a folder, searched for *.car; - for the list on standard input; " +
+			"with --resolve, a line may also be a DID or an at:// URI, fetched from its PDS, and every repository is checked against its DID document's key). " +
 			"Prints one JSON line per repository, in list order, then a summary line; exit 1 if any is not valid"},
 		&cli.IntFlag{Name: "workers", Usage: "with --batch: repositories verified at once (default: all cores)"},
 		shardFlag,
@@ -30,8 +32,8 @@ func verifyBatch(c *cli.Context) error {
 	if err := needArgs(c, 0, 0, "--batch LIST|DIR|- [--shard i/n] [--key ...]"); err != nil {
 		return err
 	}
-	if c.Bool("resolve") || c.IsSet("record") {
-		return usageErr("--batch checks whole repositories against --key or --did-doc, not --resolve or --record")
+	if c.IsSet("record") {
+		return usageErr("--batch checks whole repositories, not a --record proof")
 	}
 	opts, err := verifyOptions(c)
 	if err != nil {
@@ -45,12 +47,16 @@ func verifyBatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	bo := archive.BatchOptions{Workers: c.Int("workers"), Verify: opts, Shard: sh.Index, Shards: sh.Count}
+	if err := batchResolve(c, paths, &bo); err != nil {
+		return err
+	}
 	var done atomic.Int64
 	mine := int64((len(paths) + sh.Count - 1 - sh.Index) / sh.Count)
 	p := startPhases(c.App.ErrWriter, phase{label: "verifying", total: mine, unit: "repo", read: done.Load})
 	out := bufio.NewWriterSize(c.App.Writer, 64<<10)
-	sum, err := archive.VerifyBatch(paths, archive.BatchOptions{Workers: c.Int("workers"), Verify: opts, Shard: sh.Index, Shards: sh.Count, Done: &done},
-		func(l *archive.BatchLine) error { return printJSONLine(out, l) })
+	bo.Done = &done
+	sum, err := archive.VerifyBatch(paths, bo, func(l *archive.BatchLine) error { return printJSONLine(out, l) })
 	p.Stop()
 	if err == nil {
 		err = printJSONLine(out, map[string]*archive.BatchSummary{"summary": sum})
@@ -64,6 +70,28 @@ func verifyBatch(c *cli.Context) error {
 	if sum.Failed() {
 		return silentExit(ExitFail)
 	}
+	return nil
+}
+
+// batchResolve is --batch with --resolve: items naming an account (a DID,
+// an at:// URI) are fetched from its PDS, and every repository is checked
+// against its DID document's key. Without --resolve such an item is bad
+// usage.
+func batchResolve(c *cli.Context, paths []string, bo *archive.BatchOptions) error {
+	if !c.Bool("resolve") {
+		for _, p := range paths {
+			if fetch.IsIdentifier(p) {
+				return usageErr("--batch: %s names an account, not a file: give --resolve to fetch it", p)
+			}
+		}
+		return nil
+	}
+	res, err := newResolver(c)
+	if err != nil {
+		return err
+	}
+	b := &fetch.Batch{Resolver: res}
+	bo.Open, bo.Options = b.Open, b.Options
 	return nil
 }
 

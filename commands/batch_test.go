@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bluesky-social/indigo/atproto/atcrypto"
+
 	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
+	"github.com/arbor-atproto/arbor/plc"
 )
 
 // batchCorpus copies every CAR of golden/ and of testdata's corpus and
@@ -169,5 +172,89 @@ func TestVerifyBatchListsAndShards(t *testing.T) {
 		{args: []string{"verify", "--batch", listFile, "x.car"}, want: "usage"},
 		{args: []string{"verify", "--batch", listFile, "--record", "a/b"}, want: "--batch"},
 		{args: []string{"verify", list[0], "--shard", "0/2"}, want: "--batch"},
+	})
+}
+
+// With --resolve, a --batch line may name an account (a DID, an at:// URI
+// with a DID or a handle): it is fetched from the PDS its document names
+// and checked against that document's key, as a listed file is checked
+// against its commit's DID's. A PDS serving another account's repository,
+// a document naming another key and a DID the directory lacks each fail
+// their own line only; without --resolve an account in the list is bad
+// usage.
+func TestVerifyBatchResolveFetchesAccounts(t *testing.T) {
+	good := newNetWorld(t, "")
+	other := newNetWorld(t, genKey(t).DIDKey())
+	// A second DID whose PDS serves the golden account's repository.
+	const impostor = "did:plc:impostorimpostorimpostor"
+	car, err := os.ReadFile(good.carPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good.pds.Repos[impostor] = car
+	signer, err := atcrypto.GeneratePrivateKeyK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signerPub, _ := signer.PublicKey()
+	op, _, err := plc.NewGenesis(plc.GenesisParams{RotationKeys: []string{signerPub.DIDKey()}, SigningKey: genKey(t).DIDKey(), Handle: "impostor.test", PDS: good.pds.URL()}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good.dir.Add(impostor, op)
+
+	listFile := func(items ...string) string {
+		p := filepath.Join(t.TempDir(), "list.txt")
+		if err := os.WriteFile(p, []byte(strings.Join(items, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	type want struct {
+		verdict string
+		signed  bool
+		text    string // in the line's error or problems
+	}
+	check := func(t *testing.T, r result, wants []want) {
+		t.Helper()
+		lines, sum := parseBatch(t, r)
+		if len(lines) != len(wants) {
+			t.Fatalf("%d lines for %d items: %s %s", len(lines), len(wants), r.stdout, r.stderr)
+		}
+		for i, w := range wants {
+			l := lines[i]
+			b, _ := json.Marshal(l)
+			if l.Verdict != w.verdict || l.SignatureChecked != w.signed || !strings.Contains(string(b), w.text) {
+				t.Errorf("line %d (%s): %s; want %s, signature checked %v, %q", i, l.File, b, w.verdict, w.signed, w.text)
+			}
+		}
+		if sum.Repos != len(wants) {
+			t.Errorf("summary %+v", sum)
+		}
+	}
+
+	t.Run("accounts and files", func(t *testing.T) {
+		list := listFile(good.did, "at://"+good.did+"/app.bsky.feed.post/3kaaaaaaaaaa2", "at://one.test", good.carPath,
+			impostor, "did:plc:notinthedirectoryaaaaaaa")
+		r := run(t, "", good.args("verify", "--batch", list, "--resolve")...)
+		check(t, r, []want{
+			{archive.VerdictValid, true, good.did},
+			{archive.VerdictValid, true, good.did},
+			{archive.VerdictValid, true, good.did},
+			{archive.VerdictValid, true, good.did},
+			{archive.VerdictInvalid, true, "document is for " + impostor},
+			{archive.VerdictUnreadable, false, "not found"},
+		})
+		if r.code != ExitFail {
+			t.Errorf("exit %d, want %d", r.code, ExitFail)
+		}
+	})
+	t.Run("a document naming another key", func(t *testing.T) {
+		r := run(t, "", other.args("verify", "--batch", listFile(other.did, other.carPath), "--resolve")...)
+		check(t, r, []want{{archive.VerdictInvalid, true, "bad signature"}, {archive.VerdictInvalid, true, "bad signature"}})
+	})
+	t.Run("an account without --resolve", func(t *testing.T) {
+		r := run(t, "", "verify", "--batch", listFile(good.carPath, good.did))
+		wantOneLineError(t, r, ExitUsage, "give --resolve")
 	})
 }

@@ -8,4 +8,9 @@
 // slice (getRepo?since=REV) is not a whole tree: only the block hashes, the
 // commit's DID and its signature are checked, and the report says what was
 // not.
+//
+// Batch is the same policy for arbor verify --batch --resolve: a listed
+// account (a DID or an at:// URI) is fetched from its PDS as a stream and
+// verified against its document's key, and a listed file against the key
+// of its commit's DID.
 package fetch

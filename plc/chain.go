@@ -108,17 +108,23 @@ func (n *node) keyList() []string {
 // be forked from), dropping the others after each entry. In a compact
 // chain a dropped node's nullified flag is final, and is checked against
 // the log's when it is dropped.
+//
+// The fields are ordered so that a compact chain, of which an export keeps
+// one per DID, takes 48 bytes.
 type chain struct {
-	nodes []node // in log order; the last is the head
-	n     int32  // entries applied
-	timed bool
-	full  bool
+	nodes []node             // in log order; the last is the head
 	byCID map[[32]byte]int32 // full chains: node index by digest
-	// dropped is set once a compact chain has dropped a node.
-	dropped bool
 	// mismatch is the first entry (lowest index) of a compact chain whose
 	// final nullified flag differs from the log's, nil if none.
 	mismatch *OpError
+	n        int32 // entries applied
+	timed    bool
+	full     bool
+	// dropped is set once a compact chain has dropped a node.
+	dropped bool
+	// failed is set once an export's chain has failed; the failure is
+	// kept by the export (see exportState).
+	failed bool
 }
 
 // applied is what apply learned about the entry it added.

@@ -217,42 +217,39 @@ func parseDIDKey(did string) (didKey, bool) {
 
 func (k didKey) String() string { return "did:plc:" + b32.EncodeToString(k[:]) }
 
-// didChain is one DID's compact chain and its first failure.
-type didChain struct {
-	chain
-	err error
-}
-
-// exportState is one worker's DIDs: an index into chunks of chains (no
-// pointer per DID), the DIDs that are not did:plc identifiers (which fail
-// at once), and the stream time the worker has reached.
+// exportState is one worker's DIDs: an index into chunks of compact
+// chains (no pointer per DID), the first failure of each failed chain (in
+// a side table: most DIDs never fail), the DIDs that are not did:plc
+// identifiers (which fail at once), and the stream time the worker has
+// reached.
 type exportState struct {
-	index  map[didKey]uint32
-	chunks [][]didChain
-	badDID map[string]error
-	cache  keyCache
-	clock  time.Time // the newest createdAt seen
-	swept  time.Time // clock at the last sweep
+	index    map[didKey]uint32
+	chunks   [][]chain
+	failures map[uint32]error
+	badDID   map[string]error
+	cache    keyCache
+	clock    time.Time // the newest createdAt seen
+	swept    time.Time // clock at the last sweep
 }
 
 const chainChunk = 1 << 14
 
 func newExportState() *exportState {
-	return &exportState{index: map[didKey]uint32{}, badDID: map[string]error{}, cache: make(keyCache, 1024)}
+	return &exportState{index: map[didKey]uint32{}, failures: map[uint32]error{}, badDID: map[string]error{}, cache: make(keyCache, 1024)}
 }
 
-func (s *exportState) get(k didKey) *didChain {
+func (s *exportState) get(k didKey) (uint32, *chain) {
 	i, ok := s.index[k]
 	if !ok {
 		i = uint32(len(s.index))
 		s.index[k] = i
 		if int(i/chainChunk) == len(s.chunks) {
-			s.chunks = append(s.chunks, make([]didChain, 0, chainChunk))
+			s.chunks = append(s.chunks, make([]chain, 0, chainChunk))
 		}
 		last := len(s.chunks) - 1
-		s.chunks[last] = append(s.chunks[last], didChain{chain: newChain(false, true, 0)})
+		s.chunks[last] = append(s.chunks[last], newChain(false, true, 0))
 	}
-	return &s.chunks[i/chainChunk][i%chainChunk]
+	return i, &s.chunks[i/chainChunk][i%chainChunk]
 }
 
 func (s *exportState) run(in <-chan []exportJob) {
@@ -267,9 +264,10 @@ func (s *exportState) add(j exportJob) {
 	if len(s.cache) > 1<<16 {
 		s.cache = make(keyCache, 1024)
 	}
-	var l *didChain
+	var l *chain
+	var li uint32
 	if k, ok := parseDIDKey(j.did); ok {
-		if l = s.get(k); l.err != nil {
+		if li, l = s.get(k); l.failed {
 			return
 		}
 	} else if _, seen := s.badDID[j.did]; seen {
@@ -284,7 +282,7 @@ func (s *exportState) add(j exportJob) {
 		s.badDID[j.did] = &OpError{Index: 0, Err: fmt.Errorf("line %d: %w", j.n, err)}
 		return
 	case err != nil:
-		l.fail(&OpError{Index: int(l.n), Err: fmt.Errorf("line %d: %w", j.n, err)})
+		s.fail(li, l, &OpError{Index: int(l.n), Err: fmt.Errorf("line %d: %w", j.n, err)})
 		return
 	case l == nil:
 		s.badDID[j.did] = &OpError{Index: 0, CID: e.CID, Err: wrapf(ErrBadDID, "%q", j.did)}
@@ -295,7 +293,7 @@ func (s *exportState) add(j exportJob) {
 			err = wrapf(ErrMisordered, "line %d: createdAt %s is older than %s, which the stream had already reached; bounded-memory validation needs the export in time order (%v)",
 				j.n, FormatTime(e.CreatedAt), FormatTime(s.swept), err)
 		}
-		l.fail(&OpError{Index: int(l.n), CID: e.CID, Err: err})
+		s.fail(li, l, &OpError{Index: int(l.n), CID: e.CID, Err: err})
 		return
 	}
 	if e.CreatedAt.After(s.clock) {
@@ -313,15 +311,17 @@ func (s *exportState) sweep() {
 	s.swept = s.clock
 	for _, chunk := range s.chunks {
 		for i := range chunk {
-			if l := &chunk[i]; l.err == nil && len(l.nodes) > 1 {
+			if l := &chunk[i]; !l.failed && len(l.nodes) > 1 {
 				l.pruneAt(s.clock.Add(-time.Nanosecond))
 			}
 		}
 	}
 }
 
-func (l *didChain) fail(err error) {
-	l.err = err
+// fail records err as the first failure of chain i and drops its state.
+func (s *exportState) fail(i uint32, l *chain, err error) {
+	s.failures[i] = err
+	l.failed = true
 	l.nodes = nil
 	l.mismatch = nil
 }
@@ -340,8 +340,8 @@ func (s *exportState) kept() int {
 func (s *exportState) each(f func(did string, err error)) {
 	for k, i := range s.index {
 		l := &s.chunks[i/chainChunk][i%chainChunk]
-		err := l.err
-		if err == nil {
+		err := s.failures[i]
+		if !l.failed {
 			err = l.finish()
 		}
 		f(k.String(), err)

@@ -38,17 +38,23 @@ func Height(key []byte) int {
 	return n
 }
 
-// keyByte reports whether c may appear in a key segment:
-// A-Za-z0-9 and the punctuation _ ~ - : .
-func keyByte(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	case c == '_', c == '~', c == '-', c == ':', c == '.':
-		return true
+// keyBytes marks the bytes that may appear in a key segment:
+// A-Za-z0-9 and the punctuation _ ~ - : . (a table: ValidateKey runs once
+// per record in verify).
+var keyBytes = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			t[c] = true
+		case c == '_', c == '~', c == '-', c == ':', c == '.':
+			t[c] = true
+		}
 	}
-	return false
-}
+	return t
+}()
+
+// keyByte reports whether c may appear in a key segment.
+func keyByte(c byte) bool { return keyBytes[c] }
 
 // ValidateKey checks that key is a valid MST key: 1 to MaxKeyLen bytes,
 // exactly one '/', a non-empty segment on both sides, each segment made of

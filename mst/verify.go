@@ -45,12 +45,13 @@ const MaxProblems = 1000
 // Memory: O(depth) working state, plus a 16-byte fingerprint per visited
 // node to detect reuse.
 func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
-	v := &verifier{src: src, fn: fn, seen: make(map[[16]byte]struct{}), b: NewBuilder(nil), feeding: true}
+	v := &verifier{src: src, fn: fn, seen: make(map[[16]byte]struct{}), b: newRebuild(), feeding: true}
+	defer v.b.stop()
 	if err := v.visit(root, -1, true); err != nil {
 		return v.problems, err
 	}
 	if !v.incomplete && v.feeding {
-		got, err := v.b.Finish()
+		got, err := v.b.finish()
 		if err != nil {
 			return v.problems, fmt.Errorf("mst: rebuilding the tree: %w", err)
 		}
@@ -70,8 +71,8 @@ type verifier struct {
 	seen       map[[16]byte]struct{}
 	last       []byte // last key walked
 	haveLast   bool
-	b          *Builder
-	feeding    bool // every leaf so far was accepted by b
+	b          *rebuild
+	feeding    bool // every leaf so far was valid and sorted
 	incomplete bool // some node could not be read
 	bufs       [][]byte
 }
@@ -250,7 +251,9 @@ func (v *verifier) leaf(c cid.Cid, key []byte, val cid.Cid, layer int) error {
 	}
 	if v.feeding {
 		// The key is valid and sorted, so the rebuild can skip its checks.
-		if !ok || v.b.add(key, val, h) != nil {
+		if ok {
+			v.b.add(key, val, h)
+		} else {
 			v.feeding = false
 		}
 	}

@@ -1,0 +1,67 @@
+package mst
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/ipfs/go-cid"
+)
+
+// bigTree builds a tree of n leaves into a MapSource and returns its root.
+func bigTree(t *testing.T, n int) (MapSource, cid.Cid) {
+	t.Helper()
+	m := MapSource{}
+	b := NewBuilder(func(c cid.Cid, data []byte) error { m[c] = data; return nil })
+	val := dagcbor.SumCID(dagcbor.CodecDagCBOR, []byte("record"))
+	for i := 0; i < n; i++ {
+		if err := b.Add([]byte(fmt.Sprintf("app.bsky.feed.post/k%08d", i)), val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, root
+}
+
+// The rebuild runs on the walking goroutine for small trees and on one of
+// its own past rebuildBatch leaves; both must find a sound tree sound and
+// a root whose CID is not its content's.
+func TestVerifyRebuildsLargeTreesToo(t *testing.T) {
+	for _, n := range []int{1, rebuildBatch - 1, rebuildBatch, rebuildBatch + 1, 3*rebuildBatch + 7} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			m, root := bigTree(t, n)
+			leaves := 0
+			probs, err := Verify(m, root, func([]byte, cid.Cid) error { leaves++; return nil })
+			if err != nil || len(probs) > 0 || leaves != n {
+				t.Fatalf("sound tree: %d leaves, problems %v, err %v", leaves, probs, err)
+			}
+			fake := dagcbor.SumCID(dagcbor.CodecDagCBOR, []byte("not the root"))
+			m[fake] = m[root]
+			probs, err = Verify(m, fake, nil)
+			if err != nil || len(probs) != 1 || !errors.Is(probs[0], ErrRootMismatch) {
+				t.Fatalf("root under another CID: problems %v, err %v", probs, err)
+			}
+		})
+	}
+}
+
+// An error from fn ends the walk; the rebuilding goroutine is stopped
+// with it (the race detector and the leak of a blocked sender would show).
+func TestVerifyStopsRebuildOnCallbackError(t *testing.T) {
+	m, root := bigTree(t, 5*rebuildBatch)
+	stop := errors.New("enough")
+	seen := 0
+	_, err := Verify(m, root, func([]byte, cid.Cid) error {
+		if seen++; seen == 3*rebuildBatch+1 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || seen != 3*rebuildBatch+1 {
+		t.Fatalf("err %v after %d leaves, want %v after %d", err, seen, stop, 3*rebuildBatch+1)
+	}
+}

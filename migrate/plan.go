@@ -3,7 +3,6 @@ package migrate
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/arbor-atproto/arbor/pdsclient"
@@ -170,13 +169,4 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedIDs[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

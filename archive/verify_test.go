@@ -8,8 +8,6 @@ import (
 
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
-
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
@@ -21,15 +19,6 @@ var modes = []struct {
 	name    string
 	compact bool
 }{{"bytes", false}, {"compact", true}}
-
-func pubKey(t *testing.T, k atcrypto.PrivateKey) atcrypto.PublicKey {
-	t.Helper()
-	pub, err := k.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
-}
 
 // hasProblem reports whether r lists a problem of kind wrapping want.
 func hasProblem(r *Report, kind string, want error) bool {
@@ -49,7 +38,7 @@ func TestVerifyAcceptsTheGeneratedRepository(t *testing.T) {
 	} {
 		data, _ := g.build(t)
 		for _, m := range modes {
-			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k)})
+			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k)})
 			if err != nil || !r.Valid() || r.Records != 50 {
 				t.Fatalf("v%d %s: %v %+v", g.version, m.name, err, r)
 			}
@@ -69,11 +58,11 @@ func TestVerifyBareTreeProvesNothingSigned(t *testing.T) {
 		name string
 		opts VerifyOptions
 	}{
-		{"key", VerifyOptions{Key: pubKey(t, k)}},
-		{"did document", VerifyOptions{Key: pubKey(t, k), DID: "did:plc:arborrepotestsaaaaaaaaaa"}},
+		{"key", VerifyOptions{Key: testfixtures.PublicKey(t, k)}},
+		{"did document", VerifyOptions{Key: testfixtures.PublicKey(t, k), DID: "did:plc:arborrepotestsaaaaaaaaaa"}},
 		{"resolve", VerifyOptions{RequireCommit: true}},
 		{"record present", VerifyOptions{Record: present}},
-		{"record absent", VerifyOptions{Record: "app.bsky.feed.post/3zzzzzzzzzzzz", Key: pubKey(t, k)}},
+		{"record absent", VerifyOptions{Record: "app.bsky.feed.post/3zzzzzzzzzzzz", Key: testfixtures.PublicKey(t, k)}},
 	}
 	for _, m := range modes {
 		a := readGen(t, data, m.compact)
@@ -157,7 +146,7 @@ func TestVerifyListsBlocksWhoseBytesDoNotMatchTheirCID(t *testing.T) {
 		g := &genRepo{key: k, records: genPosts(t, 300), corrupt: corrupt}
 		data, _ := g.build(t)
 		for _, m := range modes {
-			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k)})
+			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k)})
 			if err != nil {
 				t.Fatalf("%s %s: verify stopped: %v", corrupt, m.name, err)
 			}
@@ -213,7 +202,7 @@ func TestVerifyRefusesWhatNoRepositoryHas(t *testing.T) {
 		tc.g.key = k
 		data, _ := tc.g.build(t)
 		for _, m := range modes {
-			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k)})
+			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k)})
 			if err != nil {
 				t.Fatalf("%s %s: %v", tc.name, m.name, err)
 			}
@@ -235,7 +224,7 @@ func TestVerifyRecordProofChecksTheRecord(t *testing.T) {
 	recs[path] = mustEncode(t, map[string]any{"text": "no type"})
 	data, _ := (&genRepo{key: k, records: recs}).build(t)
 	for _, m := range modes {
-		r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k), Record: path})
+		r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k), Record: path})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -100,11 +100,7 @@ func (r *testRepo) commit(t testing.TB, put map[string]string, del ...string) *C
 
 func (r *testRepo) pub(t testing.TB) atcrypto.PublicKey {
 	t.Helper()
-	p, err := r.key.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testfixtures.PublicKey(t, r.key)
 }
 
 // carBlocks reads a CAR into its roots and blocks in order.

@@ -491,23 +491,8 @@ func checkRoundTrip(t *testing.T, c *Commit, raw []byte, wantCID string) {
 	}
 }
 
+// otherKey is the public key of a fresh key of type typ ("p256" or "k256").
 func otherKey(t testing.TB, typ string) atcrypto.PublicKey {
 	t.Helper()
-	var (
-		priv atcrypto.PrivateKey
-		err  error
-	)
-	if typ == "p256" {
-		priv, err = atcrypto.GeneratePrivateKeyP256()
-	} else {
-		priv, err = atcrypto.GeneratePrivateKeyK256()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := priv.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
+	return testfixtures.PublicKey(t, testfixtures.NewKey(t, typ == "p256"))
 }

@@ -1,7 +1,10 @@
 // Package testfixtures is how every test finds the reference material the
 // repository carries in testdata/ at its root (interop vectors, the corpus
-// of real repositories, the invalid-repository corpus), and how tests that
-// need something outside Go (Node, a browser) skip or fail.
+// of real repositories, the invalid-repository corpus), how tests that
+// need something outside Go (Node, a browser) skip or fail, and the bits of
+// test plumbing several packages' tests share (keys, a settable clock,
+// building the binary). It imports no arbor package, so that every
+// package's tests can use it.
 //
 // The fixtures are copies of ../shared beside the repository (see
 // testdata/README.md); tests never need ../shared itself. SharedDir says

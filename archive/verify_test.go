@@ -31,7 +31,7 @@ func hasProblem(r *Report, kind string, want error) bool {
 }
 
 func TestVerifyAcceptsTheGeneratedRepository(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	for _, g := range []*genRepo{
 		{key: k, records: genPosts(t, 50)},
 		{key: k, records: genPosts(t, 50), version: repo.VersionLegacy}, // v2 without rev
@@ -50,7 +50,7 @@ func TestVerifyAcceptsTheGeneratedRepository(t *testing.T) {
 // Asked for a signature, a DID or a record proof, verify must fail; asked
 // for nothing, it checks the tree.
 func TestVerifyBareTreeProvesNothingSigned(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	g := &genRepo{key: k, records: genPosts(t, 40), roots: []string{"data"}}
 	data, _ := g.build(t)
 	present := "app.bsky.feed.post/3k00000000007"
@@ -94,7 +94,7 @@ func TestVerifyBareTreeProvesNothingSigned(t *testing.T) {
 // entrylessChainRepo is a signed repository whose tree is n entry-less
 // nodes above a leaf: deeper than any valid tree when n >= mst.MaxDepth.
 func entrylessChainRepo(t testing.TB, n int) []byte {
-	g := &genRepo{key: genKey(t), records: genPosts(t, 1), chain: n}
+	g := &genRepo{key: testfixtures.NewKey(t, false), records: genPosts(t, 1), chain: n}
 	data, _ := g.build(t)
 	return data
 }
@@ -141,7 +141,7 @@ func TestInspectWalksAChainAsDeepAsAValidTree(t *testing.T) {
 // A tree node whose bytes do not match its CID is listed as a bad block,
 // like a record with the same fault, not an error that stops verify.
 func TestVerifyListsBlocksWhoseBytesDoNotMatchTheirCID(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	for _, corrupt := range []string{"data", "app.bsky.feed.post/3k00000000003"} {
 		g := &genRepo{key: k, records: genPosts(t, 300), corrupt: corrupt}
 		data, _ := g.build(t)
@@ -174,7 +174,7 @@ func mustEncode(t *testing.T, v any) []byte {
 // Verdicts the reference gives and verify must too: each input has correct
 // hashes and a real signature, and breaks one rule.
 func TestVerifyRefusesWhatNoRepositoryHas(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	post := func(r map[string][]byte, path string, rec []byte) map[string][]byte {
 		r[path] = rec
 		return r
@@ -218,7 +218,7 @@ func TestVerifyRefusesWhatNoRepositoryHas(t *testing.T) {
 
 // The same rules hold for a proof of one record.
 func TestVerifyRecordProofChecksTheRecord(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	path := "app.bsky.feed.post/3kaaaaaaaaaaa"
 	recs := genPosts(t, 3)
 	recs[path] = mustEncode(t, map[string]any{"text": "no type"})
@@ -286,7 +286,7 @@ func TestInspectCountsTheHistoryOfLegacyExports(t *testing.T) {
 
 func TestInspectListsEveryUnreferencedBlockInOrder(t *testing.T) {
 	const n = 100_000
-	g := &genRepo{key: genKey(t), records: genPosts(t, 10)}
+	g := &genRepo{key: testfixtures.NewKey(t, false), records: genPosts(t, 10)}
 	var want []string
 	for i := range n {
 		b := mustEncode(t, map[string]any{"n": int64(i)})

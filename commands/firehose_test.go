@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/coder/websocket"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/firehose"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
@@ -33,10 +33,7 @@ type fhFixture struct {
 func newFHFixture(t *testing.T) *fhFixture {
 	t.Helper()
 	f := &fhFixture{}
-	key, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testfixtures.NewKey(t, false)
 	pub, _ := key.PublicKey()
 	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
 		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "alice.test", PDS: "http://127.0.0.1",

@@ -36,10 +36,7 @@ type testRepo struct {
 
 func newTestRepo(t testing.TB, did string) *testRepo {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	return &testRepo{key: k, did: did, blocks: mst.MapSource{}, tree: mst.NewEmpty()}
 }
 

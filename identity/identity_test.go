@@ -28,19 +28,10 @@ type world struct {
 	rot  map[string]string              // DID → rotation did:key
 }
 
-func newKey(t *testing.T) atcrypto.PrivateKeyExportable {
-	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // addPLC registers a new did:plc claiming handle (may be "") with a PDS.
 func (w *world) addPLC(t *testing.T, handle, pds string) string {
 	t.Helper()
-	sig, rot := newKey(t), newKey(t)
+	sig, rot := testfixtures.NewKey(t, false), testfixtures.NewKey(t, false)
 	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
 		RotationKeys: []string{testfixtures.PublicKey(t, rot).DIDKey()},
 		SigningKey:   testfixtures.PublicKey(t, sig).DIDKey(),
@@ -87,11 +78,11 @@ func newWorld(t *testing.T) (*world, map[string]string) {
 	w.web.Page("bob.test", "/.well-known/atproto-did", "text/plain", ids["B"]+"\n")
 	w.web.Page("fail.test", "/.well-known/atproto-did", "text/plain", ids["B"])
 
-	webKey := newKey(t)
+	webKey := testfixtures.NewKey(t, false)
 	w.keys["did:web:web.test"] = webKey
 	w.web.Page("web.test", "/.well-known/did.json", "application/json", webDoc("did:web:web.test", "web.test", "https://pds.web.test", testfixtures.PublicKey(t, webKey).Multibase()))
 	w.web.Page("web.test", "/.well-known/atproto-did", "text/plain", "did:web:web.test")
-	frankKey := newKey(t)
+	frankKey := testfixtures.NewKey(t, false)
 	w.keys["did:web:web.test:u:frank"] = frankKey
 	w.web.Page("web.test", "/u/frank/did.json", "application/json", webDoc("did:web:web.test:u:frank", "frank.test", "https://pds.web.test", testfixtures.PublicKey(t, frankKey).Multibase()))
 

@@ -44,14 +44,8 @@ func (k *keysOf) IssuerKey(ctx context.Context, did syntax.DID, keyID string, fr
 }
 
 func keys(t *testing.T) (atcrypto.PrivateKey, atcrypto.PrivateKey) {
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := atcrypto.GeneratePrivateKeyP256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
+	p := testfixtures.NewKey(t, true)
 	return k, p
 }
 

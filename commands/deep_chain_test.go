@@ -14,7 +14,6 @@ import (
 	gen "github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/firehose"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
-	"github.com/arbor-atproto/arbor/plc"
 )
 
 func deepChain(t *testing.T, k atcrypto.PrivateKey, did string, depth int) *gen.Repo {
@@ -62,18 +61,7 @@ func TestFetchRefusesADeepChain(t *testing.T) {
 // 12 MB: refused unread).
 func TestFirehoseVerifyRefusesADeepChain(t *testing.T) {
 	k := testfixtures.NewKey(t, false)
-	pub, _ := k.PublicKey()
-	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
-		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "deep.test", PDS: "http://127.0.0.1",
-	}, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	did := genesisDID.String()
-	doc, err := plc.FormatDocument(genesisDID, op)
-	if err != nil {
-		t.Fatal(err)
-	}
+	did, doc := plcIdentity(t, k, "deep.test")
 	dir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/"+did {
 			http.NotFound(w, r)

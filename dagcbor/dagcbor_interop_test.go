@@ -22,16 +22,6 @@ import (
 // repository root (copies of ../shared/interop).
 var interopDir = filepath.Join(testfixtures.MustDir(), "interop")
 
-func readShared(t testing.TB, parts ...string) []byte {
-	t.Helper()
-	p := filepath.Join(append([]string{interopDir}, parts...)...)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("shared interop file missing: %v", err)
-	}
-	return b
-}
-
 type dataModelFixture struct {
 	JSON       json.RawMessage `json:"json"`
 	CBORBase64 string          `json:"cbor_base64"`
@@ -324,7 +314,7 @@ func eachDuplicateKeyFixture(t *testing.T, kind string, check func(t *testing.T,
 		Name string `json:"name"`
 		Hex  string `json:"hex"`
 	}
-	if err := json.Unmarshal(readShared(t, "dag-cbor", "negative-fixtures", kind, "decode", "duplicate-keys.json"), &cases); err != nil {
+	if err := json.Unmarshal(testfixtures.Read(t, "interop", "dag-cbor", "negative-fixtures", kind, "decode", "duplicate-keys.json"), &cases); err != nil {
 		t.Fatal(err)
 	}
 	if len(cases) == 0 {

@@ -3,6 +3,8 @@ package dagcbor
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // dataModelFixtures returns the interop data-model fixtures (JSON, CBOR and
@@ -10,7 +12,7 @@ import (
 func dataModelFixtures(tb testing.TB) []dataModelFixture {
 	tb.Helper()
 	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(tb, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
+	if err := json.Unmarshal(testfixtures.Read(tb, "interop", "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
 		tb.Fatal(err)
 	}
 	return fixtures
@@ -21,7 +23,7 @@ func dataModelFixtures(tb testing.TB) []dataModelFixture {
 func dataModelCases(tb testing.TB, name string) []dataModelCase {
 	tb.Helper()
 	var cases []dataModelCase
-	if err := json.Unmarshal(readShared(tb, "data-model", name), &cases); err != nil {
+	if err := json.Unmarshal(testfixtures.Read(tb, "interop", "data-model", name), &cases); err != nil {
 		tb.Fatal(err)
 	}
 	return cases

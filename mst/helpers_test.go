@@ -15,18 +15,11 @@ import (
 	car "github.com/ipld/go-car/v2"
 )
 
-// sharedPath points into testdata/ at the repository root (copies of
-// ../shared); a missing file fails the test.
-func sharedPath(t testing.TB, parts ...string) string {
-	t.Helper()
-	return testfixtures.Path(t, parts...)
-}
-
 // readCases reads a JSON list of interop cases; a file with none fails the
 // test, so that a table cannot pass by being empty.
 func readCases[T any](t testing.TB, parts ...string) []T {
 	t.Helper()
-	b, err := os.ReadFile(sharedPath(t, parts...))
+	b, err := os.ReadFile(testfixtures.Path(t, parts...))
 	if err != nil {
 		t.Fatal(err)
 	}

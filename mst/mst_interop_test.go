@@ -41,7 +41,7 @@ func TestCommonPrefixMatchesInterop(t *testing.T) {
 }
 
 func exampleKeys(t testing.TB) []string {
-	f, err := os.Open(sharedPath(t, "interop", "mst", "example_keys.txt"))
+	f, err := os.Open(testfixtures.Path(t, "interop", "mst", "example_keys.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ type exhaustiveCase struct {
 }
 
 func loadExhaustive(t *testing.T) []exhaustiveCase {
-	dir := sharedPath(t, "interop", "mst-test-suite", "cars", "exhaustive")
+	dir := testfixtures.Path(t, "interop", "mst-test-suite", "cars", "exhaustive")
 	var out []exhaustiveCase
 	for i := 0; i < 128; i++ {
 		name := fmt.Sprintf("exhaustive_%03d.car", i)

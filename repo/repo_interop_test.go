@@ -35,7 +35,7 @@ func TestInteropSignatureFixtures(t *testing.T) {
 		SignatureBase64    string
 		ValidSignature     bool
 	}
-	if err := json.Unmarshal(readShared(t, "interop", "crypto", "signature-fixtures.json"), &fixtures); err != nil {
+	if err := json.Unmarshal(testfixtures.Read(t, "interop", "crypto", "signature-fixtures.json"), &fixtures); err != nil {
 		t.Fatal(err)
 	}
 	if len(fixtures) == 0 {
@@ -89,7 +89,7 @@ func TestInteropPrivateKeyToDIDKey(t *testing.T) {
 	}
 	load := func(name string) []vector {
 		var v []vector
-		if err := json.Unmarshal(readShared(t, "interop", "crypto", name), &v); err != nil {
+		if err := json.Unmarshal(testfixtures.Read(t, "interop", "crypto", name), &v); err != nil {
 			t.Fatal(err)
 		}
 		if len(v) == 0 {
@@ -328,7 +328,7 @@ func corpusKey(t *testing.T, cc corpusCommit) (string, atcrypto.PublicKey) {
 	t.Helper()
 	switch {
 	case cc.didDoc != "":
-		did, key, err := docSigningKey(readShared(t, "corpus", cc.didDoc))
+		did, key, err := docSigningKey(testfixtures.Read(t, "corpus", cc.didDoc))
 		if err != nil {
 			t.Fatalf("%s: %v", cc.didDoc, err)
 		}
@@ -340,7 +340,7 @@ func corpusKey(t *testing.T, cc corpusCommit) (string, atcrypto.PublicKey) {
 				VerificationMethods map[string]string `json:"verificationMethods"`
 			} `json:"operation"`
 		}
-		if err := json.Unmarshal(readShared(t, "interop", cc.plcLog), &log); err != nil {
+		if err := json.Unmarshal(testfixtures.Read(t, "interop", cc.plcLog), &log); err != nil {
 			t.Fatal(err)
 		}
 		if len(log) == 0 {
@@ -379,7 +379,7 @@ func checkCorpusSignature(t *testing.T, c *Commit, key atcrypto.PublicKey, want 
 func TestInteropCorpusCommits(t *testing.T) {
 	for _, cc := range corpusCommits {
 		t.Run(filepath.Base(cc.file), func(t *testing.T) {
-			roots, order, blocks := testfixtures.CARBlocks(t, readShared(t, "corpus", cc.file))
+			roots, order, blocks := testfixtures.CARBlocks(t, testfixtures.Read(t, "corpus", cc.file))
 			if len(roots) == 0 {
 				t.Fatal("no roots")
 			}

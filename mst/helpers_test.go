@@ -33,15 +33,6 @@ func readCases[T any](t testing.TB, parts ...string) []T {
 	return cases
 }
 
-func mustCID(t testing.TB, s string) cid.Cid {
-	t.Helper()
-	c, err := cid.Decode(s)
-	if err != nil {
-		t.Fatalf("bad CID %q: %v", s, err)
-	}
-	return c
-}
-
 // readCAR loads a CAR with go-car (independent of our car package).
 func readCAR(t testing.TB, path string) (cid.Cid, MapSource) {
 	t.Helper()

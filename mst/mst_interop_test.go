@@ -84,8 +84,8 @@ func TestCommitProofFixturesRoots(t *testing.T) {
 	}
 	for _, f := range fixtures {
 		t.Run(f.Comment, func(t *testing.T) {
-			val := mustCID(t, f.LeafValue)
-			before, after := mustCID(t, f.RootBeforeCommit), mustCID(t, f.RootAfterCommit)
+			val := testfixtures.CID(t, f.LeafValue)
+			before, after := testfixtures.CID(t, f.RootBeforeCommit), testfixtures.CID(t, f.RootAfterCommit)
 
 			tr, err := BuildTree(leavesWith(f.Keys, val))
 			if err != nil {
@@ -155,7 +155,7 @@ func TestCommitProofFixturesRoots(t *testing.T) {
 				blocks[c] = d
 			}
 			for _, s := range f.BlocksInProof {
-				if _, ok := blocks[mustCID(t, s)]; !ok {
+				if _, ok := blocks[testfixtures.CID(t, s)]; !ok {
 					t.Errorf("proof block %s is not a node of the before or after tree", s)
 				}
 			}

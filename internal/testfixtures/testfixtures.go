@@ -123,6 +123,16 @@ func SharedDir(tb testing.TB) (string, bool) {
 	return d, true
 }
 
+// CID parses a CID written in a test; a bad one fails the test.
+func CID(tb testing.TB, s string) cid.Cid {
+	tb.Helper()
+	c, err := cid.Decode(s)
+	if err != nil {
+		tb.Fatalf("bad CID %q: %v", s, err)
+	}
+	return c
+}
+
 // CARBlocks reads a CAR file and returns its roots and blocks in file order.
 func CARBlocks(tb testing.TB, data []byte) ([]cid.Cid, []cid.Cid, map[cid.Cid][]byte) {
 	tb.Helper()

@@ -52,19 +52,9 @@ type goCarBlock struct {
 // with SkipNext.
 func readWithGoCar(t testing.TB, data []byte) (roots []cid.Cid, blocks []goCarBlock) {
 	t.Helper()
-	br, err := gocar.NewBlockReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("go-car: %v", err)
-	}
-	for {
-		b, err := br.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("go-car: block %d: %v", len(blocks), err)
-		}
-		blocks = append(blocks, goCarBlock{cid: b.Cid(), data: b.RawData()})
+	roots, order, byCID := testfixtures.CARBlocks(t, data)
+	for _, c := range order {
+		blocks = append(blocks, goCarBlock{cid: c, data: byCID[c]})
 	}
 	sk, err := gocar.NewBlockReader(bytes.NewReader(data))
 	if err != nil {
@@ -80,7 +70,7 @@ func readWithGoCar(t testing.TB, data []byte) (roots []cid.Cid, blocks []goCarBl
 		}
 		blocks[i].offset = int64(md.SourceOffset)
 	}
-	return br.Roots, blocks
+	return roots, blocks
 }
 
 // isAtprotoCID is the rule the reader enforces, restated for the test.

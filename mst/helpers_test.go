@@ -2,7 +2,6 @@ package mst
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -10,28 +9,9 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
-	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/ipfs/go-cid"
 	car "github.com/ipld/go-car/v2"
 )
-
-// readCases reads a JSON list of interop cases; a file with none fails the
-// test, so that a table cannot pass by being empty.
-func readCases[T any](t testing.TB, parts ...string) []T {
-	t.Helper()
-	b, err := os.ReadFile(testfixtures.Path(t, parts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []T
-	if err := json.Unmarshal(b, &cases); err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
-	return cases
-}
 
 // readCAR loads a CAR with go-car (independent of our car package).
 func readCAR(t testing.TB, path string) (cid.Cid, MapSource) {

@@ -16,7 +16,7 @@ import (
 )
 
 func TestHeightMatchesInteropKeyHeights(t *testing.T) {
-	cases := readCases[struct {
+	cases := testfixtures.Cases[struct {
 		Key    string `json:"key"`
 		Height int    `json:"height"`
 	}](t, "interop", "mst", "key_heights.json")
@@ -28,7 +28,7 @@ func TestHeightMatchesInteropKeyHeights(t *testing.T) {
 }
 
 func TestCommonPrefixMatchesInterop(t *testing.T) {
-	cases := readCases[struct {
+	cases := testfixtures.Cases[struct {
 		Left  string `json:"left"`
 		Right string `json:"right"`
 		Len   int    `json:"len"`

@@ -25,7 +25,7 @@ import (
 // read both from its did:key and, through a DID document, from the legacy
 // verification-method form the fixture names.
 func TestInteropSignatureFixtures(t *testing.T) {
-	var fixtures []struct {
+	fixtures := testfixtures.Cases[struct {
 		Comment            string
 		MessageBase64      string
 		Algorithm          string
@@ -34,13 +34,7 @@ func TestInteropSignatureFixtures(t *testing.T) {
 		PublicKeyMultibase string
 		SignatureBase64    string
 		ValidSignature     bool
-	}
-	if err := json.Unmarshal(testfixtures.Read(t, "interop", "crypto", "signature-fixtures.json"), &fixtures); err != nil {
-		t.Fatal(err)
-	}
-	if len(fixtures) == 0 {
-		t.Fatal("no fixtures")
-	}
+	}](t, "interop", "crypto", "signature-fixtures.json")
 	for _, fx := range fixtures {
 		t.Run(fx.Comment, func(t *testing.T) {
 			msg, err := base64.RawStdEncoding.DecodeString(fx.MessageBase64)

@@ -15,6 +15,7 @@ package testfixtures
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -97,6 +98,21 @@ func Read(tb testing.TB, parts ...string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// Cases returns the JSON list in testdata/parts... (a file of test
+// vectors); a file that is missing, is not a list of T or holds none fails
+// the test, so that a table cannot pass by being empty.
+func Cases[T any](tb testing.TB, parts ...string) []T {
+	tb.Helper()
+	var cases []T
+	if err := json.Unmarshal(Read(tb, parts...), &cases); err != nil {
+		tb.Fatalf("%s: %v", filepath.Join(parts...), err)
+	}
+	if len(cases) == 0 {
+		tb.Fatalf("%s: no cases", filepath.Join(parts...))
+	}
+	return cases
 }
 
 // Glob returns the files matching pattern under testdata (pattern parts

@@ -94,7 +94,7 @@ func (m *mover) prepareBackup(ctx context.Context) ([]step, error) {
 		return nil, err
 	}
 	mine := pub.DIDKey()
-	if !contains(m.cur.Current().RotationKeys, mine) {
+	if !slices.Contains(m.cur.Current().RotationKeys, mine) {
 		return nil, fmt.Errorf("%s is not a rotation key of %s", mine, did)
 	}
 	if m.opts.DropRotationKeys {

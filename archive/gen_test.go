@@ -38,16 +38,6 @@ type genRepo struct {
 	corrupt string
 }
 
-// genKey returns a fresh k256 key.
-func genKey(tb testing.TB) atcrypto.PrivateKeyExportable {
-	tb.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
-}
-
 // genRecord encodes a post.
 func genRecord(tb testing.TB, i int) []byte {
 	tb.Helper()

@@ -13,7 +13,7 @@ import (
 // read it (compact nodes, bad blocks collected).
 func benchArchive(b *testing.B) *Archive {
 	b.Helper()
-	g := &genRepo{key: genKey(b), records: genPosts(b, 100_000)}
+	g := &genRepo{key: testfixtures.NewKey(b, false), records: genPosts(b, 100_000)}
 	data, _ := g.build(b)
 	a := readGen(b, data, true)
 	b.ReportAllocs()
@@ -40,7 +40,7 @@ func BenchmarkArchiveInspect100k(b *testing.B) {
 }
 
 func BenchmarkReadArchive100k(b *testing.B) {
-	g := &genRepo{key: genKey(b), records: genPosts(b, 100_000)}
+	g := &genRepo{key: testfixtures.NewKey(b, false), records: genPosts(b, 100_000)}
 	data, _ := g.build(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -87,7 +87,7 @@ func BenchmarkReadVerifyLexicon100k(b *testing.B) {
 }
 
 func benchReadVerify(b *testing.B, cat *lexicon.Catalog) {
-	g := &genRepo{key: genKey(b), records: genPosts(b, 100_000)}
+	g := &genRepo{key: testfixtures.NewKey(b, false), records: genPosts(b, 100_000)}
 	data, _ := g.build(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

@@ -8,8 +8,6 @@ import (
 
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
-
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
@@ -22,15 +20,6 @@ var modes = []struct {
 	compact bool
 }{{"bytes", false}, {"compact", true}}
 
-func pubKey(t *testing.T, k atcrypto.PrivateKey) atcrypto.PublicKey {
-	t.Helper()
-	pub, err := k.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
-}
-
 // hasProblem reports whether r lists a problem of kind wrapping want.
 func hasProblem(r *Report, kind string, want error) bool {
 	for _, p := range r.Problems {
@@ -42,14 +31,14 @@ func hasProblem(r *Report, kind string, want error) bool {
 }
 
 func TestVerifyAcceptsTheGeneratedRepository(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	for _, g := range []*genRepo{
 		{key: k, records: genPosts(t, 50)},
 		{key: k, records: genPosts(t, 50), version: repo.VersionLegacy}, // v2 without rev
 	} {
 		data, _ := g.build(t)
 		for _, m := range modes {
-			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k)})
+			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k)})
 			if err != nil || !r.Valid() || r.Records != 50 {
 				t.Fatalf("v%d %s: %v %+v", g.version, m.name, err, r)
 			}
@@ -61,7 +50,7 @@ func TestVerifyAcceptsTheGeneratedRepository(t *testing.T) {
 // Asked for a signature, a DID or a record proof, verify must fail; asked
 // for nothing, it checks the tree.
 func TestVerifyBareTreeProvesNothingSigned(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	g := &genRepo{key: k, records: genPosts(t, 40), roots: []string{"data"}}
 	data, _ := g.build(t)
 	present := "app.bsky.feed.post/3k00000000007"
@@ -69,11 +58,11 @@ func TestVerifyBareTreeProvesNothingSigned(t *testing.T) {
 		name string
 		opts VerifyOptions
 	}{
-		{"key", VerifyOptions{Key: pubKey(t, k)}},
-		{"did document", VerifyOptions{Key: pubKey(t, k), DID: "did:plc:arborrepotestsaaaaaaaaaa"}},
+		{"key", VerifyOptions{Key: testfixtures.PublicKey(t, k)}},
+		{"did document", VerifyOptions{Key: testfixtures.PublicKey(t, k), DID: "did:plc:arborrepotestsaaaaaaaaaa"}},
 		{"resolve", VerifyOptions{RequireCommit: true}},
 		{"record present", VerifyOptions{Record: present}},
-		{"record absent", VerifyOptions{Record: "app.bsky.feed.post/3zzzzzzzzzzzz", Key: pubKey(t, k)}},
+		{"record absent", VerifyOptions{Record: "app.bsky.feed.post/3zzzzzzzzzzzz", Key: testfixtures.PublicKey(t, k)}},
 	}
 	for _, m := range modes {
 		a := readGen(t, data, m.compact)
@@ -105,7 +94,7 @@ func TestVerifyBareTreeProvesNothingSigned(t *testing.T) {
 // entrylessChainRepo is a signed repository whose tree is n entry-less
 // nodes above a leaf: deeper than any valid tree when n >= mst.MaxDepth.
 func entrylessChainRepo(t testing.TB, n int) []byte {
-	g := &genRepo{key: genKey(t), records: genPosts(t, 1), chain: n}
+	g := &genRepo{key: testfixtures.NewKey(t, false), records: genPosts(t, 1), chain: n}
 	data, _ := g.build(t)
 	return data
 }
@@ -152,12 +141,12 @@ func TestInspectWalksAChainAsDeepAsAValidTree(t *testing.T) {
 // A tree node whose bytes do not match its CID is listed as a bad block,
 // like a record with the same fault, not an error that stops verify.
 func TestVerifyListsBlocksWhoseBytesDoNotMatchTheirCID(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	for _, corrupt := range []string{"data", "app.bsky.feed.post/3k00000000003"} {
 		g := &genRepo{key: k, records: genPosts(t, 300), corrupt: corrupt}
 		data, _ := g.build(t)
 		for _, m := range modes {
-			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k)})
+			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k)})
 			if err != nil {
 				t.Fatalf("%s %s: verify stopped: %v", corrupt, m.name, err)
 			}
@@ -185,7 +174,7 @@ func mustEncode(t *testing.T, v any) []byte {
 // Verdicts the reference gives and verify must too: each input has correct
 // hashes and a real signature, and breaks one rule.
 func TestVerifyRefusesWhatNoRepositoryHas(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	post := func(r map[string][]byte, path string, rec []byte) map[string][]byte {
 		r[path] = rec
 		return r
@@ -213,7 +202,7 @@ func TestVerifyRefusesWhatNoRepositoryHas(t *testing.T) {
 		tc.g.key = k
 		data, _ := tc.g.build(t)
 		for _, m := range modes {
-			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k)})
+			r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k)})
 			if err != nil {
 				t.Fatalf("%s %s: %v", tc.name, m.name, err)
 			}
@@ -229,13 +218,13 @@ func TestVerifyRefusesWhatNoRepositoryHas(t *testing.T) {
 
 // The same rules hold for a proof of one record.
 func TestVerifyRecordProofChecksTheRecord(t *testing.T) {
-	k := genKey(t)
+	k := testfixtures.NewKey(t, false)
 	path := "app.bsky.feed.post/3kaaaaaaaaaaa"
 	recs := genPosts(t, 3)
 	recs[path] = mustEncode(t, map[string]any{"text": "no type"})
 	data, _ := (&genRepo{key: k, records: recs}).build(t)
 	for _, m := range modes {
-		r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: pubKey(t, k), Record: path})
+		r, err := readGen(t, data, m.compact).Verify(VerifyOptions{Key: testfixtures.PublicKey(t, k), Record: path})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +286,7 @@ func TestInspectCountsTheHistoryOfLegacyExports(t *testing.T) {
 
 func TestInspectListsEveryUnreferencedBlockInOrder(t *testing.T) {
 	const n = 100_000
-	g := &genRepo{key: genKey(t), records: genPosts(t, 10)}
+	g := &genRepo{key: testfixtures.NewKey(t, false), records: genPosts(t, 10)}
 	var want []string
 	for i := range n {
 		b := mustEncode(t, map[string]any{"n": int64(i)})

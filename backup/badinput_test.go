@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
-
 	"github.com/arbor-atproto/arbor/backup"
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/plc"
 )
 
@@ -113,10 +112,7 @@ func TestBadInputKeepsNothing(t *testing.T) {
 // document names no PDS, and returns it.
 func registerWithoutPDS(t *testing.T, w *world) string {
 	t.Helper()
-	rot, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rot := testfixtures.NewKey(t, false)
 	pub, _ := rot.PublicKey()
 	op, did, err := plc.NewGenesis(plc.GenesisParams{RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "nopds.test"}, rot)
 	if err != nil {

@@ -165,15 +165,7 @@ func hashFile(path string) (string, int64, error) {
 
 // writeStaged writes data as name in the staging folder.
 func writeStaged(stage, name string, data []byte) error {
-	t, err := atomicfile.Create(stage, "."+name+".*.part")
-	if err != nil {
-		return err
-	}
-	defer t.Discard()
-	if _, err := t.File().Write(data); err != nil {
-		return err
-	}
-	return t.Commit(filepath.Join(stage, name), 0o600)
+	return atomicfile.WriteBytes(filepath.Join(stage, name), "."+name+".*.part", data, 0o600)
 }
 
 func sha256Hex(b []byte) string {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -115,7 +114,7 @@ func Verify(ctx context.Context, dir string, o VerifyOptions) (*VerifyReport, er
 
 // checkFiles compares every file the manifest lists with its size and hash.
 func (r *VerifyReport) checkFiles(dir string, m *Manifest) {
-	for _, name := range sortedKeys(m.Files) {
+	for _, name := range slices.Sorted(maps.Keys(m.Files)) {
 		want := m.Files[name]
 		sum, n, err := hashFile(filepath.Join(dir, name))
 		switch {
@@ -275,7 +274,7 @@ func (r *VerifyReport) checkBlobs(dir string, m *Manifest, refs map[string]*blob
 			r.add(BlobDir+"/"+b.CID, "stored according to the manifest, but absent")
 		}
 	}
-	for _, c := range sortedKeys(refs) {
+	for _, c := range slices.Sorted(maps.Keys(refs)) {
 		if good[c] {
 			continue
 		}
@@ -326,13 +325,4 @@ func (r *VerifyReport) checkPreferences(dir string) {
 		return
 	}
 	r.Checked = append(r.Checked, PrefsFile+": a preferences list")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

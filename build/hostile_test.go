@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/archive"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -20,10 +21,7 @@ import (
 // a fresh key.
 func hostileCAR(t testing.TB, gen func(atcrypto.PrivateKey, syntax.DID, int) (*hostile.Repo, error), n int) []byte {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	r, err := gen(k, "did:plc:abcdefghijklmnopqrstuvwx", n)
 	if err != nil {
 		t.Fatal(err)

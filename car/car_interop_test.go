@@ -16,23 +16,6 @@ import (
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
-// sharedFile returns the path of a reference file under testdata/ at the
-// repository root (a copy of ../shared) and fails the test (never skips)
-// when it is missing.
-func sharedFile(t testing.TB, parts ...string) string {
-	t.Helper()
-	return testfixtures.Path(t, parts...)
-}
-
-func readShared(t testing.TB, parts ...string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(sharedFile(t, parts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // corpusCARs lists every CAR under shared/corpus with the block count
 // PROVENANCE.md states for it; -1 means PROVENANCE gives no count and the
 // test takes go-car's count instead.
@@ -69,19 +52,9 @@ type goCarBlock struct {
 // with SkipNext.
 func readWithGoCar(t testing.TB, data []byte) (roots []cid.Cid, blocks []goCarBlock) {
 	t.Helper()
-	br, err := gocar.NewBlockReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("go-car: %v", err)
-	}
-	for {
-		b, err := br.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("go-car: block %d: %v", len(blocks), err)
-		}
-		blocks = append(blocks, goCarBlock{cid: b.Cid(), data: b.RawData()})
+	roots, order, byCID := testfixtures.CARBlocks(t, data)
+	for _, c := range order {
+		blocks = append(blocks, goCarBlock{cid: c, data: byCID[c]})
 	}
 	sk, err := gocar.NewBlockReader(bytes.NewReader(data))
 	if err != nil {
@@ -97,7 +70,7 @@ func readWithGoCar(t testing.TB, data []byte) (roots []cid.Cid, blocks []goCarBl
 		}
 		blocks[i].offset = int64(md.SourceOffset)
 	}
-	return br.Roots, blocks
+	return roots, blocks
 }
 
 // isAtprotoCID is the rule the reader enforces, restated for the test.
@@ -161,7 +134,7 @@ func TestCorpusCARsReadFullyWithProvenanceBlockCounts(t *testing.T) {
 	for _, tc := range corpusCARs {
 		name := tc.path[len(tc.path)-1]
 		t.Run(name, func(t *testing.T) {
-			data := readShared(t, tc.path...)
+			data := testfixtures.Read(t, tc.path...)
 			want := tc.blocks
 			if want < 0 {
 				_, gb := readWithGoCar(t, data)
@@ -199,7 +172,7 @@ func TestCorpusCARsReadFullyWithProvenanceBlockCounts(t *testing.T) {
 
 func TestCARNamedByRootCIDHasThatRoot(t *testing.T) {
 	const name = "bafyreieovfuizojpw3zresz7sx3nk4trm2by23pt5rxbey3jme4uo5ogiu"
-	r, err := NewReader(bytes.NewReader(readShared(t, "corpus", "indigo", "testing", "testdata", name+".car")))
+	r, err := NewReader(bytes.NewReader(testfixtures.Read(t, "corpus", "indigo", "testing", "testdata", name+".car")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +184,7 @@ func TestCARNamedByRootCIDHasThatRoot(t *testing.T) {
 func TestReaderMatchesGoCarOnCorpus(t *testing.T) {
 	for _, tc := range corpusCARs {
 		t.Run(tc.path[len(tc.path)-1], func(t *testing.T) {
-			ok, unsupported := compareWithGoCar(t, readShared(t, tc.path...))
+			ok, unsupported := compareWithGoCar(t, testfixtures.Read(t, tc.path...))
 			if unsupported != 0 || ok == 0 {
 				t.Errorf("%d blocks read, %d unsupported; want all supported", ok, unsupported)
 			}
@@ -220,7 +193,7 @@ func TestReaderMatchesGoCarOnCorpus(t *testing.T) {
 }
 
 func TestReaderMatchesGoCarOnExhaustiveMSTCars(t *testing.T) {
-	dir := sharedFile(t, "interop", "mst-test-suite", "cars", "exhaustive")
+	dir := testfixtures.Path(t, "interop", "mst-test-suite", "cars", "exhaustive")
 	files, err := filepath.Glob(filepath.Join(dir, "exhaustive_*.car"))
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +219,7 @@ func TestReaderMatchesGoCarOnExhaustiveMSTCars(t *testing.T) {
 // atproto-kind blocks exactly as go-car does and reject each other one with
 // ErrUnsupportedCID without losing its place.
 func TestReaderOnCodecFixturesRejectsNonAtprotoCIDsAndContinues(t *testing.T) {
-	data := readShared(t, "interop", "dag-cbor", "fixtures.car")
+	data := testfixtures.Read(t, "interop", "dag-cbor", "fixtures.car")
 	r, err := NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +259,7 @@ func decodeB64(t *testing.T, s string) []byte {
 
 func loadCarFileFixtures(t *testing.T) []carFileFixture {
 	var fx []carFileFixture
-	if err := json.Unmarshal(readShared(t, "corpus", "atproto", "packages", "repo", "tests", "car-file-fixtures.json"), &fx); err != nil {
+	if err := json.Unmarshal(testfixtures.Read(t, "corpus", "atproto", "packages", "repo", "tests", "car-file-fixtures.json"), &fx); err != nil {
 		t.Fatal(err)
 	}
 	if len(fx) == 0 {
@@ -353,7 +326,7 @@ func TestReaderReadsReferenceImplementationCAR(t *testing.T) {
 func TestWriterReproducesCorpusFilesByteForByte(t *testing.T) {
 	for _, tc := range corpusCARs {
 		t.Run(tc.path[len(tc.path)-1], func(t *testing.T) {
-			data := readShared(t, tc.path...)
+			data := testfixtures.Read(t, tc.path...)
 			r, err := NewReader(bytes.NewReader(data))
 			if err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-varint"
 )
@@ -315,7 +316,7 @@ func TestBlockDataOwnership(t *testing.T) {
 }
 
 func TestRootsReturnsACopy(t *testing.T) {
-	data := readShared(t, "corpus", "indigo", "testing", "testdata", "greenground.repo.car")
+	data := testfixtures.Read(t, "corpus", "indigo", "testing", "testdata", "greenground.repo.car")
 	r, err := NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/ipfs/go-cid"
 )
 
 func TestWriterZeroRootsHeaderMatchesCodecFixturesCAR(t *testing.T) {
 	// fixtures.car (zero roots, written by go-car) opens with the header.
-	want := readShared(t, "interop", "dag-cbor", "fixtures.car")[:len(emptyHeader)]
+	want := testfixtures.Read(t, "interop", "dag-cbor", "fixtures.car")[:len(emptyHeader)]
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, nil)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -33,10 +34,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, n int) *fixture {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	f := &fixture{t: t, key: k, did: "did:plc:arborbadinputtestsaaaaaa", records: map[string][]byte{}, omit: map[cid.Cid]bool{}}
 	for i := 0; i < n; i++ {
 		b, err := dagcbor.Encode(map[string]any{
@@ -191,10 +189,7 @@ func TestVerifyAcceptsTheUntouchedFixture(t *testing.T) {
 // Broken files: each must give a clear error naming the problem and the
 // documented exit code, from verify and from inspect.
 func TestBadInputGetsClearErrorAndExitCode(t *testing.T) {
-	otherKey, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	otherKey := testfixtures.NewKey(t, false)
 	otherPub, _ := otherKey.PublicKey()
 	cases := []struct {
 		name       string

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
-
 	"github.com/arbor-atproto/arbor/archive"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/plc"
@@ -192,10 +190,7 @@ func TestVerifyBatchResolveFetchesAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	good.pds.Repos[impostor] = car
-	signer, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := testfixtures.NewKey(t, false)
 	signerPub, _ := signer.PublicKey()
 	op, _, err := plc.NewGenesis(plc.GenesisParams{RotationKeys: []string{signerPub.DIDKey()}, SigningKey: genKey(t).DIDKey(), Handle: "impostor.test", PDS: good.pds.URL()}, signer)
 	if err != nil {

@@ -45,7 +45,11 @@ func usageErr(format string, args ...any) error {
 }
 
 // inputErr wraps an error about unreadable or malformed input (exit 2).
-func inputErr(err error) error {
+func inputErr(err error) error { return withExit(ExitUsage, err) }
+
+// withExit gives err the exit code, unless it already carries one (an
+// exitError inside it); nil stays nil.
+func withExit(code int, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -53,7 +57,7 @@ func inputErr(err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
-	return &exitError{code: ExitUsage, err: err}
+	return &exitError{code: code, err: err}
 }
 
 // failErr returns an error that exits with ExitFail (verification failed).

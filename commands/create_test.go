@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // createFixture makes a work directory holding a k256 key file (from the
@@ -14,20 +16,24 @@ import (
 // that key must give.
 func createFixture(t *testing.T) (dir, keyFile, didKey string) {
 	t.Helper()
-	var vec []struct{ PrivateKeyBytesHex, PublicDidKey string }
-	b, err := os.ReadFile(filepath.Join(shared, "interop", "crypto", "w3c_didkey_K256.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &vec); err != nil {
-		t.Fatal(err)
-	}
+	vec := k256Vectors(t)
 	dir = t.TempDir()
 	keyFile = filepath.Join(dir, "k.key")
 	if err := os.WriteFile(keyFile, []byte(vec[0].PrivateKeyBytesHex+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dir, keyFile, vec[0].PublicDidKey
+}
+
+// k256Vectors are the interop w3c did:key K-256 vectors: private keys in
+// hex and the did:key each must give.
+func k256Vectors(t *testing.T) []struct{ PrivateKeyBytesHex, PublicDidKey string } {
+	t.Helper()
+	var vec []struct{ PrivateKeyBytesHex, PublicDidKey string }
+	if err := json.Unmarshal(testfixtures.Read(t, "interop", "crypto", "w3c_didkey_K256.json"), &vec); err != nil {
+		t.Fatal(err)
+	}
+	return vec
 }
 
 // onlyFiles fails when dir holds anything but names.

@@ -13,7 +13,7 @@ import (
 
 	gen "github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/firehose"
-	"github.com/arbor-atproto/arbor/plc"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 func deepChain(t *testing.T, k atcrypto.PrivateKey, did string, depth int) *gen.Repo {
@@ -25,20 +25,11 @@ func deepChain(t *testing.T, k atcrypto.PrivateKey, did string, depth int) *gen.
 	return r
 }
 
-func chainKey(t *testing.T) atcrypto.PrivateKey {
-	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // rewrite of a repository whose tree is a chain of entry-less nodes far
 // deeper than any layer (150,000 levels, correct hashes, a genuine
 // signature) fails verification at once: exit 1, nothing written.
 func TestRewriteRefusesADeepChain(t *testing.T) {
-	in := writeTemp(t, deepChain(t, chainKey(t), "did:plc:abcdefghijklmnopqrstuvwx", 150_000).CAR)
+	in := writeTemp(t, deepChain(t, testfixtures.NewKey(t, false), "did:plc:abcdefghijklmnopqrstuvwx", 150_000).CAR)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.car")
 	wantOneLineError(t, run(t, "", "rewrite", in, "-o", out), ExitFail, "fails verification")
@@ -51,7 +42,7 @@ func TestRewriteRefusesADeepChain(t *testing.T) {
 // loopback PDS and signed with the key of the DID document: verification
 // fails at once, exit 1, no file left.
 func TestFetchRefusesADeepChain(t *testing.T) {
-	k := chainKey(t)
+	k := testfixtures.NewKey(t, false)
 	pub, _ := k.PublicKey()
 	w := newNetWorld(t, pub.DIDKey())
 	w.pds.Repos[w.did] = deepChain(t, k, w.did, 150_000).CAR
@@ -69,19 +60,8 @@ func TestFetchRefusesADeepChain(t *testing.T) {
 // blocks (20,000 levels: the tree check fails) or not (150,000 levels,
 // 12 MB: refused unread).
 func TestFirehoseVerifyRefusesADeepChain(t *testing.T) {
-	k := chainKey(t)
-	pub, _ := k.PublicKey()
-	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
-		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "deep.test", PDS: "http://127.0.0.1",
-	}, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	did := genesisDID.String()
-	doc, err := plc.FormatDocument(genesisDID, op)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
+	did, doc := plcIdentity(t, k, "deep.test")
 	dir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/"+did {
 			http.NotFound(w, r)

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/plc"
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 )
 
 // hostileWorld is the golden "one" account whose DID document names a PDS
@@ -45,10 +45,7 @@ func newHostileWorld(t *testing.T, getRepo, getBlob http.HandlerFunc) *hostileWo
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	dir := identitytest.StartDirectory(t)
-	rot, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rot := testfixtures.NewKey(t, false)
 	rotPub, _ := rot.PublicKey()
 	op, _, err := plc.NewGenesis(plc.GenesisParams{RotationKeys: []string{rotPub.DIDKey()}, SigningKey: g.SigningKey, Handle: "one.test", PDS: srv.URL}, rot)
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/plc"
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 )
@@ -170,10 +170,7 @@ func TestFetchFailuresLeaveNoFile(t *testing.T) {
 	closed := "http://" + l.Addr().String()
 	l.Close()
 	down := identitytest.StartDirectory(t)
-	rot, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rot := testfixtures.NewKey(t, false)
 	rotPub, _ := rot.PublicKey()
 	op, _, err := plc.NewGenesis(plc.GenesisParams{RotationKeys: []string{rotPub.DIDKey()}, SigningKey: genKey(t).DIDKey(), Handle: "down.test", PDS: closed}, rot)
 	if err != nil {

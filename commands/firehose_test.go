@@ -15,6 +15,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/dagcbor"
 	"github.com/arbor-atproto/arbor/firehose"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/arbor-atproto/arbor/repo"
@@ -30,31 +31,36 @@ type fhFixture struct {
 	did     string
 }
 
-func newFHFixture(t *testing.T) *fhFixture {
+// plcIdentity makes the did:plc genesis of an account whose rotation and
+// signing key is key, and returns its DID and DID document.
+func plcIdentity(t *testing.T, key atcrypto.PrivateKey, handle string) (string, *plc.Document) {
 	t.Helper()
-	f := &fhFixture{}
-	key, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := key.PublicKey()
-	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
-		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: "alice.test", PDS: "http://127.0.0.1",
+	pub := testfixtures.PublicKey(t, key)
+	op, did, err := plc.NewGenesis(plc.GenesisParams{
+		RotationKeys: []string{pub.DIDKey()}, SigningKey: pub.DIDKey(), Handle: handle, PDS: "http://127.0.0.1",
 	}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	did := genesisDID.String()
-	f.did = did
-	doc, err := plc.FormatDocument(genesisDID, op)
+	doc, err := plc.FormatDocument(did, op)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return did.String(), doc
+}
+
+func newFHFixture(t *testing.T) *fhFixture {
+	t.Helper()
+	f := &fhFixture{}
+	key := testfixtures.NewKey(t, false)
+	did, doc := plcIdentity(t, key, "alice.test")
+	f.did = did
 	docs := map[string]any{"/" + did: doc}
 
 	// Three commits: a first one, creates, then an update, a delete and a create.
 	blocks := mst.MapSource{}
 	tree := mst.NewEmpty()
+	var err error
 	var oldRoot cid.Cid
 	var since *string
 	put := func(path, text string) {

@@ -40,7 +40,13 @@ func run(t *testing.T, stdin string, args ...string) result {
 // runJSON runs arbor and decodes its standard output as JSON into v.
 func runJSON(t *testing.T, v any, args ...string) result {
 	t.Helper()
-	r := run(t, "", args...)
+	return decodeOutput(t, run(t, "", args...), v, args)
+}
+
+// decodeOutput decodes the standard output of the run of arbor args as
+// JSON into v, and checks it against the command's --json shape.
+func decodeOutput(t *testing.T, r result, v any, args []string) result {
+	t.Helper()
 	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
 		t.Fatalf("arbor %v: output is not JSON (%v); exit %d, stderr %q, stdout %q", args, err, r.code, r.stderr, r.stdout)
 	}

@@ -79,14 +79,7 @@ func TestKeyGenerateRejectsUnknownType(t *testing.T) {
 // digits, a form LoadPrivateKey accepts) from files, from stdin and from
 // the command line, and a did:key; it never echoes a private key.
 func TestKeyInspect(t *testing.T) {
-	var vec []struct{ PrivateKeyBytesHex, PublicDidKey string }
-	vb, err := os.ReadFile(filepath.Join(shared, "interop", "crypto", "w3c_didkey_K256.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(vb, &vec); err != nil {
-		t.Fatal(err)
-	}
+	vec := k256Vectors(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "k.key")
 	if err := os.WriteFile(file, []byte(vec[0].PrivateKeyBytesHex+"\n"), 0o644); err != nil {

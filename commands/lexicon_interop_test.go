@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/lexicon"
 )
 
@@ -20,18 +21,7 @@ type lexiconVector struct {
 
 func readLexiconVectors(t *testing.T, name string) []lexiconVector {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(shared, "interop", "lexicon", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vs []lexiconVector
-	if err := json.Unmarshal(b, &vs); err != nil {
-		t.Fatal(err)
-	}
-	if len(vs) == 0 {
-		t.Fatalf("%s: no cases", name)
-	}
-	return vs
+	return testfixtures.Cases[lexiconVector](t, "interop", "lexicon", name)
 }
 
 // invalidRecordRules is the rule arbor names first for each invalid

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/pds"
 	"github.com/arbor-atproto/arbor/plc"
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 )
 
 // openLocalPDS starts arbor's PDS in-process on loopback (with its
@@ -129,10 +129,7 @@ func TestLocalPDSHandlesResolve(t *testing.T) {
 // did:plc directory refuses it; five keys pass both.
 func TestRotationKeyLimitEverywhere(t *testing.T) {
 	url, _ := startLocalPDS(t)
-	signer, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := testfixtures.NewKey(t, false)
 	for _, n := range []int{5, 6} {
 		t.Run(fmt.Sprintf("%d rotation keys", n), func(t *testing.T) {
 			pub, _ := signer.PublicKey()

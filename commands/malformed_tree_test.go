@@ -3,19 +3,15 @@ package commands
 import (
 	"testing"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
-
 	gen "github.com/arbor-atproto/arbor/build/hostile"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // malformedTrees are signed repositories (correct hashes, a real
 // signature) whose trees break one MST rule each.
 func malformedTrees(t *testing.T) (key string, files map[string]string) {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	pub, _ := k.PublicKey()
 	const did = "did:plc:abcdefghijklmnopqrstuvwx"
 	k0, k1 := gen.Keys(0, 2), gen.Keys(1, 1)
@@ -31,6 +27,7 @@ func malformedTrees(t *testing.T) (key string, files map[string]string) {
 	files = map[string]string{}
 	for name, s := range shapes {
 		var r *gen.Repo
+		var err error
 		if s == nil {
 			r, err = gen.DeepChain(k, did, 1000)
 		} else {

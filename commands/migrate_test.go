@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arbor-atproto/arbor/account"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/migrate"
 	"github.com/arbor-atproto/arbor/pds"
 )
@@ -121,25 +122,13 @@ func (w *twoPDS) checkMoved(t *testing.T, rep *migrate.Report) {
 	}
 }
 
-// buildArbor builds the arbor binary (for runs that are killed).
-func buildArbor(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "arbor")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
-	return bin
-}
-
 // TestMigrateKilledAfterTheBlobsResumesAndMoves: arbor migrate between two
 // arbor PDSes, killed right after the blob copy, rerun with the state
 // file: it stops for the PLC token (exit 1), refuses a wrong one, and with
 // the mailed one finishes; the checks hold, the user's rotation key is
 // still first, the old PDS refuses writes.
 func TestMigrateKilledAfterTheBlobsResumesAndMoves(t *testing.T) {
-	bin := buildArbor(t)
+	bin := testfixtures.BuildArbor(t)
 	w := startTwoPDS(t)
 	state := filepath.Join(w.dir, "state.json")
 	args := []string{"migrate", "--from", w.oldURL, "--to", w.newURL, "--handle", "alice.test", "--state", state}

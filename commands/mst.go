@@ -26,16 +26,9 @@ var malformedTree = []error{
 // verification (1), as verify says of it; anything else (a file that
 // cannot be read, a write error) is unreadable input (2).
 func treeErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return err
-	}
 	for _, s := range malformedTree {
 		if errors.Is(err, s) {
-			return &exitError{code: ExitFail, err: err}
+			return withExit(ExitFail, err)
 		}
 	}
 	return inputErr(err)

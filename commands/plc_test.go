@@ -42,12 +42,7 @@ func runPLC(t *testing.T, stdin string, args ...string) result {
 
 func runPLCJSON(t *testing.T, v any, args ...string) result {
 	t.Helper()
-	r := runPLC(t, "", args...)
-	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
-		t.Fatalf("arbor %v: output is not JSON (%v); exit %d, stderr %q, stdout %q", args, err, r.code, r.stderr, r.stdout)
-	}
-	checkShape(t, args, r.stdout)
-	return r
+	return decodeOutput(t, runPLC(t, "", args...), v, args)
 }
 
 type testKey struct {

@@ -70,13 +70,6 @@ func lookupErr(err error) error {
 	return inputErr(err)
 }
 
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 func resolveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "resolve",
@@ -110,10 +103,7 @@ func resolve(c *cli.Context) error {
 	if err != nil {
 		return lookupErr(err)
 	}
-	if err := printResult(c, identity.NewResolution(id), func(io.Writer, identity.Resolution) error {
-		printIdentity(c, id)
-		return nil
-	}); err != nil {
+	if err := printResult(c, identity.NewResolution(id), printIdentity); err != nil {
 		return err
 	}
 	if err := id.Problem(); err != nil {
@@ -122,36 +112,38 @@ func resolve(c *cli.Context) error {
 	return nil
 }
 
-func printIdentity(c *cli.Context, id *identity.Identity) {
-	w := c.App.Writer
+// printIdentity is arbor resolve's text: the Resolution --json prints,
+// one row a field.
+func printIdentity(w io.Writer, r identity.Resolution) error {
 	p := newPainter(w)
 	row := func(k, v string) { fmt.Fprintf(w, "%-13s %s\n", k, v) }
-	row("did", p.bold(id.DID.String()))
+	row("did", p.bold(r.DID.String()))
 	switch {
-	case id.Handle == "":
+	case r.Handle == "":
 		row("handle", "none claimed")
-	case id.HandleVerified:
-		row("handle", fmt.Sprintf("%s %s", id.Handle, p.green("✓ verified both ways (via "+id.HandleMethod+")")))
+	case r.HandleVerified:
+		row("handle", fmt.Sprintf("%s %s", r.Handle, p.green("✓ verified both ways (via "+r.HandleMethod+")")))
 	default:
-		row("handle", fmt.Sprintf("%s %s", id.Handle, p.red("✗ not verified: "+errString(id.HandleErr))))
+		row("handle", fmt.Sprintf("%s %s", r.Handle, p.red("✗ not verified: "+r.HandleError)))
 	}
-	if id.Doc.PDS != "" {
-		row("pds", id.Doc.PDS)
+	if r.PDS != "" {
+		row("pds", r.PDS)
 	} else {
-		row("pds", p.red("✗ "+errString(id.Doc.PDSErr)))
+		row("pds", p.red("✗ "+r.PDSError))
 	}
-	if id.Doc.SigningKey != nil {
-		row("signing key", id.Doc.SigningKey.DIDKey())
+	if r.SigningKey != "" {
+		row("signing key", r.SigningKey)
 	} else {
-		row("signing key", p.red("✗ "+errString(id.Doc.KeyErr)))
+		row("signing key", p.red("✗ "+r.SigningKeyErr))
 	}
-	for i, k := range id.RotationKeys {
+	for i, k := range r.RotationKeys {
 		label := ""
 		if i == 0 {
 			label = "rotation keys"
 		}
 		row(label, k)
 	}
+	return nil
 }
 
 // resolveVerifyOptions is verify --resolve: the signing key comes from the

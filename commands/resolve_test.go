@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 )
@@ -50,15 +51,7 @@ func readGolden(t *testing.T, name string) (fetchGolden, []byte, string) {
 
 func genKey(t *testing.T) atcrypto.PublicKey {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := k.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testfixtures.PublicKey(t, testfixtures.NewKey(t, false))
 }
 
 // newNetWorld registers the golden repository's DID with signingKey ("" for
@@ -77,10 +70,7 @@ func newNetWorld(t *testing.T, signingKey string) *netWorld {
 		BlobList: map[string][]string{},
 		PageSize: 2,
 	})
-	rot, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rot := testfixtures.NewKey(t, false)
 	rotPub, _ := rot.PublicKey()
 	w.rotKey = rotPub.DIDKey()
 	op, _, err := plc.NewGenesis(plc.GenesisParams{

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/archive"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -33,10 +33,7 @@ type hostile struct {
 // build writes the CAR and returns its path and the signing key (did:key).
 func (h hostile) build(t testing.TB) (path, didKey string) {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	pub, _ := k.PublicKey()
 	var leaves []mst.Leaf
 	var recs [][]byte

@@ -1,12 +1,16 @@
 package dagcbor
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
+)
 
 // benchPost is a typical app.bsky.feed.post record: a reply with a facet,
 // an image embed holding a blob, and languages.
 func benchPost(b *testing.B) map[string]any {
 	b.Helper()
-	img := mustCID(b, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
+	img := testfixtures.CID(b, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
 	ref := map[string]any{
 		"uri": "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3k6jlvhcnr52g",
 		"cid": "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a",

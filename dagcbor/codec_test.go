@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/ipfs/go-cid"
 )
 
@@ -34,8 +35,8 @@ type testPost struct {
 }
 
 func TestMarshalStructMatchesEncodeOfEquivalentMap(t *testing.T) {
-	root := mustCID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")
-	via := mustCID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
+	root := testfixtures.CID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")
+	via := testfixtures.CID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
 	cases := []struct {
 		name string
 		v    testPost
@@ -90,7 +91,7 @@ func TestMarshalStructMatchesEncodeOfEquivalentMap(t *testing.T) {
 }
 
 func TestMarshalRejectsValuesOutsideTheDataModel(t *testing.T) {
-	v0 := mustCID(t, "QmQg1v4o9xdT3Q14wh4S7dxZkDjyZ9ssFzFzyep1YrVJBY")
+	v0 := testfixtures.CID(t, "QmQg1v4o9xdT3Q14wh4S7dxZkDjyZ9ssFzFzyep1YrVJBY")
 	cases := []struct {
 		name string
 		v    any
@@ -144,7 +145,7 @@ func TestUnmarshalEnforcesStrictnessBeforeReflection(t *testing.T) {
 func TestUnmarshalIntoAnyGivesSameValuesAsDecode(t *testing.T) {
 	v := map[string]any{
 		"a": []any{int64(1), int64(-2), "x", []byte{9}, nil, true},
-		"b": map[string]any{"c": mustCID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")},
+		"b": map[string]any{"c": testfixtures.CID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")},
 	}
 	b, err := Encode(v)
 	if err != nil {

@@ -22,16 +22,6 @@ import (
 // repository root (copies of ../shared/interop).
 var interopDir = filepath.Join(testfixtures.MustDir(), "interop")
 
-func readShared(t testing.TB, parts ...string) []byte {
-	t.Helper()
-	p := filepath.Join(append([]string{interopDir}, parts...)...)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("shared interop file missing: %v", err)
-	}
-	return b
-}
-
 type dataModelFixture struct {
 	JSON       json.RawMessage `json:"json"`
 	CBORBase64 string          `json:"cbor_base64"`
@@ -69,9 +59,6 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 
 func TestDataModelFixturesJSONToCBORMatchesBytesAndCID(t *testing.T) {
 	fixtures := dataModelFixtures(t)
-	if len(fixtures) == 0 {
-		t.Fatal("no fixtures")
-	}
 	for i, f := range fixtures {
 		t.Run(f.CID, func(t *testing.T) {
 			want := decodeB64(t, f.CBORBase64)
@@ -126,9 +113,6 @@ func TestDataModelFixturesCBORToJSONMatches(t *testing.T) {
 
 func TestDataModelValidDocumentsAreAccepted(t *testing.T) {
 	cases := dataModelCases(t, "data-model-valid.json")
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
 	for _, c := range cases {
 		t.Run(c.Note, func(t *testing.T) {
 			v, err := FromJSON(c.JSON)
@@ -149,9 +133,6 @@ func TestDataModelValidDocumentsAreAccepted(t *testing.T) {
 
 func TestDataModelInvalidDocumentsAreRejected(t *testing.T) {
 	cases := dataModelCases(t, "data-model-invalid.json")
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
 	// The reason each case must be rejected, read off its note by hand.
 	reasons := map[string]error{
 		"top-level not an object":        ErrNotObject,
@@ -320,16 +301,10 @@ func TestDagCBORFixturesRoundTripOrFailForTheRightReason(t *testing.T) {
 // case of a negative duplicate-keys fixture file (kind: "dag-cbor" or
 // "dag-json").
 func eachDuplicateKeyFixture(t *testing.T, kind string, check func(t *testing.T, b []byte)) {
-	var cases []struct {
+	cases := testfixtures.Cases[struct {
 		Name string `json:"name"`
 		Hex  string `json:"hex"`
-	}
-	if err := json.Unmarshal(readShared(t, "dag-cbor", "negative-fixtures", kind, "decode", "duplicate-keys.json"), &cases); err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
+	}](t, "interop", "dag-cbor", "negative-fixtures", kind, "decode", "duplicate-keys.json")
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			b, err := hex.DecodeString(c.Hex)

@@ -84,21 +84,13 @@ func (r *Reader) decodeValue(depth int) (any, error) {
 	case MajorTag:
 		return r.ReadLink()
 	default: // MajorSimple
-		start := r.off
 		switch r.buf[r.off] {
-		case 0xf4:
-			r.off++
-			return false, nil
-		case 0xf5:
-			r.off++
-			return true, nil
+		case 0xf4, 0xf5:
+			return r.ReadBool()
 		case 0xf6:
 			r.off++
 			return nil, nil
 		}
-		if _, _, _, err := r.head(); err != nil {
-			return nil, err
-		}
-		return nil, errAt(start, ErrSimple, "")
+		return nil, r.badSimple()
 	}
 }

@@ -1,7 +1,6 @@
 package dagcbor
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -70,26 +69,8 @@ func (w *Writer) encodeValue(v any, depth int, path *pathElem) error {
 		w.WriteNull()
 	case bool:
 		w.WriteBool(x)
-	case int:
-		w.WriteInt(int64(x))
-	case int8:
-		w.WriteInt(int64(x))
-	case int16:
-		w.WriteInt(int64(x))
-	case int32:
-		w.WriteInt(int64(x))
-	case int64:
+	case int64: // what Decode gives; the other integer types are below
 		w.WriteInt(x)
-	case uint:
-		return w.encodeUint(uint64(x), path)
-	case uint8:
-		w.WriteUint(uint64(x))
-	case uint16:
-		w.WriteUint(uint64(x))
-	case uint32:
-		w.WriteUint(uint64(x))
-	case uint64:
-		return w.encodeUint(x, path)
 	case float32, float64:
 		return encErr(path, ErrFloat, "")
 	case string:
@@ -131,16 +112,18 @@ func (w *Writer) encodeValue(v any, depth int, path *pathElem) error {
 			}
 		}
 	default:
+		if n, ok := asInt64(v); ok {
+			w.WriteInt(n)
+			return nil
+		}
+		switch x := v.(type) {
+		case uint:
+			return encErr(path, ErrIntRange, strconv.FormatUint(uint64(x), 10))
+		case uint64:
+			return encErr(path, ErrIntRange, strconv.FormatUint(x, 10))
+		}
 		return encErr(path, ErrUnsupportedType, typeName(v))
 	}
-	return nil
-}
-
-func (w *Writer) encodeUint(u uint64, path *pathElem) error {
-	if u > math.MaxInt64 {
-		return encErr(path, ErrIntRange, strconv.FormatUint(u, 10))
-	}
-	w.WriteUint(u)
 	return nil
 }
 

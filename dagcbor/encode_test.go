@@ -7,22 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/ipfs/go-cid"
 )
-
-func mustCID(t testing.TB, s string) cid.Cid {
-	t.Helper()
-	c, err := cid.Decode(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // Expected encodings are worked out by hand from RFC 8949 and the DAG-CBOR
 // spec, not taken from Encode.
 func TestEncodeWritesCanonicalForm(t *testing.T) {
-	link := mustCID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")
+	link := testfixtures.CID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")
 	var nilLink *cid.Cid
 	cases := []struct {
 		name string
@@ -75,7 +67,7 @@ func TestEncodeWritesCanonicalForm(t *testing.T) {
 }
 
 func TestEncodeRejectsValuesOutsideTheDataModel(t *testing.T) {
-	v0 := mustCID(t, "QmQg1v4o9xdT3Q14wh4S7dxZkDjyZ9ssFzFzyep1YrVJBY")
+	v0 := testfixtures.CID(t, "QmQg1v4o9xdT3Q14wh4S7dxZkDjyZ9ssFzFzyep1YrVJBY")
 	deep := any(1)
 	for i := 0; i <= MaxDepth; i++ {
 		deep = []any{deep}
@@ -118,7 +110,7 @@ func TestEncodeRejectsValuesOutsideTheDataModel(t *testing.T) {
 }
 
 func TestEncodeOutputDecodesToEqualValue(t *testing.T) {
-	link := mustCID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
+	link := testfixtures.CID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
 	v := map[string]any{
 		"$type": "com.example.thing",
 		"n":     int64(-9),

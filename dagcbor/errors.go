@@ -3,6 +3,7 @@ package dagcbor
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Sentinel errors. Every error returned by this package wraps one of them in
@@ -55,10 +56,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	if e.Detail != "" {
-		return fmt.Sprintf("dag-cbor: %v at byte %d: %s", e.Err, e.Offset, e.Detail)
-	}
-	return fmt.Sprintf("dag-cbor: %v at byte %d", e.Err, e.Offset)
+	return message(e.Err, "byte "+strconv.Itoa(e.Offset), e.Detail)
 }
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
@@ -96,11 +94,16 @@ type EncodeError struct {
 	Detail string
 }
 
-func (e *EncodeError) Error() string {
-	if e.Detail != "" {
-		return fmt.Sprintf("dag-cbor: %v at %s: %s", e.Err, e.Path, e.Detail)
+func (e *EncodeError) Error() string { return message(e.Err, e.Path, e.Detail) }
+
+// message is the text of a SyntaxError or an EncodeError: the kind of
+// problem, where it is, and the specifics when there are any.
+func message(err error, where, detail string) string {
+	s := fmt.Sprintf("dag-cbor: %v at %s", err, where)
+	if detail != "" {
+		s += ": " + detail
 	}
-	return fmt.Sprintf("dag-cbor: %v at %s", e.Err, e.Path)
+	return s
 }
 
 func (e *EncodeError) Unwrap() error { return e.Err }

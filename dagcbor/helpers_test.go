@@ -1,30 +1,23 @@
 package dagcbor
 
 import (
-	"encoding/json"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // dataModelFixtures returns the interop data-model fixtures (JSON, CBOR and
 // CID of each).
 func dataModelFixtures(tb testing.TB) []dataModelFixture {
 	tb.Helper()
-	var fixtures []dataModelFixture
-	if err := json.Unmarshal(readShared(tb, "data-model", "data-model-fixtures.json"), &fixtures); err != nil {
-		tb.Fatal(err)
-	}
-	return fixtures
+	return testfixtures.Cases[dataModelFixture](tb, "interop", "data-model", "data-model-fixtures.json")
 }
 
 // dataModelCases returns the cases of one interop data-model vector file
 // (data-model-valid.json or data-model-invalid.json).
 func dataModelCases(tb testing.TB, name string) []dataModelCase {
 	tb.Helper()
-	var cases []dataModelCase
-	if err := json.Unmarshal(readShared(tb, "data-model", name), &cases); err != nil {
-		tb.Fatal(err)
-	}
-	return cases
+	return testfixtures.Cases[dataModelCase](tb, "interop", "data-model", name)
 }
 
 // addDataModelJSON seeds a JSON fuzz target with every document of the

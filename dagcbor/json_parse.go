@@ -166,13 +166,24 @@ func (p *jsonParser) object(start int64, depth int, path *pathElem) (any, error)
 	return out, nil
 }
 
-func (p *jsonParser) link(start int64, path *pathElem, m map[string]any, v any) (any, error) {
+// soleString checks a {"$link"} or {"$bytes"} object m: key is its only
+// key, and its value v a string, which it returns; else the error wraps
+// sentinel.
+func (p *jsonParser) soleString(start int64, path *pathElem, m map[string]any, key string, v any, sentinel error) (string, error) {
 	if len(m) != 1 {
-		return nil, p.fail(start, path, ErrBadLink, "$link object has other keys")
+		return "", p.fail(start, path, sentinel, key+" object has other keys")
 	}
 	s, ok := v.(string)
 	if !ok {
-		return nil, p.fail(start, path, ErrBadLink, "$link is "+jsonTypeName(v)+", not a string")
+		return "", p.fail(start, path, sentinel, key+" is "+jsonTypeName(v)+", not a string")
+	}
+	return s, nil
+}
+
+func (p *jsonParser) link(start int64, path *pathElem, m map[string]any, v any) (any, error) {
+	s, err := p.soleString(start, path, m, "$link", v, ErrBadLink)
+	if err != nil {
+		return nil, err
 	}
 	c, err := cid.Decode(s)
 	if err != nil {
@@ -188,12 +199,9 @@ func (p *jsonParser) link(start int64, path *pathElem, m map[string]any, v any) 
 }
 
 func (p *jsonParser) bytes(start int64, path *pathElem, m map[string]any, v any) (any, error) {
-	if len(m) != 1 {
-		return nil, p.fail(start, path, ErrBadBytes, "$bytes object has other keys")
-	}
-	s, ok := v.(string)
-	if !ok {
-		return nil, p.fail(start, path, ErrBadBytes, "$bytes is "+jsonTypeName(v)+", not a string")
+	s, err := p.soleString(start, path, m, "$bytes", v, ErrBadBytes)
+	if err != nil {
+		return nil, err
 	}
 	b, err := base64.RawStdEncoding.Strict().DecodeString(s)
 	if err != nil {

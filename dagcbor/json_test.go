@@ -4,10 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 func TestToJSONRendersAtprotoForm(t *testing.T) {
-	link := mustCID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")
+	link := testfixtures.CID(t, "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")
 	cases := []struct {
 		name string
 		v    any
@@ -54,7 +56,7 @@ func TestToJSONRejectsUnrepresentableValues(t *testing.T) {
 		{"float", map[string]any{"a": 0.5}, ErrFloat},
 		{"map with $link key reads back as a link", map[string]any{"$link": "x"}, ErrReservedKey},
 		{"map with $bytes key", map[string]any{"$bytes": "", "a": 1}, ErrReservedKey},
-		{"CIDv0", mustCID(t, "QmQg1v4o9xdT3Q14wh4S7dxZkDjyZ9ssFzFzyep1YrVJBY"), ErrBadLink},
+		{"CIDv0", testfixtures.CID(t, "QmQg1v4o9xdT3Q14wh4S7dxZkDjyZ9ssFzFzyep1YrVJBY"), ErrBadLink},
 		{"uint64 above int64", uint64(1) << 63, ErrIntRange},
 		{"unsupported type", struct{}{}, ErrUnsupportedType},
 		{"invalid UTF-8", "\xfe", ErrUTF8},
@@ -69,7 +71,7 @@ func TestToJSONRejectsUnrepresentableValues(t *testing.T) {
 }
 
 func TestFromJSONAcceptsAndConverts(t *testing.T) {
-	link := mustCID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
+	link := testfixtures.CID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
 	cases := []struct {
 		name string
 		in   string
@@ -170,7 +172,7 @@ func TestFromJSONRejects(t *testing.T) {
 }
 
 func TestValidateRecord(t *testing.T) {
-	link := mustCID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
+	link := testfixtures.CID(t, "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity")
 	blob := func() map[string]any {
 		return map[string]any{"$type": "blob", "ref": link, "mimeType": "image/jpeg", "size": 10}
 	}

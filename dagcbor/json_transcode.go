@@ -284,6 +284,25 @@ func (p *jsonFast) text() bool {
 	}
 }
 
+// next reads what follows an item of an array or object: more after a
+// ',', not more at end (the container's closing bracket); ok is false for
+// anything else.
+func (p *jsonFast) next(end byte) (more, ok bool) {
+	p.ws()
+	if p.pos >= len(p.in) {
+		return false, false
+	}
+	c := p.in[p.pos]
+	p.pos++
+	switch c {
+	case ',':
+		return true, true
+	case end:
+		return false, true
+	}
+	return false, false
+}
+
 func (p *jsonFast) array(depth int) bool {
 	p.pos++ // '['
 	start := len(p.out)
@@ -298,17 +317,12 @@ func (p *jsonFast) array(depth int) bool {
 				return false
 			}
 			n++
-			p.ws()
-			if p.pos >= len(p.in) {
+			more, ok := p.next(']')
+			if !ok {
 				return false
 			}
-			c := p.in[p.pos]
-			p.pos++
-			if c == ']' {
+			if !more {
 				break
-			}
-			if c != ',' {
-				return false
 			}
 		}
 	}
@@ -367,17 +381,12 @@ func (p *jsonFast) object(depth int) bool {
 				return false
 			}
 			p.ents = append(p.ents, fastEntry{key: k, kc: kc, val: v, end: len(p.out)})
-			p.ws()
-			if p.pos >= len(p.in) {
+			more, ok := p.next('}')
+			if !ok {
 				return false
 			}
-			c := p.in[p.pos]
-			p.pos++
-			if c == '}' {
+			if !more {
 				break
-			}
-			if c != ',' {
-				return false
 			}
 		}
 	}

@@ -534,18 +534,25 @@ func (r *Reader) skip(depth int) error {
 	case MajorTag:
 		return r.skipLink()
 	default: // MajorSimple
-		start := r.off
-		b := r.buf[r.off]
-		switch b {
+		switch r.buf[r.off] {
 		case 0xf4, 0xf5, 0xf6:
 			r.off++
 			return nil
 		}
-		if _, _, _, err := r.head(); err != nil {
-			return err
-		}
-		return errAt(start, ErrSimple, "")
+		return r.badSimple()
 	}
+}
+
+// badSimple reports the simple value or float at the read position, which
+// is not false, true or null: the head's own fault (a float, a reserved or
+// non-minimal head, truncation) when it has one, else ErrSimple. skip and
+// decodeValue both end here, so they refuse such items alike.
+func (r *Reader) badSimple() error {
+	start := r.off
+	if _, _, _, err := r.head(); err != nil {
+		return err
+	}
+	return errAt(start, ErrSimple, "")
 }
 
 // Validate checks that b is exactly one DAG-CBOR item that obeys every rule

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/arbor-atproto/arbor/internal/sentinel"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -32,17 +33,7 @@ var (
 // errNotACommit: a slice whose root is not a commit. It is
 // repo.ErrNotACommit, the one sentinel for "not a commit", under the words
 // of a slice.
-var errNotACommit = &kindError{"slice root is not a commit", repo.ErrNotACommit}
-
-// kindError is another package's sentinel under this package's words: its
-// message is msg, and errors.Is matches the owner's sentinel.
-type kindError struct {
-	msg   string
-	owner error
-}
-
-func (e *kindError) Error() string { return e.msg }
-func (e *kindError) Unwrap() error { return e.owner }
+var errNotACommit = sentinel.Alias("slice root is not a commit", repo.ErrNotACommit)
 
 // TreeError says where the walk met a malformed tree: which side, which node,
 // and near which key.

@@ -33,32 +33,41 @@ func (f *fields) take(name string) (any, bool) {
 	return v, ok
 }
 
-func (f *fields) str(name string, required bool) (string, bool) {
+// typed takes a field holding a T: one that is missing (when required) or
+// holds another type fails, "not " + what ("a string") saying what it
+// should be. ok is false, and the value zero, when the field is not a T.
+func typed[T any](f *fields, name string, required bool, what string) (T, bool) {
+	var zero T
 	v, ok := f.take(name)
 	if !ok {
 		if required {
 			f.fail(name, "missing")
 		}
-		return "", false
+		return zero, false
 	}
-	s, isStr := v.(string)
-	if !isStr {
-		f.fail(name, "not a string")
-		return "", false
+	x, isT := v.(T)
+	if !isT {
+		f.fail(name, "not %s", what)
+		return zero, false
 	}
-	return s, true
+	return x, true
+}
+
+func (f *fields) str(name string, required bool) (string, bool) {
+	return typed[string](f, name, required, "a string")
+}
+
+// nonEmpty takes a required string field that may not be empty.
+func (f *fields) nonEmpty(name string) string {
+	s, _ := f.str(name, true)
+	if f.err == nil && s == "" {
+		f.fail(name, "empty")
+	}
+	return s
 }
 
 func (f *fields) int(name string) int64 {
-	v, ok := f.take(name)
-	if !ok {
-		f.fail(name, "missing")
-		return 0
-	}
-	i, isInt := v.(int64)
-	if !isInt {
-		f.fail(name, "not an integer")
-	}
+	i, _ := typed[int64](f, name, true, "an integer")
 	return i
 }
 
@@ -71,43 +80,17 @@ func (f *fields) seq() int64 {
 }
 
 func (f *fields) bool(name string) bool {
-	v, ok := f.take(name)
-	if !ok {
-		f.fail(name, "missing")
-		return false
-	}
-	b, isBool := v.(bool)
-	if !isBool {
-		f.fail(name, "not a boolean")
-	}
+	b, _ := typed[bool](f, name, true, "a boolean")
 	return b
 }
 
 func (f *fields) bytes(name string) []byte {
-	v, ok := f.take(name)
-	if !ok {
-		f.fail(name, "missing")
-		return nil
-	}
-	b, isBytes := v.([]byte)
-	if !isBytes {
-		f.fail(name, "not bytes")
-	}
+	b, _ := typed[[]byte](f, name, true, "bytes")
 	return b
 }
 
 func (f *fields) link(name string, required bool) cid.Cid {
-	v, ok := f.take(name)
-	if !ok {
-		if required {
-			f.fail(name, "missing")
-		}
-		return cid.Undef
-	}
-	c, isLink := v.(cid.Cid)
-	if !isLink {
-		f.fail(name, "not a link")
-	}
+	c, _ := typed[cid.Cid](f, name, required, "a link")
 	return c
 }
 
@@ -170,12 +153,7 @@ func eventFromBody(op int64, t string, body map[string]any) (Event, error) {
 	f := &fields{typ: t, m: body}
 	var ev Event
 	if op == OpError {
-		e := &ErrorFrame{}
-		e.Name, _ = f.str("error", true)
-		if f.err == nil && e.Name == "" {
-			f.fail("error", "empty")
-		}
-		e.Message = f.optStr("message")
+		e := &ErrorFrame{Name: f.nonEmpty("error"), Message: f.optStr("message")}
 		e.Extra = f.extra()
 		ev = e
 	} else {
@@ -207,12 +185,7 @@ func eventFromBody(op int64, t string, body map[string]any) (Event, error) {
 			e.Extra = f.extra()
 			ev = e
 		case TypeInfo:
-			e := &Info{}
-			e.Name, _ = f.str("name", true)
-			if f.err == nil && e.Name == "" {
-				f.fail("name", "empty")
-			}
-			e.Message = f.optStr("message")
+			e := &Info{Name: f.nonEmpty("name"), Message: f.optStr("message")}
 			e.Extra = f.extra()
 			ev = e
 		default:
@@ -248,21 +221,13 @@ func commitFromBody(f *fields) *Commit {
 		}
 	}
 	e.PrevData = f.link("prevData", false)
-	if v, ok := f.take("ops"); !ok {
-		f.fail("ops", "missing")
-	} else if arr, isArr := v.([]any); !isArr {
-		f.fail("ops", "not an array")
-	} else {
+	if arr, ok := typed[[]any](f, "ops", true, "an array"); ok {
 		e.Ops = make([]RepoOp, 0, len(arr))
 		for i, ov := range arr {
 			e.Ops = append(e.Ops, opFromValue(f, i, ov))
 		}
 	}
-	if v, ok := f.take("blobs"); !ok {
-		f.fail("blobs", "missing")
-	} else if arr, isArr := v.([]any); !isArr {
-		f.fail("blobs", "not an array")
-	} else {
+	if arr, ok := typed[[]any](f, "blobs", true, "an array"); ok {
 		e.Blobs = make([]cid.Cid, 0, len(arr))
 		for i, bv := range arr {
 			c, isLink := bv.(cid.Cid)

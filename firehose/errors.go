@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/arbor-atproto/arbor/internal/sentinel"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -67,19 +68,9 @@ var (
 // path twice, a path that is not an MST key, an update or delete without
 // prev when prevData is given, more ops than MaxCommitOps) is diff.ErrBadOp.
 var (
-	errMissingBlock = &kindError{"block missing from the event", mst.ErrMissingBlock}
-	errBadSignature = &kindError{"commit signature does not verify", repo.ErrBadSignature}
+	errMissingBlock = sentinel.Alias("block missing from the event", mst.ErrMissingBlock)
+	errBadSignature = sentinel.Alias("commit signature does not verify", repo.ErrBadSignature)
 )
-
-// kindError is another package's sentinel under this package's words: its
-// message is msg, and errors.Is matches the owner's sentinel.
-type kindError struct {
-	msg   string
-	owner error
-}
-
-func (e *kindError) Error() string { return e.msg }
-func (e *kindError) Unwrap() error { return e.owner }
 
 // FieldError is a body or header field that is missing, of the wrong type
 // or of the wrong syntax. It wraps ErrBadFrame.

@@ -36,10 +36,7 @@ type testRepo struct {
 
 func newTestRepo(t testing.TB, did string) *testRepo {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	return &testRepo{key: k, did: did, blocks: mst.MapSource{}, tree: mst.NewEmpty()}
 }
 
@@ -100,11 +97,7 @@ func (r *testRepo) commit(t testing.TB, put map[string]string, del ...string) *C
 
 func (r *testRepo) pub(t testing.TB) atcrypto.PublicKey {
 	t.Helper()
-	p, err := r.key.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testfixtures.PublicKey(t, r.key)
 }
 
 // carBlocks reads a CAR into its roots and blocks in order.

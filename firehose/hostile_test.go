@@ -12,6 +12,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/diff"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -36,10 +37,7 @@ func hostileEvent(t testing.TB, r *hostile.Repo, prevData cid.Cid) *Commit {
 // chain or every path of the DAG. A deeper chain (150,000 levels) is over
 // the limit and refused before its blocks are read.
 func TestVerifyCommitRefusesMalformedTrees(t *testing.T) {
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	pub, _ := k.PublicKey()
 	const did = "did:plc:abcdefghijklmnopqrstuvwx"
 	gen := func(f func(atcrypto.PrivateKey, syntax.DID, int) (*hostile.Repo, error), n int) *hostile.Repo {

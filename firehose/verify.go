@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/car"
@@ -91,13 +92,8 @@ func VerifyCommit(ev *Commit, key atcrypto.PublicKey) (*Verification, error) {
 	done := func() (*Verification, error) {
 		return v, errors.Join(v.Problems...)
 	}
-	if len(ev.Blocks) > MaxCommitBlocks {
-		v.fail(fmt.Errorf("%w: %d bytes, more than the protocol's limit of %d", ErrBadBlocks, len(ev.Blocks), MaxCommitBlocks))
-		return done()
-	}
-	roots, blocks, err := car.ReadAll(bytes.NewReader(ev.Blocks))
-	if err != nil {
-		v.fail(fmt.Errorf("%w: %w", ErrBadBlocks, err))
+	roots, blocks, ok := v.readBlocks(ev.Blocks, MaxCommitBlocks)
+	if !ok {
 		return done()
 	}
 	if len(roots) != 1 || roots[0] != ev.Commit {
@@ -121,25 +117,7 @@ func VerifyCommit(ev *Commit, key atcrypto.PublicKey) (*Verification, error) {
 		v.fail(fmt.Errorf("%w: %s: version %d, want %d", ErrBadCommit, ev.Commit, c.Version, repo.VersionCurrent))
 		return done()
 	}
-	v.Commit = c
-	v.Passed = append(v.Passed, CheckCommit)
-	if c.DID != ev.Repo {
-		v.fail(fmt.Errorf("%w: commit %s is for %s, event for %s", ErrRepoMismatch, ev.Commit, c.DID, ev.Repo))
-	} else {
-		v.Passed = append(v.Passed, CheckRepo)
-	}
-	if c.Rev != ev.Rev {
-		v.fail(fmt.Errorf("%w: commit %s has rev %s, event %s", ErrRevMismatch, ev.Commit, c.Rev, ev.Rev))
-	} else {
-		v.Passed = append(v.Passed, CheckRev)
-	}
-	if key == nil {
-		v.skip(CheckSignature, "no key given")
-	} else if err := c.VerifySignature(key); err != nil {
-		v.fail(fmt.Errorf("%w: commit %s of %s: %w", errBadSignature, ev.Commit, ev.Repo, err))
-	} else {
-		v.Passed = append(v.Passed, CheckSignature)
-	}
+	v.checkCommit(c, ev.Commit, ev.Repo, ev.Rev, key)
 
 	if ev.TooBig {
 		for _, ch := range []string{CheckOps, CheckRecords, CheckTree, CheckInversion} {
@@ -292,13 +270,8 @@ func inversionError(err error, prevData cid.Cid) error {
 func VerifySync(ev *Sync, key atcrypto.PublicKey) (*Verification, error) {
 	v := &Verification{}
 	done := func() (*Verification, error) { return v, errors.Join(v.Problems...) }
-	if len(ev.Blocks) > MaxSyncBlocks {
-		v.fail(fmt.Errorf("%w: %d bytes, more than the protocol's limit of %d", ErrBadBlocks, len(ev.Blocks), MaxSyncBlocks))
-		return done()
-	}
-	roots, blocks, err := car.ReadAll(bytes.NewReader(ev.Blocks))
-	if err != nil {
-		v.fail(fmt.Errorf("%w: %w", ErrBadBlocks, err))
+	roots, blocks, ok := v.readBlocks(ev.Blocks, MaxSyncBlocks)
+	if !ok {
 		return done()
 	}
 	if len(roots) != 1 {
@@ -319,24 +292,46 @@ func VerifySync(ev *Sync, key atcrypto.PublicKey) (*Verification, error) {
 		v.fail(fmt.Errorf("%w: %s: %w", ErrBadCommit, roots[0], err))
 		return done()
 	}
+	v.checkCommit(c, roots[0], ev.DID, ev.Rev, key)
+	return done()
+}
+
+// readBlocks reads an event's CAR slice, of at most max bytes; false when
+// it is larger or does not read as a CAR (the problem is recorded).
+func (v *Verification) readBlocks(b []byte, max int) ([]cid.Cid, map[cid.Cid][]byte, bool) {
+	if len(b) > max {
+		v.fail(fmt.Errorf("%w: %d bytes, more than the protocol's limit of %d", ErrBadBlocks, len(b), max))
+		return nil, nil, false
+	}
+	roots, blocks, err := car.ReadAll(bytes.NewReader(b))
+	if err != nil {
+		v.fail(fmt.Errorf("%w: %w", ErrBadBlocks, err))
+		return nil, nil, false
+	}
+	return roots, blocks, true
+}
+
+// checkCommit takes c, the strict v3 commit of block at, as the event's
+// commit and checks it against the event: its DID and rev are the event's,
+// and its signature verifies with key (skipped when key is nil).
+func (v *Verification) checkCommit(c *repo.Commit, at cid.Cid, did syntax.DID, rev syntax.TID, key atcrypto.PublicKey) {
 	v.Commit = c
 	v.Passed = append(v.Passed, CheckCommit)
-	if c.DID != ev.DID {
-		v.fail(fmt.Errorf("%w: commit %s is for %s, event for %s", ErrRepoMismatch, roots[0], c.DID, ev.DID))
+	if c.DID != did {
+		v.fail(fmt.Errorf("%w: commit %s is for %s, event for %s", ErrRepoMismatch, at, c.DID, did))
 	} else {
 		v.Passed = append(v.Passed, CheckRepo)
 	}
-	if c.Rev != ev.Rev {
-		v.fail(fmt.Errorf("%w: commit %s has rev %s, event %s", ErrRevMismatch, roots[0], c.Rev, ev.Rev))
+	if c.Rev != rev {
+		v.fail(fmt.Errorf("%w: commit %s has rev %s, event %s", ErrRevMismatch, at, c.Rev, rev))
 	} else {
 		v.Passed = append(v.Passed, CheckRev)
 	}
 	if key == nil {
 		v.skip(CheckSignature, "no key given")
 	} else if err := c.VerifySignature(key); err != nil {
-		v.fail(fmt.Errorf("%w: commit %s of %s: %w", errBadSignature, roots[0], ev.DID, err))
+		v.fail(fmt.Errorf("%w: commit %s of %s: %w", errBadSignature, at, did, err))
 	} else {
 		v.Passed = append(v.Passed, CheckSignature)
 	}
-	return done()
 }

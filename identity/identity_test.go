@@ -12,6 +12,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/identity"
 	"github.com/arbor-atproto/arbor/identity/identitytest"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/plc"
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 )
@@ -27,31 +28,13 @@ type world struct {
 	rot  map[string]string              // DID → rotation did:key
 }
 
-func newKey(t *testing.T) atcrypto.PrivateKeyExportable {
-	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func pub(t *testing.T, k atcrypto.PrivateKey) atcrypto.PublicKey {
-	t.Helper()
-	p, err := k.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // addPLC registers a new did:plc claiming handle (may be "") with a PDS.
 func (w *world) addPLC(t *testing.T, handle, pds string) string {
 	t.Helper()
-	sig, rot := newKey(t), newKey(t)
+	sig, rot := testfixtures.NewKey(t, false), testfixtures.NewKey(t, false)
 	op, genesisDID, err := plc.NewGenesis(plc.GenesisParams{
-		RotationKeys: []string{pub(t, rot).DIDKey()},
-		SigningKey:   pub(t, sig).DIDKey(),
+		RotationKeys: []string{testfixtures.PublicKey(t, rot).DIDKey()},
+		SigningKey:   testfixtures.PublicKey(t, sig).DIDKey(),
 		Handle:       handle,
 		PDS:          pds,
 	}, rot)
@@ -64,7 +47,7 @@ func (w *world) addPLC(t *testing.T, handle, pds string) string {
 	}
 	w.dir.Add(did, op)
 	w.keys[did] = sig
-	w.rot[did] = pub(t, rot).DIDKey()
+	w.rot[did] = testfixtures.PublicKey(t, rot).DIDKey()
 	return did
 }
 
@@ -95,13 +78,13 @@ func newWorld(t *testing.T) (*world, map[string]string) {
 	w.web.Page("bob.test", "/.well-known/atproto-did", "text/plain", ids["B"]+"\n")
 	w.web.Page("fail.test", "/.well-known/atproto-did", "text/plain", ids["B"])
 
-	webKey := newKey(t)
+	webKey := testfixtures.NewKey(t, false)
 	w.keys["did:web:web.test"] = webKey
-	w.web.Page("web.test", "/.well-known/did.json", "application/json", webDoc("did:web:web.test", "web.test", "https://pds.web.test", pub(t, webKey).Multibase()))
+	w.web.Page("web.test", "/.well-known/did.json", "application/json", webDoc("did:web:web.test", "web.test", "https://pds.web.test", testfixtures.PublicKey(t, webKey).Multibase()))
 	w.web.Page("web.test", "/.well-known/atproto-did", "text/plain", "did:web:web.test")
-	frankKey := newKey(t)
+	frankKey := testfixtures.NewKey(t, false)
 	w.keys["did:web:web.test:u:frank"] = frankKey
-	w.web.Page("web.test", "/u/frank/did.json", "application/json", webDoc("did:web:web.test:u:frank", "frank.test", "https://pds.web.test", pub(t, frankKey).Multibase()))
+	w.web.Page("web.test", "/u/frank/did.json", "application/json", webDoc("did:web:web.test:u:frank", "frank.test", "https://pds.web.test", testfixtures.PublicKey(t, frankKey).Multibase()))
 
 	w.dns = identitytest.StartDNS(t, map[string][]string{
 		"_atproto.alice.test": {"v=spf1 -all", "did=" + ids["A"]},
@@ -152,7 +135,7 @@ func TestLookupVerifiesHandleBothWays(t *testing.T) {
 			if tc.handleErr != nil && !errors.Is(id.HandleErr, tc.handleErr) {
 				t.Errorf("handle error %v, want %v", id.HandleErr, tc.handleErr)
 			}
-			if id.Doc.SigningKey == nil || !id.Doc.SigningKey.Equal(pub(t, w.keys[tc.did])) {
+			if id.Doc.SigningKey == nil || !id.Doc.SigningKey.Equal(testfixtures.PublicKey(t, w.keys[tc.did])) {
 				t.Errorf("signing key %v, want the key of %s", id.Doc.SigningKey, tc.did)
 			}
 			if id.Doc.PDS == "" {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -92,7 +94,7 @@ func (m *mover) prepareBackup(ctx context.Context) ([]step, error) {
 		return nil, err
 	}
 	mine := pub.DIDKey()
-	if !contains(m.cur.Current().RotationKeys, mine) {
+	if !slices.Contains(m.cur.Current().RotationKeys, mine) {
 		return nil, fmt.Errorf("%s is not a rotation key of %s", mine, did)
 	}
 	if m.opts.DropRotationKeys {
@@ -173,10 +175,10 @@ func (m *mover) signOffline(ctx context.Context) (string, error) {
 	}
 	p := m.plan.Operation
 	op := &plc.Operation{Type: plc.TypeOperation, RotationKeys: p.RotationKeys, AlsoKnownAs: p.AlsoKnownAs, Prev: m.cur.HeadCID()}
-	for _, id := range sortedIDs(p.VerificationMethods) {
+	for _, id := range slices.Sorted(maps.Keys(p.VerificationMethods)) {
 		op.VerificationMethods = append(op.VerificationMethods, plc.VerificationMethod{ID: id, Key: p.VerificationMethods[id]})
 	}
-	for _, id := range sortedIDs(p.Services) {
+	for _, id := range slices.Sorted(maps.Keys(p.Services)) {
 		op.Services = append(op.Services, plc.Service{ID: id, Type: p.Services[id].Type, Endpoint: p.Services[id].Endpoint})
 	}
 	if err := plc.CheckLimits(op); err != nil {

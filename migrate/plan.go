@@ -3,7 +3,7 @@ package migrate
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/arbor-atproto/arbor/pdsclient"
@@ -78,7 +78,7 @@ func planOperation(cur *plc.Operation, oldKeys []string, newKey, newPDS, newHand
 	placed := false
 	for _, k := range cur.RotationKeys {
 		switch {
-		case contains(oldKeys, k):
+		case slices.Contains(oldKeys, k):
 			op.Replaced = append(op.Replaced, k)
 			if !placed {
 				op.RotationKeys, placed = append(op.RotationKeys, newKey), true
@@ -161,22 +161,4 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedIDs[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

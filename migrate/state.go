@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/arbor-atproto/arbor/internal/atomicfile"
 )
@@ -74,18 +73,9 @@ func (st *State) save() error {
 	if st.path == "" {
 		return nil
 	}
-	dir := filepath.Dir(st.path)
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	t, err := atomicfile.Create(dir, ".migrate-state-*")
-	if err != nil {
-		return err
-	}
-	if _, err := t.File().Write(append(b, '\n')); err != nil {
-		t.Discard()
-		return err
-	}
-	return t.Commit(st.path, 0o600)
+	return atomicfile.WriteBytes(st.path, ".migrate-state-*", append(b, '\n'), 0o600)
 }

@@ -2,7 +2,6 @@ package mst
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -10,44 +9,9 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
-	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/ipfs/go-cid"
 	car "github.com/ipld/go-car/v2"
 )
-
-// sharedPath points into testdata/ at the repository root (copies of
-// ../shared); a missing file fails the test.
-func sharedPath(t testing.TB, parts ...string) string {
-	t.Helper()
-	return testfixtures.Path(t, parts...)
-}
-
-// readCases reads a JSON list of interop cases; a file with none fails the
-// test, so that a table cannot pass by being empty.
-func readCases[T any](t testing.TB, parts ...string) []T {
-	t.Helper()
-	b, err := os.ReadFile(sharedPath(t, parts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []T
-	if err := json.Unmarshal(b, &cases); err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) == 0 {
-		t.Fatal("no cases")
-	}
-	return cases
-}
-
-func mustCID(t testing.TB, s string) cid.Cid {
-	t.Helper()
-	c, err := cid.Decode(s)
-	if err != nil {
-		t.Fatalf("bad CID %q: %v", s, err)
-	}
-	return c
-}
 
 // readCAR loads a CAR with go-car (independent of our car package).
 func readCAR(t testing.TB, path string) (cid.Cid, MapSource) {

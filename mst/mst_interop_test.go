@@ -16,7 +16,7 @@ import (
 )
 
 func TestHeightMatchesInteropKeyHeights(t *testing.T) {
-	cases := readCases[struct {
+	cases := testfixtures.Cases[struct {
 		Key    string `json:"key"`
 		Height int    `json:"height"`
 	}](t, "interop", "mst", "key_heights.json")
@@ -28,7 +28,7 @@ func TestHeightMatchesInteropKeyHeights(t *testing.T) {
 }
 
 func TestCommonPrefixMatchesInterop(t *testing.T) {
-	cases := readCases[struct {
+	cases := testfixtures.Cases[struct {
 		Left  string `json:"left"`
 		Right string `json:"right"`
 		Len   int    `json:"len"`
@@ -41,7 +41,7 @@ func TestCommonPrefixMatchesInterop(t *testing.T) {
 }
 
 func exampleKeys(t testing.TB) []string {
-	f, err := os.Open(sharedPath(t, "interop", "mst", "example_keys.txt"))
+	f, err := os.Open(testfixtures.Path(t, "interop", "mst", "example_keys.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +84,8 @@ func TestCommitProofFixturesRoots(t *testing.T) {
 	}
 	for _, f := range fixtures {
 		t.Run(f.Comment, func(t *testing.T) {
-			val := mustCID(t, f.LeafValue)
-			before, after := mustCID(t, f.RootBeforeCommit), mustCID(t, f.RootAfterCommit)
+			val := testfixtures.CID(t, f.LeafValue)
+			before, after := testfixtures.CID(t, f.RootBeforeCommit), testfixtures.CID(t, f.RootAfterCommit)
 
 			tr, err := BuildTree(leavesWith(f.Keys, val))
 			if err != nil {
@@ -155,7 +155,7 @@ func TestCommitProofFixturesRoots(t *testing.T) {
 				blocks[c] = d
 			}
 			for _, s := range f.BlocksInProof {
-				if _, ok := blocks[mustCID(t, s)]; !ok {
+				if _, ok := blocks[testfixtures.CID(t, s)]; !ok {
 					t.Errorf("proof block %s is not a node of the before or after tree", s)
 				}
 			}
@@ -174,7 +174,7 @@ type exhaustiveCase struct {
 }
 
 func loadExhaustive(t *testing.T) []exhaustiveCase {
-	dir := sharedPath(t, "interop", "mst-test-suite", "cars", "exhaustive")
+	dir := testfixtures.Path(t, "interop", "mst-test-suite", "cars", "exhaustive")
 	var out []exhaustiveCase
 	for i := 0; i < 128; i++ {
 		name := fmt.Sprintf("exhaustive_%03d.car", i)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	indigomst "github.com/bluesky-social/indigo/atproto/repo/mst"
 	"github.com/ipfs/go-cid"
 )
@@ -300,7 +301,7 @@ func TestWalkSourceMatchesLoadThenWalk(t *testing.T) {
 		root cid.Cid
 	}
 	var cases []tc
-	files, _ := filepath.Glob(filepath.Join(sharedPath(t, "interop", "mst-test-suite", "cars", "exhaustive"), "exhaustive_00[0-9]*.car"))
+	files, _ := filepath.Glob(filepath.Join(testfixtures.Path(t, "interop", "mst-test-suite", "cars", "exhaustive"), "exhaustive_00[0-9]*.car"))
 	if len(files) < 10 {
 		t.Fatalf("only %d exhaustive CARs", len(files))
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/build/hostile"
 	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/mst"
 )
 
@@ -19,10 +19,7 @@ import (
 // and Tree.Walk at its first repeated key instead of being walked along
 // every path (which would take hours).
 func TestWalksRefuseSharedSubtrees(t *testing.T) {
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	var n *hostile.Node
 	for h := 0; h <= 6; h++ {
 		up := &hostile.Node{Left: n}

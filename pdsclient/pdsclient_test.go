@@ -9,39 +9,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/pds"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 // startPDS runs an arbor PDS with one account, alice.test / pw-alice.
-func startPDS(t *testing.T) (string, *clock) {
+func startPDS(t *testing.T) (string, *testfixtures.Clock) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{}
-	srv, err := pds.Open(pds.Config{PublicURL: "http://" + ln.Addr().String(), Now: c.now, AccessTTL: time.Minute})
+	c := &testfixtures.Clock{}
+	srv, err := pds.Open(pds.Config{PublicURL: "http://" + ln.Addr().String(), Now: c.Now, AccessTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +53,7 @@ func TestLoginCallsAndRefreshesAnExpiredSession(t *testing.T) {
 	}
 	var refreshed *Session
 	c.OnRefresh = func(ns *Session) { refreshed = ns }
-	clk.advance(2 * time.Minute) // the access token expired
+	clk.Advance(2 * time.Minute) // the access token expired
 	var sess struct{ DID string }
 	if err := c.Query(ctx, "com.atproto.server.getSession", nil, &sess); err != nil || sess.DID != s.DID {
 		t.Fatalf("getSession after expiry: %v", err)

@@ -118,15 +118,7 @@ func (st *SessionStore) write(f *storeFile) error {
 	if err != nil {
 		return err
 	}
-	t, err := atomicfile.Create(dir, ".sessions-*")
-	if err != nil {
-		return err
-	}
-	if _, err := t.File().Write(append(b, '\n')); err != nil {
-		t.Discard()
-		return err
-	}
-	return t.Commit(st.Path, 0o600)
+	return atomicfile.WriteBytes(st.Path, ".sessions-*", append(b, '\n'), 0o600)
 }
 
 // LoginResult is what arbor account login prints.

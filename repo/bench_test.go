@@ -9,7 +9,7 @@ import (
 func BenchmarkDecodeCommit(b *testing.B) {
 	// A real v3 commit.
 	const file = "indigo/atproto/repo/testdata/bnewbold.robocracy.org.20250310005405.car"
-	roots, _, blocks := testfixtures.CARBlocks(b, readShared(b, "corpus", file))
+	roots, _, blocks := testfixtures.CARBlocks(b, testfixtures.Read(b, "corpus", file))
 	raw := blocks[roots[0]]
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()

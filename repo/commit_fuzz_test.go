@@ -12,7 +12,7 @@ import (
 // ErrNotACommit, and accepted input re-encodes to exactly itself.
 func FuzzDecodeCommit(f *testing.F) {
 	for _, cc := range corpusCommits {
-		roots, _, blocks := testfixtures.CARBlocks(f, readShared(f, "corpus", cc.file))
+		roots, _, blocks := testfixtures.CARBlocks(f, testfixtures.Read(f, "corpus", cc.file))
 		f.Add(blocks[roots[0]])
 	}
 	f.Add(mapOf(v3Fields()...))

@@ -25,7 +25,7 @@ import (
 // read both from its did:key and, through a DID document, from the legacy
 // verification-method form the fixture names.
 func TestInteropSignatureFixtures(t *testing.T) {
-	var fixtures []struct {
+	fixtures := testfixtures.Cases[struct {
 		Comment            string
 		MessageBase64      string
 		Algorithm          string
@@ -34,13 +34,7 @@ func TestInteropSignatureFixtures(t *testing.T) {
 		PublicKeyMultibase string
 		SignatureBase64    string
 		ValidSignature     bool
-	}
-	if err := json.Unmarshal(readShared(t, "interop", "crypto", "signature-fixtures.json"), &fixtures); err != nil {
-		t.Fatal(err)
-	}
-	if len(fixtures) == 0 {
-		t.Fatal("no fixtures")
-	}
+	}](t, "interop", "crypto", "signature-fixtures.json")
 	for _, fx := range fixtures {
 		t.Run(fx.Comment, func(t *testing.T) {
 			msg, err := base64.RawStdEncoding.DecodeString(fx.MessageBase64)
@@ -89,7 +83,7 @@ func TestInteropPrivateKeyToDIDKey(t *testing.T) {
 	}
 	load := func(name string) []vector {
 		var v []vector
-		if err := json.Unmarshal(readShared(t, "interop", "crypto", name), &v); err != nil {
+		if err := json.Unmarshal(testfixtures.Read(t, "interop", "crypto", name), &v); err != nil {
 			t.Fatal(err)
 		}
 		if len(v) == 0 {
@@ -328,7 +322,7 @@ func corpusKey(t *testing.T, cc corpusCommit) (string, atcrypto.PublicKey) {
 	t.Helper()
 	switch {
 	case cc.didDoc != "":
-		did, key, err := docSigningKey(readShared(t, "corpus", cc.didDoc))
+		did, key, err := docSigningKey(testfixtures.Read(t, "corpus", cc.didDoc))
 		if err != nil {
 			t.Fatalf("%s: %v", cc.didDoc, err)
 		}
@@ -340,7 +334,7 @@ func corpusKey(t *testing.T, cc corpusCommit) (string, atcrypto.PublicKey) {
 				VerificationMethods map[string]string `json:"verificationMethods"`
 			} `json:"operation"`
 		}
-		if err := json.Unmarshal(readShared(t, "interop", cc.plcLog), &log); err != nil {
+		if err := json.Unmarshal(testfixtures.Read(t, "interop", cc.plcLog), &log); err != nil {
 			t.Fatal(err)
 		}
 		if len(log) == 0 {
@@ -379,7 +373,7 @@ func checkCorpusSignature(t *testing.T, c *Commit, key atcrypto.PublicKey, want 
 func TestInteropCorpusCommits(t *testing.T) {
 	for _, cc := range corpusCommits {
 		t.Run(filepath.Base(cc.file), func(t *testing.T) {
-			roots, order, blocks := testfixtures.CARBlocks(t, readShared(t, "corpus", cc.file))
+			roots, order, blocks := testfixtures.CARBlocks(t, testfixtures.Read(t, "corpus", cc.file))
 			if len(roots) == 0 {
 				t.Fatal("no roots")
 			}
@@ -491,23 +485,8 @@ func checkRoundTrip(t *testing.T, c *Commit, raw []byte, wantCID string) {
 	}
 }
 
+// otherKey is the public key of a fresh key of type typ ("p256" or "k256").
 func otherKey(t testing.TB, typ string) atcrypto.PublicKey {
 	t.Helper()
-	var (
-		priv atcrypto.PrivateKey
-		err  error
-	)
-	if typ == "p256" {
-		priv, err = atcrypto.GeneratePrivateKeyP256()
-	} else {
-		priv, err = atcrypto.GeneratePrivateKeyK256()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := priv.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
+	return testfixtures.PublicKey(t, testfixtures.NewKey(t, typ == "p256"))
 }

@@ -1,6 +1,7 @@
 package serviceauth
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +40,7 @@ var protectedMethods = []string{
 
 // IsProtected says whether lxm is a method no service-auth token is given
 // for.
-func IsProtected(lxm string) bool { return contains(protectedMethods, lxm) }
+func IsProtected(lxm string) bool { return slices.Contains(protectedMethods, lxm) }
 
 // IsPrivileged says whether a token for lxm needs a full (not app-password)
 // session, as the reference's PRIVILEGED_METHODS: chat.bsky methods and

@@ -13,6 +13,8 @@ import (
 	indigoauth "github.com/bluesky-social/indigo/atproto/auth"
 	indigoid "github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 func TestTokensInteroperateWithIndigo(t *testing.T) {
@@ -22,7 +24,7 @@ func TestTokensInteroperateWithIndigo(t *testing.T) {
 		dir.Insert(indigoid.Identity{
 			DID:    alice,
 			Handle: "alice.test",
-			Keys:   map[string]indigoid.VerificationMethod{"atproto": {Type: "Multikey", PublicKeyMultibase: pub(t, key).Multibase()}},
+			Keys:   map[string]indigoid.VerificationMethod{"atproto": {Type: "Multikey", PublicKeyMultibase: testfixtures.PublicKey(t, key).Multibase()}},
 		})
 		validator := indigoauth.ServiceAuthValidator{Audience: newPDS, Dir: dir}
 		lxm := syntax.NSID(methodC)
@@ -40,7 +42,7 @@ func TestTokensInteroperateWithIndigo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		claims, err := Verify(context.Background(), theirs, VerifyOptions{Audiences: []string{newPDS}, Lxm: methodC, Keys: &keysOf{did: alice, cached: pub(t, key)}})
+		claims, err := Verify(context.Background(), theirs, VerifyOptions{Audiences: []string{newPDS}, Lxm: methodC, Keys: &keysOf{did: alice, cached: testfixtures.PublicKey(t, key)}})
 		if err != nil || claims.Iss != alice {
 			t.Fatalf("%T: we refuse indigo's token: %v", key, err)
 		}

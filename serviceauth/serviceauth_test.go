@@ -11,6 +11,8 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 const (
@@ -41,24 +43,9 @@ func (k *keysOf) IssuerKey(ctx context.Context, did syntax.DID, keyID string, fr
 	return k.cached, nil
 }
 
-func pub(t *testing.T, k atcrypto.PrivateKey) atcrypto.PublicKey {
-	t.Helper()
-	p, err := k.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func keys(t *testing.T) (atcrypto.PrivateKey, atcrypto.PrivateKey) {
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := atcrypto.GeneratePrivateKeyP256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
+	p := testfixtures.NewKey(t, true)
 	return k, p
 }
 
@@ -129,7 +116,7 @@ func TestVerifyAcceptsOnlyTheRightIssuerAudienceMethodAndTime(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.opts.Keys = &keysOf{did: alice, cached: pub(t, c.key)}
+			c.opts.Keys = &keysOf{did: alice, cached: testfixtures.PublicKey(t, c.key)}
 			if c.opts.Now.IsZero() {
 				c.opts.Now = t0.Add(time.Second)
 			}
@@ -155,7 +142,7 @@ func TestVerifyLooksTheKeyUpAgainAfterARotation(t *testing.T) {
 	oldKey, _ := keys(t)
 	newKey, _ := keys(t)
 	tok := create(t, Params{Iss: alice, Aud: newPDS, Now: t0}, newKey)
-	res := &keysOf{did: alice, cached: pub(t, oldKey), live: pub(t, newKey)}
+	res := &keysOf{did: alice, cached: testfixtures.PublicKey(t, oldKey), live: testfixtures.PublicKey(t, newKey)}
 	if _, err := Verify(context.Background(), tok, VerifyOptions{Keys: res, Now: t0}); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +151,7 @@ func TestVerifyLooksTheKeyUpAgainAfterARotation(t *testing.T) {
 	}
 	// A token signed with the old key is refused once the fresh key differs.
 	tok = create(t, Params{Iss: alice, Aud: newPDS, Now: t0}, oldKey)
-	res = &keysOf{did: alice, cached: pub(t, newKey)}
+	res = &keysOf{did: alice, cached: testfixtures.PublicKey(t, newKey)}
 	if _, err := Verify(context.Background(), tok, VerifyOptions{Keys: res, Now: t0}); !errors.Is(err, ErrJWTSignature) {
 		t.Fatalf("got %v", err)
 	}
@@ -173,7 +160,7 @@ func TestVerifyLooksTheKeyUpAgainAfterARotation(t *testing.T) {
 func TestVerifyWithoutKnownIssuerIsIssuerKeyError(t *testing.T) {
 	k, _ := keys(t)
 	tok := create(t, Params{Iss: "did:plc:nobody", Aud: newPDS, Now: t0}, k)
-	_, err := Verify(context.Background(), tok, VerifyOptions{Keys: &keysOf{did: alice, cached: pub(t, k)}, Now: t0})
+	_, err := Verify(context.Background(), tok, VerifyOptions{Keys: &keysOf{did: alice, cached: testfixtures.PublicKey(t, k)}, Now: t0})
 	if !errors.Is(err, ErrIssuerKey) {
 		t.Fatalf("got %v", err)
 	}
@@ -240,12 +227,12 @@ func TestCheckRequestHoldsTheReferenceLimits(t *testing.T) {
 func TestKeyFromDocumentPicksTheNamedMethod(t *testing.T) {
 	k, p := keys(t)
 	doc := `{"id":"` + alice + `","verificationMethod":[
-		{"id":"` + alice + `#atproto","type":"Multikey","controller":"` + alice + `","publicKeyMultibase":"` + pub(t, k).Multibase() + `"},
-		{"id":"#atproto_label","type":"Multikey","controller":"` + alice + `","publicKeyMultibase":"` + pub(t, p).Multibase() + `"}]}`
+		{"id":"` + alice + `#atproto","type":"Multikey","controller":"` + alice + `","publicKeyMultibase":"` + testfixtures.PublicKey(t, k).Multibase() + `"},
+		{"id":"#atproto_label","type":"Multikey","controller":"` + alice + `","publicKeyMultibase":"` + testfixtures.PublicKey(t, p).Multibase() + `"}]}`
 	for _, c := range []struct {
 		id   string
 		want atcrypto.PublicKey
-	}{{"atproto", pub(t, k)}, {"atproto_label", pub(t, p)}} {
+	}{{"atproto", testfixtures.PublicKey(t, k)}, {"atproto_label", testfixtures.PublicKey(t, p)}} {
 		got, err := KeyFromDocument([]byte(doc), alice, c.id)
 		if err != nil || !got.Equal(c.want) {
 			t.Errorf("%s: %v", c.id, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func Verify(ctx context.Context, token string, opts VerifyOptions) (*Claims, err
 	if float64(now.UnixMilli())/1000 > c.expFloat {
 		return nil, fail(ErrJWTExpired, "JwtExpired", "jwt expired")
 	}
-	if len(opts.Audiences) > 0 && !contains(opts.Audiences, c.Aud) {
+	if len(opts.Audiences) > 0 && !slices.Contains(opts.Audiences, c.Aud) {
 		return nil, fail(ErrJWTAudience, "BadJwtAudience", "jwt audience does not match service did")
 	}
 	if opts.Lxm != "" && c.Lxm != opts.Lxm {
@@ -90,7 +91,7 @@ func Verify(ctx context.Context, token string, opts VerifyOptions) (*Claims, err
 	if err != nil {
 		return nil, err
 	}
-	if len(opts.Issuers) > 0 && !contains(opts.Issuers, c.Iss) {
+	if len(opts.Issuers) > 0 && !slices.Contains(opts.Issuers, c.Iss) {
 		return nil, fail(ErrJWTIssuer, "UntrustedIss", "Untrusted issuer")
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[2], "="))
@@ -191,15 +192,6 @@ func parsePayload(part string) (*parsedClaims, error) {
 		c.Jti = jti
 	}
 	return c, nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ReadClaims decodes a token's payload without checking anything but its

@@ -100,21 +100,6 @@ type benchFixture struct {
 	nodes []string
 }
 
-// readBenchCAR reads the CAR file as arbor view does (Lazy: record bodies
-// stay in the file); the file stays open until the benchmark ends.
-func readBenchCAR(b *testing.B, path string) *archive.Lazy {
-	fh, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { fh.Close() })
-	a, err := archive.ReadLazy(fh, archive.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return a
-}
-
 // fixture builds the repository, writes it to a file, reads it and starts
 // a server; it logs the start-up time and the heap the archive and server
 // keep.
@@ -129,7 +114,7 @@ func fixture(b *testing.B) *benchFixture {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	a := readBenchCAR(b, f.path)
+	a := readLazy(b, f.path)
 	read := time.Since(start)
 	srv, err := NewServer([]Input{{Name: "bench.car", Archive: a}}, Options{})
 	if err != nil {

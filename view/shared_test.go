@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arbor-atproto/arbor/archive"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -21,10 +22,7 @@ import (
 // k256 key) as view reads one.
 func hostileArchive(t *testing.T, build func(atcrypto.PrivateKey, syntax.DID, int) (*hostile.Repo, error), n int) *archive.Bodies {
 	t.Helper()
-	k, err := atcrypto.GeneratePrivateKeyK256()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testfixtures.NewKey(t, false)
 	r, err := build(k, "did:plc:abcdefghijklmnopqrstuvwx", n)
 	if err != nil {
 		t.Fatal(err)

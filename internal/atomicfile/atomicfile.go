@@ -2,7 +2,8 @@
 // temporary file in the same folder, flush it to disk, rename it over the
 // target and flush the folder, so that a reader (or a crash, or SIGKILL)
 // sees the old file or the new one whole, never half of one. Every command
-// output (create, rewrite, apply, diff --car, fetch) and the local PDS's
+// output (create, rewrite, apply, diff --car, fetch), the files of a backup,
+// the kept login sessions, a migration's state file and the local PDS's
 // blobs and serve file go through it.
 package atomicfile
 
@@ -108,6 +109,22 @@ func WriteFile(path string, perm os.FileMode, write func(w io.Writer) error, che
 		if err := check(t.f.Name()); err != nil {
 			return err
 		}
+	}
+	return t.Commit(path, perm)
+}
+
+// WriteBytes replaces path with data, a small file written whole (a state,
+// session or manifest file), through a temporary file in the same folder
+// named after pattern (see Create) and committed with mode perm. On failure
+// path is left as it was.
+func WriteBytes(path, pattern string, data []byte, perm os.FileMode) error {
+	t, err := Create(filepath.Dir(path), pattern)
+	if err != nil {
+		return err
+	}
+	defer t.Discard()
+	if _, err := t.f.Write(data); err != nil {
+		return err
 	}
 	return t.Commit(path, perm)
 }

@@ -109,3 +109,32 @@ func TestTempCommitsOnceAndDiscardsOtherwise(t *testing.T) {
 		t.Errorf("folder holds %v; want only the committed file", names)
 	}
 }
+
+// TestWriteBytesReplacesWholeOrNotAtAll: the file holds the new bytes with
+// the mode asked for and no temporary file is left; when the rename fails
+// (the path is a folder), the temporary file is removed too.
+func TestWriteBytesReplacesWholeOrNotAtAll(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	os.WriteFile(path, []byte("old"), 0o644)
+	if err := WriteBytes(path, ".state-*", []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new\n" {
+		t.Fatalf("file holds %q", b)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if got := entries(t, dir); len(got) != 1 {
+		t.Fatalf("left behind: %v", got)
+	}
+	sub := filepath.Join(dir, "sub")
+	os.MkdirAll(filepath.Join(sub, "kept"), 0o755)
+	if err := WriteBytes(sub, ".sub-*", []byte("x"), 0o600); err == nil {
+		t.Fatal("replacing a folder was not an error")
+	}
+	if got := entries(t, dir); len(got) != 2 {
+		t.Fatalf("left behind: %v", got)
+	}
+}

@@ -213,6 +213,10 @@ func (b *builder) car(roots ...cid.Cid) []byte {
 	return buf.Bytes()
 }
 
+// signed is the CAR of a repository over the tree root: the blocks under
+// a commit signed with Key().
+func (b *builder) signed(root cid.Cid) []byte { return b.car(b.commit(root, "", nil)) }
+
 // commit puts a signed commit over data; edit may change the commit
 // before it is signed (by the key of seed, or Key() when "").
 func (b *builder) commit(data cid.Cid, seed string, edit func(*repo.Commit)) cid.Cid {
@@ -417,7 +421,7 @@ func Cases() []Case {
 		}
 		add("deep-chain-1000", "deep-entryless-chain", "16.2", invalid("mst", "deeper than any layer"),
 			"A signed commit over a chain of 1,000 entry-less MST nodes above one leaf (correct hashes). No tree is deeper than 129 levels (128 layers of a 256-bit hash, fanout 4); a verifier must refuse it in time linear in the input, without recursion bounded only by the input.",
-			b.car(b.commit(c, "", nil)))
+			b.signed(c))
 	}
 	// Item 5: an MST node and a record whose bytes do not match their CID.
 	{
@@ -427,7 +431,7 @@ func Cases() []Case {
 		b.replace(leaf, swap(b.get(leaf), "k0", "x0"))
 		add("node-wrong-hash", "node-hash-mismatch", "16.5", invalid("", "hash mismatch"),
 			"An MST leaf node's bytes were changed (a key suffix) but its CID was kept: the block does not hash to its CID. It must be listed as a problem like any other (exit 1), with the rest of the report.",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	{
 		b := newBuilder()
@@ -436,7 +440,7 @@ func Cases() []Case {
 		b.replace(r, swap(b.get(r), "post 0", "post X"))
 		add("record-wrong-hash", "record-hash-mismatch", "16.5", invalid("", "hash mismatch"),
 			"A record block's bytes were changed (its text) but its CID was kept: the block does not hash to its CID.",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	// Item 6.
 	{
@@ -460,7 +464,7 @@ func Cases() []Case {
 		if kind == "" {
 			issue = "" // the encoding fault is not from the issue
 		}
-		add(name, fault, issue, invalid(kind, problem), desc, b.car(b.commit(root, "", nil)))
+		add(name, fault, issue, invalid(kind, problem), desc, b.signed(root))
 	}
 	recordCase("record-not-map", "record-not-map", "record", "not a map",
 		"A record is a DAG-CBOR array, not a map.", encode([]any{"app.bsky.feed.post", "not a map"}))
@@ -506,7 +510,7 @@ func Cases() []Case {
 		root, _ := b.validTree(ks)
 		add("collection-not-nsid", "collection-not-nsid", "16.6", invalid("record", "NSID"),
 			"A record's collection is notannsid, a valid MST key segment but not an NSID (export cannot make a folder of it).",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	// Item 9: trees whose nodes share subtrees (DAGs).
 	{
@@ -518,7 +522,7 @@ func Cases() []Case {
 		}
 		add("shared-subtree-dag", "shared-subtree", "16.9", invalid("mst", "reuse"),
 			"8 MST nodes, one per layer (each key of its node's height), each linking the same child both as its left subtree and as its entry's right subtree: a DAG, not a tree. A node reached twice must be reported.",
-			b.car(b.commit(c, "", nil)))
+			b.signed(c))
 	}
 	{
 		// 28 levels: no key set can have the heights, so layers are wrong too.
@@ -530,7 +534,7 @@ func Cases() []Case {
 		}
 		add("shared-subtree-dag-28", "shared-subtree", "16.9", invalid("mst", "layer"),
 			"28 MST nodes, each linking the same child both as its left subtree and as its entry's right subtree: 2^28 paths in 28 nodes (the shape that made view run for days). Keys of the needed heights cannot be found, so the layers are wrong as well; any walker must refuse it in linear time.",
-			b.car(b.commit(c, "", nil)))
+			b.signed(c))
 	}
 	// Non-canonical MST shapes.
 	{
@@ -542,7 +546,7 @@ func Cases() []Case {
 		root := b.node(&mst.NodeData{Entries: entries(ks, vals, nil)})
 		add("mst-unsorted-keys", "mst-unsorted", "", invalid("mst", "out of order"),
 			"One MST node whose first two keys are swapped (prefix compression correct for the order given).",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	{
 		b := newBuilder()
@@ -552,7 +556,7 @@ func Cases() []Case {
 		root := b.node(&mst.NodeData{Entries: entries(ks, vals, nil)})
 		add("mst-wrong-layer", "mst-wrong-layer", "", invalid("mst", "wrong layer"),
 			"One MST node holding two keys of height 0 and one of height 1: the height-1 key belongs in a node above the others.",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	{
 		b := newBuilder()
@@ -563,7 +567,7 @@ func Cases() []Case {
 		root := b.node(&mst.NodeData{Entries: es})
 		add("mst-nonminimal-prefix", "mst-nonminimal-prefix", "", invalid("mst", "non-minimal"),
 			"One MST node whose second entry repeats its whole key (prefix 0) instead of sharing the prefix it has with the first: the encoding is not canonical, so the node's CID is not the one every implementation computes.",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	{
 		b := newBuilder()
@@ -582,7 +586,7 @@ func Cases() []Case {
 		root := b.node(&mst.NodeData{Left: empty, Entries: entries(hi, vals[:1], []cid.Cid{right})})
 		add("mst-empty-inner-node", "mst-empty-node", "", invalid("mst", "empty"),
 			"The root's left subtree is an empty node ({e: [], l: null}); an empty subtree is written as a null link, never as a node.",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	{
 		b := newBuilder()
@@ -592,7 +596,7 @@ func Cases() []Case {
 		root := b.node(&mst.NodeData{Left: leaf})
 		add("mst-entryless-root", "mst-entryless-root", "", invalid("mst", "empty"),
 			"The root node has no entries and only a left link to a leaf: the canonical tree is the leaf itself.",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	// Item 8: a legacy v2 export with history, old records not kept.
 	{
@@ -632,7 +636,7 @@ func Cases() []Case {
 	{
 		b := newBuilder()
 		root, _ := b.validTree(twoLayerKeys())
-		full := b.car(b.commit(root, "", nil))
+		full := b.signed(root)
 		add("truncated", "truncated-car", "", Expect{VerifyExit: 2, Problem: "truncated"},
 			"A valid repository CAR cut 20 bytes before its end, inside the last block: unreadable input (exit 2), not a verdict on a repository.",
 			full[:len(full)-20])
@@ -667,7 +671,7 @@ func Cases() []Case {
 		b.drop(recs[twoLayerKeys()[3]])
 		add("missing-record", "missing-record-block", "", invalid("record", "missing"),
 			"A record the tree points to is not in the file.",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	{
 		b := newBuilder()
@@ -675,7 +679,7 @@ func Cases() []Case {
 		b.drop(b.leafOf(root))
 		add("missing-node", "missing-mst-node", "", invalid("mst", "missing"),
 			"An MST node the root points to is not in the file (a full repository export must hold every node).",
-			b.car(b.commit(root, "", nil)))
+			b.signed(root))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out

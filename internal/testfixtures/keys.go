@@ -21,3 +21,13 @@ func NewKey(tb testing.TB, p256 bool) atcrypto.PrivateKeyExportable {
 	}
 	return k
 }
+
+// PublicKey returns k's public key; a key without one fails the test.
+func PublicKey(tb testing.TB, k atcrypto.PrivateKey) atcrypto.PublicKey {
+	tb.Helper()
+	p, err := k.PublicKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}

@@ -1,7 +1,10 @@
 // Package testfixtures is how every test finds the reference material the
 // repository carries in testdata/ at its root (interop vectors, the corpus
-// of real repositories, the invalid-repository corpus), and how tests that
-// need something outside Go (Node, a browser) skip or fail.
+// of real repositories, the invalid-repository corpus), how tests that
+// need something outside Go (Node, a browser) skip or fail, and the bits of
+// test plumbing several packages' tests share (keys, a settable clock,
+// building the binary). It imports no arbor package, so that every
+// package's tests can use it.
 //
 // The fixtures are copies of ../shared beside the repository (see
 // testdata/README.md); tests never need ../shared itself. SharedDir says
@@ -12,6 +15,7 @@ package testfixtures
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -96,6 +100,21 @@ func Read(tb testing.TB, parts ...string) []byte {
 	return b
 }
 
+// Cases returns the JSON list in testdata/parts... (a file of test
+// vectors); a file that is missing, is not a list of T or holds none fails
+// the test, so that a table cannot pass by being empty.
+func Cases[T any](tb testing.TB, parts ...string) []T {
+	tb.Helper()
+	var cases []T
+	if err := json.Unmarshal(Read(tb, parts...), &cases); err != nil {
+		tb.Fatalf("%s: %v", filepath.Join(parts...), err)
+	}
+	if len(cases) == 0 {
+		tb.Fatalf("%s: no cases", filepath.Join(parts...))
+	}
+	return cases
+}
+
 // Glob returns the files matching pattern under testdata (pattern parts
 // are joined, then matched with filepath.Glob); no match is an empty list.
 func Glob(tb testing.TB, parts ...string) []string {
@@ -118,6 +137,16 @@ func SharedDir(tb testing.TB) (string, bool) {
 		}
 	}
 	return d, true
+}
+
+// CID parses a CID written in a test; a bad one fails the test.
+func CID(tb testing.TB, s string) cid.Cid {
+	tb.Helper()
+	c, err := cid.Decode(s)
+	if err != nil {
+		tb.Fatalf("bad CID %q: %v", s, err)
+	}
+	return c
 }
 
 // CARBlocks reads a CAR file and returns its roots and blocks in file order.

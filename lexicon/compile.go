@@ -66,6 +66,8 @@ type node struct {
 	refs    []string
 	members []*node
 	closed  bool
+	// record: the schema's key type (tid, nsid, any, literal:VALUE)
+	recKey string
 }
 
 // prop is one property of an object schema.
@@ -195,7 +197,7 @@ func compileDef(base string, def any) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.kind, n.items = kRecord, obj
+		n.kind, n.items, n.recKey = kRecord, obj, s.Key
 	case ilex.SchemaRef:
 		n.kind, n.target = kRef, fullRef(base, s.Ref)
 	case ilex.SchemaUnion:

@@ -61,7 +61,7 @@ func (s *Server) readRecordWrite(w http.ResponseWriter, r *http.Request, action 
 	if record != nil {
 		value = *record
 	}
-	wr, err := prepareWrite(action, req.Collection, req.Rkey, value)
+	wr, err := prepareWrite(action, req.Collection, req.Rkey, value, -1)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -110,15 +110,17 @@ func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request, action stri
 }
 
 // prepareWrite checks a path and, except for deletes, prepares the record.
-func prepareWrite(action, collection, rkey string, record json.RawMessage) (*write, error) {
+// index is the write's place in applyWrites' writes (-1: createRecord,
+// putRecord, deleteRecord), for error messages.
+func prepareWrite(action, collection, rkey string, record json.RawMessage, index int) (*write, error) {
+	wr := &write{action: action, collection: collection, rkey: rkey, index: index}
 	if err := checkPath(collection, rkey); err != nil {
-		return nil, err
+		return nil, wr.locate(err)
 	}
-	wr := &write{action: action, collection: collection, rkey: rkey}
 	if action != "delete" {
-		b, c, err := prepareRecord(collection, record)
+		b, c, err := prepareRecord(wr, record)
 		if err != nil {
-			return nil, err
+			return nil, wr.locate(err)
 		}
 		wr.value, wr.cid = b, c
 	}
@@ -198,14 +200,10 @@ func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request) (any, error
 		case awDelete:
 			action = "delete"
 		default:
-			return nil, invalidRequest("writes[%d]: unknown $type %q", i, iw.Type)
+			return nil, invalidRequest("$.writes[%d].$type: %q is not one of %s, %s, %s", i, iw.Type, awCreate, awUpdate, awDelete)
 		}
-		wr, err := prepareWrite(action, iw.Collection, iw.Rkey, iw.Value)
+		wr, err := prepareWrite(action, iw.Collection, iw.Rkey, iw.Value, i)
 		if err != nil {
-			var xe *XRPCError
-			if errors.As(err, &xe) {
-				xe.Message = fmt.Sprintf("writes[%d]: %s", i, xe.Message)
-			}
 			return nil, err
 		}
 		writes = append(writes, *wr)

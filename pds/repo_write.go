@@ -3,9 +3,12 @@ package pds
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,9 +96,41 @@ type write struct {
 	// status is the record's validationStatus ("valid", "unknown"; ""
 	// when not validated: validate.go).
 	status string
+	// index is the write's place in applyWrites' writes, -1 for
+	// createRecord and putRecord (for error messages).
+	index int
 }
 
 func (w *write) path() string { return w.collection + "/" + w.rkey }
+
+// recordPath is where the write's record is in the request, as the
+// reference's validation errors name it: $.record, or $.writes[i].record
+// in applyWrites (whose request field is value: valuePath).
+func (w *write) recordPath() string {
+	if w.index < 0 {
+		return "$.record"
+	}
+	return fmt.Sprintf("$.writes[%d].record", w.index)
+}
+
+// valuePath is the request field that holds the record: $.record, or
+// $.writes[i].value.
+func (w *write) valuePath() string {
+	if w.index < 0 {
+		return "$.record"
+	}
+	return fmt.Sprintf("$.writes[%d].value", w.index)
+}
+
+// locate says which of applyWrites' writes an error is about, when its
+// message does not already: "MESSAGE (writes[i])".
+func (w *write) locate(err error) error {
+	var xe *XRPCError
+	if w.index >= 0 && errors.As(err, &xe) && !strings.Contains(xe.Message, fmt.Sprintf("$.writes[%d]", w.index)) {
+		xe.Message = fmt.Sprintf("%s (writes[%d])", xe.Message, w.index)
+	}
+	return err
+}
 
 // writeResult is what one write did.
 type writeResult struct {
@@ -126,27 +161,116 @@ func checkPath(collection, rkey string) error {
 	return nil
 }
 
-// prepareRecord turns a record's atproto JSON into canonical DAG-CBOR and
-// its CID, checking the data model and that $type names the collection.
-func prepareRecord(collection string, raw []byte) ([]byte, cid.Cid, error) {
+// prepareRecord turns a write's record (atproto JSON) into canonical
+// DAG-CBOR and its CID, checking the data model and that $type names the
+// collection; a record without $type gets the collection's, as the
+// reference does.
+func prepareRecord(w *write, raw []byte) ([]byte, cid.Cid, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, cid.Undef, invalidRequest("record is required")
 	}
 	v, err := dagcbor.FromJSON(raw)
+	var je *dagcbor.JSONError
+	if errors.As(err, &je) && errors.Is(err, dagcbor.ErrBadType) && je.Path == "$" {
+		// The record's own $type is no string: not the collection's.
+		var top struct {
+			Type json.RawMessage `json:"$type"`
+		}
+		if json.Unmarshal(raw, &top) == nil {
+			return nil, cid.Undef, invalidRequest("Invalid $type: expected %s, got %s", w.collection, top.Type)
+		}
+	}
 	if err != nil {
-		return nil, cid.Undef, invalidRequest("invalid record: %v", err)
+		return nil, cid.Undef, dataModelError(w, err)
+	}
+	if m, ok := v.(map[string]any); ok {
+		t, has := m["$type"]
+		if !has {
+			m["$type"], t = w.collection, w.collection
+		}
+		if t != w.collection {
+			return nil, cid.Undef, invalidRequest("Invalid $type: expected %s, got %v", w.collection, t)
+		}
 	}
 	if err := dagcbor.ValidateRecord(v); err != nil {
-		return nil, cid.Undef, invalidRequest("invalid record: %v", err)
-	}
-	if t, _ := v.(map[string]any)["$type"].(string); t != collection {
-		return nil, cid.Undef, invalidRequest("Invalid $type: expected %s, got %s", collection, t)
+		return nil, cid.Undef, dataModelError(w, err)
 	}
 	b, err := dagcbor.Encode(v)
 	if err != nil {
-		return nil, cid.Undef, invalidRequest("invalid record: %v", err)
+		return nil, cid.Undef, dataModelError(w, err)
 	}
 	return b, dagcbor.SumCID(dagcbor.CodecDagCBOR, b), nil
+}
+
+// dataModelError is a record that is not atproto data, with the path of
+// the bad value in the request ($.record.x, $.writes[0].value.x).
+func dataModelError(w *write, err error) error {
+	var je *dagcbor.JSONError
+	var ee *dagcbor.EncodeError
+	path, what := "$", err.Error()
+	switch {
+	case errors.As(err, &je):
+		path, what = je.Path, je.Err.Error()
+		if je.Detail != "" {
+			what += ": " + je.Detail
+		}
+	case errors.As(err, &ee):
+		path, what = ee.Path, ee.Err.Error()
+		if ee.Detail != "" {
+			what += ": " + ee.Detail
+		}
+	}
+	return invalidRequest("Invalid record: %s: %s", dotPath(w.valuePath(), path), what)
+}
+
+// dotPath writes a dagcbor path ($["embed"]["images"][0]) below base in
+// the dotted form of validation errors ($.record.embed.images[0]); a path
+// it cannot read is appended as it is.
+func dotPath(base, p string) string {
+	rest, ok := strings.CutPrefix(p, "$")
+	if !ok {
+		return base + " " + p
+	}
+	var sb strings.Builder
+	sb.WriteString(base)
+	for rest != "" {
+		if !strings.HasPrefix(rest, "[") {
+			return base + rest
+		}
+		if strings.HasPrefix(rest, "[\"") {
+			k, err := strconv.QuotedPrefix(rest[1:])
+			if err != nil || !strings.HasPrefix(rest[1+len(k):], "]") {
+				return base + strings.TrimPrefix(p, "$")
+			}
+			key, _ := strconv.Unquote(k)
+			if plainPathKey(key) {
+				sb.WriteString("." + key)
+			} else {
+				sb.WriteString("[" + k + "]")
+			}
+			rest = rest[len(k)+2:]
+			continue
+		}
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return base + strings.TrimPrefix(p, "$")
+		}
+		sb.WriteString(rest[:end+1])
+		rest = rest[end+1:]
+	}
+	return sb.String()
+}
+
+// plainPathKey: a key a dotted path can write after a dot (package
+// lexicon's rule: letters, digits, _, $, and - after the first).
+func plainPathKey(k string) bool {
+	for i, c := range k {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && c != '_' && c != '$' && (c != '-' || i == 0) {
+			return false
+		}
+	}
+	return k != ""
 }
 
 func errInvalidSwap(format string, args ...any) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -13,25 +14,36 @@ import (
 	"github.com/arbor-atproto/arbor/lexicon"
 )
 
-// Record validation on writes, as the reference PDS does it
-// (createRecord, putRecord, applyWrites), with the code arbor verify
-// --lexicon and arbor lexicon validate use (package lexicon):
+// Record validation on writes, as the reference PDS (@atproto/pds 0.5)
+// does it (createRecord, putRecord, applyWrites), with the code arbor
+// verify --lexicon and arbor lexicon validate use (package lexicon).
+// golden/pds/validation-reference.json holds the reference's own answers
+// to the cases of pds/e2e/validation.mjs, and
+// TestValidationMatchesReference holds arbor's to them.
 //
-//   - validate unset: a record of a known type is validated
-//     (validationStatus "valid", or refused), one of an unknown type is
-//     accepted with validationStatus "unknown";
+//   - validate unset: a record whose $type names a record schema of the
+//     catalog is validated (validationStatus "valid", or refused); any
+//     other $type (unknown, or naming a query or an object) is accepted
+//     with validationStatus "unknown";
 //   - validate true: a record of an unknown type is refused too;
 //   - validate false: no validation, and no validationStatus in the answer.
 //
-// A refused record is 400 InvalidRequest "Invalid TYPE record: PATH:
-// PROBLEM", the reference's error name and message shape (the reference
-// maps its InvalidRecordError to InvalidRequest), with arbor's JSON path
-// and words for the problem. Every blob a record references must have
-// been uploaded by the account (400 BlobNotFound "Could not find blob:
-// CID", whatever validate says); when the record is validated, its
-// schema's blob constraints are checked against the stored blob as the
-// reference does (BlobTooLarge, InvalidMimeType) rather than against the
-// size and type the reference declares.
+// A validated record's key must be of its schema's key type (tid,
+// literal:self, ...), and the record must match the schema, blob
+// references included: their declared MIME type and size against the
+// schema's accept and maxSize, and no legacy {cid, mimeType} reference
+// where the schema wants a blob. A refused record is 400 InvalidRequest
+// "Invalid TYPE record: PATH: PROBLEM" (the reference maps its
+// InvalidRecordError to InvalidRequest), PATH being where the value is in
+// the request as the reference names it ($.record.text,
+// $.writes[0].record.text; for a missing field, the object that lacks it),
+// with arbor's words for the problem.
+//
+// Whatever validate says, every blob a record references must be a
+// current reference (a legacy one is refused), must have been uploaded by
+// the account (400 BlobNotFound "Could not find blob: CID"), and must be
+// declared with the MIME type and size the stored blob has (400
+// InvalidMimeType, InvalidSize).
 
 // lexCatalog loads the embedded catalog once per server, on the first
 // write that needs it.
@@ -59,68 +71,99 @@ func (s *Server) validateWrites(ctx context.Context, a *Account, writes []*write
 		if w.action == "delete" {
 			continue
 		}
-		var constraints []lexicon.BlobRef
 		if validate == nil || *validate {
-			res := v.Validate(cat, w.value)
-			if err := recordVerdict(&res, validate != nil); err != nil {
-				return err
+			if w.status, err = validateRecord(cat, &v, w, validate != nil); err != nil {
+				return w.locate(err)
 			}
-			w.status, constraints = string(res.Status), res.Blobs
 		}
-		if err := s.checkWriteBlobs(ctx, a, w.value, constraints); err != nil {
-			return err
+		if err := s.checkWriteBlobs(ctx, a, w); err != nil {
+			return w.locate(err)
 		}
 	}
 	return nil
 }
 
-// recordVerdict is the answer to a validated record: nil to write it,
-// else the reference's refusal. The schema's blob constraints are left
-// to checkWriteBlobs (the reference checks them against the stored blob).
-func recordVerdict(res *lexicon.Result, required bool) error {
-	switch res.Status {
-	case lexicon.NoSchema:
+// validateRecord validates one write's record (its $type is its
+// collection: prepareRecord saw to it) and returns its validationStatus,
+// or the reference's refusal. required is validate true.
+func validateRecord(cat *lexicon.Catalog, v *lexicon.Validator, w *write, required bool) (string, error) {
+	typ := w.collection
+	keyType, ok := cat.RecordKeyType(typ)
+	if !ok {
 		if required {
-			return invalidRequest("Unknown lexicon type: %s", res.Type)
+			return "", invalidRequest("Unknown lexicon type: %s", typ)
 		}
-		return nil
-	case lexicon.Valid:
-		return nil
+		return string(lexicon.NoSchema), nil
 	}
-	var issues []lexicon.Issue
-	for _, is := range res.Issues {
-		if is.Rule != lexicon.RuleBlobAccept && is.Rule != lexicon.RuleBlobSize {
-			issues = append(issues, is)
+	if err := lexicon.CheckRecordKey(keyType, w.rkey); err != nil {
+		return "", invalidRequest("Invalid record key for %s: %v", typ, err)
+	}
+	res := v.Validate(cat, w.value)
+	issues := res.Issues
+	for _, b := range res.Blobs {
+		if b.Size < 0 {
+			issues = append(issues, lexicon.Issue{Path: b.Path, Rule: lexicon.RuleType, Message: "a legacy blob reference ({cid, mimeType}); a new record needs {$type: blob, ref, mimeType, size}"})
 		}
 	}
 	if len(issues) == 0 {
-		res.Status, res.Issues = lexicon.Valid, nil
-		return nil
+		return string(lexicon.Valid), nil
 	}
 	msgs := make([]string, len(issues))
 	for i, is := range issues {
-		msgs[i] = is.String()
+		msgs[i] = requestIssue(w.recordPath(), is)
 	}
-	typ := res.Type
-	if typ == "" {
-		return invalidRequest("Invalid record: %s", strings.Join(msgs, "; "))
-	}
-	return invalidRequest("Invalid %s record: %s", typ, strings.Join(msgs, "; "))
+	return "", invalidRequest("Invalid %s record: %s", typ, strings.Join(msgs, "; "))
 }
 
-// checkWriteBlobs checks every blob a record references: uploaded by the
-// account, and, for the references constraints lists (a validated
-// record's, with their schema's accept and maxSize), of a size and MIME
-// type the schema accepts and of the MIME type the reference declares.
-func (s *Server) checkWriteBlobs(ctx context.Context, a *Account, record []byte, constraints []lexicon.BlobRef) error {
-	byPath := map[string]lexicon.BlobRef{}
-	for _, c := range constraints {
-		byPath[c.Path] = c
+// requestIssue renders a record's issue with its path in the request
+// (base is where the record is): a missing field is named in the object
+// that lacks it, a refused MIME type at the blob's mimeType, as the
+// reference does.
+func requestIssue(base string, is lexicon.Issue) string {
+	path, msg := is.Path, is.Message
+	switch is.Rule {
+	case lexicon.RuleRequired:
+		if parent, key, ok := splitPath(path); ok {
+			path, msg = parent, fmt.Sprintf("required field %q missing", key)
+		}
+	case lexicon.RuleBlobAccept:
+		path += ".mimeType"
 	}
-	for _, ref := range lexicon.FindBlobs(record) {
+	return base + strings.TrimPrefix(path, "$") + ": " + msg
+}
+
+// splitPath splits a JSON path of package lexicon ($.a.b, $.a["odd key"])
+// into its parent and last key.
+func splitPath(p string) (parent, key string, ok bool) {
+	if strings.HasSuffix(p, "\"]") {
+		i := strings.LastIndex(p, "[\"")
+		if i < 0 {
+			return "", "", false
+		}
+		k, err := strconv.Unquote(p[i+1 : len(p)-1])
+		return p[:i], k, err == nil
+	}
+	i := strings.LastIndexByte(p, '.')
+	if i < 0 || strings.HasSuffix(p, "]") {
+		return "", "", false
+	}
+	return p[:i], p[i+1:], true
+}
+
+// checkWriteBlobs checks every blob reference of a write's record, as the
+// reference does whatever validate says: no legacy reference, uploaded by
+// the account, declared with the stored blob's MIME type and size.
+func (s *Server) checkWriteBlobs(ctx context.Context, a *Account, w *write) error {
+	refs := lexicon.FindBlobs(w.value)
+	for _, ref := range refs {
+		if ref.Size < 0 {
+			return invalidRequest("Legacy blobs are not allowed (%s)", ref.CID)
+		}
+	}
+	for _, ref := range refs {
 		c, err := cid.Decode(ref.CID)
 		if err != nil {
-			return invalidRequest("Invalid blob reference at %s: %v", ref.Path, err)
+			return invalidRequest("Invalid blob reference at %s%s: %v", w.recordPath(), strings.TrimPrefix(ref.Path, "$"), err)
 		}
 		meta, err := s.store.BlobMeta(ctx, a.DID, c)
 		if errors.Is(err, ErrNotStored) {
@@ -129,18 +172,11 @@ func (s *Server) checkWriteBlobs(ctx context.Context, a *Account, record []byte,
 		if err != nil {
 			return err
 		}
-		con, ok := byPath[ref.Path]
-		if !ok {
-			continue
-		}
-		if con.MaxSize >= 0 && meta.Size > con.MaxSize {
-			return xerr(http.StatusBadRequest, "BlobTooLarge", "This file is too large. It is %d bytes but the maximum size is %d bytes.", meta.Size, con.MaxSize)
-		}
 		if ref.MimeType != meta.MimeType {
 			return xerr(http.StatusBadRequest, "InvalidMimeType", "Referenced Mimetype does not match stored blob. Expected: %s, Got: %s", meta.MimeType, ref.MimeType)
 		}
-		if len(con.Accept) > 0 && !lexicon.MimeAccepted(con.Accept, meta.MimeType) {
-			return xerr(http.StatusBadRequest, "InvalidMimeType", "Wrong type of file. It is %s but it must match %s.", meta.MimeType, strings.Join(con.Accept, ","))
+		if ref.Size != meta.Size {
+			return xerr(http.StatusBadRequest, "InvalidSize", "Referenced Size does not match stored blob. Expected: %d, Got: %d", meta.Size, ref.Size)
 		}
 	}
 	return nil

@@ -29,10 +29,19 @@ func withMime(blob map[string]any, mime string) map[string]any {
 	return b
 }
 
+func withSize(blob map[string]any, size int) map[string]any {
+	b := withMime(blob, blob["mimeType"].(string))
+	b["size"] = size
+	return b
+}
+
 // TestWritesAreValidatedAsTheReferenceDoes pins createRecord's answers:
 // validationStatus valid / unknown / absent by the validate flag, and the
-// reference's error names (InvalidRequest "Invalid TYPE record: ...",
-// BlobNotFound, BlobTooLarge, InvalidMimeType) for each kind of bad record.
+// reference's error names (InvalidRequest "Invalid TYPE record: PATH:
+// ...", with PATH where the value is in the request; BlobNotFound,
+// InvalidMimeType, InvalidSize) for each kind of bad record.
+// TestValidationMatchesReference compares such answers with the
+// reference's own.
 func TestWritesAreValidatedAsTheReferenceDoes(t *testing.T) {
 	ts, u := startWithAlice(t)
 	png := upload(ts, u, append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...), "image/png")
@@ -65,22 +74,32 @@ func TestWritesAreValidatedAsTheReferenceDoes(t *testing.T) {
 		{"unknown type", map[string]any{"$type": "com.example.thing", "x": 1}, nil, 200, "unknown", "", ""},
 		{"unknown type, validate true", map[string]any{"$type": "com.example.thing", "x": 1}, &yes, 400, "InvalidRequest", "Unknown lexicon type: com.example.thing", ""},
 		{"invalid, validate false", map[string]any{"$type": "app.bsky.feed.post", "text": 12345}, &no, 200, "", "", ""},
-		{"text not a string", map[string]any{"$type": "app.bsky.feed.post", "text": 12345, "createdAt": vTime}, nil, 400, "InvalidRequest", "Invalid app.bsky.feed.post record: $.text: expected a string", ""},
-		{"missing createdAt", map[string]any{"$type": "app.bsky.feed.post", "text": "hi"}, nil, 400, "InvalidRequest", "$.createdAt: required field missing", ""},
-		{"too many graphemes", postRec(map[string]any{"text": strings.Repeat("é", 301)}), nil, 400, "InvalidRequest", "$.text: 301 graphemes", ""},
-		{"bad datetime", postRec(map[string]any{"createdAt": "yesterday"}), nil, 400, "InvalidRequest", "$.createdAt: not a valid datetime", ""},
-		{"bad at-uri", map[string]any{"$type": "app.bsky.feed.like", "createdAt": vTime, "subject": map[string]any{"uri": "https://x.example/p", "cid": vCID}}, nil, 400, "InvalidRequest", "$.subject.uri: not a valid at-uri", ""},
-		{"bad cid", map[string]any{"$type": "app.bsky.feed.like", "createdAt": vTime, "subject": map[string]any{"uri": "at://" + u.did + "/app.bsky.feed.post/3k2la3uyghk2a", "cid": "nope"}}, nil, 400, "InvalidRequest", "$.subject.cid", ""},
-		{"bad did", map[string]any{"$type": "app.bsky.graph.follow", "createdAt": vTime, "subject": "alice"}, nil, 400, "InvalidRequest", "$.subject: not a valid did", ""},
+		{"text not a string", map[string]any{"$type": "app.bsky.feed.post", "text": 12345, "createdAt": vTime}, nil, 400, "InvalidRequest", "Invalid app.bsky.feed.post record: $.record.text: expected a string", ""},
+		{"missing createdAt", map[string]any{"$type": "app.bsky.feed.post", "text": "hi"}, nil, 400, "InvalidRequest", `$.record: required field "createdAt" missing`, ""},
+		{"too many graphemes", postRec(map[string]any{"text": strings.Repeat("é", 301)}), nil, 400, "InvalidRequest", "$.record.text: 301 graphemes", ""},
+		{"bad datetime", postRec(map[string]any{"createdAt": "yesterday"}), nil, 400, "InvalidRequest", "$.record.createdAt: not a valid datetime", ""},
+		{"bad at-uri", map[string]any{"$type": "app.bsky.feed.like", "createdAt": vTime, "subject": map[string]any{"uri": "https://x.example/p", "cid": vCID}}, nil, 400, "InvalidRequest", "$.record.subject.uri: not a valid at-uri", ""},
+		{"bad cid", map[string]any{"$type": "app.bsky.feed.like", "createdAt": vTime, "subject": map[string]any{"uri": "at://" + u.did + "/app.bsky.feed.post/3k2la3uyghk2a", "cid": "nope"}}, nil, 400, "InvalidRequest", "$.record.subject.cid", ""},
+		{"bad did", map[string]any{"$type": "app.bsky.graph.follow", "createdAt": vTime, "subject": "alice"}, nil, 400, "InvalidRequest", "$.record.subject: not a valid did", ""},
 		{"closed-union-free open union member", postRec(map[string]any{"embed": map[string]any{"$type": "com.example.embed"}}), nil, 200, "valid", "", ""},
-		{"union member without $type", postRec(map[string]any{"embed": map[string]any{"images": []any{}}}), nil, 400, "InvalidRequest", "$.embed: a union member must have a string $type", ""},
-		{"non-record $type", map[string]any{"$type": "app.bsky.feed.getTimeline"}, nil, 400, "InvalidRequest", "is not a record schema", ""},
+		{"union member without $type", postRec(map[string]any{"embed": map[string]any{"images": []any{}}}), nil, 400, "InvalidRequest", "$.record.embed: a union member must have a string $type", ""},
+		{"non-record $type (a query): no record schema", map[string]any{"$type": "app.bsky.feed.getTimeline"}, nil, 200, "unknown", "", ""},
+		{"non-record $type, validate true", map[string]any{"$type": "app.bsky.feed.getTimeline"}, &yes, 400, "InvalidRequest", "Unknown lexicon type: app.bsky.feed.getTimeline", ""},
+		{"no $type: the collection's", map[string]any{"text": "hi", "createdAt": vTime}, nil, 200, "valid", "", "app.bsky.feed.post"},
+		{"no $type, invalid for the collection", map[string]any{"text": 5, "createdAt": vTime}, nil, 400, "InvalidRequest", "$.record.text: expected a string", "app.bsky.feed.post"},
+		{"$type not the collection", postRec(nil), nil, 400, "InvalidRequest", "Invalid $type: expected app.bsky.feed.like, got app.bsky.feed.post", "app.bsky.feed.like"},
+		{"float", postRec(map[string]any{"n": 1.5}), nil, 400, "InvalidRequest", "Invalid record: $.record.n: floating point number", ""},
 		{"avatar", profile(png), nil, 200, "valid", "", ""},
 		{"blob not uploaded", profile(notUploaded), nil, 400, "BlobNotFound", "Could not find blob: bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", ""},
 		{"blob not uploaded, validate false", map[string]any{"$type": "com.example.pic", "img": notUploaded}, &no, 400, "BlobNotFound", "Could not find blob", ""},
-		{"blob of a type the schema refuses", profile(gif), nil, 400, "InvalidMimeType", "Wrong type of file. It is image/gif", ""},
+		{"blob of a type the schema refuses", profile(gif), nil, 400, "InvalidRequest", "Invalid app.bsky.actor.profile record: $.record.avatar.mimeType: MIME type image/gif is not accepted", ""},
 		{"blob declared of another type than stored", profile(withMime(gif, "image/png")), nil, 400, "InvalidMimeType", "does not match stored blob", ""},
-		{"blob larger than the schema's maxSize", profile(big), nil, 400, "BlobTooLarge", "This file is too large", ""},
+		{"blob larger than the schema's maxSize", profile(big), nil, 400, "InvalidRequest", "$.record.avatar: 1000009 bytes, larger than the maximum 1000000", ""},
+		{"blob declared of another size than stored", profile(withSize(png, 7)), nil, 400, "InvalidSize", "Referenced Size does not match stored blob. Expected: 108, Got: 7", ""},
+		{"blob declared of another size, validate false", profile(withSize(png, 7)), &no, 400, "InvalidSize", "Expected: 108", ""},
+		{"blob declared of another type, validate false", profile(withMime(gif, "image/png")), &no, 400, "InvalidMimeType", "does not match stored blob", ""},
+		{"legacy blob reference", profile(map[string]any{"cid": png["ref"].(map[string]any)["$link"], "mimeType": "image/png"}), nil, 400, "InvalidRequest", "$.record.avatar: a legacy blob reference", ""},
+		{"legacy blob reference, validate false", profile(map[string]any{"cid": png["ref"].(map[string]any)["$link"], "mimeType": "image/png"}), &no, 400, "InvalidRequest", "Legacy blobs are not allowed", ""},
 		{"blob constraints not checked with validate false", profile(gif), &no, 200, "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,7 +147,7 @@ func TestPutAndApplyWritesAreValidated(t *testing.T) {
 	if m := ts.ok(put(good)); m["validationStatus"] != "valid" {
 		t.Errorf("putRecord: %v", m)
 	}
-	if r := put(bad); r.status != 400 || !strings.Contains(string(r.body), "required field missing") {
+	if r := put(bad); r.status != 400 || !strings.Contains(r.json(t)["message"].(string), `$.record: required field "createdAt" missing`) {
 		t.Errorf("putRecord of a bad record: %s", r)
 	}
 	create := func(rec map[string]any) map[string]any {
@@ -142,11 +161,47 @@ func TestPutAndApplyWritesAreValidated(t *testing.T) {
 		t.Errorf("applyWrites results %v", res)
 	}
 	r := ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "writes": []any{create(good), create(bad)}})
-	if r.status != 400 || !strings.Contains(string(r.body), "Invalid app.bsky.feed.post record") {
+	if r.status != 400 || !strings.Contains(r.json(t)["message"].(string), `Invalid app.bsky.feed.post record: $.writes[1].record: required field "createdAt" missing`) {
 		t.Errorf("applyWrites with a bad write: %s", r)
 	}
 	r = ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "validate": true, "writes": []any{create(map[string]any{"$type": "com.example.thing"})}})
 	if r.status != 400 || !strings.Contains(string(r.body), "Unknown lexicon type") {
 		t.Errorf("applyWrites validate true, unknown type: %s", r)
+	}
+}
+
+// TestWriteRecordKeysFollowTheSchema: a validated record's key must be of
+// its schema's key type (the reference's "Invalid record key for TYPE");
+// an unknown type, or validate false, takes any key.
+func TestWriteRecordKeysFollowTheSchema(t *testing.T) {
+	ts, u := startWithAlice(t)
+	no := false
+	for _, tc := range []struct {
+		collection, rkey string
+		validate         *bool
+		msg              string // "" when accepted
+	}{
+		{"app.bsky.actor.profile", "self", nil, ""},
+		{"app.bsky.actor.profile", "other", nil, `Invalid record key for app.bsky.actor.profile: record key "other" is not "self" (key type literal:self)`},
+		{"app.bsky.feed.post", "3k2la3uyghk2a", nil, ""},
+		{"app.bsky.feed.post", "notatid", nil, `Invalid record key for app.bsky.feed.post: record key "notatid" is not a TID (key type tid)`},
+		{"app.bsky.feed.post", "notatid", &no, ""},
+		{"com.example.thing", "anything", nil, ""},
+	} {
+		rec := map[string]any{"$type": tc.collection, "text": "hi", "createdAt": vTime}
+		body := map[string]any{"repo": u.did, "collection": tc.collection, "rkey": tc.rkey, "record": rec}
+		if tc.validate != nil {
+			body["validate"] = *tc.validate
+		}
+		r := ts.proc("com.atproto.repo.putRecord", u.access, body)
+		if tc.msg == "" {
+			if r.status != 200 {
+				t.Errorf("%s/%s: %s", tc.collection, tc.rkey, r)
+			}
+			continue
+		}
+		if m := r.json(t); r.status != 400 || m["error"] != "InvalidRequest" || m["message"] != tc.msg {
+			t.Errorf("%s/%s: %s, want 400 InvalidRequest %q", tc.collection, tc.rkey, r, tc.msg)
+		}
 	}
 }

@@ -206,7 +206,7 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 		create("k3"),
 		{"update by putRecord", func() {
 			prev = cur[col+"/k1"]
-			cur[col+"/k1"] = ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "collection": col, "rkey": "k1", "record": post("changed")}))["cid"].(string)
+			cur[col+"/k1"] = ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "validate": false, "collection": col, "rkey": "k1", "record": post("changed")}))["cid"].(string)
 		}, func() []wantOp { return []wantOp{{"update", col + "/k1", cur[col+"/k1"], prev}} }},
 		{"delete", func() {
 			prev = cur[col+"/k2"]
@@ -215,7 +215,7 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 		}, func() []wantOp { return []wantOp{{"delete", col + "/k2", "", prev}} }},
 		{"applyWrites create, update and delete in one commit", func() {
 			prev = cur[col+"/k1"] + " " + cur[col+"/k3"]
-			out := ts.ok(ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "writes": []any{
+			out := ts.ok(ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "validate": false, "writes": []any{
 				map[string]any{"$type": "com.atproto.repo.applyWrites#create", "collection": col, "rkey": "k4", "value": post("four")},
 				map[string]any{"$type": "com.atproto.repo.applyWrites#update", "collection": col, "rkey": "k1", "value": post("again")},
 				map[string]any{"$type": "com.atproto.repo.applyWrites#delete", "collection": col, "rkey": "k3"},
@@ -454,7 +454,7 @@ func TestSubscribeReposReplayThenLiveHasNoGapNorDuplicate(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range writes {
-			body := map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": fmt.Sprint("live", i), "record": post("while consumers join")}
+			body := map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": fmt.Sprint("live", i), "record": post("while consumers join")}
 			if r := ts.proc("com.atproto.repo.createRecord", u.access, body); r.status != 200 {
 				t.Errorf("write %d: %s", i, r)
 				return

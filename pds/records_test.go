@@ -117,22 +117,22 @@ func TestStaleSwapIsInvalidSwapAndChangesNothing(t *testing.T) {
 	first := ts.createRecord(u, "k1", post("one"))
 	staleCommit, _ := ts.head(u)
 	ts.createRecord(u, "k2", post("two"))
-	second := ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("one, edited")}))
+	second := ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("one, edited")}))
 	staleRecord := first["cid"].(string)
 	cases := []struct {
 		name string
 		nsid string
 		body map[string]any
 	}{
-		{"put with stale swapRecord", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("x"), "swapRecord": staleRecord}},
-		{"put with null swapRecord on an existing record", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("x"), "swapRecord": nil}},
-		{"put with swapRecord on a missing record", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "nope", "record": post("x"), "swapRecord": staleRecord}},
-		{"put with stale swapCommit", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("x"), "swapCommit": staleCommit}},
-		{"create with stale swapCommit", "com.atproto.repo.createRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "record": post("x"), "swapCommit": staleCommit}},
+		{"put with stale swapRecord", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("x"), "swapRecord": staleRecord}},
+		{"put with null swapRecord on an existing record", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("x"), "swapRecord": nil}},
+		{"put with swapRecord on a missing record", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "nope", "record": post("x"), "swapRecord": staleRecord}},
+		{"put with stale swapCommit", "com.atproto.repo.putRecord", map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("x"), "swapCommit": staleCommit}},
+		{"create with stale swapCommit", "com.atproto.repo.createRecord", map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "record": post("x"), "swapCommit": staleCommit}},
 		{"delete with stale swapRecord", "com.atproto.repo.deleteRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "k1", "swapRecord": staleRecord}},
 		{"delete with stale swapCommit", "com.atproto.repo.deleteRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "k1", "swapCommit": staleCommit}},
 		{"delete of a missing record with stale swapCommit", "com.atproto.repo.deleteRecord", map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "nope", "swapCommit": staleCommit}},
-		{"applyWrites with stale swapCommit", "com.atproto.repo.applyWrites", map[string]any{"repo": u.did, "swapCommit": staleCommit, "writes": []any{
+		{"applyWrites with stale swapCommit", "com.atproto.repo.applyWrites", map[string]any{"repo": u.did, "validate": false, "swapCommit": staleCommit, "writes": []any{
 			map[string]any{"$type": awCreate, "collection": "app.bsky.feed.post", "value": post("x")}}}},
 	}
 	head, rev := ts.head(u)
@@ -152,8 +152,8 @@ func TestStaleSwapIsInvalidSwapAndChangesNothing(t *testing.T) {
 		})
 	}
 	// A current swap goes through.
-	ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("y"), "swapRecord": second["cid"], "swapCommit": head}))
-	ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "new", "record": post("y"), "swapRecord": nil}))
+	ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "k1", "record": post("y"), "swapRecord": second["cid"], "swapCommit": head}))
+	ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "new", "record": post("y"), "swapRecord": nil}))
 }
 
 // independentCID computes a record's CID with indigo's data-model code,
@@ -290,7 +290,7 @@ func TestApplyWritesIsAllOrNothing(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			r := ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "writes": tc.writes})
+			r := ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "validate": false, "writes": tc.writes})
 			if r.status != 400 || r.errName() != "InvalidRequest" {
 				t.Fatalf("want 400 InvalidRequest, got %s", r)
 			}
@@ -302,7 +302,7 @@ func TestApplyWritesIsAllOrNothing(t *testing.T) {
 			}
 		})
 	}
-	out := ts.ok(ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "writes": []any{
+	out := ts.ok(ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "validate": false, "writes": []any{
 		create("a", "a"), create("b", "b"),
 		map[string]any{"$type": awUpdate, "collection": "app.bsky.feed.post", "rkey": "keep", "value": post("kept")},
 		map[string]any{"$type": awDelete, "collection": "app.bsky.feed.post", "rkey": "b"},
@@ -332,7 +332,7 @@ func TestConcurrentWritesChain(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r := ts.proc("com.atproto.repo.createRecord", u.access, map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "record": post(fmt.Sprint(i))})
+			r := ts.proc("com.atproto.repo.createRecord", u.access, map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "record": post(fmt.Sprint(i))})
 			if r.status != 200 {
 				errs <- r.String()
 			}

@@ -189,14 +189,14 @@ func TestRelayConsumerAcceptsAScriptedSession(t *testing.T) {
 
 	u := ts.createUser("alice")
 	bob := ts.createUser("bob")
-	put := map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "p1", "record": post("first")}
+	put := map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "p1", "record": post("first")}
 	ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, put))
 	ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, put)) // identical: no event
 	ts.createRecord(u, "p2", post("second"))
 	put["record"] = post("first, edited")
 	ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, put))
 	ts.ok(ts.proc("com.atproto.repo.deleteRecord", u.access, map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "p2"}))
-	ts.ok(ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "writes": []any{
+	ts.ok(ts.proc("com.atproto.repo.applyWrites", u.access, map[string]any{"repo": u.did, "validate": false, "writes": []any{
 		map[string]any{"$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.like", "rkey": "l1", "value": map[string]any{"$type": "app.bsky.feed.like", "subject": map[string]any{"uri": "at://" + u.did + "/app.bsky.feed.post/p1", "cid": "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"}, "createdAt": "2024-01-01T00:00:00.000Z"}},
 		map[string]any{"$type": "com.atproto.repo.applyWrites#delete", "collection": "app.bsky.feed.post", "rkey": "p1"},
 	}}))

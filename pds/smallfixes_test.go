@@ -28,14 +28,14 @@ func (ts *testServer) seqCount() int {
 func TestIdenticalWritesAreNoOps(t *testing.T) {
 	ts, u := startWithAlice(t)
 	rec := post("same")
-	put := map[string]any{"repo": u.did, "collection": "app.bsky.feed.post", "rkey": "a", "record": rec}
+	put := map[string]any{"repo": u.did, "validate": false, "collection": "app.bsky.feed.post", "rkey": "a", "record": rec}
 	first := ts.ok(ts.proc("com.atproto.repo.putRecord", u.access, put))
 	if first["commit"] == nil {
 		t.Fatalf("first put: %v", first)
 	}
 	head, rev := ts.head(u)
 	events := ts.seqCount()
-	apply := map[string]any{"repo": u.did, "writes": []any{
+	apply := map[string]any{"repo": u.did, "validate": false, "writes": []any{
 		map[string]any{"$type": "com.atproto.repo.applyWrites#update", "collection": "app.bsky.feed.post", "rkey": "a", "value": rec},
 	}}
 	for _, tc := range []struct {

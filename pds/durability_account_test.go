@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbor-atproto/arbor/firehose"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // mailToken is the token of the last mail to addr in a --mail-log file
@@ -43,7 +44,7 @@ func TestDurabilityPreferencesAndDeletionsSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the arbor binary")
 	}
-	bin := buildArbor(t)
+	bin := testfixtures.BuildArbor(t)
 	dir := t.TempDir()
 	mail := filepath.Join(t.TempDir(), "mail.log")
 	const accounts = 10

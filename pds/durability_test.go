@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/arbor-atproto/arbor/identity"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 
 	"github.com/arbor-atproto/arbor/archive"
 
@@ -27,18 +27,6 @@ import (
 
 	"github.com/arbor-atproto/arbor/firehose"
 )
-
-// buildArbor builds the arbor binary into a temporary directory.
-func buildArbor(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "arbor")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // child is `arbor pds serve` running as a child process.
 type child struct {
@@ -119,7 +107,7 @@ func TestDurabilityAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the arbor binary")
 	}
-	bin := buildArbor(t)
+	bin := testfixtures.BuildArbor(t)
 	dir := t.TempDir()
 	var (
 		did, token string

@@ -10,33 +10,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/arbor-atproto/arbor/firehose"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
-
-// testClock is a settable clock for Config.Now.
-type testClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
 
 // testServer is a Server listening on loopback.
 type testServer struct {
@@ -44,7 +25,7 @@ type testServer struct {
 	srv   *Server
 	hs    *httptest.Server
 	url   string
-	clock *testClock
+	clock *testfixtures.Clock
 }
 
 // startServer starts a server on a loopback port; cfg.PublicURL is set
@@ -68,7 +49,7 @@ func startWithAlice(t testing.TB) (*testServer, *user) {
 
 func startServerOn(t testing.TB, ln net.Listener, cfg Config) *testServer {
 	t.Helper()
-	clock := &testClock{}
+	clock := &testfixtures.Clock{}
 	if cfg.Now == nil {
 		cfg.Now = clock.Now
 	}

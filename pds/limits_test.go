@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -329,7 +330,7 @@ func TestLoginLimitsDefaultAndOff(t *testing.T) {
 // The limiter forgets ended windows, and never keeps more than
 // maxLimiterKeys counters.
 func TestLimiterMemoryIsBounded(t *testing.T) {
-	clock := &testClock{}
+	clock := &testfixtures.Clock{}
 	l := newLimiter(clock.Now)
 	lim := []RateLimit{{Points: 1, Window: time.Minute}}
 	for i := range 5000 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -282,7 +283,7 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 			for _, sk := range v.Skipped {
 				t.Errorf("check %s skipped: %s", sk.Check, sk.Reason)
 			}
-			if !contains(v.Passed, firehose.CheckInversion) || !contains(v.Passed, firehose.CheckSignature) {
+			if !slices.Contains(v.Passed, firehose.CheckInversion) || !slices.Contains(v.Passed, firehose.CheckSignature) {
 				t.Fatalf("checks passed: %v", v.Passed)
 			}
 			if _, err := chain.Check(ev); err != nil {
@@ -306,15 +307,6 @@ func TestSubscribeReposCommitsCarryVerifiableSyncV11Events(t *testing.T) {
 	if _, err := firehose.VerifyCommit(last, key); !errors.Is(err, repo.ErrBadSignature) {
 		t.Fatalf("bob's commit checked with alice's key: %v", err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestSubscribeReposSendsIdentityAccountAndSyncEvents(t *testing.T) {

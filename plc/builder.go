@@ -179,7 +179,7 @@ func NextOperation(st *State, u Update, signer atcrypto.PrivateKey, now time.Tim
 			changed = true
 		}
 		for _, add := range u.AddRotationKeys {
-			if contains(op.RotationKeys, add) {
+			if slices.Contains(op.RotationKeys, add) {
 				return nil, wrapf(ErrNoChange, "rotation key %s is already in the list", add)
 			}
 		}

@@ -2,6 +2,7 @@ package plc
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -134,7 +135,7 @@ func FormatDocument(did syntax.DID, op *Operation) (*Document, error) {
 		default:
 			return nil, wrapf(ErrBadDIDKey, "verification method %q: unsupported key type", vm.ID)
 		}
-		if !contains(doc.Context, ctx) {
+		if !slices.Contains(doc.Context, ctx) {
 			doc.Context = append(doc.Context, ctx)
 		}
 		doc.VerificationMethod = append(doc.VerificationMethod, DocVerificationKey{
@@ -148,15 +149,6 @@ func FormatDocument(did syntax.DID, op *Operation) (*Document, error) {
 		doc.Service = append(doc.Service, DocService{ID: "#" + sv.ID, Type: sv.Type, ServiceEndpoint: sv.Endpoint})
 	}
 	return doc, nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func nonNil(s []string) []string {

@@ -40,10 +40,14 @@
 // Before that, createRecord, putRecord and applyWrites validate each record
 // against the embedded Lexicon catalog as the reference PDS does (package
 // lexicon, the code of arbor verify --lexicon; validate.go): the validate
-// flag decides between validationStatus "valid", "unknown" and none, a
-// record that breaks its schema is refused, and every blob it references
-// must have been uploaded by the account and fit the schema's accept and
-// maxSize.
+// flag decides between validationStatus "valid", "unknown" and none; a
+// record that breaks its schema (its blob references' declared MIME type
+// and size against the schema's accept and maxSize included), or whose key
+// is not of the schema's key type, is refused; and every blob it
+// references must have been uploaded by the account, with the MIME type
+// and size it is declared with. TestValidationMatchesReference compares
+// the answers with the reference PDS's own
+// (golden/pds/validation-reference.json).
 //
 // The blocks table holds exactly the blocks of each repository's current
 // state: a commit removes the previous commit block, the MST nodes the new

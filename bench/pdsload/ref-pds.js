@@ -1,7 +1,9 @@
 // Starts the reference PDS (npm @atproto/pds, SQLite) with the reference
 // did:plc directory (@did-plc/server, in-memory database) on loopback, for
-// bench/pds.sh. Run it with Node 22.19+ from a directory whose node_modules
-// has both packages (bench/pds.sh installs them under bench/out/refpds).
+// bench/pds.sh, bench/firehose.sh and pds/e2e/reference-golden.sh
+// (start_reference in bench/pdsbench.sh). Run it with Node 22.19+ from a
+// directory whose node_modules has both packages (install_reference in
+// bench/pdsbench.sh installs them under bench/out/refpds).
 // Prints "ready URL ADMIN_PASSWORD" on stdout and runs until SIGTERM or
 // SIGINT (two hours at most).
 //

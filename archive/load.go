@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sort"
 
@@ -114,32 +115,41 @@ var ErrNotRepo = errors.New("root block is neither a commit nor an MST node")
 // ErrNoRoot: the CAR header names no root.
 var ErrNoRoot = errors.New("CAR file has no root")
 
-// batch carries blocks from the reading goroutine to the indexing one.
-type batch struct {
-	buf    []byte
-	blocks []batchBlock
-	err    error // final: io.EOF or the error that ended the read
-}
-
-type batchBlock struct {
-	cid        cid.Cid // only for bad blocks; others go by digest
-	digest     [32]byte
-	codec      uint8
-	offset     int64 // of the section
-	dataOff    int64 // of the block's data, relative to the CAR's start
-	start, end int
-	err        error // a bad block collected under CollectBadBlocks
-}
-
 const batchBytes = 1 << 20
+
+// typicalBlockBytes is about what a repository's blocks take in its file
+// on average, section framing included (a million-record repository of
+// posts, likes and follows: 227), rounded up so that the table reserved
+// from a file's size (see blockStore.reserve) is rarely larger than the
+// archive needs.
+const typicalBlockBytes = 256
+
+// regularSize is the size of r when it is a regular file, else 0.
+func regularSize(r io.Reader) int64 {
+	f, ok := r.(interface{ Stat() (fs.FileInfo, error) })
+	if !ok {
+		return 0
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return 0
+	}
+	return st.Size()
+}
+
+// touchAhead is how many blocks' table slots the indexer touches at a time
+// before inserting them (see blockStore.touch).
+const touchAhead = 32
 
 // ReadArchive streams a CAR file and keeps what repository tools need. A
 // malformed CAR (bad header, framing, or a block whose bytes do not match its
 // CID unless CollectBadBlocks) is an error; problems inside well-framed
 // blocks are collected in Problems.
 //
-// Reading, which includes hashing every block, runs on one goroutine and
-// indexing on another, so the two cores the work usually has are both busy.
+// The work is a pipeline (load_pipeline.go): one goroutine frames the file
+// into batches, a checker per core hashes each batch's blocks and checks
+// the records among them, and this goroutine indexes the batches in file
+// order.
 func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	// Where the CAR starts in a lazy source, asked before reading moves it.
 	var src io.ReaderAt
@@ -147,7 +157,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	if opts.Lazy && !opts.KeepBodies {
 		src, base = lazySource(r)
 	}
-	cr, err := car.NewReader(r, car.WithReuseBuffer(), car.WithoutCIDs())
+	cr, err := car.NewReader(r, car.WithReuseBuffer(), car.WithoutCIDs(), car.WithoutHashCheck())
 	if err != nil {
 		return nil, err
 	}
@@ -158,72 +168,24 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	}
 	a.Root = a.Roots[0]
 	rootD, rootCodec, _ := cidDigest(a.Root)
+	if size := regularSize(r); size > 0 {
+		a.store.reserve(int(size / typicalBlockBytes))
+	}
 
-	const batches = 4
-	full := make(chan *batch, batches)
-	free := make(chan *batch, batches)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(full)
-		var b *batch
-		made := 0
-		for {
-			if b == nil {
-				// Batches are made only as the file needs them, and
-				// their buffers start small and grow to a batch's size
-				// only in a file that large: a small archive's fixed
-				// cost stays small.
-				select {
-				case b = <-free:
-				default:
-					if made < batches {
-						made++
-						b = &batch{buf: make([]byte, 0, 32<<10)}
-						break
-					}
-					select {
-					case b = <-free:
-					case <-stop:
-						return
-					}
-				}
-				b.buf, b.blocks, b.err = b.buf[:0], b.blocks[:0], nil
-			}
-			blk, err := cr.Next()
-			if err != nil {
-				var be *car.BlockError
-				if err != io.EOF && opts.CollectBadBlocks && errors.As(err, &be) && be.CID.Defined() &&
-					(errors.Is(err, car.ErrHashMismatch) || errors.Is(err, car.ErrUnsupportedCID)) {
-					b.blocks = append(b.blocks, batchBlock{cid: be.CID, offset: be.Offset, err: be.Err})
-					continue
-				}
-				b.err = err
-				select {
-				case full <- b:
-				case <-stop:
-				}
-				return
-			}
-			st := len(b.buf)
-			b.buf = append(b.buf, blk.Data...)
-			b.blocks = append(b.blocks, batchBlock{digest: blk.Digest, codec: blk.Codec, offset: blk.Offset,
-				dataOff: cr.BytesRead() - int64(len(blk.Data)), start: st, end: len(b.buf)})
-			if len(b.buf) >= batchBytes || len(b.blocks) >= 8192 {
-				select {
-				case full <- b:
-				case <-stop:
-					return
-				}
-				b = nil
-				if opts.Progress != nil {
-					opts.Progress(cr.BytesRead())
+	p := startPipeline(cr, opts)
+	defer p.close()
+	for b := range p.ordered {
+		<-b.checked
+		for j := range b.blocks {
+			if j%touchAhead == 0 {
+				for k := j; k < min(j+touchAhead, len(b.blocks)); k++ {
+					a.store.touch(&b.blocks[k].digest)
 				}
 			}
-		}
-	}()
-	for b := range full {
-		for _, bb := range b.blocks {
+			bb := &b.blocks[j]
+			if bb.fatal != nil {
+				return nil, bb.fatal
+			}
 			a.BlockCount++
 			if bb.err != nil {
 				a.addBad(bb)
@@ -231,7 +193,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 			}
 			data := b.buf[bb.start:bb.end]
 			a.BlockBytes += int64(len(data))
-			a.add(&bb, data, &rootD, rootCodec)
+			a.add(bb, data, &rootD, rootCodec)
 		}
 		if b.err != nil {
 			if b.err != io.EOF {
@@ -239,7 +201,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 			}
 			break
 		}
-		free <- b
+		p.free <- b
 	}
 	a.FileBytes = cr.BytesRead()
 	if opts.Progress != nil {
@@ -249,7 +211,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	return a, nil
 }
 
-func (a *Archive) addBad(bb batchBlock) {
+func (a *Archive) addBad(bb *batchBlock) {
 	a.Problems = append(a.Problems, BlockProblem{CID: bb.cid, Offset: bb.offset, Err: bb.err})
 	d, codec, ok := cidDigest(bb.cid)
 	if !ok {
@@ -291,30 +253,31 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 			a.store.entry(i).rec = recNode
 			return
 		}
-		if looksLikeNode(data) {
-			a.store.keep(i, data)
-			e.rec = recNode
-			a.rawNodes++
-			return
+		if bb.class == classUnchecked {
+			if looksLikeNode(data) {
+				a.store.keep(i, data)
+				e.rec = recNode
+				a.rawNodes++
+				return
+			}
+			checkRecord(bb, data) // a node-shaped block that is no node
 		}
-		if err := dagcbor.Validate(data); err != nil {
+		switch bb.class {
+		case classInvalid:
 			// Kept whole: it may be a broken MST node, and the tree
 			// walk then says precisely what is wrong with it.
-			a.Problems = append(a.Problems, BlockProblem{CID: dagcbor.CIDFromDigest(uint64(codec), *d), Offset: bb.offset, Err: err})
+			a.Problems = append(a.Problems, BlockProblem{CID: dagcbor.CIDFromDigest(uint64(codec), *d), Offset: bb.offset, Err: bb.invalid})
 			a.store.keep(i, data)
 			e.rec = recUnknown // its problem is listed
 			return
-		}
-		if commitShaped(data) {
+		case classCommit:
 			// A commit of the history (legacy exports): kept, so
 			// Inspect can follow the prev chain through it.
-			if _, err := repo.DecodeCommit(data); err == nil {
-				a.store.keep(i, data)
-				e.rec = recCommit
-				return
-			}
+			a.store.keep(i, data)
+			e.rec = recCommit
+			return
 		}
-		e.rec = recordState(data)
+		e.rec = bb.rec
 		if a.lex != nil && e.rec == recOK {
 			a.setLexCode(i, a.lex.Check(data))
 		}

@@ -30,7 +30,10 @@ func (a *Archive) keepCompact(i int, data []byte) bool {
 		return false
 	}
 	ok := func(l []byte) bool {
-		_, _, good := linkDigest(l)
+		d, _, good := linkDigest(l)
+		if good {
+			a.store.touch(&d)
+		}
 		return l == nil || good
 	}
 	if !ok(n.Left) {

@@ -24,6 +24,7 @@ type options struct {
 	maxBlockSize int64
 	reuseBuffer  bool
 	withoutCIDs  bool
+	noHashCheck  bool
 	// backgroundScan: OpenIndex and IndexBytes scan the framing on a
 	// goroutine (WithBackgroundScan).
 	backgroundScan bool
@@ -58,6 +59,14 @@ func WithReuseBuffer() Option {
 // block instead. Errors still name the CID.
 func WithoutCIDs() Option {
 	return func(o *options) { o.withoutCIDs = true }
+}
+
+// WithoutHashCheck makes Next leave checking each block's bytes against
+// its CID to the caller, who must call Block.Check on every block Next
+// returns: hashing is most of a read's work, and this lets a caller spread
+// it over goroutines. Everything else Next checks is unchanged.
+func WithoutHashCheck() Option {
+	return func(o *options) { o.noHashCheck = true }
 }
 
 // WithBackgroundScan makes OpenIndex and IndexBytes return once the header

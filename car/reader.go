@@ -160,11 +160,30 @@ func (r *Reader) next() (Block, error) {
 	if err != nil {
 		return Block{}, r.truncated(start, errCID(), err)
 	}
-	if sha256.Sum256(data) != digest {
-		return Block{}, &BlockError{Offset: start, CID: errCID(), Err: ErrHashMismatch,
-			Detail: fmt.Sprintf("sha2-256 of the %d block bytes is %x", size, sha256.Sum256(data))}
+	b := Block{CID: c, Data: data, Offset: start, Digest: digest, Codec: codec}
+	if !r.opts.noHashCheck {
+		if err := b.Check(); err != nil {
+			return Block{}, err
+		}
 	}
-	return Block{CID: c, Data: data, Offset: start, Digest: digest, Codec: codec}, nil
+	return b, nil
+}
+
+// Check hashes the block's bytes and compares them with its digest: nil
+// when they match, else the *BlockError (ErrHashMismatch) that Next returns
+// for such a block. Next checks every block unless WithoutHashCheck was
+// given; Check is safe to call from any goroutine while Data is valid.
+func (b Block) Check() error {
+	sum := sha256.Sum256(b.Data)
+	if sum == b.Digest {
+		return nil
+	}
+	c := b.CID
+	if !c.Defined() {
+		c = dagcbor.CIDFromDigest(uint64(b.Codec), b.Digest)
+	}
+	return &BlockError{Offset: b.Offset, CID: c, Err: ErrHashMismatch,
+		Detail: fmt.Sprintf("sha2-256 of the %d block bytes is %x", len(b.Data), sum)}
 }
 
 // otherCID handles a section whose CID is not the fast-path form: it parses

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -468,5 +469,31 @@ func TestWithoutCIDsGivesDigestAndCodecInstead(t *testing.T) {
 	var be *BlockError
 	if !errors.As(err, &be) || be.CID != c || !errors.Is(err, ErrHashMismatch) {
 		t.Fatalf("err = %v, want a hash mismatch naming %s", err, c)
+	}
+}
+
+// WithoutHashCheck hands over a block whose bytes are not its CID's, and
+// Block.Check then gives the error Next gives without the option, with and
+// without WithoutCIDs.
+func TestWithoutHashCheckLeavesTheCheckToBlockCheck(t *testing.T) {
+	good := []byte(`{"a":1}`)
+	c := sha256CID(0x71, good)
+	for _, extra := range [][]Option{nil, {WithoutCIDs()}} {
+		for _, data := range [][]byte{good, []byte(`{"a":2}`)} {
+			raw := cat(emptyHeader, section(c, data))
+			r, err := NewReader(bytes.NewReader(raw), WithoutCIDs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, want := r.Next()
+			r, _ = NewReader(bytes.NewReader(raw), append(extra, WithoutHashCheck())...)
+			b, err := r.Next()
+			if err != nil || !bytes.Equal(b.Data, data) {
+				t.Fatalf("Next with WithoutHashCheck: %q, %v", b.Data, err)
+			}
+			if got := b.Check(); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("Check: %v, want %v", got, want)
+			}
+		}
 	}
 }

@@ -47,11 +47,14 @@ const MaxProblems = 1000
 func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
 	v := &verifier{src: src, fn: fn, seen: make(map[[16]byte]struct{}), b: newRebuild(), feeding: true}
 	defer v.b.stop()
-	if err := v.visit(root, -1, true); err != nil {
+	err := v.visit(root, -1, true)
+	v.b.flush() // every leaf walked is height-checked, even after an error from fn
+	v.problems = v.b.merge(v.problems)
+	if err != nil {
 		return v.problems, err
 	}
 	if !v.incomplete && v.feeding {
-		got, err := v.b.finish()
+		got, err := v.b.b.Finish()
 		if err != nil {
 			return v.problems, fmt.Errorf("mst: rebuilding the tree: %w", err)
 		}
@@ -67,6 +70,7 @@ type verifier struct {
 	nodes      []*RawNode // one per depth
 	fn         func(key []byte, val cid.Cid) error
 	problems   []Problem
+	found      int // problems found, including those past MaxProblems
 	path       []cid.Cid
 	seen       map[[16]byte]struct{}
 	last       []byte // last key walked
@@ -78,6 +82,7 @@ type verifier struct {
 }
 
 func (v *verifier) add(p Problem) {
+	v.found++
 	if len(v.problems) < MaxProblems {
 		v.problems = append(v.problems, p)
 	}
@@ -228,17 +233,15 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 	return nil
 }
 
-// leaf checks one entry's key and passes it on to fn and the rebuild.
+// leaf checks one entry's key and passes it on to fn and to the leaf
+// checker, which checks its height (see rebuild).
 func (v *verifier) leaf(c cid.Cid, key []byte, val cid.Cid, layer int) error {
 	ok := true
 	if err := ValidateKey(key); err != nil {
 		ok = false
 		v.add(Problem{CID: c, Key: string(key), Err: err})
 	}
-	h := Height(key)
-	if ok && h != layer {
-		v.add(problem(c, key, ErrWrongLayer, "key height %d in a layer-%d node", h, layer))
-	}
+	valid, at := ok, v.found
 	if v.haveLast {
 		switch bytes.Compare(v.last, key) {
 		case 0:
@@ -249,13 +252,10 @@ func (v *verifier) leaf(c cid.Cid, key []byte, val cid.Cid, layer int) error {
 			v.add(problem(c, key, ErrUnsorted, "after %q", v.last))
 		}
 	}
-	if v.feeding {
-		// The key is valid and sorted, so the rebuild can skip its checks.
-		if ok {
-			v.b.add(key, val, h)
-		} else {
-			v.feeding = false
-		}
+	// A valid, sorted key can be built without the Builder's checks.
+	v.feeding = v.feeding && ok
+	if valid {
+		v.b.add(c, key, val, layer, at, v.feeding)
 	}
 	v.last = append(v.last[:0], key...)
 	v.haveLast = true

@@ -65,3 +65,55 @@ func TestVerifyStopsRebuildOnCallbackError(t *testing.T) {
 		t.Fatalf("err %v after %d leaves, want %v after %d", err, seen, stop, 3*rebuildBatch+1)
 	}
 }
+
+// Heights are checked beside the walk, and the problems found there must
+// still come in walk order among the walk's own: here a layer-0 node with
+// two keys of height 1 (wrong layer), and between them an entry whose
+// prefix is not minimal, in trees small enough to be checked on the walk's
+// goroutine and large enough to be checked on another.
+func TestVerifyListsHeightProblemsInWalkOrder(t *testing.T) {
+	for _, n := range []int{50, 3 * rebuildBatch} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var ents []hent
+			var wrong []string
+			nonMinimal := ""
+			for i := 0; len(ents) < n; i++ {
+				k := fmt.Sprintf("com.example.thing/k%06d", i)
+				switch h := Height([]byte(k)); {
+				case h == 0:
+					if len(wrong) == 1 && nonMinimal == "" {
+						nonMinimal = k
+						ents = append(ents, hent{key: k, p: 0})
+						continue
+					}
+					ents = append(ents, e(k))
+				case h == 1 && len(ents) >= (len(wrong)+1)*n/3 && len(wrong) < 2:
+					wrong = append(wrong, k)
+					ents = append(ents, e(k))
+				}
+			}
+			m := MapSource{}
+			low := put(m, nodeBytes(cid.Undef, ents...))
+			top := keysAt(1, 100000)
+			last := top[len(top)-1] // sorts after every key above
+			root := put(m, nodeBytes(low, e(last)))
+			probs, err := Verify(m, root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type want struct {
+				err error
+				key string
+			}
+			wants := []want{{ErrWrongLayer, wrong[0]}, {ErrNonMinimalPrefix, nonMinimal}, {ErrWrongLayer, wrong[1]}, {ErrRootMismatch, ""}}
+			if len(wrong) != 2 || len(probs) != len(wants) {
+				t.Fatalf("%d wrong-layer keys placed; problems %v", len(wrong), probs)
+			}
+			for i, w := range wants {
+				if !errors.Is(probs[i], w.err) || probs[i].Key != w.key {
+					t.Errorf("problem %d: %v (key %q), want %v at %q", i, probs[i], probs[i].Key, w.err, w.key)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package archive
+
+import (
+	"errors"
+	"io"
+	"runtime"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/arbor-atproto/arbor/car"
+	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/repo"
+)
+
+// Reading is a pipeline of three stages, so that every core has work:
+//
+//   - the framer (one goroutine) reads the file's sections into batches of
+//     about batchBytes, without hashing them (car.WithoutHashCheck);
+//   - the checkers (one per core) each take a whole batch, hash every block
+//     against its CID (car.Block.Check) and check the blocks that are not
+//     MST nodes as records (checkRecord): strict DAG-CBOR, commit shape,
+//     $type. These depend on nothing but the block's bytes;
+//   - the indexer (read's own goroutine) takes the batches in file order,
+//     waits until each is checked, and does what needs the archive's one
+//     table: inserting blocks, compacting nodes, counting duplicates.
+//
+// Batches go to the checkers and, in the same order, to the indexer; a
+// batch is reused once the indexer is done with it.
+
+// batch carries blocks from the framer to the checkers and the indexer.
+type batch struct {
+	buf     []byte
+	blocks  []batchBlock
+	err     error         // final: io.EOF or the error that ended the read
+	checked chan struct{} // closed when a checker is done with blocks
+}
+
+type batchBlock struct {
+	cid        cid.Cid // only for bad blocks; others go by digest
+	digest     [32]byte
+	codec      uint8
+	offset     int64 // of the section
+	dataOff    int64 // of the block's data, relative to the CAR's start
+	start, end int
+	err        error // a bad block collected under CollectBadBlocks
+	// fatal is the error of a block whose bytes are not those of its CID,
+	// read without CollectBadBlocks: the read ends there.
+	fatal error
+
+	class   uint8 // what checkRecord found, or classUnchecked
+	rec     uint8 // classRecord: the record's recordState
+	invalid error // classInvalid: why dagcbor.Validate refused the block
+}
+
+// What a checker found a DAG-CBOR block to be. classUnchecked is a block
+// shaped like an MST node (or not DAG-CBOR): the indexer decides.
+const (
+	classUnchecked uint8 = iota
+	classInvalid         // not strict DAG-CBOR
+	classCommit          // a commit (of the history)
+	classRecord          // valid DAG-CBOR, not a commit: rec says what it is as a record
+)
+
+// checkRecord classifies a DAG-CBOR block that is not an MST node.
+func checkRecord(bb *batchBlock, data []byte) {
+	if err := dagcbor.Validate(data); err != nil {
+		bb.class, bb.invalid = classInvalid, err
+		return
+	}
+	if commitShaped(data) {
+		if _, err := repo.DecodeCommit(data); err == nil {
+			bb.class = classCommit
+			return
+		}
+	}
+	bb.class, bb.rec = classRecord, recordState(data)
+}
+
+// check is a checker's work on one batch.
+func (b *batch) check(collect bool) {
+	for i := range b.blocks {
+		bb := &b.blocks[i]
+		if bb.err != nil {
+			continue
+		}
+		data := b.buf[bb.start:bb.end]
+		blk := car.Block{Data: data, Offset: bb.offset, Digest: bb.digest, Codec: bb.codec}
+		if err := blk.Check(); err != nil {
+			var be *car.BlockError
+			if collect && errors.As(err, &be) {
+				bb.cid, bb.err = be.CID, be.Err
+			} else {
+				bb.fatal = err
+			}
+			continue
+		}
+		if bb.codec == dagcbor.CodecDagCBOR && !nodeShaped(data) && !looksLikeNode(data) {
+			checkRecord(bb, data)
+		}
+	}
+	close(b.checked)
+}
+
+type pipeline struct {
+	ordered chan *batch // to the indexer, in file order
+	free    chan *batch // back from the indexer
+	stop    chan struct{}
+}
+
+// startPipeline starts the framer and the checkers on cr.
+func startPipeline(cr *car.Reader, opts loadOptions) *pipeline {
+	workers := runtime.GOMAXPROCS(0)
+	batches := 2*workers + 2
+	p := &pipeline{ordered: make(chan *batch, batches), free: make(chan *batch, batches), stop: make(chan struct{})}
+	work := make(chan *batch, batches)
+	for range workers {
+		go func() {
+			for b := range work {
+				b.check(opts.CollectBadBlocks)
+			}
+		}()
+	}
+	go p.frame(cr, opts, work, batches)
+	return p
+}
+
+// close stops the framer (and so the checkers) if the indexer ends early.
+func (p *pipeline) close() { close(p.stop) }
+
+// send hands b to the checkers and the indexer; false when stopped.
+func (p *pipeline) send(b *batch, work chan<- *batch) bool {
+	b.checked = make(chan struct{})
+	select {
+	case work <- b:
+	case <-p.stop:
+		return false
+	}
+	select {
+	case p.ordered <- b:
+		return true
+	case <-p.stop:
+		return false
+	}
+}
+
+// frame is the framer: it reads sections into batches until the file ends
+// or a framing error ends it (sent as the last batch's err).
+func (p *pipeline) frame(cr *car.Reader, opts loadOptions, work chan<- *batch, batches int) {
+	defer close(work)
+	defer close(p.ordered)
+	var b *batch
+	made := 0
+	for {
+		if b == nil {
+			// Batches are made only as the file needs them, and their
+			// buffers start small and grow to a batch's size only in a
+			// file that large: a small archive's fixed cost stays small.
+			select {
+			case b = <-p.free:
+			default:
+				if made < batches {
+					made++
+					b = &batch{buf: make([]byte, 0, 32<<10)}
+					break
+				}
+				select {
+				case b = <-p.free:
+				case <-p.stop:
+					return
+				}
+			}
+			b.buf, b.blocks, b.err = b.buf[:0], b.blocks[:0], nil
+		}
+		blk, err := cr.Next()
+		if err != nil {
+			var be *car.BlockError
+			if err != io.EOF && opts.CollectBadBlocks && errors.As(err, &be) && be.CID.Defined() && errors.Is(err, car.ErrUnsupportedCID) {
+				b.blocks = append(b.blocks, batchBlock{cid: be.CID, offset: be.Offset, err: be.Err})
+				continue
+			}
+			b.err = err
+			p.send(b, work)
+			return
+		}
+		st := len(b.buf)
+		b.buf = append(b.buf, blk.Data...)
+		b.blocks = append(b.blocks, batchBlock{digest: blk.Digest, codec: blk.Codec, offset: blk.Offset,
+			dataOff: cr.BytesRead() - int64(len(blk.Data)), start: st, end: len(b.buf)})
+		if len(b.buf) >= batchBytes || len(b.blocks) >= 8192 {
+			if !p.send(b, work) {
+				return
+			}
+			b = nil
+			if opts.Progress != nil {
+				opts.Progress(cr.BytesRead())
+			}
+		}
+	}
+}

@@ -45,7 +45,7 @@ const MaxProblems = 1000
 // Memory: O(depth) working state, plus a 16-byte fingerprint per visited
 // node to detect reuse.
 func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
-	v := &verifier{src: src, fn: fn, seen: make(map[[16]byte]struct{}), b: newRebuild(), feeding: true}
+	v := &verifier{src: src, fn: fn, b: newRebuild(), feeding: true}
 	defer v.b.stop()
 	err := v.visit(root, -1, true)
 	v.b.flush() // every leaf walked is height-checked, even after an error from fn
@@ -72,7 +72,7 @@ type verifier struct {
 	problems   []Problem
 	found      int // problems found, including those past MaxProblems
 	path       []cid.Cid
-	seen       map[[16]byte]struct{}
+	seen       seenSet
 	last       []byte // last key walked
 	haveLast   bool
 	b          *rebuild
@@ -120,7 +120,7 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		return nil
 	}
 	fp := fingerprint(c)
-	if _, ok := v.seen[fp]; ok {
+	if !v.seen.add(fp) {
 		// Met before: as an ancestor (a cycle) or elsewhere (reuse). The
 		// path is looked at only now, so a node costs O(1), not O(depth).
 		v.incomplete = true
@@ -134,7 +134,6 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		v.add(problem(c, v.last, ErrCycle, "%s", msg))
 		return nil
 	}
-	v.seen[fp] = struct{}{}
 	for len(v.nodes) <= depth {
 		v.nodes = append(v.nodes, &RawNode{})
 	}

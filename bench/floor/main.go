@@ -1,9 +1,14 @@
 // Command floor is the hashing floor for verifying a repository CAR: it
-// reads the file once (mapped into memory), finds every block's framing,
-// and checks every block's sha2-256 against its CID on every core, with
-// Go's SHA-256 (which uses the CPU's SHA instructions where there are
-// some). Nothing a verifier does can take less than this; bench/verify.sh
+// reads the file once, in large chunks, finds every block's framing, and
+// checks every block's sha2-256 against its CID on every core, with Go's
+// SHA-256 (which uses the CPU's SHA instructions where there are some).
+// Nothing a verifier does can take less than this; bench/verify.sh
 // reports arbor verify and inspect against it.
+//
+// One goroutine reads chunks of chunkSize and frames the sections in them
+// (a section cut by a chunk's end is carried over to the next chunk); a
+// hasher per core hashes a chunk's blocks. Memory stays at a few chunks
+// whatever the file's size.
 //
 //	go run ./bench/floor FILE.car
 package main
@@ -14,10 +19,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sync"
-	"syscall"
 )
 
 func main() {
@@ -36,10 +41,17 @@ func main() {
 	}
 }
 
-// block is one section's digest (from its CID) and data.
+const chunkSize = 4 << 20
+
+// block is one section's digest (from its CID) and data, inside a chunk.
 type block struct {
 	want []byte // the 32-byte sha2-256 digest the CID names
 	data []byte
+}
+
+type chunk struct {
+	buf    []byte
+	blocks []block
 }
 
 func run(path string) (int, int, error) {
@@ -48,72 +60,93 @@ func run(path string) (int, int, error) {
 		return 0, 0, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, 0, err
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer syscall.Munmap(data)
-	blocks, err := frame(data)
-	if err != nil {
-		return 0, 0, err
-	}
 	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *chunk, 2*workers)
+	free := make(chan *chunk, 4*workers)
+	for range 4 * workers {
+		free <- &chunk{buf: make([]byte, chunkSize)}
+	}
 	bad := make([]int, workers)
 	var wg sync.WaitGroup
-	per := (len(blocks) + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := min(w*per, len(blocks)), min((w+1)*per, len(blocks))
+	for w := range workers {
 		wg.Add(1)
-		go func(w int, part []block) {
+		go func() {
 			defer wg.Done()
-			for _, b := range part {
-				if d := sha256.Sum256(b.data); !bytes.Equal(d[:], b.want) {
-					bad[w]++
+			for c := range work {
+				for _, b := range c.blocks {
+					if d := sha256.Sum256(b.data); !bytes.Equal(d[:], b.want) {
+						bad[w]++
+					}
 				}
+				free <- c
 			}
-		}(w, blocks[lo:hi])
+		}()
 	}
+	n, err := frame(f, work, free)
+	close(work)
 	wg.Wait()
 	total := 0
-	for _, n := range bad {
-		total += n
+	for _, b := range bad {
+		total += b
 	}
-	return len(blocks), total, nil
+	return n, total, err
 }
 
-// frame splits a CAR v1 file into its sections: a varint length, then a
-// CIDv1 (version, codec and multihash header varints, 32-byte sha2-256
-// digest) and the block's data.
-func frame(data []byte) ([]block, error) {
-	hl, n := binary.Uvarint(data)
-	if n <= 0 || uint64(len(data)-n) < hl {
-		return nil, errors.New("bad CAR header")
-	}
-	off := n + int(hl)
-	var out []block
-	for off < len(data) {
-		l, n := binary.Uvarint(data[off:])
-		if n <= 0 || uint64(len(data)-off-n) < l {
-			return nil, fmt.Errorf("bad section at byte %d", off)
+// frame reads r chunk by chunk, splits each into its sections (a varint
+// length, then a CIDv1: version, codec, hash code and digest length
+// varints and a 32-byte sha2-256 digest, then the block's data) and hands
+// the chunk to the hashers; it returns the number of blocks.
+func frame(r io.Reader, work chan<- *chunk, free <-chan *chunk) (int, error) {
+	n, off := 0, int64(0)
+	header := true
+	var carry []byte
+	for eof := false; !eof; {
+		c := <-free
+		k := copy(c.buf, carry)
+		m, err := io.ReadFull(r, c.buf[k:])
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			eof = true
+		case err != nil:
+			return n, err
 		}
-		sec := data[off+n : off+n+int(l)]
-		off += n + int(l)
+		data := c.buf[:k+m]
+		c.blocks = c.blocks[:0]
 		p := 0
-		for i := 0; i < 4; i++ { // version, codec, hash code, digest length
-			_, m := binary.Uvarint(sec[p:])
-			if m <= 0 {
-				return nil, fmt.Errorf("bad CID at byte %d", off)
+		for {
+			l, w := binary.Uvarint(data[p:])
+			if w > 0 && uint64(w)+l > chunkSize {
+				return n, fmt.Errorf("section at byte %d is larger than %d bytes", off, chunkSize)
 			}
-			p += m
+			if w <= 0 || uint64(len(data)-p-w) < l {
+				break // the rest comes with the next chunk
+			}
+			sec := data[p+w : p+w+int(l)]
+			p += w + int(l)
+			off += int64(w) + int64(l)
+			if header {
+				header = false
+				continue
+			}
+			q := 0
+			for range 4 { // version, codec, hash code, digest length
+				_, v := binary.Uvarint(sec[q:])
+				if v <= 0 {
+					return n, fmt.Errorf("bad CID at byte %d", off)
+				}
+				q += v
+			}
+			if q+32 > len(sec) {
+				return n, fmt.Errorf("short CID at byte %d", off)
+			}
+			c.blocks = append(c.blocks, block{want: sec[q : q+32], data: sec[q+32:]})
+			n++
 		}
-		if p+32 > len(sec) {
-			return nil, fmt.Errorf("short CID at byte %d", off)
-		}
-		out = append(out, block{want: sec[p : p+32], data: sec[p+32:]})
+		carry = append(carry[:0], data[p:]...)
+		work <- c
 	}
-	return out, nil
+	if len(carry) > 0 || header {
+		return n, errors.New("file ends inside a section")
+	}
+	return n, nil
 }

@@ -94,7 +94,10 @@ func (b *batch) check(collect bool) {
 			}
 			continue
 		}
-		if bb.codec == dagcbor.CodecDagCBOR && !nodeShaped(data) && !looksLikeNode(data) {
+		// A block looksLikeNode accepts is nodeShaped too (DAG-CBOR heads
+		// are minimal, so a two-entry map whose first key is "e" starts
+		// with those three bytes): one look tells records from nodes.
+		if bb.codec == dagcbor.CodecDagCBOR && !nodeShaped(data) {
 			checkRecord(bb, data)
 		}
 	}

@@ -183,11 +183,11 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 				}
 			}
 			bb := &b.blocks[j]
-			if bb.fatal != nil {
-				return nil, bb.fatal
+			if bb.class == classFatal {
+				return nil, bb.err
 			}
 			a.BlockCount++
-			if bb.err != nil {
+			if bb.class == classBad {
 				a.addBad(bb)
 				continue
 			}
@@ -266,7 +266,7 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 		case classInvalid:
 			// Kept whole: it may be a broken MST node, and the tree
 			// walk then says precisely what is wrong with it.
-			a.Problems = append(a.Problems, BlockProblem{CID: dagcbor.CIDFromDigest(uint64(codec), *d), Offset: bb.offset, Err: bb.invalid})
+			a.Problems = append(a.Problems, BlockProblem{CID: dagcbor.CIDFromDigest(uint64(codec), *d), Offset: bb.offset, Err: bb.err})
 			a.store.keep(i, data)
 			e.rec = recUnknown // its problem is listed
 			return

@@ -39,23 +39,23 @@ type batchBlock struct {
 	cid        cid.Cid // only for bad blocks; others go by digest
 	digest     [32]byte
 	codec      uint8
+	class      uint8 // what the block was found to be (classUnchecked, ...)
+	rec        uint8 // classRecord: the record's recordState
 	offset     int64 // of the section
 	dataOff    int64 // of the block's data, relative to the CAR's start
 	start, end int
-	err        error // a bad block collected under CollectBadBlocks
-	// fatal is the error of a block whose bytes are not those of its CID,
-	// read without CollectBadBlocks: the read ends there.
-	fatal error
-
-	class   uint8 // what checkRecord found, or classUnchecked
-	rec     uint8 // classRecord: the record's recordState
-	invalid error // classInvalid: why dagcbor.Validate refused the block
+	// err is, for classBad, why the block cannot be trusted; for
+	// classFatal, the error that ends the read at this block; for
+	// classInvalid, why dagcbor.Validate refused it.
+	err error
 }
 
-// What a checker found a DAG-CBOR block to be. classUnchecked is a block
-// shaped like an MST node (or not DAG-CBOR): the indexer decides.
+// What a block was found to be. classUnchecked is a block shaped like an
+// MST node, or not DAG-CBOR: the indexer decides.
 const (
 	classUnchecked uint8 = iota
+	classBad             // bytes not those of its CID, or an unsupported CID, collected under CollectBadBlocks
+	classFatal           // bytes not those of its CID, read without CollectBadBlocks: the read ends here
 	classInvalid         // not strict DAG-CBOR
 	classCommit          // a commit (of the history)
 	classRecord          // valid DAG-CBOR, not a commit: rec says what it is as a record
@@ -64,7 +64,7 @@ const (
 // checkRecord classifies a DAG-CBOR block that is not an MST node.
 func checkRecord(bb *batchBlock, data []byte) {
 	if err := dagcbor.Validate(data); err != nil {
-		bb.class, bb.invalid = classInvalid, err
+		bb.class, bb.err = classInvalid, err
 		return
 	}
 	if commitShaped(data) {
@@ -80,7 +80,7 @@ func checkRecord(bb *batchBlock, data []byte) {
 func (b *batch) check(collect bool) {
 	for i := range b.blocks {
 		bb := &b.blocks[i]
-		if bb.err != nil {
+		if bb.class == classBad {
 			continue
 		}
 		data := b.buf[bb.start:bb.end]
@@ -88,9 +88,9 @@ func (b *batch) check(collect bool) {
 		if err := blk.Check(); err != nil {
 			var be *car.BlockError
 			if collect && errors.As(err, &be) {
-				bb.cid, bb.err = be.CID, be.Err
+				bb.class, bb.cid, bb.err = classBad, be.CID, be.Err
 			} else {
-				bb.fatal = err
+				bb.class, bb.err = classFatal, err
 			}
 			continue
 		}
@@ -113,7 +113,7 @@ type pipeline struct {
 // startPipeline starts the framer and the checkers on cr.
 func startPipeline(cr *car.Reader, opts loadOptions) *pipeline {
 	workers := runtime.GOMAXPROCS(0)
-	batches := 2*workers + 2
+	batches := workers + 2 // one framed, one per checker, one indexed
 	p := &pipeline{ordered: make(chan *batch, batches), free: make(chan *batch, batches), stop: make(chan struct{})}
 	work := make(chan *batch, batches)
 	for range workers {
@@ -178,7 +178,7 @@ func (p *pipeline) frame(cr *car.Reader, opts loadOptions, work chan<- *batch, b
 		if err != nil {
 			var be *car.BlockError
 			if err != io.EOF && opts.CollectBadBlocks && errors.As(err, &be) && be.CID.Defined() && errors.Is(err, car.ErrUnsupportedCID) {
-				b.blocks = append(b.blocks, batchBlock{cid: be.CID, offset: be.Offset, err: be.Err})
+				b.blocks = append(b.blocks, batchBlock{class: classBad, cid: be.CID, offset: be.Offset, err: be.Err})
 				continue
 			}
 			b.err = err

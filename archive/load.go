@@ -124,8 +124,12 @@ const batchBytes = 1 << 20
 // archive needs.
 const typicalBlockBytes = 256
 
-// regularSize is the size of r when it is a regular file, else 0.
-func regularSize(r io.Reader) int64 {
+// knownSize is what is left to read of r when that is known up front (a
+// regular file, or an in-memory reader such as bytes.Reader), else 0.
+func knownSize(r io.Reader) int64 {
+	if l, ok := r.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
 	f, ok := r.(interface{ Stat() (fs.FileInfo, error) })
 	if !ok {
 		return 0
@@ -157,6 +161,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	if opts.Lazy && !opts.KeepBodies {
 		src, base = lazySource(r)
 	}
+	size := knownSize(r) // before the reader buffers some of r
 	cr, err := car.NewReader(r, car.WithReuseBuffer(), car.WithoutCIDs(), car.WithoutHashCheck())
 	if err != nil {
 		return nil, err
@@ -168,14 +173,13 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	}
 	a.Root = a.Roots[0]
 	rootD, rootCodec, _ := cidDigest(a.Root)
-	if size := regularSize(r); size > 0 {
+	if size > 0 {
 		a.store.reserve(int(size / typicalBlockBytes))
 	}
 
-	p := startPipeline(cr, opts)
+	p := startPipeline(cr, opts, size)
 	defer p.close()
-	for b := range p.ordered {
-		<-b.checked
+	for b := p.next(); b != nil; b = p.next() {
 		for j := range b.blocks {
 			if j%touchAhead == 0 {
 				for k := j; k < min(j+touchAhead, len(b.blocks)); k++ {

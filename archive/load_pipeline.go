@@ -108,35 +108,62 @@ type pipeline struct {
 	ordered chan *batch // to the indexer, in file order
 	free    chan *batch // back from the indexer
 	stop    chan struct{}
+	work    chan *batch // to the checkers; nil when the indexer checks (inline)
+	collect bool        // loadOptions.CollectBadBlocks
 }
 
-// startPipeline starts the framer and the checkers on cr.
-func startPipeline(cr *car.Reader, opts loadOptions) *pipeline {
+// inlineBelow is the file size under which the indexer checks the blocks
+// itself: an archive of one batch or so gains nothing from the checkers,
+// and a run over many small repositories (verify --batch) would pay for
+// starting them once per repository.
+const inlineBelow = 2 * batchBytes
+
+// startPipeline starts the framer and the checkers on cr; size is the
+// file's size, or 0 when unknown.
+func startPipeline(cr *car.Reader, opts loadOptions, size int64) *pipeline {
 	workers := runtime.GOMAXPROCS(0)
 	batches := workers + 2 // one framed, one per checker, one indexed
-	p := &pipeline{ordered: make(chan *batch, batches), free: make(chan *batch, batches), stop: make(chan struct{})}
-	work := make(chan *batch, batches)
-	for range workers {
-		go func() {
-			for b := range work {
-				b.check(opts.CollectBadBlocks)
-			}
-		}()
+	p := &pipeline{ordered: make(chan *batch, batches), free: make(chan *batch, batches), stop: make(chan struct{}), collect: opts.CollectBadBlocks}
+	if size <= 0 || size >= inlineBelow {
+		p.work = make(chan *batch, batches)
+		for range workers {
+			go func() {
+				for b := range p.work {
+					b.check(p.collect)
+				}
+			}()
+		}
 	}
-	go p.frame(cr, opts, work, batches)
+	go p.frame(cr, opts, batches)
 	return p
+}
+
+// next returns the next batch in file order, checked, or nil at the end.
+func (p *pipeline) next() *batch {
+	b, ok := <-p.ordered
+	if !ok {
+		return nil
+	}
+	if p.work == nil {
+		b.check(p.collect)
+	} else {
+		<-b.checked
+	}
+	return b
 }
 
 // close stops the framer (and so the checkers) if the indexer ends early.
 func (p *pipeline) close() { close(p.stop) }
 
 // send hands b to the checkers and the indexer; false when stopped.
-func (p *pipeline) send(b *batch, work chan<- *batch) bool {
+func (p *pipeline) send(b *batch) bool {
 	b.checked = make(chan struct{})
-	select {
-	case work <- b:
-	case <-p.stop:
-		return false
+	if p.work != nil {
+		select {
+		case p.work <- b:
+		case <-p.stop:
+			return false
+		}
 	}
 	select {
 	case p.ordered <- b:
@@ -148,8 +175,10 @@ func (p *pipeline) send(b *batch, work chan<- *batch) bool {
 
 // frame is the framer: it reads sections into batches until the file ends
 // or a framing error ends it (sent as the last batch's err).
-func (p *pipeline) frame(cr *car.Reader, opts loadOptions, work chan<- *batch, batches int) {
-	defer close(work)
+func (p *pipeline) frame(cr *car.Reader, opts loadOptions, batches int) {
+	if p.work != nil {
+		defer close(p.work)
+	}
 	defer close(p.ordered)
 	var b *batch
 	made := 0
@@ -182,7 +211,7 @@ func (p *pipeline) frame(cr *car.Reader, opts loadOptions, work chan<- *batch, b
 				continue
 			}
 			b.err = err
-			p.send(b, work)
+			p.send(b)
 			return
 		}
 		st := len(b.buf)
@@ -190,7 +219,7 @@ func (p *pipeline) frame(cr *car.Reader, opts loadOptions, work chan<- *batch, b
 		b.blocks = append(b.blocks, batchBlock{digest: blk.Digest, codec: blk.Codec, offset: blk.Offset,
 			dataOff: cr.BytesRead() - int64(len(blk.Data)), start: st, end: len(b.buf)})
 		if len(b.buf) >= batchBytes || len(b.blocks) >= 8192 {
-			if !p.send(b, work) {
+			if !p.send(b) {
 				return
 			}
 			b = nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -76,23 +78,46 @@ func TestReadChecksBlocksInFileOrderAcrossBatches(t *testing.T) {
 	const n = 30000 // about four batches of 8192 blocks
 	tests := []struct {
 		name     string
+		n        int
 		bad      map[int]bool
 		truncate bool
 	}{
-		{"one bad block, file cut short later", map[int]bool{12345: true}, true},
-		{"bad blocks in several batches", map[int]bool{3: true, 8191: true, 8192: true, 20000: true, n - 1: true}, false},
-		{"bad first block, file cut short", map[int]bool{0: true}, true},
-		{"no bad block, file cut short", nil, true},
+		{"one bad block, file cut short later", n, map[int]bool{12345: true}, true},
+		{"bad blocks in several batches", n, map[int]bool{3: true, 8191: true, 8192: true, 20000: true, n - 1: true}, false},
+		{"bad first block, file cut short", n, map[int]bool{0: true}, true},
+		{"no bad block, file cut short", n, nil, true},
+		// Small enough, read from a file, to be checked by the indexer.
+		{"small file, bad blocks", 2000, map[int]bool{5: true, 1999: true}, false},
+		{"small file, bad block, cut short", 2000, map[int]bool{700: true}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			n := tc.n
 			b := pipelineCAR(t, n, tc.bad, tc.truncate)
+			open := func() io.Reader { return bytes.NewReader(b) }
+			if n < 8192 {
+				path := filepath.Join(t.TempDir(), "small.car")
+				if err := os.WriteFile(path, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if len(b) >= inlineBelow {
+					t.Fatalf("a %d-byte file is not checked inline", len(b))
+				}
+				open = func() io.Reader {
+					f, err := os.Open(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { f.Close() })
+					return f
+				}
+			}
 			seqBad, seqFinal := sequentialErrors(t, b)
 			if len(seqBad) != len(tc.bad) {
 				t.Fatalf("car.Reader found %d bad blocks, the test made %d", len(seqBad), len(tc.bad))
 			}
 
-			_, err := Read(bytes.NewReader(b), Options{})
+			_, err := Read(open(), Options{})
 			var want error = seqFinal
 			if len(seqBad) > 0 {
 				want = seqBad[0]
@@ -101,7 +126,7 @@ func TestReadChecksBlocksInFileOrderAcrossBatches(t *testing.T) {
 				t.Errorf("Read: %v, want %v", err, want)
 			}
 
-			a, err := Read(bytes.NewReader(b), Options{CollectBadBlocks: true})
+			a, err := Read(open(), Options{CollectBadBlocks: true})
 			if fmt.Sprint(err) != fmt.Sprint(seqFinal) {
 				t.Fatalf("Read collecting bad blocks: %v, want %v", err, seqFinal)
 			}

@@ -311,16 +311,3 @@ func (s *Server) setHandle(ctx context.Context, a *Account, handle string) error
 	}
 	return nil
 }
-
-// adminRoutes adds the admin methods above.
-func (s *Server) adminRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.admin.getAccountInfos"] = get(s.adminGetAccountInfos)
-	m["com.atproto.admin.updateAccountEmail"] = post(s.adminUpdateAccountEmail)
-	m["com.atproto.admin.updateAccountHandle"] = post(s.adminUpdateAccountHandle)
-	m["com.atproto.admin.sendEmail"] = post(s.adminSendEmail)
-	m["com.atproto.admin.getSubjectStatus"] = get(s.adminGetSubjectStatus)
-	m["com.atproto.admin.updateSubjectStatus"] = post(s.adminUpdateSubjectStatus)
-	m["com.atproto.admin.updateAccountSigningKey"] = post(s.adminUpdateAccountSigningKey)
-	m["com.atproto.server.reserveSigningKey"] = post(s.reserveSigningKey)
-	m["com.atproto.temp.checkSignupQueue"] = get(s.checkSignupQueue)
-}

@@ -125,10 +125,3 @@ func (s *Server) adminDeleteAccount(w http.ResponseWriter, r *http.Request) (any
 	}
 	return nil, err
 }
-
-// deletionRoutes adds the deletion methods.
-func (s *Server) deletionRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.server.requestAccountDelete"] = post(s.requestAccountDelete)
-	m["com.atproto.server.deleteAccount"] = post(s.deleteAccount)
-	m["com.atproto.admin.deleteAccount"] = post(s.adminDeleteAccount)
-}

@@ -273,14 +273,3 @@ func (s *Server) adminSetAccountInvites(disabled bool) handlerFunc {
 		return nil, err
 	}
 }
-
-// inviteRoutes adds the invite code methods.
-func (s *Server) inviteRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.server.createInviteCode"] = post(s.createInviteCode)
-	m["com.atproto.server.createInviteCodes"] = post(s.createInviteCodes)
-	m["com.atproto.server.getAccountInviteCodes"] = get(s.getAccountInviteCodes)
-	m["com.atproto.admin.getInviteCodes"] = get(s.adminGetInviteCodes)
-	m["com.atproto.admin.disableInviteCodes"] = post(s.adminDisableInviteCodes)
-	m["com.atproto.admin.disableAccountInvites"] = post(s.adminSetAccountInvites(true))
-	m["com.atproto.admin.enableAccountInvites"] = post(s.adminSetAccountInvites(false))
-}

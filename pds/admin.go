@@ -73,14 +73,11 @@ func (s *Server) adminAccount(ctx context.Context, ident string) (*Account, erro
 }
 
 func (s *Server) adminUpdateAccountEmail(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		Account string `json:"account"`
 		Email   string `json:"email"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
@@ -101,14 +98,11 @@ func (s *Server) adminUpdateAccountEmail(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) adminUpdateAccountHandle(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		DID    string `json:"did"`
 		Handle string `json:"handle"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	a, err := s.adminAccount(r.Context(), in.DID)
@@ -119,16 +113,13 @@ func (s *Server) adminUpdateAccountHandle(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) adminSendEmail(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		RecipientDID string `json:"recipientDid"`
 		Content      string `json:"content"`
 		Subject      string `json:"subject"`
 		SenderDID    string `json:"senderDid"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	a, err := s.adminAccount(r.Context(), in.RecipientDID)
@@ -197,11 +188,8 @@ func (s *Server) adminGetSubjectStatus(w http.ResponseWriter, r *http.Request) (
 }
 
 func (s *Server) adminUpdateSubjectStatus(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in subjectStatus
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	var subj struct {

@@ -107,13 +107,10 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) (any, err
 }
 
 func (s *Server) adminDeleteAccount(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		DID string `json:"did"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	if in.DID == "" {

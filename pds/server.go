@@ -162,20 +162,16 @@ func Open(cfg Config) (*Server, error) {
 	setDefault(&cfg.MaxJSONBody, DefaultMaxJSONBody)
 	setDefault(&cfg.MaxBlobSize, DefaultMaxBlobSize)
 	setDefault(&cfg.MaxImportSize, DefaultMaxImportSize)
-	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = DefaultAccessTTL
-	}
-	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = DefaultRefreshTTL
-	}
+	setDefault(&cfg.AccessTTL, DefaultAccessTTL)
+	setDefault(&cfg.RefreshTTL, DefaultRefreshTTL)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	setDefaultDuration(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	setDefaultDuration(&cfg.IdleTimeout, DefaultIdleTimeout)
-	setDefaultDuration(&cfg.BodyTimeout, DefaultBodyTimeout)
+	setDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&cfg.MinBodyRate, DefaultMinBodyRate)
-	setDefaultDuration(&cfg.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	if err := checkAppView(&cfg); err != nil {
 		return nil, err
 	}
@@ -202,13 +198,8 @@ func Open(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func setDefault(v *int64, def int64) {
-	if *v <= 0 {
-		*v = def
-	}
-}
-
-func setDefaultDuration(v *time.Duration, def time.Duration) {
+// setDefault sets *v to def when it is not positive (a limit left unset).
+func setDefault[T ~int | ~int64](v *T, def T) {
 	if *v <= 0 {
 		*v = def
 	}

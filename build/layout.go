@@ -44,6 +44,7 @@ func buildTree(n int, leaf func(i int) ([]byte, cid.Cid)) (cid.Cid, []block, err
 	}
 	out := make([]block, 0, len(datas))
 	seen := make([]bool, len(datas))
+	var node mst.RawNode // nodeLinks' scratch: links are copied out before visiting them
 	var visit func(d [32]byte) error
 	visit = func(d [32]byte) error {
 		i, ok := index[d]
@@ -56,17 +57,12 @@ func buildTree(n int, leaf func(i int) ([]byte, cid.Cid)) (cid.Cid, []block, err
 		seen[i] = true
 		data := datas[i]
 		out = append(out, block{dagcbor.CIDFromDigest(dagcbor.CodecDagCBOR, d), data})
-		left, rights, err := nodeLinks(data)
+		links, err := nodeLinks(data, &node)
 		if err != nil {
 			return fmt.Errorf("mst builder node %s: %w", out[len(out)-1].cid, err)
 		}
-		if left != nil {
-			if err := visit(*left); err != nil {
-				return err
-			}
-		}
-		for _, r := range rights {
-			if err := visit(r); err != nil {
+		for _, l := range links {
+			if err := visit(l); err != nil {
 				return err
 			}
 		}
@@ -87,81 +83,33 @@ func digestOf(c cid.Cid) [32]byte {
 	return d
 }
 
-// nodeLinks returns the digests of the subtrees an MST node links to: its
-// "l" link and its entries' "t" links, in order, without decoding the rest.
-func nodeLinks(data []byte) (left *[32]byte, rights [][32]byte, err error) {
-	r := dagcbor.NewReader(data)
-	link := func() (*[32]byte, error) {
-		if r.PeekNull() {
-			return nil, r.ReadNull()
+// nodeLinks decodes MST node data into n (scratch space the caller reuses)
+// and returns the digests of the subtrees it links to: its left link, then
+// each entry's right link, in order.
+func nodeLinks(data []byte, n *mst.RawNode) ([][32]byte, error) {
+	if err := mst.DecodeNodeRaw(data, n); err != nil {
+		return nil, err
+	}
+	var links [][32]byte
+	add := func(l []byte) error {
+		if l == nil {
+			return nil
 		}
-		start := r.Offset()
-		if err := r.Skip(); err != nil {
+		if len(l) < 32 {
+			return fmt.Errorf("%w: link %x is not a sha2-256 CID", mst.ErrNotANode, l)
+		}
+		links = append(links, [32]byte(l[len(l)-32:]))
+		return nil
+	}
+	if err := add(n.Left); err != nil {
+		return nil, err
+	}
+	for _, e := range n.Entries {
+		if err := add(e.Right); err != nil {
 			return nil, err
 		}
-		raw := data[start:r.Offset()]
-		if len(raw) < 32+2 || raw[0] != 0xd8 || raw[1] != dagcbor.TagLink {
-			return nil, fmt.Errorf("%w: a link was expected", mst.ErrNotANode)
-		}
-		var d [32]byte
-		copy(d[:], raw[len(raw)-32:])
-		return &d, nil
 	}
-	n, err := r.ReadMapHeader()
-	if err != nil {
-		return nil, nil, err
-	}
-	var prev []byte
-	for range n {
-		k, err := r.ReadMapKey(prev)
-		if err != nil {
-			return nil, nil, err
-		}
-		prev = k
-		switch string(k) {
-		case "l":
-			if left, err = link(); err != nil {
-				return nil, nil, err
-			}
-		case "e":
-			ne, err := r.ReadArrayHeader()
-			if err != nil {
-				return nil, nil, err
-			}
-			for range ne {
-				m, err := r.ReadMapHeader()
-				if err != nil {
-					return nil, nil, err
-				}
-				var eprev []byte
-				for range m {
-					ek, err := r.ReadMapKey(eprev)
-					if err != nil {
-						return nil, nil, err
-					}
-					eprev = ek
-					if string(ek) != "t" {
-						if err := r.Skip(); err != nil {
-							return nil, nil, err
-						}
-						continue
-					}
-					t, err := link()
-					if err != nil {
-						return nil, nil, err
-					}
-					if t != nil {
-						rights = append(rights, *t)
-					}
-				}
-			}
-		default:
-			if err := r.Skip(); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	return left, rights, nil
+	return links, nil
 }
 
 // signCommit makes and signs a v3 commit (prev null) deterministically.

@@ -8,34 +8,24 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/account"
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/pds"
 )
 
 // mailLog collects a test server's JSON mail log.
-type mailLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (m *mailLog) Write(p []byte) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.buf.Write(p)
-}
+type mailLog struct{ testfixtures.SyncBuffer }
 
 // lastToken is the token of the last mail logged.
 func (m *mailLog) lastToken(t *testing.T) string {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(m.buf.String()), "\n")
+	log := m.String()
+	lines := strings.Split(strings.TrimSpace(log), "\n")
 	var l struct{ Mail pds.Mail }
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &l); err != nil || l.Mail.Token == "" {
-		t.Fatalf("no mail logged: %q", m.buf.String())
+		t.Fatalf("no mail logged: %q", log)
 	}
 	return l.Mail.Token
 }

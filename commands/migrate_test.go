@@ -243,9 +243,7 @@ func TestOfficialClientMigratesBetweenTwoArborPDSes(t *testing.T) {
 	go func() { // copy the mail log to the file as it grows
 		defer close(done)
 		for i := 0; i < 1200; i++ {
-			w.mail.mu.Lock()
-			os.WriteFile(logFile, w.mail.buf.Bytes(), 0o600)
-			w.mail.mu.Unlock()
+			os.WriteFile(logFile, []byte(w.mail.String()), 0o600)
 			select {
 			case <-time.After(50 * time.Millisecond):
 			case <-t.Context().Done():

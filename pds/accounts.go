@@ -295,14 +295,11 @@ func (s *Server) adminGetAccountInfo(w http.ResponseWriter, r *http.Request) (an
 }
 
 func (s *Server) adminUpdateAccountPassword(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		DID      string `json:"did"`
 		Password string `json:"password"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	if in.Password == "" {

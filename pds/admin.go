@@ -73,14 +73,11 @@ func (s *Server) adminAccount(ctx context.Context, ident string) (*Account, erro
 }
 
 func (s *Server) adminUpdateAccountEmail(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		Account string `json:"account"`
 		Email   string `json:"email"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
@@ -101,14 +98,11 @@ func (s *Server) adminUpdateAccountEmail(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) adminUpdateAccountHandle(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		DID    string `json:"did"`
 		Handle string `json:"handle"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	a, err := s.adminAccount(r.Context(), in.DID)
@@ -119,16 +113,13 @@ func (s *Server) adminUpdateAccountHandle(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) adminSendEmail(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		RecipientDID string `json:"recipientDid"`
 		Content      string `json:"content"`
 		Subject      string `json:"subject"`
 		SenderDID    string `json:"senderDid"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	a, err := s.adminAccount(r.Context(), in.RecipientDID)
@@ -197,11 +188,8 @@ func (s *Server) adminGetSubjectStatus(w http.ResponseWriter, r *http.Request) (
 }
 
 func (s *Server) adminUpdateSubjectStatus(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in subjectStatus
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	var subj struct {
@@ -310,17 +298,4 @@ func (s *Server) setHandle(ctx context.Context, a *Account, handle string) error
 		return err
 	}
 	return nil
-}
-
-// adminRoutes adds the admin methods above.
-func (s *Server) adminRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.admin.getAccountInfos"] = get(s.adminGetAccountInfos)
-	m["com.atproto.admin.updateAccountEmail"] = post(s.adminUpdateAccountEmail)
-	m["com.atproto.admin.updateAccountHandle"] = post(s.adminUpdateAccountHandle)
-	m["com.atproto.admin.sendEmail"] = post(s.adminSendEmail)
-	m["com.atproto.admin.getSubjectStatus"] = get(s.adminGetSubjectStatus)
-	m["com.atproto.admin.updateSubjectStatus"] = post(s.adminUpdateSubjectStatus)
-	m["com.atproto.admin.updateAccountSigningKey"] = post(s.adminUpdateAccountSigningKey)
-	m["com.atproto.server.reserveSigningKey"] = post(s.reserveSigningKey)
-	m["com.atproto.temp.checkSignupQueue"] = get(s.checkSignupQueue)
 }

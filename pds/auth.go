@@ -159,6 +159,15 @@ func (s *Server) authAdmin(r *http.Request) error {
 	return nil
 }
 
+// adminBody checks admin auth (authAdmin), then reads the request's JSON
+// body into in: how every admin method that takes input starts.
+func (s *Server) adminBody(w http.ResponseWriter, r *http.Request, in any) error {
+	if err := s.authAdmin(r); err != nil {
+		return err
+	}
+	return decodeJSONBody(w, r, s.cfg.MaxJSONBody, in)
+}
+
 func hashPassword(pw string) ([]byte, error) {
 	if len(pw) > 72 {
 		return nil, invalidRequest("password longer than 72 bytes")

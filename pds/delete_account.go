@@ -107,13 +107,10 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) (any, err
 }
 
 func (s *Server) adminDeleteAccount(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		DID string `json:"did"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	if in.DID == "" {
@@ -124,11 +121,4 @@ func (s *Server) adminDeleteAccount(w http.ResponseWriter, r *http.Request) (any
 		return nil, nil // as the reference: nothing to delete is no error
 	}
 	return nil, err
-}
-
-// deletionRoutes adds the deletion methods.
-func (s *Server) deletionRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.server.requestAccountDelete"] = post(s.requestAccountDelete)
-	m["com.atproto.server.deleteAccount"] = post(s.deleteAccount)
-	m["com.atproto.admin.deleteAccount"] = post(s.adminDeleteAccount)
 }

@@ -159,13 +159,3 @@ func validEmail(e string) bool {
 	local, domain, ok := strings.Cut(e, "@")
 	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(e, " \t\r\n<>") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
-
-// emailRoutes adds the email flows.
-func (s *Server) emailRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.server.requestEmailConfirmation"] = post(s.requestEmailConfirmation)
-	m["com.atproto.server.confirmEmail"] = post(s.confirmEmail)
-	m["com.atproto.server.requestEmailUpdate"] = post(s.requestEmailUpdate)
-	m["com.atproto.server.updateEmail"] = post(s.updateEmail)
-	m["com.atproto.server.requestPasswordReset"] = post(s.requestPasswordReset)
-	m["com.atproto.server.resetPassword"] = post(s.resetPassword)
-}

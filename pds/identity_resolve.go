@@ -149,10 +149,3 @@ func (s *Server) refreshIdentity(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	return s.identityInfo(r.Context(), in.Identifier)
 }
-
-// identityRoutes adds the resolution methods.
-func (s *Server) identityRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.identity.resolveDid"] = get(s.resolveDid)
-	m["com.atproto.identity.resolveIdentity"] = get(s.resolveIdentity)
-	m["com.atproto.identity.refreshIdentity"] = post(s.refreshIdentity)
-}

@@ -119,14 +119,11 @@ func (s *Server) makeInviteCodes(ctx context.Context, n, uses int, forAccount st
 }
 
 func (s *Server) createInviteCode(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		UseCount   int    `json:"useCount"`
 		ForAccount string `json:"forAccount"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	if in.UseCount < 1 {
@@ -143,15 +140,12 @@ func (s *Server) createInviteCode(w http.ResponseWriter, r *http.Request) (any, 
 }
 
 func (s *Server) createInviteCodes(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		CodeCount   int      `json:"codeCount"`
 		UseCount    int      `json:"useCount"`
 		ForAccounts []string `json:"forAccounts"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	if in.CodeCount == 0 {
@@ -236,14 +230,11 @@ func (s *Server) adminGetInviteCodes(w http.ResponseWriter, r *http.Request) (an
 }
 
 func (s *Server) adminDisableInviteCodes(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := s.authAdmin(r); err != nil {
-		return nil, err
-	}
 	var in struct {
 		Codes    []string `json:"codes"`
 		Accounts []string `json:"accounts"`
 	}
-	if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+	if err := s.adminBody(w, r, &in); err != nil {
 		return nil, err
 	}
 	for _, a := range in.Accounts {
@@ -256,14 +247,11 @@ func (s *Server) adminDisableInviteCodes(w http.ResponseWriter, r *http.Request)
 
 func (s *Server) adminSetAccountInvites(disabled bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (any, error) {
-		if err := s.authAdmin(r); err != nil {
-			return nil, err
-		}
 		var in struct {
 			Account string `json:"account"`
 			Note    string `json:"note"`
 		}
-		if err := decodeJSONBody(w, r, s.cfg.MaxJSONBody, &in); err != nil {
+		if err := s.adminBody(w, r, &in); err != nil {
 			return nil, err
 		}
 		err := s.store.SetInvitesDisabled(r.Context(), in.Account, disabled)
@@ -272,15 +260,4 @@ func (s *Server) adminSetAccountInvites(disabled bool) handlerFunc {
 		}
 		return nil, err
 	}
-}
-
-// inviteRoutes adds the invite code methods.
-func (s *Server) inviteRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.server.createInviteCode"] = post(s.createInviteCode)
-	m["com.atproto.server.createInviteCodes"] = post(s.createInviteCodes)
-	m["com.atproto.server.getAccountInviteCodes"] = get(s.getAccountInviteCodes)
-	m["com.atproto.admin.getInviteCodes"] = get(s.adminGetInviteCodes)
-	m["com.atproto.admin.disableInviteCodes"] = post(s.adminDisableInviteCodes)
-	m["com.atproto.admin.disableAccountInvites"] = post(s.adminSetAccountInvites(true))
-	m["com.atproto.admin.enableAccountInvites"] = post(s.adminSetAccountInvites(false))
 }

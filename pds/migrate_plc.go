@@ -28,16 +28,6 @@ import (
 //
 // Sessions made with an app password may not request or sign.
 
-func (s *Server) migrateRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.server.getServiceAuth"] = get(s.getServiceAuth)
-	m["com.atproto.server.checkAccountStatus"] = get(s.checkAccountStatus)
-	m["com.atproto.repo.listMissingBlobs"] = get(s.listMissingBlobs)
-	m["com.atproto.identity.getRecommendedDidCredentials"] = get(s.getRecommendedDidCredentials)
-	m["com.atproto.identity.requestPlcOperationSignature"] = post(s.requestPlcOperationSignature)
-	m["com.atproto.identity.signPlcOperation"] = post(s.signPlcOperation)
-	m["com.atproto.identity.submitPlcOperation"] = post(s.submitPlcOperation)
-}
-
 func (s *Server) getRecommendedDidCredentials(w http.ResponseWriter, r *http.Request) (any, error) {
 	a, err := s.authSession(r)
 	if err != nil {

@@ -110,31 +110,3 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) (any, erro
 	}
 	return s.proxy(w, r, "com.atproto.moderation.createReport")
 }
-
-// otherRoutes adds the methods above.
-func (s *Server) otherRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.sync.getHead"] = get(s.syncGetHead)
-	m["com.atproto.sync.getCheckout"] = get(s.syncGetRepo)
-	m["com.atproto.sync.listReposByCollection"] = get(s.listReposByCollection)
-	m["com.atproto.temp.checkHandleAvailability"] = get(s.checkHandleAvailability)
-	m["com.atproto.label.queryLabels"] = get(s.queryLabels)
-	m["com.atproto.moderation.createReport"] = post(s.createReport)
-	relay := "it is a relay's method; arbor pds is a PDS (point a relay at it with --crawler)"
-	for _, name := range []string{"com.atproto.sync.getHostStatus", "com.atproto.sync.listHosts", "com.atproto.sync.requestCrawl", "com.atproto.sync.notifyOfUpdate"} {
-		if name == "com.atproto.sync.listHosts" || name == "com.atproto.sync.getHostStatus" {
-			m[name] = get(notServed(name, relay))
-		} else {
-			m[name] = post(notServed(name, relay))
-		}
-	}
-	m["com.atproto.label.subscribeLabels"] = get(notServed("com.atproto.label.subscribeLabels", "it is a labeler's method, and this server issues no labels"))
-	m["com.atproto.lexicon.resolveLexicon"] = get(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		return nil, xerr(http.StatusBadRequest, "LexiconNotFound", "arbor pds publishes no lexicon schemas; resolve an NSID through its authority's DNS")
-	})
-	temp := "the reference PDS does not serve it either (an entryway or AppView method)"
-	for _, name := range []string{"com.atproto.temp.addReservedHandle", "com.atproto.temp.requestPhoneVerification", "com.atproto.temp.revokeAccountCredentials"} {
-		m[name] = post(notServed(name, temp))
-	}
-	m["com.atproto.temp.dereferenceScope"] = get(notServed("com.atproto.temp.dereferenceScope", temp))
-	m["com.atproto.temp.fetchLabels"] = get(notServed("com.atproto.temp.fetchLabels", "it is a labeler's method, and this server issues no labels"))
-}

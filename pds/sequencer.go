@@ -206,15 +206,9 @@ func newSequencer(st Store, cfg Config) (*sequencer, error) {
 		wake:        make(chan struct{}, 1), done: make(chan struct{}),
 		last: newest, subs: map[*subscriber]struct{}{},
 	}
-	if q.buffer <= 0 {
-		q.buffer = DefaultFirehoseBuffer
-	}
-	if q.bufferBytes <= 0 {
-		q.bufferBytes = DefaultFirehoseBufferBytes
-	}
-	if q.maxConns <= 0 {
-		q.maxConns = DefaultMaxSubscribers
-	}
+	setDefault(&q.buffer, DefaultFirehoseBuffer)
+	setDefault(&q.bufferBytes, DefaultFirehoseBufferBytes)
+	setDefault(&q.maxConns, DefaultMaxSubscribers)
 	if q.now == nil {
 		q.now = time.Now
 	}

@@ -51,15 +51,7 @@ func (s *Server) writeServeInfo() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := atomicfile.Create(s.dir, ".serve-*.json")
-	if err != nil {
-		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
-	}
-	defer tmp.Discard()
-	if _, err := tmp.File().Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
-	}
-	if err := tmp.Commit(filepath.Join(s.dir, ServeInfoFile), 0o600); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(s.dir, ServeInfoFile), ".serve-*.json", append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("pds: writing %s: %w", ServeInfoFile, err)
 	}
 	return nil

@@ -162,20 +162,16 @@ func Open(cfg Config) (*Server, error) {
 	setDefault(&cfg.MaxJSONBody, DefaultMaxJSONBody)
 	setDefault(&cfg.MaxBlobSize, DefaultMaxBlobSize)
 	setDefault(&cfg.MaxImportSize, DefaultMaxImportSize)
-	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = DefaultAccessTTL
-	}
-	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = DefaultRefreshTTL
-	}
+	setDefault(&cfg.AccessTTL, DefaultAccessTTL)
+	setDefault(&cfg.RefreshTTL, DefaultRefreshTTL)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	setDefaultDuration(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	setDefaultDuration(&cfg.IdleTimeout, DefaultIdleTimeout)
-	setDefaultDuration(&cfg.BodyTimeout, DefaultBodyTimeout)
+	setDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&cfg.MinBodyRate, DefaultMinBodyRate)
-	setDefaultDuration(&cfg.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	if err := checkAppView(&cfg); err != nil {
 		return nil, err
 	}
@@ -202,13 +198,8 @@ func Open(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func setDefault(v *int64, def int64) {
-	if *v <= 0 {
-		*v = def
-	}
-}
-
-func setDefaultDuration(v *time.Duration, def time.Duration) {
+// setDefault sets *v to def when it is not positive (a limit left unset).
+func setDefault[T ~int | ~int64](v *T, def T) {
 	if *v <= 0 {
 		*v = def
 	}
@@ -466,55 +457,4 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request, name string, 
 	} else if m.post {
 		w.WriteHeader(http.StatusOK)
 	}
-}
-
-func (s *Server) routes() map[string]method {
-	get := func(fn handlerFunc) method { return method{fn: fn} }
-	post := func(fn handlerFunc) method { return method{post: true, fn: fn} }
-	m := map[string]method{
-		"com.atproto.server.describeServer":    get(s.describeServer),
-		"com.atproto.server.createAccount":     post(s.createAccount),
-		"com.atproto.server.createSession":     post(s.createSession),
-		"com.atproto.server.getSession":        get(s.getSession),
-		"com.atproto.server.refreshSession":    post(s.refreshSession),
-		"com.atproto.server.deleteSession":     post(s.deleteSession),
-		"com.atproto.server.deactivateAccount": post(s.deactivateAccount),
-		"com.atproto.server.activateAccount":   post(s.activateAccount),
-
-		"com.atproto.repo.createRecord": post(s.createRecord),
-		"com.atproto.repo.putRecord":    post(s.putRecord),
-		"com.atproto.repo.deleteRecord": post(s.deleteRecord),
-		"com.atproto.repo.applyWrites":  post(s.applyWrites),
-		"com.atproto.repo.getRecord":    get(s.getRecord),
-		"com.atproto.repo.listRecords":  get(s.listRecords),
-		"com.atproto.repo.describeRepo": get(s.describeRepo),
-		"com.atproto.repo.uploadBlob":   post(s.uploadBlob),
-		"com.atproto.repo.importRepo":   post(s.importRepo),
-
-		"com.atproto.sync.getRepo":         get(s.syncGetRepo),
-		"com.atproto.sync.getLatestCommit": get(s.syncGetLatestCommit),
-		"com.atproto.sync.getRecord":       get(s.syncGetRecord),
-		"com.atproto.sync.getBlocks":       get(s.syncGetBlocks),
-		"com.atproto.sync.listRepos":       get(s.syncListRepos),
-		"com.atproto.sync.getRepoStatus":   get(s.syncGetRepoStatus),
-		"com.atproto.sync.getBlob":         get(s.syncGetBlob),
-		"com.atproto.sync.listBlobs":       get(s.syncListBlobs),
-		"com.atproto.sync.subscribeRepos":  get(s.subscribeRepos),
-
-		"com.atproto.admin.getAccountInfo":        get(s.adminGetAccountInfo),
-		"com.atproto.admin.searchAccounts":        get(s.adminSearchAccounts),
-		"com.atproto.admin.updateAccountPassword": post(s.adminUpdateAccountPassword),
-
-		"com.atproto.identity.resolveHandle": get(s.resolveHandle),
-		"com.atproto.identity.updateHandle":  post(s.updateHandle),
-	}
-	s.sessionRoutes(m, get, post)
-	s.emailRoutes(m, get, post)
-	s.deletionRoutes(m, get, post)
-	s.inviteRoutes(m, get, post)
-	s.adminRoutes(m, get, post)
-	s.identityRoutes(m, get, post)
-	s.otherRoutes(m, get, post)
-	s.migrateRoutes(m, get, post)
-	return m
 }

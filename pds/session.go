@@ -294,12 +294,3 @@ func (s *Server) rotate(ctx context.Context, t *RefreshToken) (*sessionTokens, e
 	}
 	return nil, errors.New("refresh token: concurrent uses did not settle")
 }
-
-// sessionRoutes adds the app password and preference methods.
-func (s *Server) sessionRoutes(m map[string]method, get, post func(handlerFunc) method) {
-	m["com.atproto.server.createAppPassword"] = post(s.createAppPassword)
-	m["com.atproto.server.listAppPasswords"] = get(s.listAppPasswords)
-	m["com.atproto.server.revokeAppPassword"] = post(s.revokeAppPassword)
-	m["app.bsky.actor.getPreferences"] = get(s.getPreferences)
-	m["app.bsky.actor.putPreferences"] = post(s.putPreferences)
-}

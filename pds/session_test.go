@@ -5,30 +5,20 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/arbor-atproto/arbor/internal/testfixtures"
 )
 
 // mailBox collects the JSON mail log of a test server.
-type mailBox struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (m *mailBox) Write(p []byte) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.buf.Write(p)
-}
+type mailBox struct{ testfixtures.SyncBuffer }
 
 // mails are the mails logged so far.
 func (m *mailBox) mails(t testing.TB) []Mail {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	var out []Mail
-	for _, line := range strings.Split(strings.TrimSpace(m.buf.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(m.String()), "\n") {
 		if line == "" {
 			continue
 		}

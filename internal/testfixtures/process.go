@@ -1,6 +1,7 @@
 package testfixtures
 
 import (
+	"bytes"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -42,4 +43,25 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.off += d
 	c.mu.Unlock()
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent use: a log (a PDS's
+// mail log) that a server's goroutines write while the test reads it. The
+// zero value is ready.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

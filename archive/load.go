@@ -53,6 +53,10 @@ type loadOptions struct {
 	CollectBadBlocks bool
 	// Lexicon validates record blocks as they pass (Options.Lexicon).
 	Lexicon *lexicon.RepoCheck
+	// SkipRecords leaves record blocks unchecked (strict DAG-CBOR, $type:
+	// what Verify reports and Inspect does not), commits of the history
+	// still being recognised: a summary's reading (ReadSummary).
+	SkipRecords bool
 }
 
 // BlockProblem is something wrong with one block that does not stop the
@@ -93,6 +97,8 @@ type Archive struct {
 	badErr  map[int]error // why a flagBad block could not be trusted
 	keep    bool
 	compact bool // loadOptions.CompactNodes
+	// skipRecords: loadOptions.SkipRecords
+	skipRecords bool
 	// rawNodes counts node-shaped blocks kept as bytes (not compacted).
 	rawNodes int
 	raw      mst.RawNode // scratch for compacting nodes
@@ -166,7 +172,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies || (opts.Lazy && src == nil), src: src, base: base, compact: opts.CompactNodes, lex: opts.Lexicon}
+	a := &Archive{Roots: cr.Roots(), keep: opts.KeepBodies || (opts.Lazy && src == nil), src: src, base: base, compact: opts.CompactNodes, lex: opts.Lexicon, skipRecords: opts.SkipRecords}
 	a.store.lazy = src != nil
 	if len(a.Roots) == 0 {
 		return nil, ErrNoRoot
@@ -197,7 +203,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 			}
 			data := b.buf[bb.start:bb.end]
 			a.BlockBytes += int64(len(data))
-			a.add(bb, data, &rootD, rootCodec)
+			a.add(bb, data, b.node(bb), &rootD, rootCodec)
 		}
 		if b.err != nil {
 			if b.err != io.EOF {
@@ -232,7 +238,9 @@ func (a *Archive) addBad(bb *batchBlock) {
 	a.badErr[i] = bb.err
 }
 
-func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec uint8) {
+// add indexes one block. node is the block as an MST node fit to keep
+// compact, when a checker decoded it so, else nil.
+func (a *Archive) add(bb *batchBlock, data []byte, node *mst.RawNode, rootD *[32]byte, rootCodec uint8) {
 	d, codec := &bb.digest, bb.codec
 	i, added := a.store.insert(d, codec)
 	if !added {
@@ -253,7 +261,7 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 			}
 			return
 		}
-		if a.compact && nodeShaped(data) && a.keepCompact(i, data) {
+		if a.compact && bb.node >= 0 && nodeShaped(data) && a.keepCompact(i, data, node) {
 			a.store.entry(i).rec = recNode
 			return
 		}
@@ -264,7 +272,7 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 				a.rawNodes++
 				return
 			}
-			checkRecord(bb, data) // a node-shaped block that is no node
+			classify(bb, data, a.skipRecords) // a node-shaped block that is no node
 		}
 		switch bb.class {
 		case classInvalid:

@@ -23,17 +23,44 @@ import (
 // DecodeNodeRaw accepts.
 
 // keepCompact keeps node block i (bytes data) in compact form; it reports
-// false, having changed nothing, when the node cannot be compacted.
-func (a *Archive) keepCompact(i int, data []byte) bool {
-	n := &a.raw
+// false, having changed nothing, when the node cannot be compacted. n is
+// the node as a checker decoded it (compactable: see compactable), or nil
+// to decode it here.
+func (a *Archive) keepCompact(i int, data []byte, n *mst.RawNode) bool {
+	if n == nil {
+		n = &a.raw
+		if !compactable(data, n) {
+			return false
+		}
+	}
+	// Touch every link's table slot first, so that their cache misses
+	// overlap (see blockStore.touch); AppendCompact then finds them near.
+	touch := func(l []byte) {
+		if d, _, ok := linkDigest(l); ok {
+			a.store.touch(&d)
+		}
+	}
+	touch(n.Left)
+	for _, e := range n.Entries {
+		touch(e.Value)
+		touch(e.Right)
+	}
+	b := mst.AppendCompact(a.scratch[:0], n, a.linkRef)
+	a.scratch = b
+	a.store.keep(i, b)
+	a.store.entry(i).flags |= flagCompact
+	return true
+}
+
+// compactable decodes data into n and reports whether the node can be
+// kept compact: DecodeNodeRaw accepts it and its links are all atproto
+// CIDs. It touches nothing but n, so checkers run it.
+func compactable(data []byte, n *mst.RawNode) bool {
 	if mst.DecodeNodeRaw(data, n) != nil {
 		return false
 	}
 	ok := func(l []byte) bool {
-		d, _, good := linkDigest(l)
-		if good {
-			a.store.touch(&d)
-		}
+		_, _, good := linkDigest(l)
 		return l == nil || good
 	}
 	if !ok(n.Left) {
@@ -44,10 +71,6 @@ func (a *Archive) keepCompact(i int, data []byte) bool {
 			return false
 		}
 	}
-	b := mst.AppendCompact(a.scratch[:0], n, a.linkRef)
-	a.scratch = b
-	a.store.keep(i, b)
-	a.store.entry(i).flags |= flagCompact
 	return true
 }
 

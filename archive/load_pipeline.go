@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbor-atproto/arbor/car"
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
 
@@ -18,7 +19,7 @@ import (
 //     about batchBytes, without hashing them (car.WithoutHashCheck);
 //   - the checkers (one per core) each take a whole batch, hash every block
 //     against its CID (car.Block.Check) and check the blocks that are not
-//     MST nodes as records (checkRecord): strict DAG-CBOR, commit shape,
+//     MST nodes as records (classify): strict DAG-CBOR, commit shape,
 //     $type. These depend on nothing but the block's bytes;
 //   - the indexer (read's own goroutine) takes the batches in file order,
 //     waits until each is checked, and does what needs the archive's one
@@ -29,8 +30,12 @@ import (
 
 // batch carries blocks from the framer to the checkers and the indexer.
 type batch struct {
-	buf     []byte
-	blocks  []batchBlock
+	buf    []byte
+	blocks []batchBlock
+	// nodes are the MST nodes checkers decoded (batchBlock.node), in
+	// RawNodes reused from batch to batch; their slices point into buf.
+	nodes   []mst.RawNode
+	nn      int           // nodes in use
 	err     error         // final: io.EOF or the error that ended the read
 	checked chan struct{} // closed when a checker is done with blocks
 }
@@ -44,6 +49,10 @@ type batchBlock struct {
 	offset     int64 // of the section
 	dataOff    int64 // of the block's data, relative to the CAR's start
 	start, end int
+	// node is 1 + the index in nodes of the block decoded as an MST node
+	// fit to keep compact; -1 for a node-shaped block found unfit; 0 when
+	// not looked at (the indexer decides).
+	node int32
 	// err is, for classBad, why the block cannot be trusted; for
 	// classFatal, the error that ends the read at this block; for
 	// classInvalid, why dagcbor.Validate refused it.
@@ -61,11 +70,14 @@ const (
 	classRecord          // valid DAG-CBOR, not a commit: rec says what it is as a record
 )
 
-// checkRecord classifies a DAG-CBOR block that is not an MST node.
-func checkRecord(bb *batchBlock, data []byte) {
-	if err := dagcbor.Validate(data); err != nil {
-		bb.class, bb.err = classInvalid, err
-		return
+// classify says what a DAG-CBOR block that is not an MST node is: a
+// commit, or a record checked as such (or, with skipRecords, not checked).
+func classify(bb *batchBlock, data []byte, skipRecords bool) {
+	if !skipRecords {
+		if err := dagcbor.Validate(data); err != nil {
+			bb.class, bb.err = classInvalid, err
+			return
+		}
 	}
 	if commitShaped(data) {
 		if _, err := repo.DecodeCommit(data); err == nil {
@@ -73,11 +85,22 @@ func checkRecord(bb *batchBlock, data []byte) {
 			return
 		}
 	}
-	bb.class, bb.rec = classRecord, recordState(data)
+	bb.class, bb.rec = classRecord, recUnknown
+	if !skipRecords {
+		bb.rec = recordState(data)
+	}
+}
+
+// node is bb's node as a checker decoded it, or nil.
+func (b *batch) node(bb *batchBlock) *mst.RawNode {
+	if bb.node <= 0 {
+		return nil
+	}
+	return &b.nodes[bb.node-1]
 }
 
 // check is a checker's work on one batch.
-func (b *batch) check(collect bool) {
+func (b *batch) check(collect, skipRecords, compact bool) {
 	for i := range b.blocks {
 		bb := &b.blocks[i]
 		if bb.class == classBad {
@@ -97,19 +120,34 @@ func (b *batch) check(collect bool) {
 		// A block looksLikeNode accepts is nodeShaped too (DAG-CBOR heads
 		// are minimal, so a two-entry map whose first key is "e" starts
 		// with those three bytes): one look tells records from nodes.
-		if bb.codec == dagcbor.CodecDagCBOR && !nodeShaped(data) {
-			checkRecord(bb, data)
+		switch {
+		case bb.codec != dagcbor.CodecDagCBOR:
+		case !nodeShaped(data):
+			classify(bb, data, skipRecords)
+		case compact:
+			// Decoding nodes here leaves the indexer only their links.
+			if b.nn == len(b.nodes) {
+				b.nodes = append(b.nodes, mst.RawNode{})
+			}
+			if compactable(data, &b.nodes[b.nn]) {
+				b.nn++
+				bb.node = int32(b.nn)
+			} else {
+				bb.node = -1
+			}
 		}
 	}
 	close(b.checked)
 }
 
 type pipeline struct {
-	ordered chan *batch // to the indexer, in file order
-	free    chan *batch // back from the indexer
-	stop    chan struct{}
-	work    chan *batch // to the checkers; nil when the indexer checks (inline)
-	collect bool        // loadOptions.CollectBadBlocks
+	ordered     chan *batch // to the indexer, in file order
+	free        chan *batch // back from the indexer
+	stop        chan struct{}
+	work        chan *batch // to the checkers; nil when the indexer checks (inline)
+	collect     bool        // loadOptions.CollectBadBlocks
+	skipRecords bool        // loadOptions.SkipRecords
+	compact     bool        // loadOptions.CompactNodes
 }
 
 // inlineBelow is the file size under which the indexer checks the blocks
@@ -123,13 +161,13 @@ const inlineBelow = 2 * batchBytes
 func startPipeline(cr *car.Reader, opts loadOptions, size int64) *pipeline {
 	workers := runtime.GOMAXPROCS(0)
 	batches := workers + 2 // one framed, one per checker, one indexed
-	p := &pipeline{ordered: make(chan *batch, batches), free: make(chan *batch, batches), stop: make(chan struct{}), collect: opts.CollectBadBlocks}
+	p := &pipeline{ordered: make(chan *batch, batches), free: make(chan *batch, batches), stop: make(chan struct{}), collect: opts.CollectBadBlocks, skipRecords: opts.SkipRecords, compact: opts.CompactNodes}
 	if size <= 0 || size >= inlineBelow {
 		p.work = make(chan *batch, batches)
 		for range workers {
 			go func() {
 				for b := range p.work {
-					b.check(p.collect)
+					b.check(p.collect, p.skipRecords, p.compact)
 				}
 			}()
 		}
@@ -145,7 +183,7 @@ func (p *pipeline) next() *batch {
 		return nil
 	}
 	if p.work == nil {
-		b.check(p.collect)
+		b.check(p.collect, p.skipRecords, p.compact)
 	} else {
 		<-b.checked
 	}
@@ -201,7 +239,7 @@ func (p *pipeline) frame(cr *car.Reader, opts loadOptions, batches int) {
 					return
 				}
 			}
-			b.buf, b.blocks, b.err = b.buf[:0], b.blocks[:0], nil
+			b.buf, b.blocks, b.nn, b.err = b.buf[:0], b.blocks[:0], 0, nil
 		}
 		blk, err := cr.Next()
 		if err != nil {

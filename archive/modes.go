@@ -40,6 +40,37 @@ func Read(r io.Reader, opts Options) (*Archive, error) {
 	return read(r, lo)
 }
 
+// Summary is an archive read to be summarised and nothing else: every
+// block is hashed against its CID and the tree kept compact, as Read
+// does, but record blocks are not checked as records (strict DAG-CBOR,
+// $type), which is a third of reading's work and which only Verify
+// reports. It has Inspect and the report built from it, not Verify.
+type Summary struct{ a *Archive }
+
+// ReadSummary reads an archive for Inspect (see Summary). opts.Lexicon is
+// not used.
+func ReadSummary(r io.Reader, opts Options) (*Summary, error) {
+	lo := opts.load()
+	lo.CompactNodes, lo.SkipRecords, lo.Lexicon = true, true, nil
+	a, err := read(r, lo)
+	if err != nil {
+		return nil, err
+	}
+	return &Summary{a}, nil
+}
+
+// Inspect summarises the archive (see Archive.Inspect).
+func (s *Summary) Inspect() (*Stats, error) { return s.a.Inspect() }
+
+// CommitErr is why the root block could not be used as a commit, if it
+// could not (see Archive.CommitErr).
+func (s *Summary) CommitErr() error { return s.a.CommitErr }
+
+// Report is the inspect report of file from st, Inspect's result.
+func (s *Summary) Report(file string, st *Stats) *InspectReport {
+	return NewInspectReport(file, s.a, st)
+}
+
 // ReadNodes reads an archive keeping MST nodes and commits whole (Get hands
 // their kept bytes over, the fastest for a walk that reads every node) and
 // records by digest alone: for diffing trees and rewriting repositories.

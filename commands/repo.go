@@ -105,8 +105,9 @@ func inspect(c *cli.Context) error {
 	if err := needArgs(c, 1, 1, "FILE.car|-"); err != nil {
 		return err
 	}
-	// Inspect reads nodes in compact form: half the memory.
-	a, err := readCAR(c, c.Args().First(), archive.Read, archive.Options{})
+	// A summary's reading: nodes compact (half the memory), records not
+	// checked as records (that is verify's).
+	a, err := readCAR(c, c.Args().First(), archive.ReadSummary, archive.Options{})
 	if err != nil {
 		return err
 	}
@@ -114,8 +115,8 @@ func inspect(c *cli.Context) error {
 	s, err := a.Inspect()
 	st.Stop()
 	if err != nil {
-		if a.CommitErr != nil {
-			return rootErr(a.CommitErr)
+		if a.CommitErr() != nil {
+			return rootErr(a.CommitErr())
 		}
 		if errors.As(err, new(mst.Problem)) {
 			// A tree no valid repository has (deeper than any
@@ -124,7 +125,7 @@ func inspect(c *cli.Context) error {
 		}
 		return inputErr(err)
 	}
-	return printResult(c, archive.NewInspectReport(displayName(c.Args().First()), a, s), printInspect)
+	return printResult(c, a.Report(displayName(c.Args().First()), s), printInspect)
 }
 
 func printInspect(w io.Writer, out *archive.InspectReport) error {

@@ -29,6 +29,9 @@
 //     into the block table, about half the memory of a large repository)
 //     and records by digest alone: Verify, Inspect, Walk, and Get of a node
 //     or the commit.
+//   - ReadSummary gives a *Summary: read as Read reads, but records are
+//     not checked as records (strict DAG-CBOR, $type), a third of the work
+//     of reading; it has Inspect and its report, not Verify.
 //   - ReadNodes gives an *Archive with nodes and commits whole (Get hands
 //     their bytes over, fastest for walks that read every node), records by
 //     digest.

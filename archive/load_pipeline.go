@@ -20,10 +20,14 @@ import (
 //   - the checkers (one per core) each take a whole batch, hash every block
 //     against its CID (car.Block.Check) and check the blocks that are not
 //     MST nodes as records (classify): strict DAG-CBOR, commit shape,
-//     $type. These depend on nothing but the block's bytes;
+//     $type; when nodes are kept compact they also decode the nodes
+//     (compactable). These depend on nothing but the block's bytes;
 //   - the indexer (read's own goroutine) takes the batches in file order,
 //     waits until each is checked, and does what needs the archive's one
-//     table: inserting blocks, compacting nodes, counting duplicates.
+//     table: inserting blocks, turning the decoded nodes' links into
+//     references to it, counting duplicates.
+//
+// A file under inlineBelow bytes is checked by the indexer itself.
 //
 // Batches go to the checkers and, in the same order, to the indexer; a
 // batch is reused once the indexer is done with it.

@@ -203,7 +203,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 			}
 			data := b.buf[bb.start:bb.end]
 			a.BlockBytes += int64(len(data))
-			a.add(bb, data, b.node(bb), &rootD, rootCodec)
+			a.add(bb, data, &rootD, rootCodec)
 		}
 		if b.err != nil {
 			if b.err != io.EOF {
@@ -238,9 +238,8 @@ func (a *Archive) addBad(bb *batchBlock) {
 	a.badErr[i] = bb.err
 }
 
-// add indexes one block. node is the block as an MST node fit to keep
-// compact, when a checker decoded it so, else nil.
-func (a *Archive) add(bb *batchBlock, data []byte, node *mst.RawNode, rootD *[32]byte, rootCodec uint8) {
+// add indexes one block.
+func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec uint8) {
 	d, codec := &bb.digest, bb.codec
 	i, added := a.store.insert(d, codec)
 	if !added {
@@ -261,7 +260,7 @@ func (a *Archive) add(bb *batchBlock, data []byte, node *mst.RawNode, rootD *[32
 			}
 			return
 		}
-		if a.compact && bb.node >= 0 && nodeShaped(data) && a.keepCompact(i, data, node) {
+		if a.compact && nodeShaped(data) && a.keepCompact(i, data) {
 			a.store.entry(i).rec = recNode
 			return
 		}

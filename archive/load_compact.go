@@ -23,15 +23,11 @@ import (
 // DecodeNodeRaw accepts.
 
 // keepCompact keeps node block i (bytes data) in compact form; it reports
-// false, having changed nothing, when the node cannot be compacted. n is
-// the node as a checker decoded it (compactable: see compactable), or nil
-// to decode it here.
-func (a *Archive) keepCompact(i int, data []byte, n *mst.RawNode) bool {
-	if n == nil {
-		n = &a.raw
-		if !compactable(data, n) {
-			return false
-		}
+// false, having changed nothing, when the node cannot be compacted.
+func (a *Archive) keepCompact(i int, data []byte) bool {
+	n := &a.raw
+	if !compactable(data, n) {
+		return false
 	}
 	// Touch every link's table slot first, so that their cache misses
 	// overlap (see blockStore.touch); AppendCompact then finds them near.
@@ -54,7 +50,7 @@ func (a *Archive) keepCompact(i int, data []byte, n *mst.RawNode) bool {
 
 // compactable decodes data into n and reports whether the node can be
 // kept compact: DecodeNodeRaw accepts it and its links are all atproto
-// CIDs. It touches nothing but n, so checkers run it.
+// CIDs.
 func compactable(data []byte, n *mst.RawNode) bool {
 	if mst.DecodeNodeRaw(data, n) != nil {
 		return false

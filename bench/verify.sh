@@ -9,7 +9,8 @@
 # bench/interleave).
 #
 #   bench/verify.sh [N]            N records (default 1000000)
-#   REPS=3 REF=0 bench/verify.sh   best of REPS runs; REF=0 skips the slow reference
+#   REPS=3 REF=0 bench/verify.sh   best of REPS runs, and REPS paired rounds
+#                                  (see paired); REF=0 skips the slow reference
 #
 # Needs: go; /usr/bin/time (Debian package "time"); for the peers, goat
 # (go install github.com/bluesky-social/indigo/cmd/goat@v0.0.0-20251003000214-3259b215110e)
@@ -66,6 +67,45 @@ row() {
 # run NAME CMD...: measure and print a row.
 run() { local name=$1; shift; measure "$@"; row "$name"; }
 
+# paired F: the host's speed drifts from minute to minute, so best-of
+# figures taken one command after another can compare a fast minute with a
+# slow one. REPS rounds each run sha256sum, the floor, inspect and verify
+# once, in that order; each round's ratios are to that round's sha256sum
+# and floor, and the line gives their median and range.
+paired() {
+  local r c
+  : > "$OUT/rounds.txt"
+  for r in $(seq "$REPS"); do
+    for c in sha floor inspect verify; do
+      case $c in
+        sha) set -- sha256sum "$1" ;;
+        floor) set -- "$OUT/floor" "$1" ;;
+        inspect) set -- "$ARBOR" inspect "$1" ;;
+        verify) set -- "$ARBOR" verify --key "$DIDKEY" "$1" ;;
+      esac
+      /usr/bin/time -f "%e" -o "$OUT/time.txt" "$@" >/dev/null 2>&1 || echo "paired: $c failed" >&2
+      echo "$r $c $(cat "$OUT/time.txt")" >> "$OUT/rounds.txt"
+      set -- "${@: -1}"
+    done
+  done
+  awk -v reps="$REPS" '
+    { t[$1, $2] = $3 }
+    function med(a, n,   i, j, x) {
+      for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j+1] = a[j]; a[j+1] = x }
+      return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+    }
+    END {
+      for (r = 1; r <= reps; r++) if (t[r, "sha"] == 0 || t[r, "floor"] == 0) { print "run by run: too fast to time"; exit }
+      split("inspect verify", cmds, " ")
+      for (k = 1; k <= 2; k++) {
+        c = cmds[k]
+        for (r = 1; r <= reps; r++) { s[r] = t[r, c] / t[r, "sha"]; f[r] = t[r, c] / t[r, "floor"] }
+        lo = hi = s[1]; for (r = 2; r <= reps; r++) { if (s[r] < lo) lo = s[r]; if (s[r] > hi) hi = s[r] }
+        printf "run by run (%d rounds): arbor %s at %.2fx sha256sum (%.2f to %.2f), %.2fx the floor\n", reps, c, med(s, reps), lo, hi, med(f, reps)
+      }
+    }' "$OUT/rounds.txt"
+}
+
 for F in "$CAR" "$IL"; do
   echo "file: $F ($N records, $((SIZE/1048576)) MiB), $(nproc) cores, $(date -u +%Y-%m-%d), best of $REPS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
@@ -78,6 +118,8 @@ for F in "$CAR" "$IL"; do
   run "arbor inspect" "$ARBOR" inspect "$F"
   run "arbor verify --key (everything)" "$ARBOR" verify --key "$DIDKEY" "$F"
   run "arbor verify --key --lexicon (and every record against its schema)" "$ARBOR" verify --key "$DIDKEY" --lexicon "$F"
+  echo
+  paired "$F"
   echo
 done
 echo "| peers, on $CAR | wall | CPU | vs sha256sum | vs floor | peak RSS |"

@@ -90,7 +90,8 @@ func inspectCommand() *cli.Command {
 		Name:      "inspect",
 		Usage:     "summarise a repository CAR: commit, records per collection, MST shape, blocks",
 		ArgsUsage: "FILE.car|-",
-		Description: "Every block's bytes are checked against its CID while the file is read. Blocks nothing\n" +
+		Description: "Every block's bytes are checked against its CID while the file is read; records are counted,\n" +
+			"not checked as records (strict DAG-CBOR, $type): verify does that. Blocks nothing\n" +
 			"references are those not reachable from the root through the commit (and its prev chain, for\n" +
 			"legacy exports with history) and the tree; missing blocks are tree nodes and records the current\n" +
 			"tree points at that the file lacks. A CAR whose root is an MST node is read as a bare tree.\n" +

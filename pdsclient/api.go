@@ -3,6 +3,7 @@ package pdsclient
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -84,11 +85,20 @@ type MissingBlob struct {
 	RecordURI string `json:"recordUri"`
 }
 
+// MaxMissingBlobs is the most blobs MissingBlobs accepts in all: far more
+// than any repository has (a blob is at most a few per record).
+const MaxMissingBlobs = 10_000_000
+
 // MissingBlobs lists every blob the account's records need that the PDS
 // does not have (all pages).
+//
+// A cursor that comes back a second time, or more than MaxMissingBlobs
+// blobs in all, is ErrBadAnswer: a PDS that does either would keep the
+// listing going for ever.
 func (c *Client) MissingBlobs(ctx context.Context) ([]MissingBlob, error) {
 	var all []MissingBlob
 	cursor := ""
+	seen := map[string]bool{}
 	for {
 		q := url.Values{"limit": {"1000"}}
 		if cursor != "" {
@@ -102,9 +112,16 @@ func (c *Client) MissingBlobs(ctx context.Context) ([]MissingBlob, error) {
 			return nil, err
 		}
 		all = append(all, out.Blobs...)
+		if len(all) > MaxMissingBlobs {
+			return nil, fmt.Errorf("%w: listMissingBlobs listed more than %d blobs", ErrBadAnswer, MaxMissingBlobs)
+		}
 		if out.Cursor == "" || len(out.Blobs) == 0 {
 			return all, nil
 		}
+		if seen[out.Cursor] {
+			return nil, fmt.Errorf("%w: listMissingBlobs gave cursor %q a second time", ErrBadAnswer, out.Cursor)
+		}
+		seen[out.Cursor] = true
 		cursor = out.Cursor
 	}
 }

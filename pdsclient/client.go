@@ -22,6 +22,10 @@ var (
 	// ErrNoSession: no kept session for the account, or a call that needs
 	// one on a Client without one.
 	ErrNoSession = errors.New("no session")
+	// ErrBadAnswer: the PDS answered with something no PDS sends, such as
+	// a list whose cursor leads back to a page already read, or a list
+	// longer than any repository has.
+	ErrBadAnswer = errors.New("PDS answer makes no sense")
 )
 
 // XRPCError is an error answer.

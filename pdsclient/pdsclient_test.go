@@ -3,6 +3,7 @@ package pdsclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -111,5 +112,45 @@ func TestSessionStoreKeepsTokensOnlyWithMode0600(t *testing.T) {
 	got, _ := st.Load("bob.test")
 	if WithSession(got, http.DefaultClient).Session().DID != "did:plc:bob" {
 		t.Fatal("WithSession")
+	}
+}
+
+// A PDS whose listMissingBlobs cursor leads back to a page already read
+// would keep MissingBlobs listing for ever: it is ErrBadAnswer instead,
+// for the same cursor twice in a row and for a cycle of two.
+func TestMissingBlobsRefusesCursorsThatComeBack(t *testing.T) {
+	tests := []struct {
+		name string
+		next map[string]string // cursor asked for -> cursor answered
+		ok   bool
+	}{
+		{"pages end", map[string]string{"": "a", "a": "b", "b": ""}, true},
+		{"same cursor again", map[string]string{"": "a", "a": "a"}, false},
+		{"two cursors in a cycle", map[string]string{"": "a", "a": "b", "b": "a"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pages := 0
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if pages++; pages > 10 {
+					http.Error(w, "too many pages asked for", http.StatusTeapot)
+					return
+				}
+				next := tc.next[r.URL.Query().Get("cursor")]
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"cursor":%q,"blobs":[{"cid":"bafkreib%d","recordUri":"at://did:plc:x/app.bsky.feed.post/%d"}]}`, next, pages, pages)
+			}))
+			defer hs.Close()
+			got, err := New(hs.URL, nil).MissingBlobs(context.Background())
+			if tc.ok {
+				if err != nil || len(got) != 3 {
+					t.Fatalf("%d blobs, %v; want 3", len(got), err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrBadAnswer) || pages > 3 {
+				t.Fatalf("after %d pages: %v, want ErrBadAnswer", pages, err)
+			}
+		})
 	}
 }

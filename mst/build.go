@@ -127,10 +127,11 @@ type bnode struct {
 	open bool // has a left link or entries
 }
 
+// bentry is an entry of a bnode: its key is buf[start:end] and its value's
+// CID, in binary form, buf[end:valEnd].
 type bentry struct {
-	start, end int
-	val        cid.Cid
-	right      cid.Cid
+	start, end, valEnd int
+	right              cid.Cid
 }
 
 // NewBuilder returns a Builder that reports finished node blocks to emit.
@@ -160,6 +161,11 @@ func (b *Builder) Add(key []byte, val cid.Cid) error {
 
 // add appends a key already checked by the caller, of height h.
 func (b *Builder) add(key []byte, val cid.Cid, h int) error {
+	return addLink(b, key, val.KeyString(), h)
+}
+
+// addLink is add with the value's CID in binary form (copied).
+func addLink[L ~string | ~[]byte](b *Builder, key []byte, val L, h int) error {
 	for len(b.spine) <= h {
 		b.spine = append(b.spine, bnode{})
 	}
@@ -173,7 +179,9 @@ func (b *Builder) add(key []byte, val cid.Cid, h int) error {
 	}
 	start := len(n.buf)
 	n.buf = append(n.buf, key...)
-	n.ents = append(n.ents, bentry{start: start, end: len(n.buf), val: val})
+	end := len(n.buf)
+	n.buf = append(n.buf, val...)
+	n.ents = append(n.ents, bentry{start: start, end: end, valEnd: len(n.buf)})
 	n.open = true
 	b.last = append(b.last[:0], key...)
 	b.count++
@@ -221,7 +229,7 @@ func (b *Builder) finishNode(n *bnode) (cid.Cid, error) {
 		e := &n.ents[i]
 		key := n.buf[e.start:e.end]
 		p := commonPrefix(prev, key)
-		writeEntry(w, key[p:], p, e.right.KeyString(), e.val.KeyString())
+		writeEntry(w, key[p:], p, e.right.KeyString(), n.buf[e.end:e.valEnd])
 		prev = key
 	}
 	w.WriteString("l")

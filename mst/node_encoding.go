@@ -290,7 +290,7 @@ func EncodeNodeRaw(buf []byte, n *RawNode) []byte {
 // link is a CID in binary form; empty for null.
 type link interface{ ~string | ~[]byte }
 
-func writeEntry[L link](w *dagcbor.Writer, suffix []byte, prefix int, right, val L) {
+func writeEntry[R, V link](w *dagcbor.Writer, suffix []byte, prefix int, right R, val V) {
 	w.WriteMapHeader(4)
 	w.WriteString("k")
 	w.WriteBytes(suffix)

@@ -45,6 +45,24 @@ const MaxProblems = 1000
 // Memory: O(depth) working state, plus a 16-byte fingerprint per visited
 // node to detect reuse.
 func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) error) ([]Problem, error) {
+	var lfn func(key, val []byte) error
+	if fn != nil {
+		lfn = func(key, val []byte) error {
+			c, err := castLink(val)
+			if err != nil {
+				return err
+			}
+			return fn(key, c)
+		}
+	}
+	return VerifyLinks(src, root, lfn)
+}
+
+// VerifyLinks is Verify handing fn each value's CID in binary form (valid
+// only during the call) instead of as a cid.Cid, for a caller that needs
+// the CID only now and then: making a cid.Cid costs an allocation and a
+// parse per leaf.
+func VerifyLinks(src BlockSource, root cid.Cid, fn func(key, val []byte) error) ([]Problem, error) {
 	v := &verifier{src: src, fn: fn, b: newRebuild(), feeding: true}
 	defer v.b.stop()
 	err := v.visit(root, -1, true)
@@ -68,7 +86,7 @@ func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) erro
 type verifier struct {
 	src        BlockSource
 	nodes      []*RawNode // one per depth
-	fn         func(key []byte, val cid.Cid) error
+	fn         func(key, val []byte) error
 	problems   []Problem
 	found      int // problems found, including those past MaxProblems
 	path       []cid.Cid
@@ -218,11 +236,7 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 		if i > 0 && extra > 0 {
 			v.add(problem(c, key, ErrNonMinimalPrefix, "prefix %d, shares %d bytes with the previous key", e.Prefix, e.Prefix+extra))
 		}
-		val, err := castLink(e.Value)
-		if err != nil {
-			return err
-		}
-		if err := v.leaf(c, key, val, layer); err != nil {
+		if err := v.leaf(c, key, e.Value, layer); err != nil {
 			return err
 		}
 		if err := child(e.Right); err != nil {
@@ -234,7 +248,7 @@ func (v *verifier) visit(c cid.Cid, layer int, root bool) error {
 
 // leaf checks one entry's key and passes it on to fn and to the leaf
 // checker, which checks its height (see rebuild).
-func (v *verifier) leaf(c cid.Cid, key []byte, val cid.Cid, layer int) error {
+func (v *verifier) leaf(c cid.Cid, key, val []byte, layer int) error {
 	ok := true
 	if err := ValidateKey(key); err != nil {
 		ok = false

@@ -37,19 +37,20 @@ type stampedProblem struct {
 	p  Problem
 }
 
-// leafBatch holds leaves with their keys packed in one buffer.
+// leafBatch holds leaves with their keys and values packed in one buffer.
 type leafBatch struct {
 	keys   []byte
 	leaves []batchLeaf
 }
 
 type batchLeaf struct {
-	end   int // key is keys[previous end:end]
-	layer int // of the node holding the leaf
-	at    int // problems the walk had found by then
-	val   cid.Cid
-	node  cid.Cid
-	feed  bool // a valid, sorted key of a tree still fit to rebuild
+	// The key is keys[previous valEnd:keyEnd], the value's CID in binary
+	// form keys[keyEnd:valEnd].
+	keyEnd, valEnd int
+	layer          int // of the node holding the leaf
+	at             int // problems the walk had found by then
+	node           cid.Cid
+	feed           bool // a valid, sorted key of a tree still fit to rebuild
 }
 
 func newRebuild() *rebuild {
@@ -57,12 +58,14 @@ func newRebuild() *rebuild {
 }
 
 // add queues a leaf whose key is valid (ValidateKey), found in node at
-// layer after the walk's first at problems; feed says whether to build it.
-// The key is copied.
-func (r *rebuild) add(node cid.Cid, key []byte, val cid.Cid, layer, at int, feed bool) {
+// layer after the walk's first at problems; val is its value's CID in
+// binary form; feed says whether to build it. Key and value are copied.
+func (r *rebuild) add(node cid.Cid, key, val []byte, layer, at int, feed bool) {
 	bt := r.batch
 	bt.keys = append(bt.keys, key...)
-	bt.leaves = append(bt.leaves, batchLeaf{end: len(bt.keys), layer: layer, at: at, val: val, node: node, feed: feed})
+	keyEnd := len(bt.keys)
+	bt.keys = append(bt.keys, val...)
+	bt.leaves = append(bt.leaves, batchLeaf{keyEnd: keyEnd, valEnd: len(bt.keys), layer: layer, at: at, node: node, feed: feed})
 	if len(bt.leaves) < rebuildBatch {
 		return
 	}
@@ -95,14 +98,14 @@ func (r *rebuild) run() {
 func (r *rebuild) apply(bt *leafBatch) {
 	start := 0
 	for _, l := range bt.leaves {
-		key := bt.keys[start:l.end]
-		start = l.end
+		key := bt.keys[start:l.keyEnd]
+		start = l.valEnd
 		h := Height(key)
 		if h != l.layer && len(r.problems) < MaxProblems {
 			r.problems = append(r.problems, stampedProblem{l.at, problem(l.node, key, ErrWrongLayer, "key height %d in a layer-%d node", h, l.layer)})
 		}
 		if l.feed {
-			_ = r.b.add(key, l.val, h)
+			_ = addLink(r.b, key, bt.keys[l.keyEnd:l.valEnd], h)
 		}
 	}
 	bt.keys, bt.leaves = bt.keys[:0], bt.leaves[:0]

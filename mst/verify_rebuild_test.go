@@ -3,6 +3,7 @@ package mst
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
@@ -115,5 +116,25 @@ func TestVerifyListsHeightProblemsInWalkOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// VerifyLinks hands over the leaves Verify does, each value as its CID's
+// bytes, and finds the same problems (here, none, and a root mismatch).
+func TestVerifyLinksHandsOverWhatVerifyDoes(t *testing.T) {
+	m, root := bigTree(t, 2*rebuildBatch+5)
+	var want, got []string
+	probs, err := Verify(m, root, func(k []byte, v cid.Cid) error { want = append(want, string(k)+" "+v.KeyString()); return nil })
+	if err != nil || len(probs) > 0 {
+		t.Fatalf("Verify: %v %v", probs, err)
+	}
+	probs, err = VerifyLinks(m, root, func(k, v []byte) error { got = append(got, string(k)+" "+string(v)); return nil })
+	if err != nil || len(probs) > 0 || !slices.Equal(got, want) || len(got) != 2*rebuildBatch+5 {
+		t.Fatalf("VerifyLinks: %d leaves (Verify %d), problems %v, err %v", len(got), len(want), probs, err)
+	}
+	fake := dagcbor.SumCID(dagcbor.CodecDagCBOR, []byte("not the root"))
+	m[fake] = m[root]
+	if probs, err := VerifyLinks(m, fake, nil); err != nil || len(probs) != 1 || !errors.Is(probs[0], ErrRootMismatch) {
+		t.Fatalf("root under another CID: %v %v", probs, err)
 	}
 }

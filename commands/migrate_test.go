@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arbor-atproto/arbor/account"
+	"github.com/arbor-atproto/arbor/internal/atomicfile"
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
 	"github.com/arbor-atproto/arbor/migrate"
 	"github.com/arbor-atproto/arbor/pds"
@@ -243,7 +244,11 @@ func TestOfficialClientMigratesBetweenTwoArborPDSes(t *testing.T) {
 	go func() { // copy the mail log to the file as it grows
 		defer close(done)
 		for i := 0; i < 1200; i++ {
-			os.WriteFile(logFile, []byte(w.mail.String()), 0o600)
+			// Replaced whole (temp file and rename), never truncated in
+			// place: the script counts the mails before asking for a token,
+			// and a count taken while the file was empty made it take an
+			// older mail's token ("Token is invalid", seen once in CI).
+			atomicfile.WriteBytes(logFile, ".mail-*", []byte(w.mail.String()), 0o600)
 			select {
 			case <-time.After(50 * time.Millisecond):
 			case <-t.Context().Done():

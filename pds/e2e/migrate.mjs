@@ -34,11 +34,15 @@ function mailLines() {
     return []
   }
 }
-// newToken waits for a mail after the first `before` lines of the log.
+// newToken waits for a PLC operation mail after the first `before` lines
+// of the log. The log is copied to the file every 50 ms, so a mail sent
+// just before the count may still come after it: only a mail with the PLC
+// subject is taken.
 async function newToken(before) {
   for (let i = 0; i < 100; i++) {
-    const lines = mailLines()
-    if (lines.length > before) return JSON.parse(lines[lines.length - 1]).mail.token
+    const mails = mailLines().slice(before).map((l) => JSON.parse(l).mail)
+    const plc = mails.filter((m) => m.subject === 'PLC Update Operation Requested')
+    if (plc.length > 0) return plc[plc.length - 1].token
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error('no PLC token mailed')

@@ -37,7 +37,7 @@ type batch struct {
 	buf     []byte
 	blocks  []batchBlock
 	err     error         // final: io.EOF or the error that ended the read
-	checked chan struct{} // closed when a checker is done with blocks
+	checked chan struct{} // closed when a checker is done with blocks; nil when checked inline
 }
 
 type batchBlock struct {
@@ -108,13 +108,13 @@ func (b *batch) check(collect, skipRecords bool) {
 		// A block looksLikeNode accepts is nodeShaped too (DAG-CBOR heads
 		// are minimal, so a two-entry map whose first key is "e" starts
 		// with those three bytes): one look tells records from nodes.
-		switch {
-		case bb.codec != dagcbor.CodecDagCBOR:
-		case !nodeShaped(data):
+		if bb.codec == dagcbor.CodecDagCBOR && !nodeShaped(data) {
 			classify(bb, data, skipRecords)
 		}
 	}
-	close(b.checked)
+	if b.checked != nil {
+		close(b.checked)
+	}
 }
 
 type pipeline struct {
@@ -171,8 +171,8 @@ func (p *pipeline) close() { close(p.stop) }
 
 // send hands b to the checkers and the indexer; false when stopped.
 func (p *pipeline) send(b *batch) bool {
-	b.checked = make(chan struct{})
 	if p.work != nil {
+		b.checked = make(chan struct{})
 		select {
 		case p.work <- b:
 		case <-p.stop:

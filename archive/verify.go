@@ -472,9 +472,15 @@ func (a *Archive) Verify(opts VerifyOptions) (*Report, error) {
 	paths := pathChecker{add: add}
 	probs, err := mst.VerifyLinks(srcIface, a.Data, func(key, link []byte) error {
 		r.Records++
-		// The value as a cid.Cid is made only where it is needed: for
-		// most records of a sound repository it is not.
-		val := func() cid.Cid { c, _ := cid.Cast(link); return c }
+		// The value as a cid.Cid is made only where it is needed (for
+		// most records of a sound repository it is not), and once.
+		var c cid.Cid
+		val := func() cid.Cid {
+			if !c.Defined() {
+				c, _ = cid.Cast(link)
+			}
+			return c
+		}
 		switch {
 		case src.check:
 			if len(src.bad) > 0 {

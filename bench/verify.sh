@@ -30,8 +30,9 @@ CAR=$OUT/repo-$N.car
 if [ ! -s "$CAR" ]; then
   echo "building a $N-record repository with arbor create ..." >&2
   go run ./bench/genrecords -n "$N" > "$OUT/records-$N.jsonl"
-  rm -f "$OUT/key.txt"
-  "$ARBOR" key generate -o "$OUT/key.txt" >/dev/null
+  # One key for every repository under bench/out (bench/diff.sh's too):
+  # making a new one here would leave the others signed by a lost key.
+  [ -s "$OUT/key.txt" ] || "$ARBOR" key generate -o "$OUT/key.txt" >/dev/null
   "$ARBOR" create --did did:plc:arborbenchmarkaaaaaaaaaa --key "$OUT/key.txt" --rev 3kabcdefghij2 "$CAR" "$OUT/records-$N.jsonl" >&2
 fi
 IL=$OUT/repo-$N-interleaved.car
@@ -73,20 +74,19 @@ run() { local name=$1; shift; measure "$@"; row "$name"; }
 # once, in that order; each round's ratios are to that round's sha256sum
 # and floor, and the line gives their median and range.
 paired() {
-  local r c
+  local r
   : > "$OUT/rounds.txt"
+  # once ROUND NAME CMD...: one timed run, appended to rounds.txt.
+  once() {
+    local r=$1 c=$2; shift 2
+    /usr/bin/time -f "%e" -o "$OUT/time.txt" "$@" >/dev/null 2>&1 || echo "paired: $c failed" >&2
+    echo "$r $c $(cat "$OUT/time.txt")" >> "$OUT/rounds.txt"
+  }
   for r in $(seq "$REPS"); do
-    for c in sha floor inspect verify; do
-      case $c in
-        sha) set -- sha256sum "$1" ;;
-        floor) set -- "$OUT/floor" "$1" ;;
-        inspect) set -- "$ARBOR" inspect "$1" ;;
-        verify) set -- "$ARBOR" verify --key "$DIDKEY" "$1" ;;
-      esac
-      /usr/bin/time -f "%e" -o "$OUT/time.txt" "$@" >/dev/null 2>&1 || echo "paired: $c failed" >&2
-      echo "$r $c $(cat "$OUT/time.txt")" >> "$OUT/rounds.txt"
-      set -- "${@: -1}"
-    done
+    once "$r" sha sha256sum "$1"
+    once "$r" floor "$OUT/floor" "$1"
+    once "$r" inspect "$ARBOR" inspect "$1"
+    once "$r" verify "$ARBOR" verify --key "$DIDKEY" "$1"
   done
   awk -v reps="$REPS" '
     { t[$1, $2] = $3 }

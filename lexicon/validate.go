@@ -255,7 +255,7 @@ func (w *walker) pathString() string {
 			sb.WriteByte(']')
 			continue
 		}
-		if plainKey(s.key) {
+		if PlainKey(s.key) {
 			sb.WriteByte('.')
 			sb.Write(s.key)
 		} else {
@@ -267,12 +267,17 @@ func (w *walker) pathString() string {
 	return sb.String()
 }
 
-// plainKey: a key a JSON path can write after a dot.
-func plainKey(k []byte) bool {
+// PlainKey reports whether the paths of validation issues write map key k
+// after a dot ($.record.text) rather than quoted in brackets
+// ($.record["a b"]): a non-empty key of letters, digits, _ and $, and -
+// after the first. The PDS words its own data-model errors by the same
+// rule.
+func PlainKey[K ~string | ~[]byte](k K) bool {
 	if len(k) == 0 {
 		return false
 	}
-	for i, c := range k {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
 		if !isAlphaNum(c) && c != '_' && c != '$' && (c != '-' || i == 0) {
 			return false
 		}

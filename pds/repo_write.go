@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/lexicon"
 	"github.com/arbor-atproto/arbor/mst"
 	"github.com/arbor-atproto/arbor/repo"
 )
@@ -243,7 +244,7 @@ func dotPath(base, p string) string {
 				return base + strings.TrimPrefix(p, "$")
 			}
 			key, _ := strconv.Unquote(k)
-			if plainPathKey(key) {
+			if lexicon.PlainKey(key) {
 				sb.WriteString("." + key)
 			} else {
 				sb.WriteString("[" + k + "]")
@@ -259,18 +260,6 @@ func dotPath(base, p string) string {
 		rest = rest[end+1:]
 	}
 	return sb.String()
-}
-
-// plainPathKey: a key a dotted path can write after a dot (package
-// lexicon's rule: letters, digits, _, $, and - after the first).
-func plainPathKey(k string) bool {
-	for i, c := range k {
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && c != '_' && c != '$' && (c != '-' || i == 0) {
-			return false
-		}
-	}
-	return k != ""
 }
 
 func errInvalidSwap(format string, args ...any) error {

@@ -73,6 +73,10 @@ type RawEntry struct {
 // need few of their CIDs as cid.Cid values.
 func DecodeNodeRaw(b []byte, n *RawNode) error {
 	n.Left, n.Entries = nil, n.Entries[:0]
+	if decodeNodeFast(b, n) {
+		return nil
+	}
+	n.Left, n.Entries = nil, n.Entries[:0]
 	return decodeNode(b, n)
 }
 

@@ -188,9 +188,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 	for b := p.next(); b != nil; b = p.next() {
 		for j := range b.blocks {
 			if j%touchAhead == 0 {
-				for k := j; k < min(j+touchAhead, len(b.blocks)); k++ {
-					a.store.touch(&b.blocks[k].digest)
-				}
+				a.store.touchRun(b.blocks[j:min(j+touchAhead, len(b.blocks))])
 			}
 			bb := &b.blocks[j]
 			if bb.class == classFatal {

@@ -30,6 +30,9 @@ type blockStore struct {
 	lazy         bool
 	locs         [][]uint64 // when lazy: per entry, packLoc(offset, length), 0 for none
 	sink         uint64     // touch's loads land here, so they are not optimised away
+	// next and alt are the two guesses of which entry the next
+	// insertOrFind is for (see guess); out of range for none.
+	next, alt int
 }
 
 type blockEntry struct {
@@ -161,6 +164,75 @@ func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
 
 // insertOrFind is insert; fill says whether finding a placeholder fills it.
 func (s *blockStore) insertOrFind(d *[32]byte, codec uint8, fill bool) (int, bool) {
+	if g := s.guess(d, codec); g >= 0 {
+		e := s.entry(g)
+		if fill && e.flags&flagPlaceholder != 0 {
+			e.flags &^= flagPlaceholder
+			s.placeholders--
+			return g, true
+		}
+		return g, false
+	}
+	i, added := s.insertOrFindSlot(d, codec, fill)
+	s.alt, s.next = s.next, i+1
+	return i, added
+}
+
+// Guessing. A node's links get table entries one after another when it
+// is compacted, so the records of one node take consecutive entries, and a
+// file that has its records in key order, or each node's records right
+// after it, asks for them in that order: the entry after the last one
+// found is a good guess, and checking it costs no cache miss, where a probe
+// of the table almost always does. Records of a node with subtrees come in
+// key order with the subtrees' records between them, so the guess before
+// the last miss (alt) is kept as a second: after the one record of an
+// upper layer, key order goes back to the run it left. A guess is only
+// compared: a wrong one costs nothing but the compare, and the table
+// gives the same entry either way.
+
+// match reports whether entry g exists and is (d, codec).
+func (s *blockStore) match(g int, d *[32]byte, codec uint8) bool {
+	if g < 0 || g >= s.n {
+		return false
+	}
+	e := s.entry(g)
+	return e.digest == *d && e.codec == codec
+}
+
+// guess returns the entry of (d, codec) when it is one of the two guessed,
+// else -1; on a hit the guesses move past it.
+func (s *blockStore) guess(d *[32]byte, codec uint8) int {
+	switch {
+	case s.match(s.next, d, codec):
+	case s.match(s.alt, d, codec):
+		s.next, s.alt = s.alt, -1
+	default:
+		return -1
+	}
+	s.next++
+	return s.next - 1
+}
+
+// touchRun is touch for the digests of a run of blocks about to be
+// inserted in this order, skipping those the guesses will find: it plays
+// guess forward, with the entry a miss will find unknown.
+func (s *blockStore) touchRun(bs []batchBlock) {
+	next, alt := s.next, s.alt
+	for i := range bs {
+		d, codec := &bs[i].digest, bs[i].codec
+		switch {
+		case s.match(next, d, codec):
+			next++
+		case s.match(alt, d, codec):
+			next, alt = alt+1, -1
+		default:
+			s.touch(d)
+			next, alt = -1, next
+		}
+	}
+}
+
+func (s *blockStore) insertOrFindSlot(d *[32]byte, codec uint8, fill bool) (int, bool) {
 	if s.n+1 > len(s.slots)*3/4 {
 		s.grow()
 	}

@@ -79,13 +79,15 @@ func (a *Archive) linkRef(link []byte) uint64 {
 
 // rawNode fills n from compact form cb, with the links rebuilt in one new
 // buffer (so they stay valid whatever happens to n later).
-func (a *Archive) rawNode(cb []byte, n *mst.RawNode) { a.rawNodeVals(cb, n, nil) }
+func (a *Archive) rawNode(cb []byte, n *mst.RawNode) { a.rawNodeVals(cb, n, nil, nil) }
 
-// rawNodeVals is rawNode; onValue, when not nil, is called with the table
-// entry of every entry's value as it is rebuilt (the entry is at hand
-// then: looking it up again later would cost a cache miss per record).
-func (a *Archive) rawNodeVals(cb []byte, n *mst.RawNode, onValue func(e *blockEntry, link []byte)) {
-	mst.DecodeCompact(cb, n, func(buf []byte, ref uint64, value bool) []byte {
+// rawNodeVals is rawNode, with the links appended to links as
+// mst.DecodeCompact does (the buffer is returned for the next call);
+// onValue, when not nil, is called with the table entry of every entry's
+// value as it is rebuilt (the entry is at hand then: looking it up again
+// later would cost a cache miss per record).
+func (a *Archive) rawNodeVals(cb []byte, n *mst.RawNode, links []byte, onValue func(e *blockEntry, link []byte)) []byte {
+	return mst.DecodeCompact(cb, n, links, func(buf []byte, ref uint64, value bool) []byte {
 		e := a.store.entry(int(ref - 1))
 		start := len(buf)
 		buf = append(buf, 0x01, e.codec, 0x12, 0x20)

@@ -528,6 +528,7 @@ type recordSource struct {
 	*Archive
 	check bool
 	bad   map[cid.Cid]uint8
+	links []byte // the buffer the nodes' links go to (see mst.DecodeCompact)
 }
 
 func (s *recordSource) GetRawNode(c cid.Cid, n *mst.RawNode) (bool, error) {
@@ -535,7 +536,7 @@ func (s *recordSource) GetRawNode(c cid.Cid, n *mst.RawNode) (bool, error) {
 	if i < 0 || s.badErr[i] != nil || s.store.compactBody(i) == nil {
 		return s.Archive.GetRawNode(c, n)
 	}
-	s.rawNodeVals(s.store.compactBody(i), n, func(e *blockEntry, link []byte) {
+	s.links = s.rawNodeVals(s.store.compactBody(i), n, s.links, func(e *blockEntry, link []byte) {
 		if e.rec != recOK && e.rec != recUnknown && e.flags&flagBad == 0 {
 			if s.bad == nil {
 				s.bad = map[cid.Cid]uint8{}

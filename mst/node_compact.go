@@ -60,12 +60,19 @@ func (r *compactReader) bytes(n int) []byte {
 // DecodeCompact fills n (reusing its capacity) from the compact form cb.
 // link appends the binary form of the link ref names (never 0) to buf and
 // returns the longer buf; value says whether the link is an entry's value.
-// The links of n go into one new buffer, so they stay valid whatever
-// happens to n later; the suffixes alias cb.
-func DecodeCompact(cb []byte, n *RawNode, link func(buf []byte, ref uint64, value bool) []byte) {
+// The links of n are appended to links, or to a new buffer when it has
+// too little room left, and DecodeCompact returns that buffer, so a walk
+// that passes each call's result to the next allocates a buffer per many
+// nodes rather than per node. The links stay valid whatever happens to n
+// later, since nothing is written below a buffer's length (pass nil, or
+// the last result, never a buffer cut back); the suffixes alias cb.
+func DecodeCompact(cb []byte, n *RawNode, links []byte, link func(buf []byte, ref uint64, value bool) []byte) []byte {
 	r := compactReader{b: cb}
 	cnt := int(r.uvarint())
-	buf := make([]byte, 0, (1+2*cnt)*36) // 36: an atproto CID
+	buf := links
+	if need := (1 + 2*cnt) * 36; cap(buf)-len(buf) < need { // 36: an atproto CID
+		buf = make([]byte, 0, max(need, linkSlab))
+	}
 	get := func(ref uint64, value bool) []byte {
 		if ref == 0 {
 			return nil
@@ -84,7 +91,11 @@ func DecodeCompact(cb []byte, n *RawNode, link func(buf []byte, ref uint64, valu
 		e.Right = get(r.uvarint(), false)
 		n.Entries = append(n.Entries, e)
 	}
+	return buf
 }
+
+// linkSlab is the least DecodeCompact allocates for links at a time.
+const linkSlab = 16 << 10
 
 // WalkCompact reads the compact form cb without making links: it returns
 // the left link's reference and calls fn with every entry's full key and

@@ -209,7 +209,7 @@ func TestCompactFormRoundTrips(t *testing.T) {
 		})
 		var back RawNode
 		values := 0
-		DecodeCompact(cb, &back, func(buf []byte, ref uint64, value bool) []byte {
+		DecodeCompact(cb, &back, nil, func(buf []byte, ref uint64, value bool) []byte {
 			if value {
 				values++
 			}

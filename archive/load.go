@@ -258,7 +258,11 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 			}
 			return
 		}
-		if a.compact && nodeShaped(data) && a.keepCompact(i, data) {
+		// The checker has looked at every block's first bytes (classify
+		// runs only on blocks that are not nodeShaped), so a record's
+		// bytes need not be read again here: they are in another core's
+		// cache, and fetching them was a cache miss per record.
+		if a.compact && bb.class == classUnchecked && nodeShaped(data) && a.keepCompact(i, data) {
 			a.store.entry(i).rec = recNode
 			return
 		}

@@ -105,6 +105,8 @@ type treeWalker struct {
 	stats   *Stats // nil: reachability only
 	colls   map[string]*int
 	key     []byte
+	coll    []byte            // the collection of the last entry counted,
+	count   *int              // and its count in colls (nil: none yet)
 	readers []*mst.NodeReader // by depth
 	rights  [][]uint64        // by depth, for compact nodes
 	// err is why the current tree could not be walked: links nested
@@ -204,7 +206,7 @@ func (w *treeWalker) walkAt(i int, link []byte, depth int) {
 		w.entry(n.Entries[i].Key, &layer)
 		w.markLink(n.Entries[i].Value)
 	}
-	w.node(depth)
+	w.node(depth, layer, len(n.Entries))
 	if n.Left != nil {
 		w.walk(n.Left, depth+1)
 	}
@@ -231,7 +233,7 @@ func (w *treeWalker) walkCompact(cb []byte, depth int) {
 	})
 	w.key = key
 	w.rights[depth-1] = rights
-	w.node(depth)
+	w.node(depth, layer, len(rights))
 	if left != 0 {
 		w.walkAt(int(left)-1, nil, depth+1)
 	}
@@ -256,20 +258,29 @@ func (w *treeWalker) entry(key []byte, layer *int) {
 	if i := bytes.IndexByte(key, '/'); i >= 0 {
 		coll = key[:i]
 	}
-	if p := w.colls[string(coll)]; p != nil {
-		*p++
-	} else {
-		one := 1
-		w.colls[string(coll)] = &one
+	// Keys of one collection are contiguous in a valid tree: most
+	// entries are of the collection the last one was of.
+	if w.count != nil && bytes.Equal(coll, w.coll) {
+		*w.count++
+		return
 	}
-	w.stats.EntriesPerLayer[*layer]++
+	p := w.colls[string(coll)]
+	if p == nil {
+		p = new(int)
+		w.colls[string(coll)] = p
+	}
+	*p++
+	w.coll, w.count = append(w.coll[:0], coll...), p
 }
 
-// node counts one node at depth.
-func (w *treeWalker) node(depth int) {
+// node counts one node at depth, of entries entries at layer.
+func (w *treeWalker) node(depth, layer, entries int) {
 	if w.stats != nil {
 		w.stats.MSTNodes++
 		w.stats.MSTDepth = max(w.stats.MSTDepth, depth)
+		if entries > 0 {
+			w.stats.EntriesPerLayer[layer] += entries
+		}
 	}
 }
 

@@ -1,11 +1,13 @@
 package commands
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/arbor-atproto/arbor/internal/testfixtures"
+	"github.com/arbor-atproto/arbor/mst"
 )
 
 func loadGoldenRepos(t *testing.T) map[string]testfixtures.GoldenRepo {
@@ -31,6 +33,10 @@ func TestInspectMatchesReferenceImplementation(t *testing.T) {
 			var got struct {
 				inspectJSON
 				MSTDepth int `json:"mstDepth"`
+				Layers   []struct {
+					Layer   int `json:"layer"`
+					Entries int `json:"entries"`
+				} `json:"entriesPerLayer"`
 			}
 			r := runJSON(t, &got, "inspect", "--json", car)
 			if r.code != 0 {
@@ -49,6 +55,20 @@ func TestInspectMatchesReferenceImplementation(t *testing.T) {
 				colls[cc.Collection] = cc.Records
 			}
 			g.CheckCollections(t, colls)
+			// Entries per layer: every key of the reference's record
+			// list sits at its key height (mst.Height, held to the
+			// interop vectors).
+			layers := map[int]int{}
+			for _, rec := range g.Records {
+				layers[mst.Height([]byte(rec.Path))]++
+			}
+			gotLayers := map[int]int{}
+			for _, l := range got.Layers {
+				gotLayers[l.Layer] = l.Entries
+			}
+			if !maps.Equal(gotLayers, layers) {
+				t.Errorf("entries per layer %v, the reference's keys give %v", gotLayers, layers)
+			}
 		})
 	}
 }

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/ipfs/go-cid"
 
@@ -279,6 +280,11 @@ func (s *blockStore) reserve(n int) {
 	}
 	if size > len(s.slots) {
 		s.slots = make([]uint64, size)
+		// Huge pages for the slots, which every insert and lookup
+		// probes at random. (The entries could have them too, made
+		// at once here, but that cost 12 MiB more at the peak on a
+		// million-block file.)
+		adviseHugePages(unsafe.Pointer(&s.slots[0]), uintptr(size)*8)
 	}
 }
 
@@ -288,6 +294,7 @@ func (s *blockStore) grow() {
 		size = len(s.slots) * 2
 	}
 	s.slots = make([]uint64, size)
+	adviseHugePages(unsafe.Pointer(&s.slots[0]), uintptr(size)*8) // see reserve
 	mask := uint64(size - 1)
 	for i := 0; i < s.n; i++ {
 		e := s.entry(i)

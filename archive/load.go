@@ -99,10 +99,11 @@ type Archive struct {
 	compact bool // loadOptions.CompactNodes
 	// skipRecords: loadOptions.SkipRecords
 	skipRecords bool
-	// rawNodes counts node-shaped blocks kept as bytes (not compacted).
-	rawNodes int
-	raw      mst.RawNode // scratch for compacting nodes
-	scratch  []byte      // scratch for compacting nodes
+	// rawNodes counts node-shaped blocks kept as bytes (not compacted),
+	// compactNodes the nodes kept compact.
+	rawNodes, compactNodes int
+	raw                    mst.RawNode // scratch for compacting nodes
+	scratch                []byte      // scratch for compacting nodes
 
 	// src is the file record bodies are fetched from (Lazy), base the
 	// offset in it where the CAR starts.
@@ -264,6 +265,7 @@ func (a *Archive) add(bb *batchBlock, data []byte, rootD *[32]byte, rootCodec ui
 		// cache, and fetching them was a cache miss per record.
 		if a.compact && bb.class == classUnchecked && nodeShaped(data) && a.keepCompact(i, data) {
 			a.store.entry(i).rec = recNode
+			a.compactNodes++
 			return
 		}
 		if bb.class == classUnchecked {
@@ -376,6 +378,10 @@ func (a *Archive) IsBareTree() bool { return a.Commit == nil && a.CommitErr == n
 // Has reports whether a block is in the archive (a bad block, collected
 // with CollectBadBlocks, counts as present: it is reported once, as bad).
 func (a *Archive) Has(c cid.Cid) bool { return a.store.lookup(c) >= 0 }
+
+// NodeCount is how many distinct blocks of the archive are shaped like MST
+// nodes (see mst.NodeCounter: Verify sizes a table from it).
+func (a *Archive) NodeCount() int { return a.rawNodes + a.compactNodes }
 
 // DistinctBlocks is the number of distinct CIDs in the archive.
 func (a *Archive) DistinctBlocks() int { return a.store.n - a.store.placeholders }

@@ -7,6 +7,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/arbor-atproto/arbor/dagcbor"
+	"github.com/arbor-atproto/arbor/internal/hugepages"
 )
 
 // blockStore is the archive's index of blocks: an open-addressing hash table
@@ -284,7 +285,7 @@ func (s *blockStore) reserve(n int) {
 		// probes at random. (The entries could have them too, made
 		// at once here, but that cost 12 MiB more at the peak on a
 		// million-block file.)
-		adviseHugePages(unsafe.Pointer(&s.slots[0]), uintptr(size)*8)
+		hugepages.Advise(unsafe.Pointer(&s.slots[0]), uintptr(size)*8)
 	}
 }
 
@@ -294,7 +295,7 @@ func (s *blockStore) grow() {
 		size = len(s.slots) * 2
 	}
 	s.slots = make([]uint64, size)
-	adviseHugePages(unsafe.Pointer(&s.slots[0]), uintptr(size)*8) // see reserve
+	hugepages.Advise(unsafe.Pointer(&s.slots[0]), uintptr(size)*8) // see reserve
 	mask := uint64(size - 1)
 	for i := 0; i < s.n; i++ {
 		e := s.entry(i)

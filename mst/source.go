@@ -41,6 +41,14 @@ type RawNodeSource interface {
 	GetRawNode(c cid.Cid, n *RawNode) (ok bool, err error)
 }
 
+// NodeCounter is a BlockSource that knows about how many MST nodes it
+// holds (an archive counts them as it reads them). Verify sizes its set of
+// visited nodes from it; the count is a hint, never trusted for anything
+// else.
+type NodeCounter interface {
+	NodeCount() int
+}
+
 // ReadRawNode fills n with node c: through GetRawNode when src is a
 // RawNodeSource that holds the node so, else by decoding the bytes src.Get
 // returns. err is a failure of src (a missing block included); decodeErr

@@ -65,6 +65,9 @@ func Verify(src BlockSource, root cid.Cid, fn func(key []byte, val cid.Cid) erro
 func VerifyLinks(src BlockSource, root cid.Cid, fn func(key, val []byte) error) ([]Problem, error) {
 	v := &verifier{src: src, fn: fn, b: newRebuild(), feeding: true}
 	defer v.b.stop()
+	if nc, ok := src.(NodeCounter); ok {
+		v.seen.reserve(min(nc.NodeCount(), maxSeenHint))
+	}
 	err := v.visit(root, -1, true)
 	v.b.flush() // every leaf walked is height-checked, even after an error from fn
 	v.problems = v.b.merge(v.problems)
@@ -82,6 +85,10 @@ func VerifyLinks(src BlockSource, root cid.Cid, fn func(key, val []byte) error) 
 	}
 	return v.problems, nil
 }
+
+// maxSeenHint bounds the table a NodeCounter's hint can make Verify
+// reserve up front (16 M nodes, 256 MiB): a hint is not trusted further.
+const maxSeenHint = 1 << 24
 
 type verifier struct {
 	src        BlockSource

@@ -1,6 +1,11 @@
 package mst
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"github.com/arbor-atproto/arbor/internal/hugepages"
+)
 
 // seenSet is the set of node fingerprints Verify has visited: an
 // open-addressing table of 16-byte fingerprints. A fingerprint is digest
@@ -37,9 +42,31 @@ func (s *seenSet) add(f [16]byte) bool {
 	}
 }
 
+// reserve sizes an empty set for about n fingerprints, so that it does
+// not rehash itself as it fills.
+func (s *seenSet) reserve(n int) {
+	if s.n > 0 || n <= 0 {
+		return
+	}
+	size := 64
+	for size*3 < n*4 {
+		size *= 2
+	}
+	if size > len(s.slots) {
+		s.make(size)
+	}
+}
+
+// make replaces the slots by size empty ones: on huge pages when large,
+// since every visit probes them at random.
+func (s *seenSet) make(size int) {
+	s.slots = make([][2]uint64, size)
+	hugepages.Advise(unsafe.Pointer(&s.slots[0]), uintptr(size)*16)
+}
+
 func (s *seenSet) grow() {
 	old := s.slots
-	s.slots = make([][2]uint64, max(64, 2*len(old)))
+	s.make(max(64, 2*len(old)))
 	mask := uint64(len(s.slots) - 1)
 	for _, k := range old {
 		if k == ([2]uint64{}) {

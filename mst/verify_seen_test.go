@@ -18,12 +18,20 @@ func TestSeenSetFindsEveryFingerprintAgain(t *testing.T) {
 	for i := uint64(1); i < 5000; i++ {
 		all = append(all, fp(i*0x9e3779b97f4a7c15, i))
 	}
-	var s seenSet
-	for round := range 2 {
-		for i, f := range all {
-			if got := s.add(f); got != (round == 0) {
-				t.Fatalf("round %d, fingerprint %d (%x): add says new=%v", round, i, f, got)
+	for _, reserve := range []int{0, 10, len(all)} {
+		var s seenSet
+		s.reserve(reserve)
+		reserved := len(s.slots)
+		for round := range 2 {
+			for i, f := range all {
+				if got := s.add(f); got != (round == 0) {
+					t.Fatalf("reserve %d, round %d, fingerprint %d (%x): add says new=%v", reserve, round, i, f, got)
+				}
 			}
+		}
+		// A set reserved for all of them never rehashed.
+		if reserve == len(all) && len(s.slots) != reserved {
+			t.Errorf("reserved %d slots for %d fingerprints, then grew to %d", reserved, reserve, len(s.slots))
 		}
 	}
 }

@@ -1,9 +1,9 @@
-package archive
+package hugepages
 
 import "testing"
 
 func TestHugeRangeCoversWholeHugePagesOnly(t *testing.T) {
-	const h = hugePage
+	const h = Size
 	tests := []struct {
 		name   string
 		p, n   uintptr
@@ -19,12 +19,12 @@ func TestHugeRangeCoversWholeHugePagesOnly(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			lo, hi := hugeRange(tc.p, tc.n)
+			lo, hi := Range(tc.p, tc.n)
 			if hi <= lo && tc.hi <= tc.lo {
 				return
 			}
 			if lo != tc.lo || hi != tc.hi {
-				t.Fatalf("hugeRange(%#x, %#x) = [%#x, %#x), want [%#x, %#x)", tc.p, tc.n, lo, hi, tc.lo, tc.hi)
+				t.Fatalf("Range(%#x, %#x) = [%#x, %#x), want [%#x, %#x)", tc.p, tc.n, lo, hi, tc.lo, tc.hi)
 			}
 			if (tc.p+lo)%h != 0 || (tc.p+hi)%h != 0 || hi > tc.n {
 				t.Fatalf("range [%#x, %#x) is not whole pages within the slice", lo, hi)

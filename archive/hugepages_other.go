@@ -1,8 +1,0 @@
-//go:build !linux
-
-package archive
-
-import "unsafe"
-
-// adviseHugePages does nothing here (see the Linux version).
-func adviseHugePages(unsafe.Pointer, uintptr) {}

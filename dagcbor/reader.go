@@ -2,6 +2,7 @@ package dagcbor
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"unicode/utf8"
 
@@ -599,11 +600,16 @@ func tagDetail(t uint64) string {
 	return "tag " + string(b)
 }
 
-// validUTF8 is utf8.Valid with a quicker path for the short ASCII strings
-// (map keys, identifiers) that make up most of a record.
+// validUTF8 is utf8.Valid with a quicker path for the ASCII strings (map
+// keys, identifiers, most text) that make up most of a record: eight bytes
+// are looked at a time, and utf8.Valid takes over from the first word that
+// has a byte of 0x80 or more.
 func validUTF8(b []byte) bool {
-	if len(b) >= 32 {
-		return utf8.Valid(b)
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return utf8.Valid(b)
+		}
+		b = b[8:]
 	}
 	for i, c := range b {
 		if c >= 0x80 {

@@ -1,9 +1,11 @@
 package dagcbor
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestValidateRejects(t *testing.T) {
@@ -85,5 +87,25 @@ func TestWriterRoundTripsThroughReader(t *testing.T) {
 	}
 	if err := r.Done(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// validUTF8 decides as utf8.Valid does, wherever in the string, at any
+// length around its eight-byte steps, a non-ASCII byte falls.
+func TestValidUTF8AgreesWithTheStandardLibrary(t *testing.T) {
+	bad := [][]byte{{0x80}, {0xff}, {0xc3}, {0xe2, 0x82}, {0xed, 0xa0, 0x80}, {0xf4, 0x90, 0x80, 0x80}}
+	good := [][]byte{[]byte("é"), []byte("€"), []byte("😀")}
+	for n := 0; n <= 40; n++ {
+		for at := 0; at <= n; at++ {
+			for _, ins := range append(bad, good...) {
+				b := append(append(bytes.Repeat([]byte("a"), at), ins...), bytes.Repeat([]byte("z"), n-at)...)
+				if got, want := validUTF8(b), utf8.Valid(b); got != want {
+					t.Fatalf("validUTF8(%q) = %v, utf8.Valid says %v", b, got, want)
+				}
+			}
+		}
+		if b := bytes.Repeat([]byte("k"), n); !validUTF8(b) {
+			t.Fatalf("validUTF8 refuses %d ASCII bytes", n)
+		}
 	}
 }

@@ -12,6 +12,11 @@
 //   - Block table: every CID met in the file or referenced by a node, by
 //     digest, with where its bytes are kept. A CID referenced but never read
 //     is a placeholder; a placeholder left at the end is a missing block.
+//     A node's links take consecutive entries, and files list records in
+//     key order or right after their node, so an insert first compares
+//     the entry after the last one found (and the one before the last
+//     miss) and probes the table only when neither is it; the table's
+//     slots are on huge pages where Linux gives them (internal/hugepages).
 //   - Bare tree: an archive whose root is an MST node. It can be read and
 //     checked, but nothing in it is signed, so a signature check, a DID
 //     check or a record proof refuses it (ErrNoCommit).

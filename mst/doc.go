@@ -81,6 +81,12 @@
 //     (for RawNodeSource), WalkCompact gives its full keys.
 //   - Entries and ExpandEntry (node_encoding.go) compress keys for nodes
 //     written by hand (fixtures, hostile inputs).
+//   - DecodeNodeRaw reads the nodes almost every repository is made of
+//     (keys and prefixes under 256 bytes, atproto CID links) by comparing
+//     bytes with their one canonical form (node_decode_fast.go), and hands
+//     any other node to the general decoder, which accepts everything the
+//     fast path does with the same result (a fuzz target holds them equal)
+//     and says what is wrong with the rest.
 //
 // A Node checks nothing beyond the strict decoding: key validity, order
 // and layers are rules of the tree that Tree, Verify and diff's walk each

@@ -28,6 +28,9 @@ type genRepo struct {
 	// chain, when > 0, replaces the tree by that many entry-less nodes,
 	// each pointing to the next, above a leaf holding the records.
 	chain int
+	// tree, when set, is the tree's blocks instead of the records' MST,
+	// the root first.
+	tree []genBlock
 	// extra blocks, put after everything else and referenced by nothing.
 	extra [][]byte
 	// roots, when set, is the CAR header instead of the commit; the
@@ -93,6 +96,9 @@ func (g *genRepo) build(tb testing.TB) ([]byte, cid.Cid) {
 		return nil
 	}); err != nil {
 		tb.Fatal(err)
+	}
+	if g.tree != nil {
+		nodes, data = g.tree, g.tree[0].c
 	}
 	if g.chain > 0 {
 		// Root first in the file, as exports have it.

@@ -97,6 +97,9 @@ type Archive struct {
 	badErr  map[int]error // why a flagBad block could not be trusted
 	keep    bool
 	compact bool // loadOptions.CompactNodes
+	// alwaysSplitWalk makes Inspect split its walk whatever the size
+	// (tests: see walkSplit).
+	alwaysSplitWalk bool
 	// skipRecords: loadOptions.SkipRecords
 	skipRecords bool
 	// rawNodes counts node-shaped blocks kept as bytes (not compacted),

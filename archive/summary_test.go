@@ -36,8 +36,58 @@ func inspectOutcome(stats func() (*Stats, error), report func(*Stats) *InspectRe
 // short), inspecting a summary gives exactly what inspecting a full
 // reading gives.
 func TestSummaryInspectsAsReadDoes(t *testing.T) {
-	root := testfixtures.Root(t)
-	var files []string
+	root, files := inspectFixtures(t)
+	for _, path := range files {
+		name, _ := filepath.Rel(root, path)
+		for v, d := range damagedVariants(t, path) {
+			full, ferr := Read(bytes.NewReader(d), Options{})
+			want := inspectOutcome(func() (*Stats, error) { return full.Inspect() },
+				func(s *Stats) *InspectReport { return NewInspectReport(name, full, s) }, ferr)
+			sum, serr := ReadSummary(bytes.NewReader(d), Options{})
+			got := inspectOutcome(func() (*Stats, error) { return sum.Inspect() },
+				func(s *Stats) *InspectReport { return sum.Report(name, s) }, serr)
+			if got != want {
+				t.Errorf("%s, %s:\nsummary %s\nread    %s", name, v, got, want)
+			}
+		}
+	}
+}
+
+// Inspect's walk split over two walkers (walkSplit, forced here whatever
+// the size) reports exactly what one walker does, on every repository in
+// golden/, the corpus and the invalid ones (trees that reuse a subtree
+// among them, which make it walk again on one), damaged copies included.
+func TestSplitWalkInspectsAsOneWalkerDoes(t *testing.T) {
+	root, files := inspectFixtures(t)
+	split := 0
+	for _, path := range files {
+		name, _ := filepath.Rel(root, path)
+		for v, d := range damagedVariants(t, path) {
+			one, err := Read(bytes.NewReader(d), Options{})
+			if err != nil {
+				continue
+			}
+			want := inspectOutcome(one.Inspect, func(s *Stats) *InspectReport { return NewInspectReport(name, one, s) }, nil)
+			two, _ := Read(bytes.NewReader(d), Options{})
+			two.alwaysSplitWalk = true
+			got := inspectOutcome(two.Inspect, func(s *Stats) *InspectReport { return NewInspectReport(name, two, s) }, nil)
+			if got != want {
+				t.Errorf("%s, %s:\ntwo walkers %s\none walker  %s", name, v, got, want)
+			}
+			if w := two.newWalker(); two.CommitErr == nil && w.mark(two.Root) && w.walkSplit(two.Data.Bytes()) {
+				split++
+			}
+		}
+	}
+	if split < 20 {
+		t.Fatalf("the walk was split on only %d readings", split)
+	}
+}
+
+// inspectFixtures lists every CAR in golden/, the corpus and the invalid
+// repositories.
+func inspectFixtures(t *testing.T) (root string, files []string) {
+	root = testfixtures.Root(t)
 	for _, dir := range []string{"golden", "testdata/corpus", "testdata/invalid-repos"} {
 		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".car") {
@@ -52,28 +102,21 @@ func TestSummaryInspectsAsReadDoes(t *testing.T) {
 	if len(files) < 20 {
 		t.Fatalf("only %d CAR files found", len(files))
 	}
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		variants := map[string][]byte{"as is": data, "cut short": data[:len(data)*2/3]}
-		for _, at := range []int{len(data) / 5, len(data) / 2, len(data) - 7} {
-			d := bytes.Clone(data)
-			d[at] ^= 0x5a
-			variants[fmt.Sprintf("byte %d changed", at)] = d
-		}
-		name, _ := filepath.Rel(root, path)
-		for v, d := range variants {
-			full, ferr := Read(bytes.NewReader(d), Options{})
-			want := inspectOutcome(func() (*Stats, error) { return full.Inspect() },
-				func(s *Stats) *InspectReport { return NewInspectReport(name, full, s) }, ferr)
-			sum, serr := ReadSummary(bytes.NewReader(d), Options{})
-			got := inspectOutcome(func() (*Stats, error) { return sum.Inspect() },
-				func(s *Stats) *InspectReport { return sum.Report(name, s) }, serr)
-			if got != want {
-				t.Errorf("%s, %s:\nsummary %s\nread    %s", name, v, got, want)
-			}
-		}
+	return root, files
+}
+
+// damagedVariants is the file at path as is, cut short, and with a byte
+// changed in each of three places.
+func damagedVariants(t *testing.T, path string) map[string][]byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	variants := map[string][]byte{"as is": data, "cut short": data[:len(data)*2/3]}
+	for _, at := range []int{len(data) / 5, len(data) / 2, len(data) - 7} {
+		d := bytes.Clone(data)
+		d[at] ^= 0x5a
+		variants[fmt.Sprintf("byte %d changed", at)] = d
+	}
+	return variants
 }

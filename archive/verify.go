@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/arbor-atproto/arbor/lexicon"
 	"github.com/arbor-atproto/arbor/repo"
@@ -40,14 +41,19 @@ type Stats struct {
 
 // Inspect walks the archive from its root and gathers Stats.
 func (a *Archive) Inspect() (*Stats, error) {
-	s := &Stats{Collections: map[string]int{}, EntriesPerLayer: map[int]int{}}
 	if a.CommitErr != nil {
 		return nil, a.CommitErr
 	}
-	w := treeWalker{a: a, reached: make([]uint64, (a.store.n+63)/64), missing: map[cid.Cid]bool{}, stats: s, colls: map[string]*int{}}
+	// The current tree: full statistics, on two walkers where it pays
+	// (inspect_split.go), else on one.
+	w := a.newWalker()
 	w.mark(a.Root)
-	// The current tree: full statistics.
-	w.walk(a.Data.Bytes(), 1)
+	if !w.walkSplit(a.Data.Bytes()) {
+		w = a.newWalker()
+		w.mark(a.Root)
+		w.walk(a.Data.Bytes(), 1)
+	}
+	s := w.stats
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -94,6 +100,12 @@ func (a *Archive) sortedEntries(idx []int) []cid.Cid {
 	return sortByString(cs)
 }
 
+// newWalker makes a walker for Inspect, with full statistics.
+func (a *Archive) newWalker() *treeWalker {
+	s := &Stats{Collections: map[string]int{}, EntriesPerLayer: map[int]int{}}
+	return &treeWalker{a: a, reached: make([]uint64, (a.store.n+63)/64), missing: map[cid.Cid]bool{}, stats: s, colls: map[string]*int{}}
+}
+
 // treeWalker walks trees for Inspect, marking what it reaches. Links are
 // handled in binary form and nodes decoded without making CIDs (compact
 // nodes through mst.WalkCompact, others through an mst.NodeReader per
@@ -112,6 +124,9 @@ type treeWalker struct {
 	// err is why the current tree could not be walked: links nested
 	// deeper than any layer. The walk of history stops there quietly.
 	err error
+	// conflict is set while two walkers share reached (walkSplit); a
+	// walker that reaches a node already reached sets it.
+	conflict *atomic.Bool
 }
 
 // mark records that c is reached; it returns false if c was reached before
@@ -156,10 +171,14 @@ func (w *treeWalker) markAt(i int, c func() cid.Cid) bool {
 		}
 		return false
 	}
-	if w.reached[i/64]&(1<<(i%64)) != 0 {
+	bit := uint64(1) << (i % 64)
+	if w.conflict != nil { // two walkers share reached
+		return atomic.OrUint64(&w.reached[i/64], bit)&bit == 0
+	}
+	if w.reached[i/64]&bit != 0 {
 		return false
 	}
-	w.reached[i/64] |= 1 << (i % 64)
+	w.reached[i/64] |= bit
 	return true
 }
 
@@ -182,6 +201,9 @@ func (w *treeWalker) walkAt(i int, link []byte, depth int) {
 		return
 	}
 	if !w.markRef(i, link) {
+		if w.conflict != nil && w.a.store.present(i) >= 0 {
+			w.conflict.Store(true) // reached twice: walk again on one walker
+		}
 		return // missing, or reached twice (verify reports the reuse)
 	}
 	if cb := w.a.store.compactBody(i); cb != nil {

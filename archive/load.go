@@ -172,7 +172,7 @@ func read(r io.Reader, opts loadOptions) (*Archive, error) {
 		src, base = lazySource(r)
 	}
 	size := knownSize(r) // before the reader buffers some of r
-	cr, err := car.NewReader(r, car.WithReuseBuffer(), car.WithoutCIDs(), car.WithoutHashCheck())
+	cr, err := car.NewReader(r, car.WithoutCIDs(), car.WithoutHashCheck())
 	if err != nil {
 		return nil, err
 	}

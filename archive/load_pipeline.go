@@ -217,7 +217,8 @@ func (p *pipeline) frame(cr *car.Reader, opts loadOptions, batches int) {
 			}
 			b.buf, b.blocks, b.err = b.buf[:0], b.blocks[:0], nil
 		}
-		blk, err := cr.Next()
+		st := len(b.buf)
+		blk, buf, err := cr.NextAppend(b.buf) // straight into the batch
 		if err != nil {
 			var be *car.BlockError
 			if err != io.EOF && opts.CollectBadBlocks && errors.As(err, &be) && be.CID.Defined() && errors.Is(err, car.ErrUnsupportedCID) {
@@ -228,8 +229,7 @@ func (p *pipeline) frame(cr *car.Reader, opts loadOptions, batches int) {
 			p.send(b)
 			return
 		}
-		st := len(b.buf)
-		b.buf = append(b.buf, blk.Data...)
+		b.buf = buf
 		b.blocks = append(b.blocks, batchBlock{digest: blk.Digest, codec: blk.Codec, offset: blk.Offset,
 			dataOff: cr.BytesRead() - int64(len(blk.Data)), start: st, end: len(b.buf)})
 		if len(b.buf) >= batchBytes || len(b.blocks) >= 8192 {

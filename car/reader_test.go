@@ -497,3 +497,57 @@ func TestWithoutHashCheckLeavesTheCheckToBlockCheck(t *testing.T) {
 		}
 	}
 }
+
+// NextAppend gives what Next gives, block by block and error by error,
+// with every block's bytes appended after the last in the caller's
+// buffer, and the buffer unchanged in length by a section that fails.
+func TestNextAppendGivesWhatNextGives(t *testing.T) {
+	a, b := []byte("first block"), bytes.Repeat([]byte{0x42}, 3000)
+	ca, cb := sha256CID(0x71, a), sha256CID(0x55, b)
+	blake3CID := cat([]byte{0x01, 0x71, 0x1e, 0x20}, bytes.Repeat([]byte{7}, 32))
+	good := cat(emptyHeader, section(ca, a), section(ca, b), section(blake3CID, a), section(cb, b), section(ca, a))
+	inputs := map[string][]byte{
+		"blocks and per-block errors": good,
+		"cut short inside a block":    good[:len(good)-5],
+		"a bad varint":                cat(emptyHeader, section(ca, a), bytes.Repeat([]byte{0xff}, 11)),
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			r1, err := NewReader(bytes.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2, _ := NewReader(bytes.NewReader(in))
+			dst := []byte("prefix:")
+			var want []byte
+			want = append(want, dst...)
+			for i := 0; ; i++ {
+				b1, err1 := r1.Next()
+				b2, grown, err2 := r2.NextAppend(dst)
+				if fmt.Sprint(err1) != fmt.Sprint(err2) {
+					t.Fatalf("section %d: Next %v, NextAppend %v", i, err1, err2)
+				}
+				if err1 != nil {
+					if len(grown) != len(dst) {
+						t.Fatalf("section %d: failed, but the buffer grew from %d to %d bytes", i, len(dst), len(grown))
+					}
+					if err1 == io.EOF || (!errors.Is(err1, ErrHashMismatch) && !errors.Is(err1, ErrUnsupportedCID)) {
+						break
+					}
+					continue
+				}
+				if !b1.CID.Equals(b2.CID) || b1.Offset != b2.Offset || !bytes.Equal(b1.Data, b2.Data) {
+					t.Fatalf("section %d: Next %s@%d, NextAppend %s@%d", i, b1.CID, b1.Offset, b2.CID, b2.Offset)
+				}
+				want = append(want, b1.Data...)
+				if !bytes.Equal(grown, want) || !bytes.Equal(grown[len(grown)-len(b2.Data):], b2.Data) {
+					t.Fatalf("section %d: the buffer is not the blocks appended in order", i)
+				}
+				dst = grown
+			}
+			if r1.BytesRead() != r2.BytesRead() {
+				t.Errorf("BytesRead: Next %d, NextAppend %d", r1.BytesRead(), r2.BytesRead())
+			}
+		})
+	}
+}

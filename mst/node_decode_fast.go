@@ -81,13 +81,7 @@ func decodeNodeFast(b []byte, n *RawNode) bool {
 		if e.Prefix, off, ok = fastSmall(b, off+2, 0x00); !ok || e.Prefix > prevLen { // unsigned
 			return false
 		}
-		if !fastKey(b, off, 't') {
-			return false
-		}
-		off += 2
-		if off < len(b) && b[off] == 0xf6 {
-			off++
-		} else if e.Right, off, ok = fastLink(b, off); !ok {
+		if e.Right, off, ok = fastField(b, off, 't'); !ok {
 			return false
 		}
 		if !fastKey(b, off, 'v') {
@@ -99,14 +93,20 @@ func decodeNodeFast(b []byte, n *RawNode) bool {
 		prevLen = e.Prefix + sl
 		n.Entries = append(n.Entries, e)
 	}
-	if !fastKey(b, off, 'l') {
-		return false
-	}
-	off += 2
-	if off < len(b) && b[off] == 0xf6 {
-		off++
-	} else if n.Left, off, ok = fastLink(b, off); !ok {
+	if n.Left, off, ok = fastField(b, off, 'l'); !ok {
 		return false
 	}
 	return off == len(b)
+}
+
+// fastField reads key k and a nullable link after it (nil for null).
+func fastField(b []byte, off int, k byte) (link []byte, next int, ok bool) {
+	if !fastKey(b, off, k) {
+		return nil, 0, false
+	}
+	off += 2
+	if off < len(b) && b[off] == 0xf6 {
+		return nil, off + 1, true
+	}
+	return fastLink(b, off)
 }

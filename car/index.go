@@ -62,6 +62,12 @@ type Index struct {
 	stop     atomic.Bool   // Close asks a background scan to end
 	lazy     bool          // the scan may pause (WithBackgroundScan)
 	waiters  int           // Gets waiting for the scan (under mu)
+	// flushes counts the scan's flushes of found nodes; stale is how
+	// many waiters have not looked again since the last (both under mu).
+	// A scan about to pause waits for them: one whose block the flush
+	// brought no longer needs the scan to go on, and pausing must not
+	// depend on whether it had woken yet.
+	flushes, stale int
 	finish   bool          // the scan must not pause again (under mu)
 	paused   bool          // the scan is paused (under mu)
 	scanned  chan struct{} // closed when the scan has ended
@@ -272,8 +278,13 @@ func (ix *Index) find(d *[32]byte, codec uint8) int64 {
 			}
 			ix.waiters++
 			ix.cond.Broadcast() // wakes a paused scan
+			seen := ix.flushes
 			ix.cond.Wait()
 			ix.waiters--
+			if ix.flushes != seen {
+				ix.stale-- // looked again since the flush (below)
+				ix.cond.Broadcast()
+			}
 		}
 		ix.mu.Unlock()
 	}

@@ -84,6 +84,9 @@ func (st *scanState) pause() {
 	st.flush()
 	ix := st.ix
 	ix.mu.Lock()
+	for ix.stale > 0 && !ix.stop.Load() {
+		ix.cond.Wait() // until the waiters have looked at the flush
+	}
 	for ix.waiters == 0 && !ix.finish && !ix.stop.Load() {
 		ix.paused = true
 		ix.cond.Broadcast() // wakes Settle
@@ -165,6 +168,8 @@ func (st *scanState) flush() {
 		e := &st.batch[i]
 		ix.nodes.insert(ix.data, &e.digest, e.codec, e.start)
 	}
+	ix.flushes++
+	ix.stale = ix.waiters
 	ix.mu.Unlock()
 	ix.cond.Broadcast()
 	st.batch = st.batch[:0]

@@ -56,24 +56,24 @@ type Index struct {
 	// and read under mu; cond is broadcast whenever the scan adds blocks
 	// or ends. Once done is set, nodes, sections, scanEnd and scanErr no
 	// longer change and are read without the lock.
-	mu       sync.Mutex
-	cond     *sync.Cond
-	done     atomic.Bool
-	stop     atomic.Bool   // Close asks a background scan to end
-	lazy     bool          // the scan may pause (WithBackgroundScan)
-	waiters  int           // Gets waiting for the scan (under mu)
+	mu      sync.Mutex
+	cond    *sync.Cond
+	done    atomic.Bool
+	stop    atomic.Bool // Close asks a background scan to end
+	lazy    bool        // the scan may pause (WithBackgroundScan)
+	waiters int         // Gets waiting for the scan (under mu)
 	// flushes counts the scan's flushes of found nodes; stale is how
 	// many waiters have not looked again since the last (both under mu).
 	// A scan about to pause waits for them: one whose block the flush
 	// brought no longer needs the scan to go on, and pausing must not
 	// depend on whether it had woken yet.
 	flushes, stale int
-	finish   bool          // the scan must not pause again (under mu)
-	paused   bool          // the scan is paused (under mu)
-	scanned  chan struct{} // closed when the scan has ended
-	scanEnd  int           // where the scan stopped: the file's end, or the bad section
-	scanErr  error         // why it stopped early; nil at the end of a good file
-	sections int           // sections scanned, duplicates included
+	finish         bool          // the scan must not pause again (under mu)
+	paused         bool          // the scan is paused (under mu)
+	scanned        chan struct{} // closed when the scan has ended
+	scanEnd        int           // where the scan stopped: the file's end, or the bad section
+	scanErr        error         // why it stopped early; nil at the end of a good file
+	sections       int           // sections scanned, duplicates included
 	// nodes holds the blocks that may be MST nodes (DAG-CBOR maps whose
 	// first key is "e") and the roots: all a tree walk reads. Records go
 	// into rest, which is built by a second scan of the framing the first

@@ -23,17 +23,19 @@ import (
 const splitWalkMin = 1 << 16
 
 // walkSplit walks the current tree from its root, link, on two walkers,
-// and reports whether it did. On false the caller walks again with a new
-// walker: w may have marked part of the tree.
-func (w *treeWalker) walkSplit(link []byte) bool {
+// and reports whether it did. When it did not, redo says that w has marked
+// part of the tree and the caller must walk with a new walker; else w is
+// as it was.
+func (w *treeWalker) walkSplit(link []byte) (done, redo bool) {
 	a := w.a
 	if (a.store.n < splitWalkMin && !a.alwaysSplitWalk) || runtime.GOMAXPROCS(0) < 2 {
-		return false
+		return false, false
 	}
 	i := w.find(link)
-	if i < 0 || a.store.present(i) < 0 || a.store.compactBody(i) == nil || !w.markRef(i, link) {
-		return false // the one walker says what is wrong, or walks a raw node
+	if i < 0 || a.store.present(i) < 0 || a.store.compactBody(i) == nil || w.reachedAt(i) {
+		return false, false // the one walker says what is wrong, or walks a raw node
 	}
+	w.markRef(i, link)
 	// The root's own entries, as walkCompact counts them, then its
 	// subtrees left to right.
 	var kids []uint64
@@ -55,9 +57,9 @@ func (w *treeWalker) walkSplit(link []byte) bool {
 	w2 := a.newWalker()
 	w2.reached, w2.conflict, w.conflict = w.reached, &conflict, &conflict
 	half := (len(kids) + 1) / 2
-	done := make(chan struct{})
+	finished := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(finished)
 		for _, ref := range kids[half:] {
 			w2.walkAt(int(ref)-1, nil, 2)
 		}
@@ -65,13 +67,18 @@ func (w *treeWalker) walkSplit(link []byte) bool {
 	for _, ref := range kids[:half] {
 		w.walkAt(int(ref)-1, nil, 2)
 	}
-	<-done
+	<-finished
 	w.conflict = nil
 	if conflict.Load() {
-		return false
+		return false, true
 	}
 	w.merge(w2)
-	return true
+	return true, false
+}
+
+// reachedAt reports whether w has reached table entry i.
+func (w *treeWalker) reachedAt(i int) bool {
+	return w.reached[i/64]&(1<<(i%64)) != 0
 }
 
 // merge adds what w2 counted, over the later part of the tree, to w's.

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -41,6 +42,15 @@ func TestSplitWalkHandsWhatOrderDecidesToOneWalker(t *testing.T) {
 		return block(&mst.NodeData{Left: left, Entries: []mst.EntryData{{Suffix: []byte("m/middle"), Value: rec, Right: right}}})
 	}
 	shared := leaf("a/shared")
+	// wide is a root whose subtrees are left, then one per entry.
+	wide := func(left cid.Cid, rights ...cid.Cid) genBlock {
+		nd := &mst.NodeData{Left: left}
+		for i, r := range rights {
+			nd.Entries = append(nd.Entries, mst.EntryData{Suffix: []byte(fmt.Sprintf("m/%d", i)), Value: rec, Right: r})
+		}
+		return block(nd)
+	}
+	only1, only2 := leaf("b/only-first-half"), leaf("y/only-second-half")
 	deepL, deepR := chain(mst.MaxDepth+1, leaf("a/left")), chain(mst.MaxDepth+3, leaf("z/right"))
 	small := leaf("a/small")
 	tests := []struct {
@@ -49,6 +59,8 @@ func TestSplitWalkHandsWhatOrderDecidesToOneWalker(t *testing.T) {
 		split bool // whether the split walk stands (no node reached twice)
 	}{
 		{"a subtree both halves link to", []genBlock{root(shared.c, shared.c), shared}, false},
+		{"a subtree both halves link to, beside one each half has alone",
+			[]genBlock{wide(only1.c, shared.c, shared.c, only2.c), only1, shared, only2}, false},
 		{"too deep in the second half", append([]genBlock{root(small.c, deepR[0].c), small}, deepR...), true},
 		{"too deep in both halves", append(append([]genBlock{root(deepL[0].c, deepR[0].c)}, deepL...), deepR...), true},
 		{"a well-formed pair of halves", []genBlock{root(small.c, shared.c), small, shared}, true},
@@ -70,7 +82,7 @@ func TestSplitWalkHandsWhatOrderDecidesToOneWalker(t *testing.T) {
 			}
 			w := two.newWalker()
 			w.mark(two.Root)
-			if got := w.walkSplit(two.Data.Bytes()); got != tc.split {
+			if got, _ := w.walkSplit(two.Data.Bytes()); got != tc.split {
 				t.Fatalf("walkSplit = %v, want %v", got, tc.split)
 			}
 		})

@@ -33,7 +33,7 @@ type blockStore struct {
 	locs         [][]uint64 // when lazy: per entry, packLoc(offset, length), 0 for none
 	sink         uint64     // touch's loads land here, so they are not optimised away
 	// next and alt are the two guesses of which entry the next
-	// insertOrFind is for (see guess); out of range for none.
+	// insertOrFind is for (see guess); any value is safe, a guess is only compared.
 	next, alt int
 }
 

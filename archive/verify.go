@@ -48,9 +48,11 @@ func (a *Archive) Inspect() (*Stats, error) {
 	// (inspect_split.go), else on one.
 	w := a.newWalker()
 	w.mark(a.Root)
-	if !w.walkSplit(a.Data.Bytes()) {
-		w = a.newWalker()
-		w.mark(a.Root)
+	if done, redo := w.walkSplit(a.Data.Bytes()); !done {
+		if redo {
+			w = a.newWalker()
+			w.mark(a.Root)
+		}
 		w.walk(a.Data.Bytes(), 1)
 	}
 	s := w.stats

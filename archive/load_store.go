@@ -204,33 +204,39 @@ func (s *blockStore) match(g int, d *[32]byte, codec uint8) bool {
 // guess returns the entry of (d, codec) when it is one of the two guessed,
 // else -1; on a hit the guesses move past it.
 func (s *blockStore) guess(d *[32]byte, codec uint8) int {
-	switch {
-	case s.match(s.next, d, codec):
-	case s.match(s.alt, d, codec):
-		s.next, s.alt = s.alt, -1
-	default:
-		return -1
+	g, next, alt := s.step(s.next, s.alt, d, codec)
+	if g >= 0 {
+		s.next, s.alt = next, alt
 	}
-	s.next++
-	return s.next - 1
+	return g
+}
+
+// step is the rule of the guesses: the entry of (d, codec) when it is
+// next or alt, and the guesses after it; g is -1 (and the guesses are
+// unchanged) when it is neither.
+func (s *blockStore) step(next, alt int, d *[32]byte, codec uint8) (g, next2, alt2 int) {
+	switch {
+	case s.match(next, d, codec):
+		return next, next + 1, alt
+	case s.match(alt, d, codec):
+		return alt, alt + 1, -1
+	}
+	return -1, next, alt
 }
 
 // touchRun is touch for the digests of a run of blocks about to be
 // inserted in this order, skipping those the guesses will find: it plays
-// guess forward, with the entry a miss will find unknown.
+// the guesses forward (step), with the entry a miss will find unknown.
 func (s *blockStore) touchRun(bs []batchBlock) {
 	next, alt := s.next, s.alt
 	for i := range bs {
-		d, codec := &bs[i].digest, bs[i].codec
-		switch {
-		case s.match(next, d, codec):
-			next++
-		case s.match(alt, d, codec):
-			next, alt = alt+1, -1
-		default:
+		d := &bs[i].digest
+		g, n, a := s.step(next, alt, d, bs[i].codec)
+		if g < 0 {
 			s.touch(d)
-			next, alt = -1, next
+			n, a = -1, next // as insertOrFind sets them, but for the entry found
 		}
+		next, alt = n, a
 	}
 }
 

@@ -83,7 +83,7 @@ func (a *Archive) Inspect() (*Stats, error) {
 	}
 	var unref []int
 	for i := 0; i < a.store.n; i++ {
-		if w.reached[i/64]&(1<<(i%64)) == 0 && a.store.present(i) >= 0 {
+		if !w.reachedAt(i) && a.store.present(i) >= 0 {
 			unref = append(unref, i)
 		}
 	}
@@ -177,7 +177,7 @@ func (w *treeWalker) markAt(i int, c func() cid.Cid) bool {
 	if w.conflict != nil { // two walkers share reached
 		return atomic.OrUint64(&w.reached[i/64], bit)&bit == 0
 	}
-	if w.reached[i/64]&bit != 0 {
+	if w.reachedAt(i) {
 		return false
 	}
 	w.reached[i/64] |= bit

@@ -83,7 +83,7 @@ func (r *Reader) Next() (Block, error) {
 	if r.opts.reuseBuffer {
 		dst = r.buf[:0]
 	}
-	b, grown, err := r.nextAppend(dst)
+	b, grown, err := r.NextAppend(dst)
 	if r.opts.reuseBuffer && err == nil {
 		r.buf = grown[:0]
 	}
@@ -96,14 +96,6 @@ func (r *Reader) Next() (Block, error) {
 // in one buffer so copies each once instead of twice. On an error dst is
 // returned unchanged in length.
 func (r *Reader) NextAppend(dst []byte) (Block, []byte, error) {
-	b, grown, err := r.nextAppend(dst)
-	if err != nil {
-		return b, dst, err
-	}
-	return b, grown, nil
-}
-
-func (r *Reader) nextAppend(dst []byte) (Block, []byte, error) {
 	if r.err != nil {
 		return Block{}, dst, r.err
 	}

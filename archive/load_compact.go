@@ -30,17 +30,13 @@ func (a *Archive) keepCompact(i int, data []byte) bool {
 		return false
 	}
 	// Touch every link's table slot first, so that their cache misses
-	// overlap (see blockStore.touch); AppendCompact then finds them near.
-	touch := func(l []byte) {
-		if d, _, ok := linkDigest(l); ok {
-			a.store.touch(&d)
-		}
-	}
-	touch(n.Left)
+	// overlap (see blockStore.peekLink); AppendCompact then finds them near.
+	st := &a.store
+	sum := st.peekLink(n.Left)
 	for _, e := range n.Entries {
-		touch(e.Value)
-		touch(e.Right)
+		sum += st.peekLink(e.Value) + st.peekLink(e.Right)
 	}
+	st.sink += sum
 	b := mst.AppendCompact(a.scratch[:0], n, a.linkRef)
 	a.scratch = b
 	a.store.keep(i, b)

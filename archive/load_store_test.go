@@ -172,3 +172,34 @@ func batchOf(ops []op) []batchBlock {
 	}
 	return bs
 }
+
+// TestPeekLinkLoadsTheSlotAProbeStartsAt holds peekLink, which reads a
+// link's digest straight from its binary CID, to the slot find and insert
+// start probing at, and to nothing for a link that is no atproto CID.
+func TestPeekLinkLoadsTheSlotAProbeStartsAt(t *testing.T) {
+	var s blockStore
+	if got := s.peekLink(dagcborLink(digestOf(0))); got != 0 {
+		t.Fatalf("peekLink on an empty table = %#x, want 0", got)
+	}
+	s.reserve(100)
+	for i := range 60 {
+		d := digestOf(i)
+		s.ref(&d, 0x71)
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := range 60 {
+		d := digestOf(i)
+		want := s.slots[slotHash(&d)&mask]
+		if got := s.peekLink(dagcborLink(d)); got != want {
+			t.Errorf("link %d: peekLink = %#x, want the first probed slot's %#x", i, got, want)
+		}
+	}
+	for _, l := range [][]byte{nil, dagcborLink(digestOf(1))[:35]} {
+		if got := s.peekLink(l); got != 0 {
+			t.Errorf("peekLink(%d bytes) = %#x, want 0", len(l), got)
+		}
+	}
+}
+
+// dagcborLink is the binary CID (CIDv1, dag-cbor, sha2-256) of digest d.
+func dagcborLink(d [32]byte) []byte { return append([]byte{0x01, 0x71, 0x12, 0x20}, d[:]...) }

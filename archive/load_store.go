@@ -31,7 +31,7 @@ type blockStore struct {
 	slabs        [][]byte
 	lazy         bool
 	locs         [][]uint64 // when lazy: per entry, packLoc(offset, length), 0 for none
-	sink         uint64     // touch's loads land here, so they are not optimised away
+	sink         uint64     // touch's and peekLink's loads land here, so they are not optimised away
 	// next and alt are the two guesses of which entry the next
 	// insertOrFind is for (see guess); any value is safe, a guess is only compared.
 	next, alt int
@@ -186,17 +186,22 @@ func (s *blockStore) insert(d *[32]byte, codec uint8) (int, bool) {
 // insertOrFind is insert; fill says whether finding a placeholder fills it.
 func (s *blockStore) insertOrFind(d *[32]byte, codec uint8, fill bool) (int, bool) {
 	if g := s.guess(d, codec); g >= 0 {
-		e := s.entry(g)
-		if fill && e.flags&flagPlaceholder != 0 {
-			e.flags &^= flagPlaceholder
-			s.placeholders--
-			return g, true
-		}
-		return g, false
+		return g, s.found(g, fill)
 	}
 	i, added := s.insertOrFindSlot(d, codec, fill)
 	s.alt, s.next = s.next, i+1
 	return i, added
+}
+
+// found is what insertOrFind says of entry i, found for its digest:
+// whether it counts as added, which a placeholder filled (when fill) does.
+func (s *blockStore) found(i int, fill bool) bool {
+	if e := s.entry(i); fill && e.flags&flagPlaceholder != 0 {
+		e.flags &^= flagPlaceholder
+		s.placeholders--
+		return true
+	}
+	return false
 }
 
 // Guessing. A node's links get table entries one after another when it
@@ -273,12 +278,7 @@ func (s *blockStore) insertOrFindSlot(d *[32]byte, codec uint8, fill bool) (int,
 		}
 		i := int(uint32(v) - 1)
 		if e := s.entry(i); e.digest == *d && e.codec == codec {
-			if fill && e.flags&flagPlaceholder != 0 {
-				e.flags &^= flagPlaceholder
-				s.placeholders--
-				return i, true
-			}
-			return i, false
+			return i, s.found(i, fill)
 		}
 	}
 	i := s.n
